@@ -1,0 +1,74 @@
+import type { Catalog } from "../catalog/mod.ts";
+import type { Config } from "../config/mod.ts";
+import { UnauthorizedError } from "../errors/mod.ts";
+import { DeviceCredentials } from "./devices.ts";
+import { Keyring } from "./keyring.ts";
+import { hashPassword } from "./password.ts";
+import type { Principal } from "./principal.ts";
+import { Sessions } from "./sessions.ts";
+import { AccessTokens } from "./tokens.ts";
+
+/** Path of the device token endpoint; the audience of vehicles' assertions. */
+export const DEVICE_TOKEN_PATH = "/api/v1/device/token";
+
+/**
+ * Identity and access for one server: its keyring, token issuer, user sessions and device
+ * credentials, wired from the configuration.
+ */
+export class Identity {
+  readonly keyring: Keyring;
+  readonly tokens: AccessTokens;
+  readonly sessions: Sessions;
+  readonly devices: DeviceCredentials;
+
+  private constructor(private readonly catalog: Catalog, config: Config) {
+    this.keyring = new Keyring(catalog, {
+      rotationMs: config.signingKeyRotationMs,
+      maxTokenTtlMs: Math.max(config.accessTokenTtlMs, config.deviceTokenTtlMs),
+    });
+    this.tokens = new AccessTokens(this.keyring, {
+      issuer: config.publicUrl,
+      userTtlMs: config.accessTokenTtlMs,
+      deviceTtlMs: config.deviceTokenTtlMs,
+    });
+    this.sessions = new Sessions(catalog, this.tokens, config.refreshTokenTtlMs);
+    this.devices = new DeviceCredentials(catalog, this.tokens, {
+      enrolmentTtlMs: config.enrolmentCodeTtlMs,
+      tokenEndpoint: config.publicUrl + DEVICE_TOKEN_PATH,
+    });
+  }
+
+  /** Loads (or creates) the signing keys and returns a ready identity service. */
+  static async open(catalog: Catalog, config: Config): Promise<Identity> {
+    const identity = new Identity(catalog, config);
+    await identity.keyring.load();
+    return identity;
+  }
+
+  /**
+   * Verifies a bearer token and that what it speaks for is still valid: the user's session is not
+   * revoked, the vehicle's credential is not revoked.
+   */
+  async authenticate(token: string): Promise<Principal> {
+    const principal = await this.tokens.verify(token);
+    if (principal.kind === "user" && !await this.sessions.isActive(principal.sessionId)) {
+      throw new UnauthorizedError("Session has been revoked or has expired");
+    }
+    if (principal.kind === "device" && !await this.devices.isActive(principal.credentialId)) {
+      throw new UnauthorizedError("Device credential has been revoked");
+    }
+    return principal;
+  }
+
+  /** Creates the first platform owner when the catalog has no user; true when it did. */
+  async bootstrapOwner(admin: { email: string; password: string } | undefined): Promise<boolean> {
+    if (!admin || await this.catalog.users.count() > 0) return false;
+    await this.catalog.users.create({
+      email: admin.email.toLowerCase(),
+      role: "owner",
+      fleetId: null,
+      passwordHash: await hashPassword(admin.password),
+    });
+    return true;
+  }
+}

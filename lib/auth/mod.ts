@@ -1,0 +1,10 @@
+/** Identity and access: passwords, ES256 JWTs, sessions, device credentials, route rules. */
+export { type Access, access, authorize, bearerToken, deviceOf, userOf } from "./access.ts";
+export type { AuthVariables } from "./access.ts";
+export { DEVICE_TOKEN_PATH, Identity } from "./identity.ts";
+export { Keyring } from "./keyring.ts";
+export { hashPassword, verifyPassword } from "./password.ts";
+export type { DevicePrincipal, Principal, UserPrincipal } from "./principal.ts";
+export type { TokenPair } from "./sessions.ts";
+export { AUDIENCE, type IssuedToken } from "./tokens.ts";
+export { MAX_ASSERTION_TTL_S } from "./devices.ts";

@@ -1,0 +1,109 @@
+import type { Catalog, User } from "../catalog/mod.ts";
+import { UnauthorizedError } from "../errors/mod.ts";
+import { verifyPassword } from "./password.ts";
+import { hashSecret, randomSecret } from "./secrets.ts";
+import type { AccessTokens } from "./tokens.ts";
+
+/** What a sign-in or a refresh hands back. */
+export interface TokenPair {
+  accessToken: string;
+  accessTokenExpiresAt: Date;
+  refreshToken: string;
+  refreshTokenExpiresAt: Date;
+}
+
+/**
+ * User sessions: sign-in with a password, rotating refresh tokens, logout. Each sign-in starts a
+ * family of refresh tokens; every refresh rotates the token, and presenting a rotated one again
+ * means it leaked, so the whole family is revoked.
+ */
+export class Sessions {
+  constructor(
+    private readonly catalog: Catalog,
+    private readonly tokens: AccessTokens,
+    private readonly refreshTtlMs: number,
+  ) {}
+
+  /** Signs a user in by email and password. */
+  async login(email: string, password: string): Promise<TokenPair> {
+    const user = await this.catalog.users.getByEmail(email.trim().toLowerCase());
+    const ok = await verifyPassword(user?.passwordHash, password);
+    if (!user || !ok || user.disabled) throw new UnauthorizedError("Email or password is wrong");
+    const family = await this.catalog.sessions.createFamily({
+      userId: user.id,
+      expiresAt: new Date(Date.now() + this.refreshTtlMs),
+    });
+    const refreshToken = randomSecret("mrt_");
+    await this.catalog.sessions.addToken({
+      tokenHash: await hashSecret(refreshToken),
+      familyId: family.id,
+      expiresAt: family.expiresAt,
+      rotatedAt: null,
+    });
+    return await this.#pair(user, family.id, refreshToken, family.expiresAt);
+  }
+
+  /** Exchanges a refresh token for a new pair; a replayed token revokes its whole family. */
+  async refresh(refreshToken: string): Promise<TokenPair> {
+    const now = new Date();
+    const tokenHash = await hashSecret(refreshToken);
+    const token = await this.catalog.sessions.getToken(tokenHash);
+    if (!token) throw new UnauthorizedError("Refresh token is not valid");
+    const family = await this.catalog.sessions.getFamily(token.familyId);
+    if (!family || family.revokedAt) throw new UnauthorizedError("Session has been revoked");
+    if (family.expiresAt <= now) throw new UnauthorizedError("Session has expired");
+    const next = randomSecret("mrt_");
+    const rotated = token.rotatedAt === null && await this.catalog.sessions.rotate(tokenHash, {
+      tokenHash: await hashSecret(next),
+      familyId: family.id,
+      expiresAt: family.expiresAt,
+      rotatedAt: null,
+    }, now);
+    if (!rotated) {
+      await this.catalog.sessions.revokeFamily(family.id, "refresh token reused", now);
+      throw new UnauthorizedError(
+        "Refresh token was already used; the session is revoked, sign in again",
+      );
+    }
+    const user = await this.catalog.users.get(family.userId);
+    if (!user || user.disabled) throw new UnauthorizedError("User is disabled");
+    return await this.#pair(user, family.id, next, family.expiresAt);
+  }
+
+  /** Revokes the family of `refreshToken`; unknown tokens are ignored (logout is idempotent). */
+  async logout(refreshToken: string): Promise<void> {
+    const token = await this.catalog.sessions.getToken(await hashSecret(refreshToken));
+    if (token) await this.catalog.sessions.revokeFamily(token.familyId, "logout", new Date());
+  }
+
+  /** Revokes the session an access token belongs to. */
+  async end(sessionId: string): Promise<void> {
+    await this.catalog.sessions.revokeFamily(sessionId, "logout", new Date());
+  }
+
+  /** Whether the session behind an access token is still valid. */
+  async isActive(sessionId: string): Promise<boolean> {
+    const family = await this.catalog.sessions.getFamily(sessionId);
+    return !!family && family.revokedAt === null && family.expiresAt > new Date();
+  }
+
+  async #pair(
+    user: User,
+    familyId: string,
+    refreshToken: string,
+    refreshExpiresAt: Date,
+  ): Promise<TokenPair> {
+    const access = await this.tokens.issueUser({
+      userId: user.id,
+      role: user.role,
+      fleetId: user.fleetId,
+      sessionId: familyId,
+    });
+    return {
+      accessToken: access.token,
+      accessTokenExpiresAt: access.expiresAt,
+      refreshToken,
+      refreshTokenExpiresAt: refreshExpiresAt,
+    };
+  }
+}

@@ -1,0 +1,79 @@
+/** Versioned schema of the SQLite catalog; each entry is applied once, in order, in a transaction. */
+export const SQLITE_MIGRATIONS: ReadonlyArray<{ version: number; name: string; sql: string }> = [
+  {
+    version: 1,
+    name: "identity and fleets",
+    sql: `
+      CREATE TABLE fleets (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE,
+        created_at INTEGER NOT NULL
+      );
+      CREATE TABLE users (
+        id TEXT PRIMARY KEY,
+        email TEXT NOT NULL UNIQUE,
+        role TEXT NOT NULL CHECK (role IN ('owner', 'admin', 'operator', 'viewer')),
+        fleet_id TEXT REFERENCES fleets(id),
+        password_hash TEXT NOT NULL,
+        disabled INTEGER NOT NULL DEFAULT 0,
+        created_at INTEGER NOT NULL,
+        CHECK ((role = 'owner') = (fleet_id IS NULL))
+      );
+      CREATE INDEX users_fleet ON users(fleet_id);
+      CREATE TABLE vehicles (
+        id TEXT PRIMARY KEY,
+        fleet_id TEXT NOT NULL REFERENCES fleets(id),
+        name TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        UNIQUE (fleet_id, name)
+      );
+      CREATE TABLE cameras (
+        id TEXT PRIMARY KEY,
+        fleet_id TEXT NOT NULL REFERENCES fleets(id),
+        vehicle_id TEXT NOT NULL REFERENCES vehicles(id) ON DELETE CASCADE,
+        name TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        UNIQUE (vehicle_id, name)
+      );
+      CREATE TABLE device_credentials (
+        id TEXT PRIMARY KEY,
+        fleet_id TEXT NOT NULL REFERENCES fleets(id),
+        vehicle_id TEXT NOT NULL REFERENCES vehicles(id) ON DELETE CASCADE,
+        code_hash TEXT NOT NULL UNIQUE,
+        enrolment_expires_at INTEGER NOT NULL,
+        enrolled_at INTEGER,
+        public_jwk TEXT,
+        revoked_at INTEGER,
+        created_at INTEGER NOT NULL
+      );
+      CREATE INDEX device_credentials_vehicle ON device_credentials(vehicle_id);
+      CREATE TABLE device_assertions (
+        jti TEXT PRIMARY KEY,
+        expires_at INTEGER NOT NULL
+      );
+      CREATE TABLE session_families (
+        id TEXT PRIMARY KEY,
+        user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        created_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL,
+        revoked_at INTEGER,
+        revoked_reason TEXT
+      );
+      CREATE INDEX session_families_user ON session_families(user_id);
+      CREATE TABLE refresh_tokens (
+        token_hash TEXT PRIMARY KEY,
+        family_id TEXT NOT NULL REFERENCES session_families(id) ON DELETE CASCADE,
+        expires_at INTEGER NOT NULL,
+        rotated_at INTEGER
+      );
+      CREATE INDEX refresh_tokens_family ON refresh_tokens(family_id);
+      CREATE TABLE signing_keys (
+        kid TEXT PRIMARY KEY,
+        private_jwk TEXT NOT NULL,
+        public_jwk TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        retired_at INTEGER
+      );
+    `,
+  },
+];

@@ -1,0 +1,42 @@
+import { dirname } from "node:path";
+import type { Catalog } from "../types.ts";
+import { SqliteCredentials, SqliteSessions, SqliteSigningKeys } from "./auth_repos.ts";
+import { Database } from "./database.ts";
+import { SqliteCameras, SqliteFleets, SqliteUsers, SqliteVehicles } from "./fleet_repos.ts";
+
+/** The embedded catalog: one SQLite file in WAL mode, migrated when opened. */
+export class SqliteCatalog implements Catalog {
+  readonly kind = "sqlite";
+  readonly fleets;
+  readonly users;
+  readonly vehicles;
+  readonly cameras;
+  readonly credentials;
+  readonly sessions;
+  readonly signingKeys;
+  readonly #db: Database;
+
+  /** Opens (creating if needed) the catalog file at `path`, or `:memory:`. */
+  constructor(path: string) {
+    if (path !== ":memory:") Deno.mkdirSync(dirname(path), { recursive: true });
+    this.#db = new Database(path);
+    this.#db.migrate();
+    this.fleets = new SqliteFleets(this.#db);
+    this.users = new SqliteUsers(this.#db);
+    this.vehicles = new SqliteVehicles(this.#db);
+    this.cameras = new SqliteCameras(this.#db);
+    this.credentials = new SqliteCredentials(this.#db);
+    this.sessions = new SqliteSessions(this.#db);
+    this.signingKeys = new SqliteSigningKeys(this.#db);
+  }
+
+  ping(): Promise<void> {
+    this.#db.get("SELECT 1");
+    return Promise.resolve();
+  }
+
+  close(): Promise<void> {
+    this.#db.close();
+    return Promise.resolve();
+  }
+}

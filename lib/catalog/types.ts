@@ -1,0 +1,191 @@
+/**
+ * The catalog's entities and repository interfaces. Implementations (embedded SQLite now,
+ * PostgreSQL at scale) satisfy these with the same semantics; nothing here is dialect-specific.
+ * Every fleet-owned entity is read and changed through its fleet id, so tenancy cannot be skipped.
+ */
+
+/** A tenant: an operator's fleet of vehicles and the people who watch them. */
+export interface Fleet {
+  id: string;
+  name: string;
+  createdAt: Date;
+}
+
+/** What a user may do: `owner` manages the platform; the others act within one fleet. */
+export type Role = "owner" | "admin" | "operator" | "viewer";
+
+/** The fleet roles, most powerful first. */
+export const FLEET_ROLES = ["admin", "operator", "viewer"] as const;
+
+/** A person who signs in to the admin or an app. */
+export interface User {
+  id: string;
+  email: string;
+  role: Role;
+  /** The fleet the role applies to; `null` for platform owners. */
+  fleetId: string | null;
+  passwordHash: string;
+  disabled: boolean;
+  createdAt: Date;
+}
+
+/** A vehicle of a fleet; it authenticates with a device credential. */
+export interface Vehicle {
+  id: string;
+  fleetId: string;
+  name: string;
+  createdAt: Date;
+}
+
+/** One of a vehicle's cameras, named within the vehicle (`front`, `cabin`). */
+export interface Camera {
+  id: string;
+  fleetId: string;
+  vehicleId: string;
+  name: string;
+  createdAt: Date;
+}
+
+/**
+ * A vehicle's device credential. It starts as a one-time enrolment code (stored hashed); the
+ * vehicle redeems the code with the public half of a key pair it generated, and from then on
+ * proves possession of that key to obtain short-lived device tokens.
+ */
+export interface DeviceCredential {
+  id: string;
+  fleetId: string;
+  vehicleId: string;
+  enrolmentExpiresAt: Date;
+  enrolledAt: Date | null;
+  publicJwk: JsonWebKey | null;
+  revokedAt: Date | null;
+  createdAt: Date;
+}
+
+/** A chain of rotating refresh tokens issued from one sign-in. */
+export interface SessionFamily {
+  id: string;
+  userId: string;
+  createdAt: Date;
+  expiresAt: Date;
+  revokedAt: Date | null;
+  revokedReason: string | null;
+}
+
+/** One refresh token of a family; only its hash is stored. */
+export interface RefreshToken {
+  tokenHash: string;
+  familyId: string;
+  expiresAt: Date;
+  rotatedAt: Date | null;
+}
+
+/** A JWT signing key (ES256), kept so tokens outlive a restart and a rotation. */
+export interface SigningKey {
+  kid: string;
+  privateJwk: JsonWebKey;
+  publicJwk: JsonWebKey;
+  createdAt: Date;
+  /** Set when a newer key took over signing; the key still verifies until it is pruned. */
+  retiredAt: Date | null;
+}
+
+/** Fleets (tenants). */
+export interface FleetRepository {
+  create(input: { name: string }): Promise<Fleet>;
+  get(id: string): Promise<Fleet | undefined>;
+  list(): Promise<Fleet[]>;
+  rename(id: string, name: string): Promise<Fleet | undefined>;
+  /** Deletes an empty fleet; throws ConflictError while it still has users or vehicles. */
+  delete(id: string): Promise<boolean>;
+}
+
+/** Users; fleet-scoped reads take the fleet id. */
+export interface UserRepository {
+  create(input: Omit<User, "id" | "createdAt" | "disabled">): Promise<User>;
+  get(id: string): Promise<User | undefined>;
+  getByEmail(email: string): Promise<User | undefined>;
+  /** Users of one fleet, or every user when `fleetId` is undefined. */
+  list(fleetId?: string): Promise<User[]>;
+  update(
+    id: string,
+    changes: Partial<Pick<User, "role" | "passwordHash" | "disabled">>,
+  ): Promise<User | undefined>;
+  delete(id: string): Promise<boolean>;
+  count(): Promise<number>;
+}
+
+/** Vehicles, always through their fleet. */
+export interface VehicleRepository {
+  create(input: { fleetId: string; name: string }): Promise<Vehicle>;
+  get(fleetId: string, id: string): Promise<Vehicle | undefined>;
+  list(fleetId: string): Promise<Vehicle[]>;
+  rename(fleetId: string, id: string, name: string): Promise<Vehicle | undefined>;
+  /** Deletes the vehicle with its cameras and credentials. */
+  delete(fleetId: string, id: string): Promise<boolean>;
+}
+
+/** Cameras, always through their fleet. */
+export interface CameraRepository {
+  create(input: { fleetId: string; vehicleId: string; name: string }): Promise<Camera>;
+  get(fleetId: string, id: string): Promise<Camera | undefined>;
+  list(fleetId: string, vehicleId: string): Promise<Camera[]>;
+  delete(fleetId: string, id: string): Promise<boolean>;
+}
+
+/** Device credentials of vehicles. */
+export interface CredentialRepository {
+  create(
+    input: { fleetId: string; vehicleId: string; codeHash: string; enrolmentExpiresAt: Date },
+  ): Promise<DeviceCredential>;
+  get(id: string): Promise<DeviceCredential | undefined>;
+  list(fleetId: string, vehicleId: string): Promise<DeviceCredential[]>;
+  /**
+   * Redeems an enrolment code: binds `publicJwk` to the credential whose code hash matches, if it
+   * is neither enrolled, expired nor revoked. Returns the credential, or undefined.
+   */
+  enrol(codeHash: string, publicJwk: JsonWebKey, now: Date): Promise<DeviceCredential | undefined>;
+  revoke(fleetId: string, id: string, now: Date): Promise<DeviceCredential | undefined>;
+  /** Records a device assertion's id; false when it was seen before (a replay). */
+  useAssertion(jti: string, expiresAt: Date, now: Date): Promise<boolean>;
+}
+
+/** Refresh-token families and their tokens. */
+export interface SessionRepository {
+  createFamily(input: { userId: string; expiresAt: Date }): Promise<SessionFamily>;
+  getFamily(id: string): Promise<SessionFamily | undefined>;
+  addToken(token: RefreshToken): Promise<void>;
+  getToken(tokenHash: string): Promise<RefreshToken | undefined>;
+  /**
+   * Atomically marks `tokenHash` rotated and stores `next`; false when the token had already been
+   * rotated (a replay), in which case nothing is stored.
+   */
+  rotate(tokenHash: string, next: RefreshToken, now: Date): Promise<boolean>;
+  revokeFamily(id: string, reason: string, now: Date): Promise<void>;
+  revokeUser(userId: string, reason: string, now: Date): Promise<void>;
+  /** Deletes families that expired before `now`. */
+  prune(now: Date): Promise<number>;
+}
+
+/** JWT signing keys. */
+export interface SigningKeyRepository {
+  list(): Promise<SigningKey[]>;
+  /** Adds `key` and retires every other active key, in one step. */
+  activate(key: SigningKey): Promise<void>;
+  delete(kid: string): Promise<void>;
+}
+
+/** The catalog: every repository, plus lifecycle. */
+export interface Catalog {
+  readonly kind: string;
+  readonly fleets: FleetRepository;
+  readonly users: UserRepository;
+  readonly vehicles: VehicleRepository;
+  readonly cameras: CameraRepository;
+  readonly credentials: CredentialRepository;
+  readonly sessions: SessionRepository;
+  readonly signingKeys: SigningKeyRepository;
+  /** Throws when the catalog cannot serve queries; used by `/readyz`. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,246 @@
+import { parseDuration } from "./duration.ts";
+
+/** Raised when the configuration is invalid; the message names each variable and what is wrong. */
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n  - ${problems.join("\n  - ")}`);
+    this.name = "ConfigError";
+  }
+}
+
+/** Validated configuration of the Motorcade server and its admin CLI. */
+export interface Config {
+  /** TCP port the server listens on; 0 picks a free one. */
+  port: number;
+  /** Address the server binds to. */
+  host: string;
+  /** Folder for the embedded catalog, object store and other local state. */
+  dataDir: string;
+  /** Base URL clients reach the server at; the issuer of every token. */
+  publicUrl: string;
+  /** Which catalog implementation and where, e.g. `sqlite:./data/catalog.db`. */
+  catalogUrl: string;
+  /** PEM certificate and key: when both are set the server speaks HTTPS itself. */
+  tls?: { certFile: string; keyFile: string };
+  /** Honour `X-Forwarded-For` / `X-Forwarded-Proto` from a reverse proxy. */
+  trustProxy: boolean;
+  logLevel: "debug" | "info" | "warn" | "error";
+  /** Largest JSON request body accepted, in bytes. */
+  maxBodyBytes: number;
+  accessTokenTtlMs: number;
+  refreshTokenTtlMs: number;
+  deviceTokenTtlMs: number;
+  enrolmentCodeTtlMs: number;
+  /** Age after which the server rotates its signing key by itself; 0 never. */
+  signingKeyRotationMs: number;
+  /** Bearer token required on `/metrics`; unset leaves it open (for a private network). */
+  metricsToken?: string;
+  /** First platform owner, created on first start when no user exists. */
+  admin?: { email: string; password: string };
+}
+
+/** Raw values by variable name, as read from the environment or a config file. */
+export type ConfigSource = Record<string, string | undefined>;
+
+/** One line per variable for the README table and `ctl config`. */
+export const CONFIG_VARIABLES: ReadonlyArray<{ name: string; default: string; meaning: string }> = [
+  { name: "PORT", default: "8080", meaning: "TCP port to listen on (0 picks a free one)" },
+  { name: "HOST", default: "0.0.0.0", meaning: "Address to bind" },
+  { name: "DATA_DIR", default: "./data", meaning: "Folder for the embedded catalog and state" },
+  {
+    name: "PUBLIC_URL",
+    default: "http://localhost:$PORT",
+    meaning: "URL clients use to reach the server; issuer of every token",
+  },
+  {
+    name: "CATALOG_URL",
+    default: "sqlite:$DATA_DIR/catalog.db",
+    meaning: "Catalog: `sqlite:<file>` (embedded, WAL)",
+  },
+  {
+    name: "TLS_CERT_FILE",
+    default: "—",
+    meaning: "PEM certificate; with TLS_KEY_FILE serves HTTPS",
+  },
+  { name: "TLS_KEY_FILE", default: "—", meaning: "PEM private key for TLS_CERT_FILE" },
+  {
+    name: "TRUST_PROXY",
+    default: "false",
+    meaning: "Honour X-Forwarded-For/-Proto from a reverse proxy",
+  },
+  {
+    name: "LOG_LEVEL",
+    default: "info",
+    meaning: "debug, info, warn or error (JSON lines on stdout)",
+  },
+  { name: "MAX_BODY_BYTES", default: "1048576", meaning: "Largest JSON request body" },
+  { name: "ACCESS_TOKEN_TTL", default: "5m", meaning: "Lifetime of a user access JWT" },
+  { name: "REFRESH_TOKEN_TTL", default: "30d", meaning: "Lifetime of a refresh token family" },
+  { name: "DEVICE_TOKEN_TTL", default: "10m", meaning: "Lifetime of a vehicle's device JWT" },
+  {
+    name: "ENROLMENT_CODE_TTL",
+    default: "7d",
+    meaning: "How long a vehicle enrolment code is valid",
+  },
+  {
+    name: "SIGNING_KEY_ROTATION",
+    default: "30d",
+    meaning: "Rotate the JWT signing key after this age (0: never)",
+  },
+  { name: "METRICS_TOKEN", default: "—", meaning: "Bearer token required on /metrics if set" },
+  {
+    name: "MOTORCADE_ADMIN_EMAIL",
+    default: "—",
+    meaning: "First platform owner, created on first start when no user exists",
+  },
+  { name: "MOTORCADE_ADMIN_PASSWORD", default: "—", meaning: "Password of that first owner" },
+  {
+    name: "MOTORCADE_CONFIG",
+    default: "—",
+    meaning: "Optional JSON file of the same variables; the environment wins",
+  },
+];
+
+const KNOWN = new Set(CONFIG_VARIABLES.map((v) => v.name));
+
+/**
+ * Validates raw values into a {@linkcode Config}. Collects every problem before failing, so one
+ * start-up tells the operator everything that is wrong.
+ */
+export function parseConfig(source: ConfigSource): Config {
+  const problems: string[] = [];
+  const get = (name: string) => {
+    const value = source[name];
+    return value === undefined || value.trim() === "" ? undefined : value.trim();
+  };
+
+  const integer = (name: string, fallback: number, min: number, max: number) => {
+    const raw = get(name);
+    if (raw === undefined) return fallback;
+    const value = Number(raw);
+    if (!/^\d+$/.test(raw) || value < min || value > max) {
+      problems.push(`${name} must be an integer from ${min} to ${max}, got "${raw}"`);
+      return fallback;
+    }
+    return value;
+  };
+  const duration = (name: string, fallback: string, allowZero = false) => {
+    const raw = get(name) ?? fallback;
+    const ms = parseDuration(raw);
+    if (ms === undefined || (!allowZero && ms <= 0)) {
+      problems.push(
+        `${name} must be a duration such as "90s", "15m", "12h" or "30d", got "${raw}"`,
+      );
+      return parseDuration(fallback)!;
+    }
+    return ms;
+  };
+  const boolean = (name: string, fallback: boolean) => {
+    const raw = get(name)?.toLowerCase();
+    if (raw === undefined) return fallback;
+    if (["1", "true", "yes", "on"].includes(raw)) return true;
+    if (["0", "false", "no", "off"].includes(raw)) return false;
+    problems.push(`${name} must be true or false, got "${source[name]}"`);
+    return fallback;
+  };
+  const url = (name: string, fallback: string) => {
+    const raw = get(name) ?? fallback;
+    try {
+      const parsed = new URL(raw);
+      if (parsed.protocol !== "http:" && parsed.protocol !== "https:") throw new Error();
+      return raw.replace(/\/+$/, "");
+    } catch {
+      problems.push(`${name} must be an absolute http(s) URL, got "${raw}"`);
+      return fallback;
+    }
+  };
+
+  const port = integer("PORT", 8080, 0, 65535);
+  const host = get("HOST") ?? "0.0.0.0";
+  const dataDir = get("DATA_DIR") ?? "./data";
+  const publicUrl = url("PUBLIC_URL", `http://localhost:${port || 8080}`);
+  const catalogUrl = get("CATALOG_URL") ?? `sqlite:${dataDir}/catalog.db`;
+  if (!/^sqlite:.+/.test(catalogUrl)) {
+    problems.push(`CATALOG_URL must be "sqlite:<file>", got "${catalogUrl}"`);
+  }
+
+  const certFile = get("TLS_CERT_FILE");
+  const keyFile = get("TLS_KEY_FILE");
+  if ((certFile === undefined) !== (keyFile === undefined)) {
+    problems.push("TLS_CERT_FILE and TLS_KEY_FILE must be set together");
+  }
+
+  const logLevel = (get("LOG_LEVEL") ?? "info").toLowerCase();
+  if (!["debug", "info", "warn", "error"].includes(logLevel)) {
+    problems.push(`LOG_LEVEL must be one of debug, info, warn, error, got "${logLevel}"`);
+  }
+
+  const adminEmail = get("MOTORCADE_ADMIN_EMAIL");
+  const adminPassword = source["MOTORCADE_ADMIN_PASSWORD"];
+  if ((adminEmail === undefined) !== (adminPassword === undefined || adminPassword === "")) {
+    problems.push("MOTORCADE_ADMIN_EMAIL and MOTORCADE_ADMIN_PASSWORD must be set together");
+  } else if (adminEmail !== undefined && !/^[^@\s]+@[^@\s]+$/.test(adminEmail)) {
+    problems.push(`MOTORCADE_ADMIN_EMAIL must be an email address, got "${adminEmail}"`);
+  } else if (adminPassword !== undefined && adminPassword.length < 8) {
+    problems.push("MOTORCADE_ADMIN_PASSWORD must be at least 8 characters");
+  }
+
+  const config: Config = {
+    port,
+    host,
+    dataDir,
+    publicUrl,
+    catalogUrl,
+    tls: certFile && keyFile ? { certFile, keyFile } : undefined,
+    trustProxy: boolean("TRUST_PROXY", false),
+    logLevel: logLevel as Config["logLevel"],
+    maxBodyBytes: integer("MAX_BODY_BYTES", 1_048_576, 1024, 1_073_741_824),
+    accessTokenTtlMs: duration("ACCESS_TOKEN_TTL", "5m"),
+    refreshTokenTtlMs: duration("REFRESH_TOKEN_TTL", "30d"),
+    deviceTokenTtlMs: duration("DEVICE_TOKEN_TTL", "10m"),
+    enrolmentCodeTtlMs: duration("ENROLMENT_CODE_TTL", "7d"),
+    signingKeyRotationMs: duration("SIGNING_KEY_ROTATION", "30d", true),
+    metricsToken: get("METRICS_TOKEN"),
+    admin: adminEmail && adminPassword ? { email: adminEmail, password: adminPassword } : undefined,
+  };
+  if (config.signingKeyRotationMs && config.signingKeyRotationMs < config.accessTokenTtlMs) {
+    problems.push("SIGNING_KEY_ROTATION must be longer than ACCESS_TOKEN_TTL");
+  }
+  if (problems.length) throw new ConfigError(problems);
+  return config;
+}
+
+/**
+ * Reads the configuration from the environment, layered over the JSON file named by
+ * `MOTORCADE_CONFIG` when set. Throws {@linkcode ConfigError} naming every invalid variable.
+ */
+export function loadConfig(env: ConfigSource = Deno.env.toObject()): Config {
+  const file = env["MOTORCADE_CONFIG"]?.trim();
+  if (!file) return parseConfig(env);
+  let text: string;
+  try {
+    text = Deno.readTextFileSync(file);
+  } catch (error) {
+    throw new ConfigError([`MOTORCADE_CONFIG names "${file}", which cannot be read: ${error}`]);
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (error) {
+    throw new ConfigError([`MOTORCADE_CONFIG file "${file}" is not valid JSON: ${error}`]);
+  }
+  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
+    throw new ConfigError([`MOTORCADE_CONFIG file "${file}" must hold a JSON object`]);
+  }
+  const fromFile: ConfigSource = {};
+  const problems: string[] = [];
+  for (const [name, value] of Object.entries(parsed)) {
+    if (!KNOWN.has(name)) problems.push(`"${name}" in "${file}" is not a known variable`);
+    else if (["string", "number", "boolean"].includes(typeof value)) fromFile[name] = String(value);
+    else problems.push(`"${name}" in "${file}" must be a string, number or boolean`);
+  }
+  if (problems.length) throw new ConfigError(problems);
+  const merged: ConfigSource = { ...fromFile };
+  for (const [name, value] of Object.entries(env)) if (value !== undefined) merged[name] = value;
+  return parseConfig(merged);
+}

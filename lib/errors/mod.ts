@@ -1,0 +1,84 @@
+/**
+ * Domain errors that callers catch. Each carries the HTTP status it maps to, so the HTTP layer can
+ * render every one of them as RFC 9457 problem+json in a single place.
+ */
+
+/** Base class of every error Motorcade reports to a client. */
+export class MotorcadeError extends Error {
+  /** HTTP status code the error is rendered with. */
+  readonly status: number;
+  /** Short, stable, machine-readable code, e.g. `not_found`. */
+  readonly code: string;
+  /** Extra members added to the problem document. */
+  readonly details?: Record<string, unknown>;
+
+  constructor(status: number, code: string, message: string, details?: Record<string, unknown>) {
+    super(message);
+    this.name = new.target.name;
+    this.status = status;
+    this.code = code;
+    this.details = details;
+  }
+}
+
+/** A single invalid field of a request. */
+export interface FieldIssue {
+  path: string;
+  message: string;
+}
+
+/** The request is malformed or a value is invalid. */
+export class ValidationError extends MotorcadeError {
+  constructor(message: string, issues: FieldIssue[] = []) {
+    super(400, "invalid_request", message, issues.length ? { issues } : undefined);
+  }
+}
+
+/** No credential, or a credential that is expired, tampered with or revoked. */
+export class UnauthorizedError extends MotorcadeError {
+  constructor(message = "Authentication required") {
+    super(401, "unauthorized", message);
+  }
+}
+
+/** The caller is known but may not do this. */
+export class ForbiddenError extends MotorcadeError {
+  constructor(message = "Not allowed") {
+    super(403, "forbidden", message);
+  }
+}
+
+/** The resource does not exist, or exists in a fleet the caller cannot see. */
+export class NotFoundError extends MotorcadeError {
+  constructor(message: string) {
+    super(404, "not_found", message);
+  }
+}
+
+/** The request conflicts with the current state (a duplicate name, a used code). */
+export class ConflictError extends MotorcadeError {
+  constructor(message: string) {
+    super(409, "conflict", message);
+  }
+}
+
+/** The request body is larger than allowed. */
+export class PayloadTooLargeError extends MotorcadeError {
+  constructor(limit: number) {
+    super(413, "payload_too_large", `Request body is larger than ${limit} bytes`, { limit });
+  }
+}
+
+/** The request body has a media type the endpoint does not accept. */
+export class UnsupportedMediaTypeError extends MotorcadeError {
+  constructor(message: string) {
+    super(415, "unsupported_media_type", message);
+  }
+}
+
+/** A dependency (catalog, bus, store) cannot serve the request right now. */
+export class UnavailableError extends MotorcadeError {
+  constructor(message: string) {
+    super(503, "unavailable", message);
+  }
+}

@@ -1,0 +1,212 @@
+import type { Camera, Catalog, DeviceCredential, Fleet, User, Vehicle } from "../catalog/mod.ts";
+import { hashPassword, type Identity } from "../auth/mod.ts";
+import { NotFoundError, ValidationError } from "../errors/mod.ts";
+import {
+  CameraNameSchema,
+  EmailSchema,
+  FleetNameSchema,
+  FleetRoleSchema,
+  IdSchema,
+  parseField,
+  PasswordSchema,
+  VehicleNameSchema,
+} from "./schemas.ts";
+
+/** A new device credential with its one-time enrolment code. */
+export interface Enrolment {
+  credential: DeviceCredential;
+  /** Shown once: the vehicle redeems it with `vehicle enrol`. */
+  code: string;
+}
+
+/**
+ * Fleets, their people, vehicles, cameras and device credentials: the rules both the API and the
+ * admin CLI go through. Lookups are always by fleet, and anything outside it is "not found".
+ */
+export class FleetRegistry {
+  constructor(private readonly catalog: Catalog, private readonly identity: Identity) {}
+
+  createFleet(name: string): Promise<Fleet> {
+    return this.catalog.fleets.create({ name: parseField(FleetNameSchema, name, "name") });
+  }
+
+  listFleets(): Promise<Fleet[]> {
+    return this.catalog.fleets.list();
+  }
+
+  async fleet(id: string): Promise<Fleet> {
+    const fleet = IdSchema.safeParse(id).success ? await this.catalog.fleets.get(id) : undefined;
+    if (!fleet) throw new NotFoundError(`Fleet "${id}" not found`);
+    return fleet;
+  }
+
+  async renameFleet(id: string, name: string): Promise<Fleet> {
+    await this.fleet(id);
+    return (await this.catalog.fleets.rename(id, parseField(FleetNameSchema, name, "name")))!;
+  }
+
+  async deleteFleet(id: string): Promise<void> {
+    await this.fleet(id);
+    await this.catalog.fleets.delete(id);
+  }
+
+  /** Adds a person to a fleet (or, with role `owner` and no fleet, to the platform). */
+  async createUser(
+    input: { fleetId: string | null; email: string; role: User["role"]; password: string },
+  ): Promise<User> {
+    if (input.fleetId !== null) {
+      await this.fleet(input.fleetId);
+      parseField(FleetRoleSchema, input.role, "role");
+    } else if (input.role !== "owner") {
+      throw new ValidationError(`A user of role "${input.role}" needs a fleet`, [
+        { path: "fleetId", message: "required unless the role is owner" },
+      ]);
+    }
+    return await this.catalog.users.create({
+      fleetId: input.fleetId,
+      email: parseField(EmailSchema, input.email, "email"),
+      role: input.role,
+      passwordHash: await hashPassword(parseField(PasswordSchema, input.password, "password")),
+    });
+  }
+
+  /** Users of a fleet; with `null`, every user of the platform. */
+  async listUsers(fleetId: string | null): Promise<User[]> {
+    if (fleetId === null) return await this.catalog.users.list();
+    await this.fleet(fleetId);
+    return await this.catalog.users.list(fleetId);
+  }
+
+  /** A user of `fleetId` (any user when `fleetId` is null). */
+  async user(fleetId: string | null, id: string): Promise<User> {
+    const user = IdSchema.safeParse(id).success ? await this.catalog.users.get(id) : undefined;
+    if (!user || (fleetId !== null && user.fleetId !== fleetId)) {
+      throw new NotFoundError(`User "${id}" not found`);
+    }
+    return user;
+  }
+
+  /** Changes a user's role, password or disabled flag; every change signs the user out. */
+  async updateUser(
+    fleetId: string | null,
+    id: string,
+    changes: { role?: User["role"]; password?: string; disabled?: boolean },
+  ): Promise<User> {
+    const user = await this.user(fleetId, id);
+    if (changes.role !== undefined && user.role !== "owner") {
+      parseField(FleetRoleSchema, changes.role, "role");
+    }
+    const updated = await this.catalog.users.update(id, {
+      role: user.role === "owner" ? undefined : changes.role,
+      disabled: changes.disabled,
+      passwordHash: changes.password === undefined
+        ? undefined
+        : await hashPassword(parseField(PasswordSchema, changes.password, "password")),
+    });
+    await this.catalog.sessions.revokeUser(id, "user changed", new Date());
+    return updated!;
+  }
+
+  async deleteUser(fleetId: string | null, id: string): Promise<void> {
+    await this.user(fleetId, id);
+    await this.catalog.users.delete(id);
+  }
+
+  /** Registers a vehicle and issues its first enrolment code. */
+  async registerVehicle(
+    fleetId: string,
+    name: string,
+  ): Promise<{ vehicle: Vehicle; enrolment: Enrolment }> {
+    await this.fleet(fleetId);
+    const vehicle = await this.catalog.vehicles.create({
+      fleetId,
+      name: parseField(VehicleNameSchema, name, "name"),
+    });
+    return { vehicle, enrolment: await this.identity.devices.issue(fleetId, vehicle.id) };
+  }
+
+  async listVehicles(fleetId: string): Promise<Vehicle[]> {
+    await this.fleet(fleetId);
+    return await this.catalog.vehicles.list(fleetId);
+  }
+
+  async vehicle(fleetId: string, id: string): Promise<Vehicle> {
+    const vehicle = IdSchema.safeParse(id).success
+      ? await this.catalog.vehicles.get(fleetId, id)
+      : undefined;
+    if (!vehicle) throw new NotFoundError(`Vehicle "${id}" not found`);
+    return vehicle;
+  }
+
+  async renameVehicle(fleetId: string, id: string, name: string): Promise<Vehicle> {
+    await this.vehicle(fleetId, id);
+    const renamed = await this.catalog.vehicles.rename(
+      fleetId,
+      id,
+      parseField(VehicleNameSchema, name, "name"),
+    );
+    return renamed!;
+  }
+
+  /** Deletes a vehicle, its cameras and credentials (its tokens stop working at once). */
+  async deleteVehicle(fleetId: string, id: string): Promise<void> {
+    await this.vehicle(fleetId, id);
+    await this.catalog.vehicles.delete(fleetId, id);
+  }
+
+  /** Issues a further enrolment code, e.g. for a replaced on-board computer. */
+  async issueCredential(fleetId: string, vehicleId: string): Promise<Enrolment> {
+    await this.vehicle(fleetId, vehicleId);
+    return await this.identity.devices.issue(fleetId, vehicleId);
+  }
+
+  async listCredentials(fleetId: string, vehicleId: string): Promise<DeviceCredential[]> {
+    await this.vehicle(fleetId, vehicleId);
+    return await this.catalog.credentials.list(fleetId, vehicleId);
+  }
+
+  /** Revokes a credential: the vehicle's tokens stop working at their next request. */
+  async revokeCredential(
+    fleetId: string,
+    vehicleId: string,
+    id: string,
+  ): Promise<DeviceCredential> {
+    await this.vehicle(fleetId, vehicleId);
+    const found = IdSchema.safeParse(id).success
+      ? await this.catalog.credentials.get(id)
+      : undefined;
+    if (!found || found.fleetId !== fleetId || found.vehicleId !== vehicleId) {
+      throw new NotFoundError(`Credential "${id}" not found`);
+    }
+    return (await this.catalog.credentials.revoke(fleetId, id, new Date()))!;
+  }
+
+  async addCamera(fleetId: string, vehicleId: string, name: string): Promise<Camera> {
+    await this.vehicle(fleetId, vehicleId);
+    return await this.catalog.cameras.create({
+      fleetId,
+      vehicleId,
+      name: parseField(CameraNameSchema, name, "name"),
+    });
+  }
+
+  async listCameras(fleetId: string, vehicleId: string): Promise<Camera[]> {
+    await this.vehicle(fleetId, vehicleId);
+    return await this.catalog.cameras.list(fleetId, vehicleId);
+  }
+
+  async camera(fleetId: string, vehicleId: string, id: string): Promise<Camera> {
+    const camera = IdSchema.safeParse(id).success
+      ? await this.catalog.cameras.get(fleetId, id)
+      : undefined;
+    if (!camera || camera.vehicleId !== vehicleId) {
+      throw new NotFoundError(`Camera "${id}" not found`);
+    }
+    return camera;
+  }
+
+  async deleteCamera(fleetId: string, vehicleId: string, id: string): Promise<void> {
+    await this.camera(fleetId, vehicleId, id);
+    await this.catalog.cameras.delete(fleetId, id);
+  }
+}

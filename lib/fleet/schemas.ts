@@ -1,0 +1,37 @@
+import { z } from "@hono/zod-openapi";
+import { ID_PATTERN } from "../catalog/mod.ts";
+import { ValidationError } from "../errors/mod.ts";
+
+/** An entity id (`veh_…`); anything else never reaches a query. */
+export const IdSchema = z.string().regex(ID_PATTERN, "must be a Motorcade id such as veh_…");
+/** A fleet's display name. */
+export const FleetNameSchema = z.string().trim().min(1).max(100);
+/** A vehicle's name within its fleet: a plate, a fleet number. */
+export const VehicleNameSchema = z.string().trim().regex(
+  /^[A-Za-z0-9][A-Za-z0-9 ._-]{0,63}$/,
+  "must be 1-64 letters, digits, spaces, dots, dashes or underscores",
+);
+/** A camera's name within its vehicle, used in URLs: `front`, `cabin-2`. */
+export const CameraNameSchema = z.string().regex(
+  /^[a-z0-9][a-z0-9_-]{0,31}$/,
+  "must be 1-32 lowercase letters, digits, dashes or underscores",
+);
+/** An email address, compared case-insensitively. */
+export const EmailSchema = z.string().trim().toLowerCase().max(254).regex(
+  /^[^@\s]+@[^@\s]+$/,
+  "must be an email address",
+);
+/** A password: 8 to 256 characters. */
+export const PasswordSchema = z.string().min(8, "must be at least 8 characters").max(256);
+/** Roles a fleet user can hold. */
+export const FleetRoleSchema = z.enum(["admin", "operator", "viewer"]);
+
+/** Parses `value` with `schema`, throwing a ValidationError that names `field`. */
+export function parseField<T>(schema: z.ZodType<T>, value: unknown, field: string): T {
+  const result = schema.safeParse(value);
+  if (result.success) return result.data;
+  const message = result.error.issues[0]?.message ?? "is invalid";
+  throw new ValidationError(`Field "${field}" ${message.replace(/^Invalid /, "is invalid: ")}`, [
+    { path: field, message },
+  ]);
+}

@@ -1,0 +1,113 @@
+import { OpenAPIHono, type RouteConfig, z } from "@hono/zod-openapi";
+import type { MiddlewareHandler } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import { type Access, authorize, type AuthVariables, type Identity } from "../auth/mod.ts";
+import { PayloadTooLargeError, ValidationError } from "../errors/mod.ts";
+
+/** Hono environment of the Motorcade app: what middleware puts on the context. */
+export type AppEnv = { Variables: AuthVariables & { requestId: string } };
+
+/** The OpenAPI-aware Hono app every route registers on. */
+export type ApiApp = OpenAPIHono<AppEnv>;
+
+/** Schema of RFC 9457 problem documents, for the OpenAPI document. */
+export const ProblemSchema = z.object({
+  type: z.string(),
+  title: z.string(),
+  status: z.number().int(),
+  detail: z.string(),
+  instance: z.string(),
+  code: z.string(),
+  requestId: z.string().optional(),
+  issues: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
+}).openapi("Problem");
+
+const problem = (description: string) => ({
+  description,
+  content: { "application/problem+json": { schema: ProblemSchema } },
+});
+
+/** Creates the app; a request that fails its schema becomes a ValidationError naming each field. */
+export function createApiApp(): ApiApp {
+  const app = new OpenAPIHono<AppEnv>({
+    defaultHook(result) {
+      if (result.success) return;
+      const issues = result.error.issues.map((issue) => ({
+        path: [result.target, ...issue.path.map(String)].join("."),
+        message: issue.message,
+      }));
+      const summary = issues.map((i) => `${i.path}: ${i.message}`).join("; ");
+      throw new ValidationError(`Request ${result.target} is invalid: ${summary}`, issues);
+    },
+  });
+  app.openAPIRegistry.registerComponent("securitySchemes", "bearer", {
+    type: "http",
+    scheme: "bearer",
+    bearerFormat: "JWT",
+  });
+  return app;
+}
+
+/** Options of {@linkcode secured}. */
+export interface SecuredOptions {
+  identity: Identity;
+  /** Largest request body; defaults to the configured MAX_BODY_BYTES. */
+  maxBodyBytes: number;
+}
+
+/**
+ * Makes a route definition carry its access rule: the rule runs as the route's first middleware
+ * (after a body-size limit) and is documented in OpenAPI as `security` and `x-motorcade-access`,
+ * with the problem responses it can produce. Every route goes through this; none can omit a rule.
+ *
+ * @example app.openapi(secured(opts, access.fleet(["admin"]), { method: "get", ... }), handler)
+ */
+export function secured<R extends RouteConfig>(
+  options: SecuredOptions,
+  rule: Access,
+  route: R,
+  limits: { maxBodyBytes?: number } = {},
+): R {
+  const max = limits.maxBodyBytes ?? options.maxBodyBytes;
+  const middleware: MiddlewareHandler[] = [
+    bodyLimit({
+      maxSize: max,
+      onError: () => {
+        throw new PayloadTooLargeError(max);
+      },
+    }),
+    authorize(options.identity, rule),
+  ];
+  const responses: RouteConfig["responses"] = {
+    400: problem("The request is malformed or a value is invalid"),
+    413: problem("The request body is too large"),
+    ...(rule.kind === "public" ? {} : {
+      401: problem("No valid token: missing, expired, tampered with or revoked"),
+      403: problem("The token is valid but may not do this"),
+      404: problem("Not found, or in a fleet the caller cannot see"),
+    }),
+    ...route.responses,
+  };
+  return {
+    ...route,
+    middleware: [...middleware, ...[route.middleware ?? []].flat()],
+    security: rule.kind === "public" ? [] : [{ bearer: [] }],
+    responses,
+    "x-motorcade-access": describeAccess(rule),
+  } as R;
+}
+
+function describeAccess(rule: Access): string {
+  switch (rule.kind) {
+    case "public":
+      return "public";
+    case "owner":
+      return "platform owner";
+    case "device":
+      return rule.vehicleParam ? `device of vehicle {${rule.vehicleParam}}` : "device";
+    case "user":
+      return rule.fleetParam
+        ? `${rule.roles.join("|")} of fleet {${rule.fleetParam}} (or owner)`
+        : `${rule.roles.join("|")}`;
+  }
+}

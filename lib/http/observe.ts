@@ -1,0 +1,38 @@
+import type { MiddlewareHandler } from "hono";
+import { routePath } from "hono/route";
+import type { Logger } from "../log/mod.ts";
+import type { Metrics } from "./metrics.ts";
+
+const SANE_ID = /^[A-Za-z0-9._-]{1,64}$/;
+
+/**
+ * Gives every request an id (a sane incoming `X-Request-Id` is kept), echoes it, writes one JSON
+ * log line per request and records request count and latency by route pattern.
+ */
+export function observe(options: { logger: Logger; metrics: Metrics }): MiddlewareHandler {
+  const { logger, metrics } = options;
+  return async function observeRequest(c, next) {
+    const started = performance.now();
+    const incoming = c.req.header("x-request-id");
+    const requestId = incoming && SANE_ID.test(incoming) ? incoming : crypto.randomUUID();
+    c.set("requestId" as never, requestId as never);
+    await next();
+    c.res.headers.set("x-request-id", requestId);
+    const seconds = (performance.now() - started) / 1000;
+    const route = c.res.status === 404 && routePath(c) === "/*" ? "unmatched" : routePath(c);
+    metrics.requests.inc({ method: c.req.method, route, status: String(c.res.status) });
+    metrics.latency.observe({ method: c.req.method, route }, seconds);
+    const principal = c.get("principal" as never) as
+      | { kind: string; userId?: string; vehicleId?: string }
+      | undefined;
+    logger.info("request", {
+      requestId,
+      method: c.req.method,
+      path: c.req.path,
+      route,
+      status: c.res.status,
+      durationMs: Math.round(seconds * 10_000) / 10,
+      principal: principal && (principal.userId ?? principal.vehicleId),
+    });
+  };
+}

@@ -1,0 +1,54 @@
+/**
+ * Starts the Motorcade server: `deno task start`. Reads the configuration, wires the platform,
+ * serves HTTP (or HTTPS when given a certificate), and shuts down cleanly on SIGTERM/SIGINT.
+ */
+import { ConfigError, loadConfig } from "./lib/config/mod.ts";
+import { createLogger } from "./lib/log/mod.ts";
+import { createPlatform } from "./platform.ts";
+
+async function main(): Promise<number> {
+  let config;
+  try {
+    config = loadConfig();
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      console.error(error.message);
+      return 2;
+    }
+    throw error;
+  }
+  const logger = createLogger(config.logLevel);
+  const platform = await createPlatform(config, logger);
+
+  const tls = config.tls && {
+    cert: await Deno.readTextFile(config.tls.certFile),
+    key: await Deno.readTextFile(config.tls.keyFile),
+  };
+  const server = Deno.serve({
+    hostname: config.host,
+    port: config.port,
+    ...tls,
+    onListen: ({ hostname, port }) => {
+      logger.info("listening", {
+        url: `${tls ? "https" : "http"}://${hostname}:${port}`,
+        port,
+        publicUrl: config.publicUrl,
+        catalog: platform.catalog.kind,
+      });
+    },
+  }, platform.app.fetch);
+
+  const stop = async (signal: string) => {
+    logger.info("shutting down", { signal });
+    await server.shutdown();
+    await platform.close();
+  };
+  for (const signal of ["SIGTERM", "SIGINT"] as const) {
+    Deno.addSignalListener(signal, () => void stop(signal));
+  }
+  await server.finished;
+  await platform.close();
+  return 0;
+}
+
+if (import.meta.main) Deno.exit(await main());

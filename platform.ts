@@ -1,0 +1,79 @@
+/**
+ * The composition root shared by `main.ts`, the tests and the benchmarks: opens the catalog,
+ * loads identity, builds the app, and closes everything in reverse order.
+ */
+import { Identity } from "./lib/auth/mod.ts";
+import { type Catalog, openCatalog } from "./lib/catalog/mod.ts";
+import type { Config } from "./lib/config/mod.ts";
+import { FleetRegistry } from "./lib/fleet/mod.ts";
+import { type ApiApp, Metrics } from "./lib/http/mod.ts";
+import { createLogger, type Logger } from "./lib/log/mod.ts";
+import { createApp } from "./routes/mod.ts";
+
+/** A wired Motorcade server, not yet listening. */
+export interface Platform {
+  app: ApiApp;
+  config: Config;
+  catalog: Catalog;
+  identity: Identity;
+  registry: FleetRegistry;
+  logger: Logger;
+  /** Stops background work and closes the catalog; safe to call twice. */
+  close(): Promise<void>;
+}
+
+const MAINTENANCE_INTERVAL_MS = 60 * 60 * 1000;
+
+/** Opens every dependency named by `config` and builds the app. */
+export async function createPlatform(
+  config: Config,
+  logger: Logger = createLogger(config.logLevel),
+): Promise<Platform> {
+  const catalog = await openCatalog(config.catalogUrl);
+  const identity = await Identity.open(catalog, config);
+  if (await identity.bootstrapOwner(config.admin)) {
+    logger.info("created the first platform owner", { email: config.admin!.email });
+  }
+  const registry = new FleetRegistry(catalog, identity);
+  const metrics = new Metrics();
+  const app = createApp({
+    config,
+    catalog,
+    identity,
+    registry,
+    metrics,
+    logger,
+    readiness: [
+      { name: "catalog", check: () => catalog.ping() },
+      { name: "signing-key", check: () => Promise.resolve(void identity.keyring.signing()) },
+    ],
+    secure: { identity, maxBodyBytes: config.maxBodyBytes },
+  });
+
+  const maintenance = setInterval(async () => {
+    try {
+      await identity.keyring.load();
+      await catalog.sessions.prune(new Date());
+    } catch (error) {
+      logger.error("maintenance failed", { error });
+    }
+  }, MAINTENANCE_INTERVAL_MS);
+  Deno.unrefTimer(maintenance);
+
+  let closed: Promise<void> | undefined;
+  return {
+    app,
+    config,
+    catalog,
+    identity,
+    registry,
+    logger,
+    close() {
+      closed ??= (async () => {
+        clearInterval(maintenance);
+        await catalog.close();
+      })();
+      return closed;
+    },
+  };
+}

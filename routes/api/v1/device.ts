@@ -1,0 +1,129 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import { access, DEVICE_TOKEN_PATH, deviceOf } from "../../../lib/auth/mod.ts";
+import { type ApiApp, secured } from "../../../lib/http/mod.ts";
+import type { RouteDeps } from "../../deps.ts";
+import {
+  CameraView,
+  cameraView,
+  jsonBody,
+  jsonResponse,
+  VehicleView,
+  vehicleView,
+} from "./views.ts";
+
+const PublicJwk = z.object({
+  kty: z.literal("EC"),
+  crv: z.literal("P-256"),
+  x: z.string().min(1).max(100),
+  y: z.string().min(1).max(100),
+  alg: z.literal("ES256").optional(),
+  kid: z.string().max(200).optional(),
+  use: z.literal("sig").optional(),
+  key_ops: z.array(z.string()).max(4).optional(),
+  ext: z.boolean().optional(),
+}).strict().openapi("DevicePublicKey");
+
+/** How vehicles enrol, obtain device tokens and learn about themselves. */
+export function registerDeviceRoutes(app: ApiApp, { identity, registry, secure }: RouteDeps) {
+  app.openapi(
+    secured(
+      secure,
+      access.public(),
+      createRoute({
+        method: "post",
+        path: "/api/v1/device/enrol",
+        tags: ["device"],
+        summary: "Redeem a one-time enrolment code with the vehicle's ES256 public key",
+        description: "The code is the credential here; it works once and expires.",
+        request: jsonBody(
+          z.object({ code: z.string().min(1).max(64), publicKey: PublicJwk }).strict(),
+        ),
+        responses: {
+          201: jsonResponse(
+            z.object({
+              credentialId: z.string(),
+              vehicleId: z.string(),
+              fleetId: z.string(),
+              tokenEndpoint: z.string(),
+            }),
+            "Enrolled: sign assertions with iss = sub = credentialId",
+          ),
+          409: { description: "Code unknown, expired, revoked or already used" },
+        },
+      }),
+    ),
+    async (c) => {
+      const { code, publicKey } = c.req.valid("json");
+      const credential = await identity.devices.enrol(code, publicKey as JsonWebKey);
+      return c.json({
+        credentialId: credential.id,
+        vehicleId: credential.vehicleId,
+        fleetId: credential.fleetId,
+        tokenEndpoint: DEVICE_TOKEN_PATH,
+      }, 201);
+    },
+  );
+
+  app.openapi(
+    secured(
+      secure,
+      access.public(),
+      createRoute({
+        method: "post",
+        path: DEVICE_TOKEN_PATH,
+        tags: ["device"],
+        summary: "Exchange a signed assertion for a short-lived device token",
+        description:
+          "The assertion is an ES256 JWT signed with the enrolled key: iss = sub = credential id, aud = PUBLIC_URL + this path, a unique jti, exp at most 300 s ahead.",
+        request: jsonBody(z.object({ assertion: z.string().min(1).max(4096) }).strict()),
+        responses: {
+          200: jsonResponse(
+            z.object({
+              tokenType: z.literal("Bearer"),
+              accessToken: z.string(),
+              expiresIn: z.number().int(),
+              vehicleId: z.string(),
+              fleetId: z.string(),
+            }),
+            "Device token",
+          ),
+        },
+      }),
+    ),
+    async (c) => {
+      const issued = await identity.devices.exchange(c.req.valid("json").assertion);
+      return c.json({
+        tokenType: "Bearer" as const,
+        accessToken: issued.token,
+        expiresIn: Math.round((issued.expiresAt.getTime() - Date.now()) / 1000),
+        vehicleId: issued.credential.vehicleId,
+        fleetId: issued.credential.fleetId,
+      }, 200);
+    },
+  );
+
+  app.openapi(
+    secured(
+      secure,
+      access.device(),
+      createRoute({
+        method: "get",
+        path: "/api/v1/device/vehicle",
+        tags: ["device"],
+        summary: "The calling vehicle and its cameras",
+        responses: {
+          200: jsonResponse(
+            z.object({ vehicle: VehicleView, cameras: z.array(CameraView) }),
+            "The vehicle",
+          ),
+        },
+      }),
+    ),
+    async (c) => {
+      const device = deviceOf(c);
+      const vehicle = await registry.vehicle(device.fleetId, device.vehicleId);
+      const cameras = await registry.listCameras(device.fleetId, device.vehicleId);
+      return c.json({ vehicle: vehicleView(vehicle), cameras: cameras.map(cameraView) }, 200);
+    },
+  );
+}

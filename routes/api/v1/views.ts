@@ -1,0 +1,108 @@
+import { z } from "@hono/zod-openapi";
+import type { Camera, DeviceCredential, Fleet, User, Vehicle } from "../../../lib/catalog/mod.ts";
+import type { Enrolment } from "../../../lib/fleet/mod.ts";
+
+/** JSON shapes of the API's entities, and the functions that produce them. */
+
+export const FleetView = z.object({
+  id: z.string(),
+  name: z.string(),
+  createdAt: z.string().datetime(),
+}).openapi("Fleet");
+
+export const UserView = z.object({
+  id: z.string(),
+  email: z.string(),
+  role: z.enum(["owner", "admin", "operator", "viewer"]),
+  fleetId: z.string().nullable(),
+  disabled: z.boolean(),
+  createdAt: z.string().datetime(),
+}).openapi("User");
+
+export const VehicleView = z.object({
+  id: z.string(),
+  fleetId: z.string(),
+  name: z.string(),
+  createdAt: z.string().datetime(),
+}).openapi("Vehicle");
+
+export const CameraView = z.object({
+  id: z.string(),
+  vehicleId: z.string(),
+  name: z.string(),
+  createdAt: z.string().datetime(),
+}).openapi("Camera");
+
+export const CredentialView = z.object({
+  id: z.string(),
+  vehicleId: z.string(),
+  state: z.enum(["awaiting-enrolment", "enrolment-expired", "active", "revoked"]),
+  enrolmentExpiresAt: z.string().datetime(),
+  enrolledAt: z.string().datetime().nullable(),
+  revokedAt: z.string().datetime().nullable(),
+  createdAt: z.string().datetime(),
+}).openapi("DeviceCredential");
+
+export const EnrolmentView = z.object({
+  credential: CredentialView,
+  code: z.string().openapi({ description: "One-time enrolment code; shown only in this response" }),
+}).openapi("Enrolment");
+
+const iso = (d: Date | null) => d && d.toISOString();
+
+export const fleetView = (f: Fleet) => ({ id: f.id, name: f.name, createdAt: iso(f.createdAt)! });
+
+export const userView = (u: User) => ({
+  id: u.id,
+  email: u.email,
+  role: u.role,
+  fleetId: u.fleetId,
+  disabled: u.disabled,
+  createdAt: iso(u.createdAt)!,
+});
+
+export const vehicleView = (v: Vehicle) => ({
+  id: v.id,
+  fleetId: v.fleetId,
+  name: v.name,
+  createdAt: iso(v.createdAt)!,
+});
+
+export const cameraView = (c: Camera) => ({
+  id: c.id,
+  vehicleId: c.vehicleId,
+  name: c.name,
+  createdAt: iso(c.createdAt)!,
+});
+
+export const credentialView = (c: DeviceCredential, now = new Date()) => ({
+  id: c.id,
+  vehicleId: c.vehicleId,
+  state: c.revokedAt
+    ? "revoked" as const
+    : c.enrolledAt
+    ? "active" as const
+    : c.enrolmentExpiresAt <= now
+    ? "enrolment-expired" as const
+    : "awaiting-enrolment" as const,
+  enrolmentExpiresAt: iso(c.enrolmentExpiresAt)!,
+  enrolledAt: iso(c.enrolledAt),
+  revokedAt: iso(c.revokedAt),
+  createdAt: iso(c.createdAt)!,
+});
+
+export const enrolmentView = (e: Enrolment) => ({
+  credential: credentialView(e.credential),
+  code: e.code,
+});
+
+/** A JSON request body with a strict schema: unknown fields are refused. */
+export const jsonBody = <T extends z.ZodType>(schema: T, description?: string) => ({
+  body: { required: true, description, content: { "application/json": { schema } } },
+});
+
+/** A JSON response. */
+export const jsonResponse = <T extends z.ZodType>(schema: T, description: string) => ({
+  description,
+  content: { "application/json": { schema } },
+});

@@ -1,0 +1,25 @@
+import type { Identity } from "../lib/auth/mod.ts";
+import type { Catalog } from "../lib/catalog/mod.ts";
+import type { Config } from "../lib/config/mod.ts";
+import type { FleetRegistry } from "../lib/fleet/mod.ts";
+import type { Metrics, SecuredOptions } from "../lib/http/mod.ts";
+import type { Logger } from "../lib/log/mod.ts";
+
+/** A dependency's state for `/readyz`. */
+export interface ReadinessCheck {
+  name: string;
+  check(): Promise<void>;
+}
+
+/** What route modules are given: the wired services of one server. */
+export interface RouteDeps {
+  config: Config;
+  catalog: Catalog;
+  identity: Identity;
+  registry: FleetRegistry;
+  metrics: Metrics;
+  logger: Logger;
+  readiness: ReadinessCheck[];
+  /** Options every `secured(...)` route definition takes. */
+  secure: SecuredOptions;
+}

@@ -1,0 +1,43 @@
+/** Every route of the server, registered on one app with its middleware and error handling. */
+import { NotFoundError } from "../lib/errors/mod.ts";
+import { type ApiApp, createApiApp, handleError, observe } from "../lib/http/mod.ts";
+import { registerAuthRoutes } from "./api/v1/auth.ts";
+import { registerCameraRoutes } from "./api/v1/cameras.ts";
+import { registerDeviceRoutes } from "./api/v1/device.ts";
+import { registerFleetRoutes } from "./api/v1/fleets.ts";
+import { registerUserRoutes } from "./api/v1/users.ts";
+import { registerVehicleRoutes } from "./api/v1/vehicles.ts";
+import type { RouteDeps } from "./deps.ts";
+import { registerSystemRoutes } from "./system.ts";
+
+export type { ReadinessCheck, RouteDeps } from "./deps.ts";
+
+/** Path of the generated OpenAPI 3.1 document. */
+export const OPENAPI_PATH = "/api/v1/openapi.json";
+
+/** Builds the server's app: middleware, every route, the OpenAPI document, error handling. */
+export function createApp(deps: RouteDeps): ApiApp {
+  const app = createApiApp();
+  app.use("*", observe({ logger: deps.logger, metrics: deps.metrics }));
+  registerSystemRoutes(app, deps);
+  registerAuthRoutes(app, deps);
+  registerFleetRoutes(app, deps);
+  registerUserRoutes(app, deps);
+  registerVehicleRoutes(app, deps);
+  registerCameraRoutes(app, deps);
+  registerDeviceRoutes(app, deps);
+  app.doc31(OPENAPI_PATH, {
+    openapi: "3.1.0",
+    info: {
+      title: "Motorcade API",
+      version: "1.0.0",
+      description: "Live and recorded video from vehicle fleets.",
+    },
+    servers: [{ url: deps.config.publicUrl }],
+  });
+  app.notFound((c) => {
+    throw new NotFoundError(`No route for ${c.req.method} ${c.req.path}`);
+  });
+  app.onError(handleError(deps.logger));
+  return app;
+}
