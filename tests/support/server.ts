@@ -1,0 +1,98 @@
+/**
+ * Starts the real server (`main.ts`) as a child process on a free port, waits until it listens,
+ * and always stops it: `await using server = await startServer({...})`.
+ */
+import { OWNER } from "./platform.ts";
+
+/** A running server process. */
+export interface TestServer extends AsyncDisposable {
+  url: string;
+  dataDir: string;
+  /** Every log line the server wrote so far (stdout and stderr). */
+  logs: string[];
+  stop(signal?: Deno.Signal): Promise<Deno.CommandStatus>;
+}
+
+const MAIN = new URL("../../main.ts", import.meta.url).pathname;
+
+/** Starts `main.ts` with a temporary DATA_DIR (unless given) and `env`. */
+export async function startServer(
+  env: Record<string, string> = {},
+  options: { timeoutMs?: number } = {},
+): Promise<TestServer> {
+  const dataDir = env.DATA_DIR ?? await Deno.makeTempDir({ prefix: "motorcade-server-" });
+  const ownsDataDir = env.DATA_DIR === undefined;
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", MAIN],
+    env: {
+      PORT: "0",
+      HOST: "127.0.0.1",
+      DATA_DIR: dataDir,
+      MOTORCADE_ADMIN_EMAIL: OWNER.email,
+      MOTORCADE_ADMIN_PASSWORD: OWNER.password,
+      ...env,
+    },
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+
+  const logs: string[] = [];
+  let resolveUrl: (url: string) => void;
+  const listening = new Promise<string>((resolve) => resolveUrl = resolve);
+  const pump = async (stream: ReadableStream<Uint8Array>) => {
+    const lines = stream.pipeThrough(new TextDecoderStream());
+    let buffer = "";
+    for await (const chunk of lines) {
+      buffer += chunk;
+      let newline;
+      while ((newline = buffer.indexOf("\n")) >= 0) {
+        const line = buffer.slice(0, newline);
+        buffer = buffer.slice(newline + 1);
+        logs.push(line);
+        try {
+          const record = JSON.parse(line);
+          if (record.msg === "listening") resolveUrl(record.url);
+        } catch { /* not JSON: keep it in the logs */ }
+      }
+    }
+  };
+  const pumps = Promise.all([pump(child.stdout), pump(child.stderr)]);
+  const timeoutMs = options.timeoutMs ?? 30_000;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const url = await Promise.race([
+    listening,
+    child.status.then((status) => {
+      throw new Error(`Server exited with ${status.code} before listening:\n${logs.join("\n")}`);
+    }),
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () =>
+          reject(new Error(`Server did not listen within ${timeoutMs} ms:\n${logs.join("\n")}`)),
+        timeoutMs,
+      );
+    }),
+  ]).finally(() => clearTimeout(timer));
+
+  let stopped: Promise<Deno.CommandStatus> | undefined;
+  const stop = (signal: Deno.Signal = "SIGTERM") => {
+    stopped ??= (async () => {
+      try {
+        child.kill(signal);
+      } catch { /* already gone */ }
+      const status = await child.status;
+      await pumps;
+      return status;
+    })();
+    return stopped;
+  };
+  return {
+    url: url.replace("://0.0.0.0:", "://127.0.0.1:"),
+    dataDir,
+    logs,
+    stop,
+    async [Symbol.asyncDispose]() {
+      await stop();
+      if (ownsDataDir) await Deno.remove(dataDir, { recursive: true }).catch(() => {});
+    },
+  };
+}
