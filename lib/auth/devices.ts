@@ -20,6 +20,11 @@ export class DeviceCredentials {
     private readonly options: { enrolmentTtlMs: number; tokenEndpoint: string },
   ) {}
 
+  /** The `aud` a vehicle's token-request assertion must carry: the token endpoint's public URL. */
+  get assertionAudience(): string {
+    return this.options.tokenEndpoint;
+  }
+
   /** Creates a credential for a vehicle and returns it with its enrolment code (shown once). */
   async issue(
     fleetId: string,

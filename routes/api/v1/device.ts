@@ -45,6 +45,9 @@ export function registerDeviceRoutes(app: ApiApp, { identity, registry, secure }
               vehicleId: z.string(),
               fleetId: z.string(),
               tokenEndpoint: z.string(),
+              assertionAudience: z.string().openapi({
+                description: "The `aud` every token-request assertion must carry",
+              }),
             }),
             "Enrolled: sign assertions with iss = sub = credentialId",
           ),
@@ -60,6 +63,7 @@ export function registerDeviceRoutes(app: ApiApp, { identity, registry, secure }
         vehicleId: credential.vehicleId,
         fleetId: credential.fleetId,
         tokenEndpoint: DEVICE_TOKEN_PATH,
+        assertionAudience: identity.devices.assertionAudience,
       }, 201);
     },
   );
