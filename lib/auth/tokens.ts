@@ -15,6 +15,8 @@ export interface AccessTokenOptions {
   issuer: string;
   userTtlMs: number;
   deviceTtlMs: number;
+  /** How many verified tokens to remember (ES256 verification costs ~0.5 ms); 0 disables. */
+  verifiedCacheSize?: number;
 }
 
 /** An issued token and when it expires. */
@@ -28,7 +30,14 @@ export interface IssuedToken {
  * ES256 with a key of the keyring, the right issuer and audience, and an unexpired `exp`.
  */
 export class AccessTokens {
-  constructor(private readonly keyring: Keyring, private readonly options: AccessTokenOptions) {}
+  // Token text → what it verified to. A token's bytes cannot change, so once its signature and
+  // claims checked out it stays valid until `exp`; revocation is checked by the caller each time.
+  readonly #verified = new Map<string, { principal: Principal; expiresAtMs: number }>();
+  readonly #cacheSize: number;
+
+  constructor(private readonly keyring: Keyring, private readonly options: AccessTokenOptions) {
+    this.#cacheSize = options.verifiedCacheSize ?? 10_000;
+  }
 
   /** Signs a user access token bound to a session family. */
   issueUser(principal: Omit<UserPrincipal, "kind">, now = Date.now()): Promise<IssuedToken> {
@@ -75,6 +84,20 @@ export class AccessTokens {
 
   /** Verifies `token` and returns who it speaks for; throws UnauthorizedError saying why not. */
   async verify(token: string): Promise<Principal> {
+    const cached = this.#verified.get(token);
+    if (cached && cached.expiresAtMs > Date.now()) return cached.principal;
+    if (cached) this.#verified.delete(token);
+    const verified = await this.#verifySignature(token);
+    if (this.#cacheSize > 0) {
+      if (this.#verified.size >= this.#cacheSize) {
+        this.#verified.delete(this.#verified.keys().next().value!);
+      }
+      this.#verified.set(token, verified);
+    }
+    return verified.principal;
+  }
+
+  async #verifySignature(token: string): Promise<{ principal: Principal; expiresAtMs: number }> {
     let payload: JWTPayload;
     try {
       ({ payload } = await jwtVerify(
@@ -95,7 +118,7 @@ export class AccessTokens {
     } catch (error) {
       throw new UnauthorizedError(describeJoseError(error));
     }
-    return principalOf(payload);
+    return { principal: principalOf(payload), expiresAtMs: payload.exp! * 1000 };
   }
 }
 
