@@ -29,10 +29,20 @@ export async function createPlatform(
   config: Config,
   logger: Logger = createLogger(config.logLevel),
 ): Promise<Platform> {
+  await Deno.mkdir(config.dataDir, { recursive: true });
   const catalog = await openCatalog(config.catalogUrl);
   const identity = await Identity.open(catalog, config);
-  if (await identity.bootstrapOwner(config.admin)) {
-    logger.info("created the first platform owner", { email: config.admin!.email });
+  const owner = await identity.bootstrapOwner(config.admin);
+  if (owner?.generatedPassword) {
+    const file = `${config.dataDir}/initial-owner.txt`;
+    await Deno.writeTextFile(file, `${owner.email}\n${owner.generatedPassword}\n`, { mode: 0o600 });
+    logger.warn("created the first platform owner with a generated password (shown once)", {
+      email: owner.email,
+      password: owner.generatedPassword,
+      alsoWrittenTo: file,
+    });
+  } else if (owner) {
+    logger.info("created the first platform owner", { email: owner.email });
   }
   const registry = new FleetRegistry(catalog, identity);
   const metrics = new Metrics();

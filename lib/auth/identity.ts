@@ -5,6 +5,7 @@ import { DeviceCredentials } from "./devices.ts";
 import { Keyring } from "./keyring.ts";
 import { hashPassword } from "./password.ts";
 import type { Principal } from "./principal.ts";
+import { randomSecret } from "./secrets.ts";
 import { Sessions } from "./sessions.ts";
 import { AccessTokens } from "./tokens.ts";
 
@@ -60,15 +61,23 @@ export class Identity {
     return principal;
   }
 
-  /** Creates the first platform owner when the catalog has no user; true when it did. */
-  async bootstrapOwner(admin: { email: string; password: string } | undefined): Promise<boolean> {
-    if (!admin || await this.catalog.users.count() > 0) return false;
+  /**
+   * Creates the first platform owner when the catalog has no user: from `admin` when given, else
+   * `admin@motorcade.local` with a generated password. Returns what it created (the password only
+   * when generated, to show once), or undefined when users exist.
+   */
+  async bootstrapOwner(
+    admin: { email: string; password: string } | undefined,
+  ): Promise<{ email: string; generatedPassword?: string } | undefined> {
+    if (await this.catalog.users.count() > 0) return undefined;
+    const generatedPassword = admin ? undefined : randomSecret("", 15);
+    const email = (admin?.email ?? "admin@motorcade.local").toLowerCase();
     await this.catalog.users.create({
-      email: admin.email.toLowerCase(),
+      email,
       role: "owner",
       fleetId: null,
-      passwordHash: await hashPassword(admin.password),
+      passwordHash: await hashPassword(admin?.password ?? generatedPassword!),
     });
-    return true;
+    return { email, generatedPassword };
   }
 }

@@ -176,8 +176,8 @@ export function parseConfig(source: ConfigSource): Config {
   }
 
   const adminEmail = get("MOTORCADE_ADMIN_EMAIL");
-  const adminPassword = source["MOTORCADE_ADMIN_PASSWORD"];
-  if ((adminEmail === undefined) !== (adminPassword === undefined || adminPassword === "")) {
+  const adminPassword = source["MOTORCADE_ADMIN_PASSWORD"] || undefined;
+  if ((adminEmail === undefined) !== (adminPassword === undefined)) {
     problems.push("MOTORCADE_ADMIN_EMAIL and MOTORCADE_ADMIN_PASSWORD must be set together");
   } else if (adminEmail !== undefined && !/^[^@\s]+@[^@\s]+$/.test(adminEmail)) {
     problems.push(`MOTORCADE_ADMIN_EMAIL must be an email address, got "${adminEmail}"`);

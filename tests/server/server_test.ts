@@ -75,3 +75,31 @@ Deno.test("server refuses to start on invalid configuration and names each varia
   assert.match(stderr, /ACCESS_TOKEN_TTL must be a duration/);
   assert.doesNotMatch(stderr, /\n\s+at /, "no stack trace");
 });
+
+Deno.test("first start without an admin in the environment creates one and shows its password once", async () => {
+  await using server = await startServer({
+    MOTORCADE_ADMIN_EMAIL: "",
+    MOTORCADE_ADMIN_PASSWORD: "",
+  });
+  const record = server.logs.map((line) => JSON.parse(line)).find((r) => r.password);
+  assert.equal(record?.email, "admin@motorcade.local");
+  assert.equal(record.alsoWrittenTo, `${server.dataDir}/initial-owner.txt`);
+  const file = await Deno.readTextFile(record.alsoWrittenTo);
+  assert.equal(file, `admin@motorcade.local\n${record.password}\n`);
+  assert.equal((await Deno.stat(record.alsoWrittenTo)).mode! & 0o777, 0o600);
+  const login = await fetch(`${server.url}/api/v1/auth/login`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ email: record.email, password: record.password }),
+  });
+  assert.equal(login.status, 200);
+  await login.body?.cancel();
+  await server.stop();
+
+  await using again = await startServer({
+    DATA_DIR: server.dataDir,
+    MOTORCADE_ADMIN_EMAIL: "",
+    MOTORCADE_ADMIN_PASSWORD: "",
+  });
+  assert.ok(!again.logs.some((line) => line.includes('"password"')), "shown only the first time");
+});
