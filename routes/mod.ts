@@ -1,6 +1,7 @@
 /** Every route of the server, registered on one app with its middleware and error handling. */
 import { NotFoundError } from "../lib/errors/mod.ts";
 import { type ApiApp, createApiApp, handleError, observe } from "../lib/http/mod.ts";
+import { registerAdminRoutes } from "./admin.tsx";
 import { registerAuthRoutes } from "./api/v1/auth.ts";
 import { registerCameraRoutes } from "./api/v1/cameras.ts";
 import { registerDeviceRoutes } from "./api/v1/device.ts";
@@ -8,6 +9,7 @@ import { registerFleetRoutes } from "./api/v1/fleets.ts";
 import { registerUserRoutes } from "./api/v1/users.ts";
 import { registerVehicleRoutes } from "./api/v1/vehicles.ts";
 import type { RouteDeps } from "./deps.ts";
+import { registerStaticRoutes } from "./static.ts";
 import { registerSystemRoutes } from "./system.ts";
 
 export type { ReadinessCheck, RouteDeps } from "./deps.ts";
@@ -18,7 +20,10 @@ export const OPENAPI_PATH = "/api/v1/openapi.json";
 /** Builds the server's app: middleware, every route, the OpenAPI document, error handling. */
 export function createApp(deps: RouteDeps): ApiApp {
   const app = createApiApp();
-  app.use("*", observe({ logger: deps.logger, metrics: deps.metrics }));
+  app.use(
+    "*",
+    observe({ logger: deps.logger, metrics: deps.metrics, trustProxy: deps.config.trustProxy }),
+  );
   registerSystemRoutes(app, deps);
   registerAuthRoutes(app, deps);
   registerFleetRoutes(app, deps);
@@ -26,6 +31,8 @@ export function createApp(deps: RouteDeps): ApiApp {
   registerVehicleRoutes(app, deps);
   registerCameraRoutes(app, deps);
   registerDeviceRoutes(app, deps);
+  registerAdminRoutes(app, deps);
+  registerStaticRoutes(app, deps);
   app.doc31(OPENAPI_PATH, {
     openapi: "3.1.0",
     info: {

@@ -1,4 +1,5 @@
-import type { MiddlewareHandler } from "hono";
+import type { Context, MiddlewareHandler } from "hono";
+import { getConnInfo } from "hono/deno";
 import { routePath } from "hono/route";
 import type { Logger } from "../log/mod.ts";
 import type { Metrics } from "./metrics.ts";
@@ -9,8 +10,10 @@ const SANE_ID = /^[A-Za-z0-9._-]{1,64}$/;
  * Gives every request an id (a sane incoming `X-Request-Id` is kept), echoes it, writes one JSON
  * log line per request and records request count and latency by route pattern.
  */
-export function observe(options: { logger: Logger; metrics: Metrics }): MiddlewareHandler {
-  const { logger, metrics } = options;
+export function observe(
+  options: { logger: Logger; metrics: Metrics; trustProxy: boolean },
+): MiddlewareHandler {
+  const { logger, metrics, trustProxy } = options;
   return async function observeRequest(c, next) {
     const started = performance.now();
     const incoming = c.req.header("x-request-id");
@@ -30,9 +33,26 @@ export function observe(options: { logger: Logger; metrics: Metrics }): Middlewa
       method: c.req.method,
       path: c.req.path,
       route,
+      client: clientAddress(c, trustProxy),
       status: c.res.status,
       durationMs: Math.round(seconds * 10_000) / 10,
       principal: principal && (principal.userId ?? principal.vehicleId),
     });
   };
+}
+
+/**
+ * The client's address: the first `X-Forwarded-For` hop behind a trusted proxy, else the peer of
+ * the socket (undefined when there is none, as in `app.request()`).
+ */
+function clientAddress(c: Context, trustProxy: boolean): string | undefined {
+  if (trustProxy) {
+    const forwarded = c.req.header("x-forwarded-for")?.split(",")[0]?.trim();
+    if (forwarded) return forwarded;
+  }
+  try {
+    return getConnInfo(c).remote.address;
+  } catch {
+    return undefined;
+  }
 }

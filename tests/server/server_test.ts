@@ -23,7 +23,9 @@ Deno.test("server answers over a real socket, echoes request ids and stops clean
   const status = await server.stop("SIGTERM");
   assert.equal(status.code, 0);
   const records = server.logs.map((line) => JSON.parse(line));
-  assert.ok(records.some((r) => r.msg === "request" && r.requestId === "abc-123"));
+  const logged = records.find((r) => r.msg === "request" && r.requestId === "abc-123");
+  assert.equal(logged.client, "127.0.0.1");
+  assert.equal(logged.route, "/healthz");
   assert.ok(records.some((r) => r.msg === "shutting down" && r.signal === "SIGTERM"));
 });
 

@@ -40,10 +40,10 @@ export async function startServer(
   let resolveUrl: (url: string) => void;
   const listening = new Promise<string>((resolve) => resolveUrl = resolve);
   const pump = async (stream: ReadableStream<Uint8Array>) => {
-    const lines = stream.pipeThrough(new TextDecoderStream());
+    const decoder = new TextDecoder();
     let buffer = "";
-    for await (const chunk of lines) {
-      buffer += chunk;
+    for await (const chunk of stream) {
+      buffer += decoder.decode(chunk, { stream: true });
       let newline;
       while ((newline = buffer.indexOf("\n")) >= 0) {
         const line = buffer.slice(0, newline);
