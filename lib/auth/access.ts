@@ -10,7 +10,7 @@ import type { DevicePrincipal, Principal, UserPrincipal } from "./principal.ts";
  */
 export type Access =
   | { kind: "public" }
-  | { kind: "owner" }
+  | { kind: "owner"; fleetParam?: string }
   | { kind: "user"; roles: readonly Role[]; fleetParam?: string }
   | { kind: "device"; vehicleParam?: string };
 
@@ -18,8 +18,11 @@ export type Access =
 export const access = {
   /** Anyone, signed in or not. */
   public: (): Access => ({ kind: "public" }),
-  /** Platform owners only. */
-  owner: (): Access => ({ kind: "owner" }),
+  /**
+   * Platform owners only. With `param`, a user of another fleet than the one that path parameter
+   * names gets 404, as for {@linkcode access.fleet}, and a user of that fleet gets 403.
+   */
+  owner: (param?: string): Access => ({ kind: "owner", fleetParam: param }),
   /** Any signed-in user (owners included). */
   user: (): Access => ({ kind: "user", roles: ["owner", "admin", "operator", "viewer"] }),
   /**
@@ -58,7 +61,7 @@ export function authorize(identity: Identity, rule: Access): MiddlewareHandler {
     if (rule.kind === "device") {
       checkDevice(principal, rule.vehicleParam && c.req.param(rule.vehicleParam));
     } else {
-      checkUser(principal, rule, rule.kind === "user" ? rule.fleetParam : undefined, c);
+      checkUser(principal, rule, rule.fleetParam, c);
     }
     await next();
   };
@@ -80,11 +83,11 @@ function checkUser(principal: Principal, rule: Access, fleetParam: string | unde
     throw new ForbiddenError("This endpoint is for users: a device token cannot call it");
   }
   if (principal.role === "owner") return;
-  if (rule.kind === "owner") throw new ForbiddenError("Only platform owners may do this");
   if (fleetParam !== undefined) {
     const fleetId = c.req.param(fleetParam);
     if (fleetId !== principal.fleetId) throw new NotFoundError(`Fleet "${fleetId}" not found`);
   }
+  if (rule.kind === "owner") throw new ForbiddenError("Only platform owners may do this");
   if (rule.kind === "user" && !rule.roles.includes(principal.role)) {
     throw new ForbiddenError(
       `Role "${principal.role}" may not do this; it needs one of: ${rule.roles.join(", ")}`,

@@ -1,4 +1,4 @@
-import { decodeJwt, decodeProtectedHeader, importJWK, type JWK, jwtVerify } from "jose";
+import { base64url, decodeJwt, decodeProtectedHeader, importJWK, type JWK, jwtVerify } from "jose";
 import type { Catalog, DeviceCredential } from "../catalog/mod.ts";
 import { ConflictError, UnauthorizedError, ValidationError } from "../errors/mod.ts";
 import { enrolmentCode, hashSecret, normaliseEnrolmentCode } from "./secrets.ts";
@@ -54,6 +54,7 @@ export class DeviceCredentials {
       ]);
     }
     try {
+      if (!isP256Point(jwk.x, jwk.y)) throw new RangeError("Point is not on P-256");
       await importJWK({ kty: "EC", crv: "P-256", x: jwk.x, y: jwk.y }, "ES256");
     } catch {
       throw new ValidationError("Public key is not a valid P-256 point", [
@@ -134,4 +135,28 @@ export class DeviceCredentials {
     const credential = await this.catalog.credentials.get(credentialId);
     return !!credential && credential.revokedAt === null && credential.enrolledAt !== null;
   }
+}
+
+// P-256 is y² = x³ - 3x + b over the prime field of P256_P.
+const P256_P = 0xffffffff00000001000000000000000000000000ffffffffffffffffffffffffn;
+const P256_B = 0x5ac635d8aa3a93e7b3ebbd55769886bc651d06b0cc53b0f63bce3c3e27d2604bn;
+
+/**
+ * Whether base64url `x` and `y` are the coordinates of a point on P-256. WebCrypto's JWK import
+ * does not check this, and a key that is not on the curve would burn the code for a dead credential.
+ */
+function isP256Point(x: string, y: string): boolean {
+  let xBytes: Uint8Array, yBytes: Uint8Array;
+  try {
+    [xBytes, yBytes] = [base64url.decode(x), base64url.decode(y)];
+  } catch {
+    return false;
+  }
+  if (xBytes.length !== 32 || yBytes.length !== 32) return false;
+  const toBigInt = (bytes: Uint8Array) =>
+    BigInt("0x" + Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join(""));
+  const [px, py] = [toBigInt(xBytes), toBigInt(yBytes)];
+  if (px >= P256_P || py >= P256_P) return false;
+  const mod = (n: bigint) => ((n % P256_P) + P256_P) % P256_P;
+  return mod(py * py) === mod(px * px * px - 3n * px + P256_B);
 }

@@ -156,7 +156,7 @@ export function describeJoseError(error: unknown): string {
     return "Token signature is not valid";
   }
   if (error instanceof errors.JWTClaimValidationFailed) {
-    return `Token claim "${error.claim}" is not valid: ${error.reason}`;
+    return `Token claim "${error.claim}" is not valid: ${error.message}`;
   }
   if (error instanceof errors.JWSInvalid || error instanceof errors.JWTInvalid) {
     return "Token is malformed";

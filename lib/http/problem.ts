@@ -33,6 +33,12 @@ export function problemOf(error: unknown, c: Context): { problem: Problem; unexp
     status = error.status;
     code = status === 413 ? "payload_too_large" : "invalid_request";
     detail = error.message || STATUS_TEXT[status] || "Bad request";
+    if (status === 415) {
+      // Raised by the route validators, which say no more than the reason phrase.
+      const type = c.req.header("content-type") ?? "none";
+      code = "unsupported_media_type";
+      detail = `Content type "${type}" is not accepted here: send application/json`;
+    }
   }
   return {
     unexpected: status >= 500 && !(error instanceof MotorcadeError),

@@ -88,7 +88,7 @@ export function registerFleetRoutes(app: ApiApp, { registry, secure }: RouteDeps
   app.openapi(
     secured(
       secure,
-      access.owner(),
+      access.owner("fleetId"),
       createRoute({
         method: "delete",
         path: "/api/v1/fleets/{fleetId}",
