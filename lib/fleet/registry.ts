@@ -1,6 +1,6 @@
 import type { Camera, Catalog, DeviceCredential, Fleet, User, Vehicle } from "../catalog/mod.ts";
 import { hashPassword, type Identity } from "../auth/mod.ts";
-import { NotFoundError, ValidationError } from "../errors/mod.ts";
+import { ConflictError, NotFoundError, ValidationError } from "../errors/mod.ts";
 import {
   CameraNameSchema,
   EmailSchema,
@@ -86,6 +86,20 @@ export class FleetRegistry {
     return user;
   }
 
+  /**
+   * Refuses to leave the platform without an enabled owner, or a fleet without an enabled admin,
+   * when `user` is disabled, demoted or removed.
+   */
+  async #keepInCharge(user: User, action: string): Promise<void> {
+    if (user.disabled || (user.role !== "owner" && user.role !== "admin")) return;
+    const peers = (await this.catalog.users.list(user.role === "owner" ? undefined : user.fleetId!))
+      .filter((u) => u.role === user.role && !u.disabled);
+    if (peers.length <= 1) {
+      const what = user.role === "owner" ? "owner" : "admin of its fleet";
+      throw new ConflictError(`Cannot ${action} "${user.email}": it is the last enabled ${what}`);
+    }
+  }
+
   /** Changes a user's role, password or disabled flag; every change signs the user out. */
   async updateUser(
     fleetId: string | null,
@@ -93,6 +107,10 @@ export class FleetRegistry {
     changes: { role?: User["role"]; password?: string; disabled?: boolean },
   ): Promise<User> {
     const user = await this.user(fleetId, id);
+    if (changes.disabled) await this.#keepInCharge(user, "disable");
+    if (changes.role !== undefined && changes.role !== user.role) {
+      await this.#keepInCharge(user, "demote");
+    }
     if (changes.role !== undefined && user.role !== "owner") {
       parseField(FleetRoleSchema, changes.role, "role");
     }
@@ -108,7 +126,7 @@ export class FleetRegistry {
   }
 
   async deleteUser(fleetId: string | null, id: string): Promise<void> {
-    await this.user(fleetId, id);
+    await this.#keepInCharge(await this.user(fleetId, id), "remove");
     await this.catalog.users.delete(id);
   }
 

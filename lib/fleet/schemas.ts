@@ -31,7 +31,5 @@ export function parseField<T>(schema: z.ZodType<T>, value: unknown, field: strin
   const result = schema.safeParse(value);
   if (result.success) return result.data;
   const message = result.error.issues[0]?.message ?? "is invalid";
-  throw new ValidationError(`Field "${field}" ${message.replace(/^Invalid /, "is invalid: ")}`, [
-    { path: field, message },
-  ]);
+  throw new ValidationError(`Field "${field}": ${message}`, [{ path: field, message }]);
 }
