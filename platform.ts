@@ -2,7 +2,7 @@
  * The composition root shared by `main.ts`, the tests and the benchmarks: opens the catalog,
  * loads identity, builds the app, and closes everything in reverse order.
  */
-import { Identity } from "./lib/auth/mod.ts";
+import { Identity, KEY_RELOAD_INTERVAL_MS } from "./lib/auth/mod.ts";
 import { type Catalog, openCatalog } from "./lib/catalog/mod.ts";
 import type { Config } from "./lib/config/mod.ts";
 import { FleetRegistry } from "./lib/fleet/mod.ts";
@@ -21,8 +21,6 @@ export interface Platform {
   /** Stops background work and closes the catalog; safe to call twice. */
   close(): Promise<void>;
 }
-
-const MAINTENANCE_INTERVAL_MS = 60 * 60 * 1000;
 
 /** Opens every dependency named by `config` and builds the app. */
 export async function createPlatform(
@@ -60,14 +58,15 @@ export async function createPlatform(
     secure: { identity, maxBodyBytes: config.maxBodyBytes },
   });
 
+  let ticks = 0;
   const maintenance = setInterval(async () => {
     try {
       await identity.keyring.load();
-      await catalog.sessions.prune(new Date());
+      if (ticks++ % 60 === 0) await catalog.sessions.prune(new Date());
     } catch (error) {
       logger.error("maintenance failed", { error });
     }
-  }, MAINTENANCE_INTERVAL_MS);
+  }, KEY_RELOAD_INTERVAL_MS);
   Deno.unrefTimer(maintenance);
 
   let closed: Promise<void> | undefined;

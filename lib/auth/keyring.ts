@@ -1,6 +1,9 @@
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, type JWK } from "jose";
 import type { Catalog, SigningKey } from "../catalog/mod.ts";
 
+/** How often every process re-reads the keys, so a rotation made elsewhere reaches it. */
+export const KEY_RELOAD_INTERVAL_MS = 60_000;
+
 /** Options of a {@linkcode Keyring}. */
 export interface KeyringOptions {
   /** Rotate the signing key once it is older than this; 0 never. */
@@ -31,7 +34,10 @@ export class Keyring {
     this.#now = options.now ?? Date.now;
   }
 
-  /** Loads the keys, creating the first one, rotating an old one and pruning expired ones. */
+  /**
+   * Loads the keys, creating the first one, rotating an old one and pruning expired ones. Call it
+   * every {@linkcode KEY_RELOAD_INTERVAL_MS} to pick up rotations made by other processes.
+   */
   async load(): Promise<void> {
     await this.#reload();
     const age = this.#active ? this.#now() - this.#active.record.createdAt.getTime() : Infinity;
@@ -69,9 +75,13 @@ export class Keyring {
     return kid;
   }
 
-  /** Removes keys retired longer ago than any token they signed can live. */
+  /**
+   * Removes keys retired longer ago than any token they signed can live. A process learns of a
+   * rotation only at its next reload, and may sign with the retired key until then, so the grace
+   * covers two reload intervals as well.
+   */
   async prune(): Promise<void> {
-    const cutoff = this.#now() - this.options.maxTokenTtlMs;
+    const cutoff = this.#now() - this.options.maxTokenTtlMs - 2 * KEY_RELOAD_INTERVAL_MS;
     for (const key of this.#keys.values()) {
       if (key.record.retiredAt && key.record.retiredAt.getTime() < cutoff) {
         await this.catalog.signingKeys.delete(key.record.kid);

@@ -2,7 +2,7 @@
 export { type Access, access, authorize, bearerToken, deviceOf, userOf } from "./access.ts";
 export type { AuthVariables } from "./access.ts";
 export { DEVICE_TOKEN_PATH, Identity } from "./identity.ts";
-export { Keyring } from "./keyring.ts";
+export { KEY_RELOAD_INTERVAL_MS, Keyring } from "./keyring.ts";
 export { hashPassword, verifyPassword } from "./password.ts";
 export type { DevicePrincipal, Principal, UserPrincipal } from "./principal.ts";
 export type { TokenPair } from "./sessions.ts";
