@@ -1,6 +1,13 @@
 /** Every route of the server, registered on one app with its middleware and error handling. */
 import { NotFoundError } from "../lib/errors/mod.ts";
-import { type ApiApp, createApiApp, handleError, observe } from "../lib/http/mod.ts";
+import {
+  type ApiApp,
+  createApiApp,
+  handleError,
+  observe,
+  problemOf,
+  problemResponse,
+} from "../lib/http/mod.ts";
 import { registerAdminRoutes } from "./admin.tsx";
 import { registerAuthRoutes } from "./api/v1/auth.ts";
 import { registerCameraRoutes } from "./api/v1/cameras.ts";
@@ -42,8 +49,11 @@ export function createApp(deps: RouteDeps): ApiApp {
     },
     servers: [{ url: deps.config.publicUrl }],
   });
+  // Returned, not thrown: Hono does not catch a throw from the not-found handler until after the
+  // middleware, so `observe` would neither count nor log the request.
   app.notFound((c) => {
-    throw new NotFoundError(`No route for ${c.req.method} ${c.req.path}`);
+    const error = new NotFoundError(`No route for ${c.req.method} ${c.req.path}`);
+    return problemResponse(problemOf(error, c).problem);
   });
   app.onError(handleError(deps.logger));
   return app;

@@ -118,7 +118,8 @@ export function registerSystemRoutes(app: ApiApp, deps: RouteDeps) {
       }),
     ),
     (c) => {
-      c.header("cache-control", "public, max-age=300");
+      // Short, so verifiers elsewhere see a rotated key soon (they should also refetch on unknown kid).
+      c.header("cache-control", "public, max-age=60");
       return c.json(identity.keyring.jwks() as { keys: Record<string, unknown>[] }, 200);
     },
   );
