@@ -31,9 +31,10 @@ async function wrk(url: string, headers: string[]) {
   const text = new TextDecoder().decode(output.stdout);
   const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(text)?.[1]);
   const non2xx = Number(/Non-2xx or 3xx responses: (\d+)/.exec(text)?.[1] ?? 0);
-  const percentile = (p: string) => /^\s+(\d+)%\s+([\d.]+)(us|ms|s)$/m.test(text)
-    ? toMs(new RegExp(`^\\s+${p}%\\s+([\\d.]+)(us|ms|s)$`, "m").exec(text)!)
-    : NaN;
+  const percentile = (p: string) =>
+    /^\s+(\d+)%\s+([\d.]+)(us|ms|s)$/m.test(text)
+      ? toMs(new RegExp(`^\\s+${p}%\\s+([\\d.]+)(us|ms|s)$`, "m").exec(text)!)
+      : NaN;
   return { rps, non2xx, p50: percentile("50"), p99: percentile("99") };
 }
 
@@ -102,9 +103,9 @@ try {
   console.log(`load: wrk, 1 thread, ${values.connections} connections, ${values.seconds} s each`);
   const row = (name: string, r: typeof open) =>
     console.log(
-      `${name.padEnd(34)} ${r.rps.toFixed(0).padStart(8)} req/s   p50 ${r.p50.toFixed(2)} ms   p99 ${
-        r.p99.toFixed(2)
-      } ms   non-2xx ${r.non2xx}`,
+      `${name.padEnd(34)} ${r.rps.toFixed(0).padStart(8)} req/s   p50 ${
+        r.p50.toFixed(2)
+      } ms   p99 ${r.p99.toFixed(2)} ms   non-2xx ${r.non2xx}`,
     );
   row("no auth (public rule)", open);
   row("ES256 JWT + session + fleet rule", authorized);

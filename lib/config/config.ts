@@ -22,7 +22,7 @@ export interface Config {
   catalogUrl: string;
   /** PEM certificate and key: when both are set the server speaks HTTPS itself. */
   tls?: { certFile: string; keyFile: string };
-  /** Honour `X-Forwarded-For` / `X-Forwarded-Proto` from a reverse proxy. */
+  /** Take the client address from `X-Forwarded-For`, set by a trusted reverse proxy. */
   trustProxy: boolean;
   logLevel: "debug" | "info" | "warn" | "error";
   /** Largest JSON request body accepted, in bytes. */
@@ -66,7 +66,7 @@ export const CONFIG_VARIABLES: ReadonlyArray<{ name: string; default: string; me
   {
     name: "TRUST_PROXY",
     default: "false",
-    meaning: "Honour X-Forwarded-For/-Proto from a reverse proxy",
+    meaning: "Take the client address from X-Forwarded-For (behind a reverse proxy)",
   },
   {
     name: "LOG_LEVEL",
@@ -91,7 +91,8 @@ export const CONFIG_VARIABLES: ReadonlyArray<{ name: string; default: string; me
   {
     name: "MOTORCADE_ADMIN_EMAIL",
     default: "—",
-    meaning: "First platform owner, created on first start when no user exists",
+    meaning:
+      "First platform owner, created on first start when no user exists (unset: admin@motorcade.local with a generated password, printed once)",
   },
   { name: "MOTORCADE_ADMIN_PASSWORD", default: "—", meaning: "Password of that first owner" },
   {
