@@ -189,3 +189,36 @@ export interface Catalog {
   ping(): Promise<void>;
   close(): Promise<void>;
 }
+
+/**
+ * A recording: one continuous capture run of one camera, as the vehicle cut it (the vehicle starts
+ * a new one when its capture restarts or its clock jumps). Its id is chosen by the vehicle.
+ */
+export interface Recording {
+  id: string;
+  fleetId: string;
+  vehicleId: string;
+  cameraId: string;
+  /** Wall-clock start of the earliest segment indexed so far. */
+  startedAt: Date;
+  /** Wall-clock end of the latest segment indexed so far. */
+  endedAt: Date;
+  segmentCount: number;
+  /** Object key of the CMAF init segment, once uploaded. */
+  initKey: string | null;
+  /** Set when the vehicle said the recording is over (or a newer one superseded it). */
+  closedAt: Date | null;
+}
+
+/** One media segment of a recording, as indexed from a `segment.stored` event. */
+export interface Segment {
+  recordingId: string;
+  sequence: number;
+  /** Wall-clock time of the segment's first frame, from the vehicle. */
+  startMs: number;
+  durationMs: number;
+  size: number;
+  /** SHA-256 of the bytes, base64. */
+  sha256: string;
+  objectKey: string;
+}
