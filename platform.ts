@@ -5,7 +5,10 @@
 import { Identity, KEY_RELOAD_INTERVAL_MS } from "./lib/auth/mod.ts";
 import { type Catalog, openCatalog } from "./lib/catalog/mod.ts";
 import type { Config } from "./lib/config/mod.ts";
+import { type EventBus, openBus } from "./lib/bus/mod.ts";
 import { FleetRegistry } from "./lib/fleet/mod.ts";
+import { Indexer, Ingest } from "./lib/ingest/mod.ts";
+import { type ObjectStore, openObjectStore } from "./lib/storage/mod.ts";
 import { type ApiApp, Metrics } from "./lib/http/mod.ts";
 import { createLogger, type Logger } from "./lib/log/mod.ts";
 import { createApp } from "./routes/mod.ts";
@@ -17,6 +20,9 @@ export interface Platform {
   catalog: Catalog;
   identity: Identity;
   registry: FleetRegistry;
+  store: ObjectStore;
+  bus: EventBus;
+  indexer: Indexer;
   logger: Logger;
   /** Stops background work and closes the catalog; safe to call twice. */
   close(): Promise<void>;
@@ -43,16 +49,25 @@ export async function createPlatform(
     logger.info("created the first platform owner", { email: owner.email });
   }
   const registry = new FleetRegistry(catalog, identity);
+  const store = openObjectStore(config.storageUrl);
+  const bus = openBus(config.busUrl, logger);
+  const ingest = new Ingest(catalog, store, bus, { maxClockSkewMs: config.maxClockSkewMs });
+  const indexer = new Indexer(catalog, bus, logger);
+  indexer.start();
   const metrics = new Metrics();
   const app = createApp({
     config,
     catalog,
     identity,
     registry,
+    ingest,
+    store,
     metrics,
     logger,
     readiness: [
       { name: "catalog", check: () => catalog.ping() },
+      { name: "object-store", check: () => store.ping() },
+      { name: "bus", check: () => bus.ping() },
       { name: "signing-key", check: () => Promise.resolve(void identity.keyring.signing()) },
     ],
     secure: { identity, maxBodyBytes: config.maxBodyBytes },
@@ -76,10 +91,16 @@ export async function createPlatform(
     catalog,
     identity,
     registry,
+    store,
+    bus,
+    indexer,
     logger,
     close() {
       closed ??= (async () => {
         clearInterval(maintenance);
+        await indexer.close();
+        await bus.close();
+        await store.close();
         await catalog.close();
       })();
       return closed;

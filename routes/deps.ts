@@ -2,6 +2,8 @@ import type { Identity } from "../lib/auth/mod.ts";
 import type { Catalog } from "../lib/catalog/mod.ts";
 import type { Config } from "../lib/config/mod.ts";
 import type { FleetRegistry } from "../lib/fleet/mod.ts";
+import type { Ingest } from "../lib/ingest/mod.ts";
+import type { ObjectStore } from "../lib/storage/mod.ts";
 import type { Metrics, SecuredOptions } from "../lib/http/mod.ts";
 import type { Logger } from "../lib/log/mod.ts";
 
@@ -17,6 +19,8 @@ export interface RouteDeps {
   catalog: Catalog;
   identity: Identity;
   registry: FleetRegistry;
+  ingest: Ingest;
+  store: ObjectStore;
   metrics: Metrics;
   logger: Logger;
   readiness: ReadinessCheck[];

@@ -13,10 +13,13 @@ import { registerAuthRoutes } from "./api/v1/auth.ts";
 import { registerCameraRoutes } from "./api/v1/cameras.ts";
 import { registerDeviceRoutes } from "./api/v1/device.ts";
 import { registerFleetRoutes } from "./api/v1/fleets.ts";
+import { registerIngestRoutes } from "./api/v1/ingest.ts";
+import { registerRecordingRoutes } from "./api/v1/recordings.ts";
 import { registerUserRoutes } from "./api/v1/users.ts";
 import { registerVehicleRoutes } from "./api/v1/vehicles.ts";
 import type { RouteDeps } from "./deps.ts";
 import { registerStaticRoutes } from "./static.ts";
+import { registerMediaRoutes } from "./media.ts";
 import { registerSystemRoutes } from "./system.ts";
 
 export type { ReadinessCheck, RouteDeps } from "./deps.ts";
@@ -38,6 +41,9 @@ export function createApp(deps: RouteDeps): ApiApp {
   registerVehicleRoutes(app, deps);
   registerCameraRoutes(app, deps);
   registerDeviceRoutes(app, deps);
+  registerIngestRoutes(app, deps);
+  registerRecordingRoutes(app, deps);
+  registerMediaRoutes(app, deps);
   registerAdminRoutes(app, deps);
   registerStaticRoutes(app, deps);
   app.doc31(OPENAPI_PATH, {

@@ -11,8 +11,9 @@ import type { DevicePrincipal, Principal, UserPrincipal } from "./principal.ts";
 export type Access =
   | { kind: "public" }
   | { kind: "owner"; fleetParam?: string }
-  | { kind: "user"; roles: readonly Role[]; fleetParam?: string }
-  | { kind: "device"; vehicleParam?: string };
+  | { kind: "user"; roles: readonly Role[]; fleetParam?: string; orSigned?: boolean }
+  | { kind: "device"; vehicleParam?: string }
+  | { kind: "signed-prefix"; prefix: (c: Context) => string };
 
 /** Constructors of {@linkcode Access} rules. */
 export const access = {
@@ -34,6 +35,18 @@ export const access = {
     roles,
     fleetParam: param,
   }),
+  /**
+   * Like {@linkcode access.fleet}, or a URL signed exactly for this path and query (`exp`, `sig`),
+   * so a player with a shared link needs no token.
+   */
+  fleetOrSigned: (roles: readonly Role[], param = "fleetId"): Access => ({
+    kind: "user",
+    roles,
+    fleetParam: param,
+    orSigned: true,
+  }),
+  /** A URL whose `exp` and `sig` sign the path prefix `prefix(c)` (media segments). */
+  signedPrefix: (prefix: (c: Context) => string): Access => ({ kind: "signed-prefix", prefix }),
   /** A vehicle's device token; with `param`, only for the vehicle named by that path parameter. */
   device: (param?: string): Access => ({ kind: "device", vehicleParam: param }),
 } as const;
@@ -54,6 +67,14 @@ export function bearerToken(c: Context): string | undefined {
 export function authorize(identity: Identity, rule: Access): MiddlewareHandler {
   return async function authorizeRequest(c, next) {
     if (rule.kind === "public") return await next();
+    if (rule.kind === "signed-prefix") {
+      identity.urls.verifyPrefix(rule.prefix(c), c.req.query("exp"), c.req.query("sig"));
+      return await next();
+    }
+    if (rule.kind === "user" && rule.orSigned && c.req.query("sig") !== undefined) {
+      identity.urls.verifyExact(new URL(c.req.url));
+      return await next();
+    }
     const token = bearerToken(c);
     if (!token) throw new UnauthorizedError("Authentication required: send a Bearer token");
     const principal = await identity.authenticate(token);

@@ -6,6 +6,7 @@ import { Keyring } from "./keyring.ts";
 import { hashPassword } from "./password.ts";
 import type { Principal } from "./principal.ts";
 import { randomSecret } from "./secrets.ts";
+import { URL_SIGNING_SECRET, UrlSigner } from "./signed_urls.ts";
 import { Sessions } from "./sessions.ts";
 import { AccessTokens } from "./tokens.ts";
 
@@ -21,6 +22,8 @@ export class Identity {
   readonly tokens: AccessTokens;
   readonly sessions: Sessions;
   readonly devices: DeviceCredentials;
+  /** Signs and verifies capability URLs (playlists, segments). */
+  urls!: UrlSigner;
 
   private constructor(private readonly catalog: Catalog, config: Config) {
     this.keyring = new Keyring(catalog, {
@@ -43,6 +46,9 @@ export class Identity {
   static async open(catalog: Catalog, config: Config): Promise<Identity> {
     const identity = new Identity(catalog, config);
     await identity.keyring.load();
+    identity.urls = new UrlSigner(
+      await catalog.secrets.getOrCreate(URL_SIGNING_SECRET, UrlSigner.generateSecret),
+    );
     return identity;
   }
 

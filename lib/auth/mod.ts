@@ -8,3 +8,4 @@ export type { DevicePrincipal, Principal, UserPrincipal } from "./principal.ts";
 export type { TokenPair } from "./sessions.ts";
 export { AUDIENCE, type IssuedToken } from "./tokens.ts";
 export { MAX_ASSERTION_TTL_S } from "./devices.ts";
+export { UrlSigner } from "./signed_urls.ts";

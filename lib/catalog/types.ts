@@ -175,6 +175,55 @@ export interface SigningKeyRepository {
   delete(kid: string): Promise<void>;
 }
 
+/** A segment as ingest announces it and the indexer records it. */
+export interface SegmentRecord extends Segment {
+  fleetId: string;
+  vehicleId: string;
+  cameraId: string;
+}
+
+/** Recordings and their segments, always through fleet and camera. */
+export interface RecordingRepository {
+  /**
+   * Records segments (a batch, in one transaction), creating their recordings as needed and
+   * widening their time ranges. A segment already indexed is skipped. Returns how many were new.
+   */
+  indexSegments(segments: SegmentRecord[]): Promise<number>;
+  /** Records a recording's init segment, creating the recording if it has no segment yet. */
+  setInit(
+    input: { fleetId: string; vehicleId: string; cameraId: string; recordingId: string },
+    initKey: string,
+  ): Promise<void>;
+  /** Marks a recording finished. */
+  close(cameraId: string, recordingId: string, at: Date): Promise<void>;
+  get(fleetId: string, cameraId: string, recordingId: string): Promise<Recording | undefined>;
+  /** Recordings of a camera overlapping [fromMs, toMs), oldest first. */
+  list(fleetId: string, cameraId: string, fromMs?: number, toMs?: number): Promise<Recording[]>;
+  /** Segments of one recording in sequence order. */
+  segments(cameraId: string, recordingId: string): Promise<Segment[]>;
+  /** Segments of a camera overlapping [fromMs, toMs), by start time. */
+  segmentsBetween(cameraId: string, fromMs: number, toMs: number): Promise<Segment[]>;
+}
+
+/** What a vehicle last reported in its heartbeat. */
+export interface VehicleStatus {
+  vehicleId: string;
+  reportedAt: Date;
+  status: Record<string, unknown>;
+}
+
+/** Vehicles' latest heartbeats. */
+export interface VehicleStatusRepository {
+  report(vehicleId: string, status: Record<string, unknown>, at: Date): Promise<void>;
+  get(vehicleId: string): Promise<VehicleStatus | undefined>;
+}
+
+/** Named server secrets shared by every process (e.g. the media URL signing key). */
+export interface SecretRepository {
+  /** The secret called `name`, created with `generate()` the first time. */
+  getOrCreate(name: string, generate: () => string): Promise<string>;
+}
+
 /** The catalog: every repository, plus lifecycle. */
 export interface Catalog {
   readonly kind: string;
@@ -185,6 +234,9 @@ export interface Catalog {
   readonly credentials: CredentialRepository;
   readonly sessions: SessionRepository;
   readonly signingKeys: SigningKeyRepository;
+  readonly recordings: RecordingRepository;
+  readonly vehicleStatus: VehicleStatusRepository;
+  readonly secrets: SecretRepository;
   /** Throws when the catalog cannot serve queries; used by `/readyz`. */
   ping(): Promise<void>;
   close(): Promise<void>;

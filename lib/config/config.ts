@@ -20,6 +20,20 @@ export interface Config {
   publicUrl: string;
   /** Which catalog implementation and where, e.g. `sqlite:./data/catalog.db`. */
   catalogUrl: string;
+  /** Object store of segment bytes, e.g. `file:./data/objects`. */
+  storageUrl: string;
+  /** Event bus between ingest and the indexer, e.g. `log:./data/bus`. */
+  busUrl: string;
+  /** Base URL of segment links in playlists (a CDN in front of `/media`); default PUBLIC_URL. */
+  mediaBaseUrl: string;
+  /** Lifetime of signed media and playlist URLs. */
+  mediaUrlTtlMs: number;
+  /** Largest segment accepted by ingest, in bytes. */
+  segmentMaxBytes: number;
+  /** How far ahead of the server's clock a segment's start time may be. */
+  maxClockSkewMs: number;
+  /** Holes in a camera's timeline shorter than this are not shown as gaps. */
+  gapToleranceMs: number;
   /** PEM certificate and key: when both are set the server speaks HTTPS itself. */
   tls?: { certFile: string; keyFile: string };
   /** Take the client address from `X-Forwarded-For`, set by a trusted reverse proxy. */
@@ -165,6 +179,14 @@ export function parseConfig(source: ConfigSource): Config {
     problems.push(`CATALOG_URL must be "sqlite:<file>", got "${catalogUrl}"`);
   }
 
+  const storageUrl = get("STORAGE_URL") ?? `file:${dataDir}/objects`;
+  if (!/^file:.+/.test(storageUrl)) {
+    problems.push(`STORAGE_URL must be "file:<dir>", got "${storageUrl}"`);
+  }
+  const busUrl = get("BUS_URL") ?? `log:${dataDir}/bus`;
+  if (!/^log:.+/.test(busUrl)) problems.push(`BUS_URL must be "log:<dir>", got "${busUrl}"`);
+  const mediaBaseUrl = url("MEDIA_BASE_URL", publicUrl);
+
   const certFile = get("TLS_CERT_FILE");
   const keyFile = get("TLS_KEY_FILE");
   if ((certFile === undefined) !== (keyFile === undefined)) {
@@ -192,6 +214,13 @@ export function parseConfig(source: ConfigSource): Config {
     dataDir,
     publicUrl,
     catalogUrl,
+    storageUrl,
+    busUrl,
+    mediaBaseUrl,
+    mediaUrlTtlMs: duration("MEDIA_URL_TTL", "6h"),
+    segmentMaxBytes: integer("SEGMENT_MAX_BYTES", 33_554_432, 1024, 1_073_741_824),
+    maxClockSkewMs: duration("MAX_CLOCK_SKEW", "5m"),
+    gapToleranceMs: duration("GAP_TOLERANCE", "500ms", true),
     tls: certFile && keyFile ? { certFile, keyFile } : undefined,
     trustProxy: boolean("TRUST_PROXY", false),
     logLevel: logLevel as Config["logLevel"],

@@ -45,6 +45,12 @@ export function createApiApp(): ApiApp {
     scheme: "bearer",
     bearerFormat: "JWT",
   });
+  app.openAPIRegistry.registerComponent("securitySchemes", "signedUrl", {
+    type: "apiKey",
+    in: "query",
+    name: "sig",
+    description: "HMAC signature with an `exp` query parameter, as handed out in signed URLs",
+  });
   return app;
 }
 
@@ -91,7 +97,13 @@ export function secured<R extends RouteConfig>(
   return {
     ...route,
     middleware: [...middleware, ...[route.middleware ?? []].flat()],
-    security: rule.kind === "public" ? [] : [{ bearer: [] }],
+    security: rule.kind === "public"
+      ? []
+      : rule.kind === "signed-prefix"
+      ? [{ signedUrl: [] }]
+      : rule.kind === "user" && rule.orSigned
+      ? [{ bearer: [] }, { signedUrl: [] }]
+      : [{ bearer: [] }],
     responses,
     "x-motorcade-access": describeAccess(rule),
   } as R;
@@ -105,7 +117,12 @@ function describeAccess(rule: Access): string {
       return "platform owner";
     case "device":
       return rule.vehicleParam ? `device of vehicle {${rule.vehicleParam}}` : "device";
+    case "signed-prefix":
+      return "signed URL (exp, sig) over the path prefix";
     case "user":
+      if (rule.orSigned) {
+        return `${rule.roles.join("|")} of fleet {${rule.fleetParam}} (or owner), or a signed URL`;
+      }
       return rule.fleetParam
         ? `${rule.roles.join("|")} of fleet {${rule.fleetParam}} (or owner)`
         : `${rule.roles.join("|")}`;

@@ -104,18 +104,30 @@ Deno.test("only the declared public operations go without a token; every other a
 
   const secured = all.filter(({ op }) => !open.some((o) => o.op === op));
   assert.ok(secured.length >= 20, `only ${secured.length} secured operations`);
+  const BEARER = [{ bearer: [] }];
+  const SIGNED = [{ signedUrl: [] }];
+  const EITHER = [{ bearer: [] }, { signedUrl: [] }];
   for (const { key, path, op } of secured) {
-    assert.deepEqual(op.security, [{ bearer: [] }], key);
+    const forms = [BEARER, SIGNED, EITHER].map((form) => JSON.stringify(form));
+    assert.ok(
+      forms.includes(JSON.stringify(op.security)),
+      `${key}: ${JSON.stringify(op.security)}`,
+    );
     assert.ok(op.responses["401"], `${key} documents no 401`);
     assert.equal(typeof op["x-motorcade-access"], "string", key);
     const method = key.split(" ")[0];
-    for (
-      const [token, detail] of [
-        [undefined, "Authentication required: send a Bearer token"],
-        ["not-a-token", "Token is malformed"],
+    const signedOnly = JSON.stringify(op.security) === JSON.stringify(SIGNED);
+    const attempts = signedOnly
+      ? [
+        [undefined, "", "Signed URL needs exp and sig parameters"],
+        [undefined, "?exp=9999999999&sig=forged", "Signed URL signature is not valid"],
       ] as const
-    ) {
-      const response = await p.call(method, fill(path), { token });
+      : [
+        [undefined, "", "Authentication required: send a Bearer token"],
+        ["not-a-token", "", "Token is malformed"],
+      ] as const;
+    for (const [token, query, detail] of attempts) {
+      const response = await p.call(method, fill(path) + query, { token });
       assert.equal(response.status, 401, `${key} with token ${token}`);
       assert.equal(response.headers.get("content-type"), "application/problem+json", key);
       const problem = await response.json();

@@ -76,4 +76,46 @@ export const SQLITE_MIGRATIONS: ReadonlyArray<{ version: number; name: string; s
       );
     `,
   },
+  {
+    version: 2,
+    name: "recordings, segments, vehicle status, secrets",
+    sql: `
+      CREATE TABLE recordings (
+        camera_id TEXT NOT NULL REFERENCES cameras(id) ON DELETE CASCADE,
+        id TEXT NOT NULL,
+        fleet_id TEXT NOT NULL,
+        vehicle_id TEXT NOT NULL,
+        started_at INTEGER NOT NULL,
+        ended_at INTEGER NOT NULL,
+        segment_count INTEGER NOT NULL DEFAULT 0,
+        init_key TEXT,
+        closed_at INTEGER,
+        PRIMARY KEY (camera_id, id)
+      ) WITHOUT ROWID;
+      CREATE INDEX recordings_time ON recordings(camera_id, started_at);
+      CREATE TABLE segments (
+        camera_id TEXT NOT NULL,
+        recording_id TEXT NOT NULL,
+        sequence INTEGER NOT NULL,
+        start_ms INTEGER NOT NULL,
+        duration_ms INTEGER NOT NULL,
+        size INTEGER NOT NULL,
+        sha256 TEXT NOT NULL,
+        object_key TEXT NOT NULL,
+        PRIMARY KEY (camera_id, recording_id, sequence),
+        FOREIGN KEY (camera_id, recording_id) REFERENCES recordings(camera_id, id) ON DELETE CASCADE
+      ) WITHOUT ROWID;
+      CREATE INDEX segments_time ON segments(camera_id, start_ms);
+      CREATE TABLE vehicle_status (
+        vehicle_id TEXT PRIMARY KEY REFERENCES vehicles(id) ON DELETE CASCADE,
+        reported_at INTEGER NOT NULL,
+        status TEXT NOT NULL
+      );
+      CREATE TABLE secrets (
+        name TEXT PRIMARY KEY,
+        value TEXT NOT NULL,
+        created_at INTEGER NOT NULL
+      );
+    `,
+  },
 ];

@@ -3,6 +3,7 @@ import type { Catalog } from "../types.ts";
 import { SqliteCredentials, SqliteSessions, SqliteSigningKeys } from "./auth_repos.ts";
 import { Database } from "./database.ts";
 import { SqliteCameras, SqliteFleets, SqliteUsers, SqliteVehicles } from "./fleet_repos.ts";
+import { SqliteRecordings, SqliteSecrets, SqliteVehicleStatus } from "./recording_repos.ts";
 
 /** The embedded catalog: one SQLite file in WAL mode, migrated when opened. */
 export class SqliteCatalog implements Catalog {
@@ -14,6 +15,9 @@ export class SqliteCatalog implements Catalog {
   readonly credentials;
   readonly sessions;
   readonly signingKeys;
+  readonly recordings;
+  readonly vehicleStatus;
+  readonly secrets;
   readonly #db: Database;
 
   /** Opens (creating if needed) the catalog file at `path`, or `:memory:`. */
@@ -28,6 +32,9 @@ export class SqliteCatalog implements Catalog {
     this.credentials = new SqliteCredentials(this.#db);
     this.sessions = new SqliteSessions(this.#db);
     this.signingKeys = new SqliteSigningKeys(this.#db);
+    this.recordings = new SqliteRecordings(this.#db);
+    this.vehicleStatus = new SqliteVehicleStatus(this.#db);
+    this.secrets = new SqliteSecrets(this.#db);
   }
 
   ping(): Promise<void> {

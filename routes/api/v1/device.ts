@@ -23,8 +23,38 @@ const PublicJwk = z.object({
   ext: z.boolean().optional(),
 }).strict().openapi("DevicePublicKey");
 
+const Timestamp = z.string().datetime({ offset: true });
+const Count = z.number().int().min(0);
+
+/** What a vehicle agent reports in each heartbeat. */
+export const HeartbeatBody = z.object({
+  sentAt: Timestamp,
+  uptimeS: z.number().min(0),
+  clock: z.object({
+    state: z.enum(["ok", "jumped"]),
+    lastJumpAt: Timestamp.nullable(),
+    jumps: Count,
+  }).strict(),
+  cameras: z.array(
+    z.object({
+      camera: z.string().max(32),
+      recordingId: z.string().max(64).nullable(),
+      capturing: z.boolean(),
+      queueDepth: Count,
+      bytesPending: Count,
+      lastUploadAt: Timestamp.nullable(),
+      evictedSegments: Count,
+      evictedBytes: Count,
+      quarantined: Count,
+    }).strict(),
+  ).max(32),
+}).strict().openapi("Heartbeat");
+
 /** How vehicles enrol, obtain device tokens and learn about themselves. */
-export function registerDeviceRoutes(app: ApiApp, { identity, registry, secure }: RouteDeps) {
+export function registerDeviceRoutes(
+  app: ApiApp,
+  { identity, registry, catalog, secure }: RouteDeps,
+) {
   app.openapi(
     secured(
       secure,
@@ -128,6 +158,26 @@ export function registerDeviceRoutes(app: ApiApp, { identity, registry, secure }
       const vehicle = await registry.vehicle(device.fleetId, device.vehicleId);
       const cameras = await registry.listCameras(device.fleetId, device.vehicleId);
       return c.json({ vehicle: vehicleView(vehicle), cameras: cameras.map(cameraView) }, 200);
+    },
+  );
+
+  app.openapi(
+    secured(
+      secure,
+      access.device(),
+      createRoute({
+        method: "post",
+        path: "/api/v1/device/heartbeat",
+        tags: ["device"],
+        summary: "Report the agent's state: queues, evictions, clock",
+        request: jsonBody(HeartbeatBody),
+        responses: { 204: { description: "Recorded" } },
+      }),
+    ),
+    async (c) => {
+      const device = deviceOf(c);
+      await catalog.vehicleStatus.report(device.vehicleId, c.req.valid("json"), new Date());
+      return c.body(null, 204);
     },
   );
 }

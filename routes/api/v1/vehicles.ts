@@ -21,7 +21,39 @@ const VehicleBody = z.object({ name: VehicleNameSchema }).strict();
 const ALL = ["admin", "operator", "viewer"] as const;
 
 /** Vehicles of a fleet and their device credentials. */
-export function registerVehicleRoutes(app: ApiApp, { registry, secure }: RouteDeps) {
+export function registerVehicleRoutes(app: ApiApp, { registry, catalog, secure }: RouteDeps) {
+  app.openapi(
+    secured(
+      secure,
+      access.fleet(ALL),
+      createRoute({
+        method: "get",
+        path: "/api/v1/fleets/{fleetId}/vehicles/{vehicleId}/status",
+        tags: ["vehicles"],
+        summary: "The vehicle agent's last heartbeat: queues, evictions, clock",
+        request: { params: VehicleParams },
+        responses: {
+          200: jsonResponse(
+            z.object({
+              reportedAt: z.string().datetime().nullable(),
+              heartbeat: z.record(z.string(), z.unknown()).nullable(),
+            }),
+            "Last heartbeat (null before the first)",
+          ),
+        },
+      }),
+    ),
+    async (c) => {
+      const { fleetId, vehicleId } = c.req.valid("param");
+      await registry.vehicle(fleetId, vehicleId);
+      const status = await catalog.vehicleStatus.get(vehicleId);
+      return c.json({
+        reportedAt: status?.reportedAt.toISOString() ?? null,
+        heartbeat: status?.status ?? null,
+      }, 200);
+    },
+  );
+
   app.openapi(
     secured(
       secure,

@@ -1,0 +1,209 @@
+import type {
+  Recording,
+  RecordingRepository,
+  SecretRepository,
+  Segment,
+  SegmentRecord,
+  VehicleStatus,
+  VehicleStatusRepository,
+} from "../types.ts";
+import { type Database, type Row, toDate } from "./database.ts";
+
+const recordingOf = (row: Row): Recording => ({
+  id: String(row.id),
+  fleetId: String(row.fleet_id),
+  vehicleId: String(row.vehicle_id),
+  cameraId: String(row.camera_id),
+  startedAt: toDate(row.started_at)!,
+  endedAt: toDate(row.ended_at)!,
+  segmentCount: Number(row.segment_count),
+  initKey: row.init_key === null ? null : String(row.init_key),
+  closedAt: toDate(row.closed_at),
+});
+
+const segmentOf = (row: Row): Segment => ({
+  recordingId: String(row.recording_id),
+  sequence: Number(row.sequence),
+  startMs: Number(row.start_ms),
+  durationMs: Number(row.duration_ms),
+  size: Number(row.size),
+  sha256: String(row.sha256),
+  objectKey: String(row.object_key),
+});
+
+const ENSURE_RECORDING = `
+  INSERT INTO recordings (camera_id, id, fleet_id, vehicle_id, started_at, ended_at)
+  VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`;
+
+/** Recordings and segments in SQLite. */
+export class SqliteRecordings implements RecordingRepository {
+  constructor(private readonly db: Database) {}
+
+  indexSegments(segments: SegmentRecord[]): Promise<number> {
+    return Promise.resolve(this.db.transaction(() => {
+      let added = 0;
+      for (const s of segments) {
+        const end = s.startMs + s.durationMs;
+        this.db.run(
+          ENSURE_RECORDING,
+          s.cameraId,
+          s.recordingId,
+          s.fleetId,
+          s.vehicleId,
+          s.startMs,
+          end,
+        );
+        const inserted = this.db.run(
+          `INSERT INTO segments (camera_id, recording_id, sequence, start_ms, duration_ms, size, sha256, object_key)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+          s.cameraId,
+          s.recordingId,
+          s.sequence,
+          s.startMs,
+          s.durationMs,
+          s.size,
+          s.sha256,
+          s.objectKey,
+        );
+        if (inserted === 0) continue;
+        added++;
+        this.db.run(
+          `UPDATE recordings SET segment_count = segment_count + 1,
+             started_at = min(started_at, ?), ended_at = max(ended_at, ?)
+           WHERE camera_id = ? AND id = ?`,
+          s.startMs,
+          end,
+          s.cameraId,
+          s.recordingId,
+        );
+      }
+      return added;
+    }));
+  }
+
+  setInit(
+    input: { fleetId: string; vehicleId: string; cameraId: string; recordingId: string },
+    initKey: string,
+  ): Promise<void> {
+    this.db.transaction(() => {
+      // An empty range (start after end) until segments arrive; list() never returns it.
+      this.db.run(
+        ENSURE_RECORDING,
+        input.cameraId,
+        input.recordingId,
+        input.fleetId,
+        input.vehicleId,
+        Number.MAX_SAFE_INTEGER,
+        0,
+      );
+      this.db.run(
+        "UPDATE recordings SET init_key = ? WHERE camera_id = ? AND id = ?",
+        initKey,
+        input.cameraId,
+        input.recordingId,
+      );
+    });
+    return Promise.resolve();
+  }
+
+  close(cameraId: string, recordingId: string, at: Date): Promise<void> {
+    this.db.run(
+      "UPDATE recordings SET closed_at = coalesce(closed_at, ?) WHERE camera_id = ? AND id = ?",
+      at.getTime(),
+      cameraId,
+      recordingId,
+    );
+    return Promise.resolve();
+  }
+
+  get(fleetId: string, cameraId: string, recordingId: string): Promise<Recording | undefined> {
+    const row = this.db.get(
+      "SELECT * FROM recordings WHERE fleet_id = ? AND camera_id = ? AND id = ?",
+      fleetId,
+      cameraId,
+      recordingId,
+    );
+    return Promise.resolve(row && recordingOf(row));
+  }
+
+  list(fleetId: string, cameraId: string, fromMs = 0, toMs = Number.MAX_SAFE_INTEGER) {
+    return Promise.resolve(
+      this.db.all(
+        `SELECT * FROM recordings WHERE fleet_id = ? AND camera_id = ?
+           AND ended_at > ? AND started_at < ? ORDER BY started_at`,
+        fleetId,
+        cameraId,
+        fromMs,
+        toMs,
+      ).map(recordingOf),
+    );
+  }
+
+  segments(cameraId: string, recordingId: string): Promise<Segment[]> {
+    return Promise.resolve(
+      this.db.all(
+        "SELECT * FROM segments WHERE camera_id = ? AND recording_id = ? ORDER BY sequence",
+        cameraId,
+        recordingId,
+      ).map(segmentOf),
+    );
+  }
+
+  segmentsBetween(cameraId: string, fromMs: number, toMs: number): Promise<Segment[]> {
+    // A segment is at most a minute long, so its start is within a minute before `fromMs`.
+    return Promise.resolve(
+      this.db.all(
+        `SELECT * FROM segments WHERE camera_id = ? AND start_ms >= ? AND start_ms < ?
+           AND start_ms + duration_ms > ? ORDER BY start_ms, recording_id, sequence`,
+        cameraId,
+        fromMs - 60_000,
+        toMs,
+        fromMs,
+      ).map(segmentOf),
+    );
+  }
+}
+
+/** Vehicles' heartbeats in SQLite. */
+export class SqliteVehicleStatus implements VehicleStatusRepository {
+  constructor(private readonly db: Database) {}
+
+  report(vehicleId: string, status: Record<string, unknown>, at: Date): Promise<void> {
+    this.db.run(
+      `INSERT INTO vehicle_status (vehicle_id, reported_at, status) VALUES (?, ?, ?)
+       ON CONFLICT (vehicle_id) DO UPDATE SET reported_at = excluded.reported_at, status = excluded.status`,
+      vehicleId,
+      at.getTime(),
+      JSON.stringify(status),
+    );
+    return Promise.resolve();
+  }
+
+  get(vehicleId: string): Promise<VehicleStatus | undefined> {
+    const row = this.db.get("SELECT * FROM vehicle_status WHERE vehicle_id = ?", vehicleId);
+    return Promise.resolve(
+      row && {
+        vehicleId,
+        reportedAt: toDate(row.reported_at)!,
+        status: JSON.parse(String(row.status)),
+      },
+    );
+  }
+}
+
+/** Server secrets in SQLite. */
+export class SqliteSecrets implements SecretRepository {
+  constructor(private readonly db: Database) {}
+
+  getOrCreate(name: string, generate: () => string): Promise<string> {
+    this.db.run(
+      "INSERT INTO secrets (name, value, created_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+      name,
+      generate(),
+      Date.now(),
+    );
+    return Promise.resolve(
+      String(this.db.get("SELECT value FROM secrets WHERE name = ?", name)!.value),
+    );
+  }
+}

@@ -1,0 +1,2 @@
+/** Delivery of stored segments: ranges, validators, caching; signed URLs live in lib/auth. */
+export { IMMUTABLE, parseRange, RangeNotSatisfiableError, serveObject } from "./serve.ts";

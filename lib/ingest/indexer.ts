@@ -1,0 +1,94 @@
+import type { Catalog, SegmentRecord } from "../catalog/mod.ts";
+import { type BusMessage, type Consumer, type EventBus, SEGMENTS_TOPIC } from "../bus/mod.ts";
+import type { Logger } from "../log/mod.ts";
+import type { SegmentEvent } from "./events.ts";
+
+/**
+ * The indexer — the seed's Streaming Service: consumes segment events into the catalog. Delivery
+ * is at least once and may be out of order; indexing is idempotent (keyed by camera, recording and
+ * sequence) and order-free (a recording's range is the min/max of its segments).
+ */
+export class Indexer {
+  #consumer: Consumer | undefined;
+  /** Called after each batch with the newest indexed publish time (for lag measurements). */
+  onIndexed?: (events: SegmentEvent[]) => void;
+
+  constructor(
+    private readonly catalog: Catalog,
+    private readonly bus: EventBus,
+    private readonly logger: Logger,
+  ) {}
+
+  start(): void {
+    this.#consumer ??= this.bus.subscribe<SegmentEvent>(
+      SEGMENTS_TOPIC,
+      "indexer",
+      (batch) => this.#index(batch),
+    );
+  }
+
+  async #index(batch: BusMessage<SegmentEvent>[]): Promise<void> {
+    const segments: SegmentRecord[] = [];
+    const events = batch.map((m) => m.value);
+    for (const event of events) {
+      if (event.type === "segment.stored") {
+        segments.push({
+          fleetId: event.fleetId,
+          vehicleId: event.vehicleId,
+          cameraId: event.cameraId,
+          recordingId: event.recordingId,
+          sequence: event.sequence,
+          startMs: event.startMs,
+          durationMs: event.durationMs,
+          size: event.size,
+          sha256: event.sha256,
+          objectKey: event.objectKey,
+        });
+      }
+    }
+    try {
+      if (segments.length) await this.catalog.recordings.indexSegments(segments);
+      for (const event of events) {
+        if (event.type === "init.stored") {
+          await this.catalog.recordings.setInit(event, event.objectKey);
+        } else if (event.type === "recording.ended") {
+          await this.catalog.recordings.close(
+            event.cameraId,
+            event.recordingId,
+            new Date(event.endedAt),
+          );
+        }
+      }
+    } catch (error) {
+      // A camera deleted meanwhile: its events can never be indexed; drop them, keep the rest.
+      if (String(error).includes("FOREIGN KEY")) {
+        this.logger.warn("dropping events of a deleted camera", { count: events.length });
+        return await this.#indexOneByOne(events);
+      }
+      throw error;
+    }
+    this.onIndexed?.(events);
+  }
+
+  async #indexOneByOne(events: SegmentEvent[]): Promise<void> {
+    for (const event of events) {
+      try {
+        await this.#index([{
+          topic: SEGMENTS_TOPIC,
+          offset: 0,
+          key: "",
+          value: event,
+          publishedAt: 0,
+        }]);
+      } catch (error) {
+        if (!String(error).includes("FOREIGN KEY")) throw error;
+      }
+    }
+  }
+
+  /** Stops after the batch in hand is indexed and committed. */
+  async close(): Promise<void> {
+    await this.#consumer?.close();
+    this.#consumer = undefined;
+  }
+}

@@ -1,0 +1,250 @@
+import type { Catalog } from "../catalog/mod.ts";
+import { type EventBus, SEGMENTS_TOPIC } from "../bus/mod.ts";
+import {
+  ConflictError,
+  NotFoundError,
+  UnavailableError,
+  UnsupportedMediaTypeError,
+  ValidationError,
+} from "../errors/mod.ts";
+import { sniffMediaType } from "./sniff.ts";
+import type { ObjectStore } from "../storage/mod.ts";
+import { parseContentDigest, sha256Base64 } from "./digest.ts";
+import type { SegmentEvent } from "./events.ts";
+
+/** A recording id as vehicles choose them: `r20261124T034825Z-k3f9`. */
+export const RECORDING_ID = /^[A-Za-z0-9_-]{1,64}$/;
+/** Largest sequence number. */
+export const MAX_SEQUENCE = 2_147_483_647;
+/** Longest segment accepted. */
+export const MAX_SEGMENT_MS = 60_000;
+const EARLIEST_MS = Date.UTC(2000, 0, 1);
+
+/** Where an upload goes: the vehicle (from its token), its camera and recording. */
+export interface UploadTarget {
+  fleetId: string;
+  vehicleId: string;
+  cameraName: string;
+  recordingId: string;
+}
+
+/** A media segment's timing, from the vehicle's headers. */
+export interface SegmentTiming {
+  sequence: number;
+  startMs: number;
+  durationMs: number;
+}
+
+/** The outcome of an upload: created, or already there with the same bytes. */
+export interface IngestResult {
+  created: boolean;
+  objectKey: string;
+  size: number;
+  sha256: string;
+}
+
+/** Options of {@linkcode Ingest}. */
+export interface IngestOptions {
+  maxClockSkewMs: number;
+  now?: () => number;
+}
+
+/**
+ * Ingest — the seed's API Gateway + Lambda. Checks an upload (camera, ids, timing, digest, that
+ * the bytes are video), stores it atomically under its idempotent key, then publishes the event
+ * the indexer consumes. A retry of the same bytes succeeds again (and re-publishes: duplicates
+ * are harmless downstream); different bytes under the same key are a conflict.
+ */
+export class Ingest {
+  readonly #now: () => number;
+
+  constructor(
+    private readonly catalog: Catalog,
+    private readonly store: ObjectStore,
+    private readonly bus: EventBus,
+    private readonly options: IngestOptions,
+  ) {
+    this.#now = options.now ?? Date.now;
+  }
+
+  /** Stores a recording's CMAF init segment. */
+  async acceptInit(
+    target: UploadTarget,
+    body: Uint8Array,
+    digestHeader: string | undefined,
+  ): Promise<IngestResult> {
+    const cameraId = await this.#camera(target);
+    const sha256 = await this.#verify(body, digestHeader);
+    if (sniffMediaType(body) !== "fmp4") {
+      throw new UnsupportedMediaTypeError("Init segment must be an ISO BMFF (fMP4) file");
+    }
+    const objectKey = `${
+      recordingPrefix(target.fleetId, target.vehicleId, cameraId, target.recordingId)
+    }init.mp4`;
+    const result = await this.#store(objectKey, body, sha256, "video/mp4");
+    await this.#publish(cameraId, {
+      type: "init.stored",
+      fleetId: target.fleetId,
+      vehicleId: target.vehicleId,
+      cameraId,
+      recordingId: target.recordingId,
+      objectKey,
+      at: this.#now(),
+    });
+    return result;
+  }
+
+  /** Stores one media segment. */
+  async acceptSegment(
+    target: UploadTarget,
+    timing: SegmentTiming,
+    body: Uint8Array,
+    digestHeader: string | undefined,
+  ): Promise<IngestResult> {
+    const cameraId = await this.#camera(target);
+    this.#checkTiming(timing);
+    const sha256 = await this.#verify(body, digestHeader);
+    const type = sniffMediaType(body);
+    if (!type) {
+      throw new UnsupportedMediaTypeError(
+        "Segment must be fMP4 (CMAF) or MPEG-TS; the body is neither",
+      );
+    }
+    const name = `${String(timing.sequence).padStart(10, "0")}.${type === "fmp4" ? "m4s" : "ts"}`;
+    const objectKey =
+      recordingPrefix(target.fleetId, target.vehicleId, cameraId, target.recordingId) +
+      name;
+    const contentType = type === "fmp4" ? "video/iso.segment" : "video/mp2t";
+    const result = await this.#store(objectKey, body, sha256, contentType);
+    await this.#publish(cameraId, {
+      type: "segment.stored",
+      fleetId: target.fleetId,
+      vehicleId: target.vehicleId,
+      cameraId,
+      recordingId: target.recordingId,
+      sequence: timing.sequence,
+      startMs: timing.startMs,
+      durationMs: timing.durationMs,
+      size: body.byteLength,
+      sha256,
+      objectKey,
+    });
+    return result;
+  }
+
+  /** Records that the vehicle finished a recording. */
+  async endRecording(target: UploadTarget, endedAtMs: number): Promise<void> {
+    const cameraId = await this.#camera(target);
+    if (endedAtMs > this.#now() + this.options.maxClockSkewMs || endedAtMs < EARLIEST_MS) {
+      throw new ValidationError(`End time "${new Date(endedAtMs).toISOString()}" is not plausible`);
+    }
+    await this.#publish(cameraId, {
+      type: "recording.ended",
+      fleetId: target.fleetId,
+      vehicleId: target.vehicleId,
+      cameraId,
+      recordingId: target.recordingId,
+      endedAt: endedAtMs,
+    });
+  }
+
+  async #camera(target: UploadTarget): Promise<string> {
+    if (!RECORDING_ID.test(target.recordingId)) {
+      throw new ValidationError(
+        `Recording id "${target.recordingId.slice(0, 80)}" must be 1-64 letters, digits, _ or -`,
+        [{ path: "recordingId", message: "invalid" }],
+      );
+    }
+    const cameras = await this.catalog.cameras.list(target.fleetId, target.vehicleId);
+    const camera = cameras.find((c) => c.name === target.cameraName);
+    if (!camera) {
+      throw new NotFoundError(
+        `Camera "${target.cameraName.slice(0, 40)}" is not registered for this vehicle`,
+      );
+    }
+    return camera.id;
+  }
+
+  #checkTiming({ sequence, startMs, durationMs }: SegmentTiming): void {
+    if (!Number.isInteger(sequence) || sequence < 0 || sequence > MAX_SEQUENCE) {
+      throw new ValidationError(`Sequence must be an integer from 0 to ${MAX_SEQUENCE}`, [
+        { path: "sequence", message: "out of range" },
+      ]);
+    }
+    const now = this.#now();
+    if (!Number.isFinite(startMs) || startMs < EARLIEST_MS) {
+      throw new ValidationError("Segment start time is before 2000: the vehicle clock is not set", [
+        { path: "headers.motorcade-segment-start", message: "implausible" },
+      ]);
+    }
+    if (startMs > now + this.options.maxClockSkewMs) {
+      throw new ValidationError(
+        `Segment start time "${new Date(startMs).toISOString()}" is in the future (server time ${
+          new Date(now).toISOString()
+        })`,
+        [{ path: "headers.motorcade-segment-start", message: "in the future" }],
+      );
+    }
+    if (!Number.isFinite(durationMs) || durationMs <= 0 || durationMs > MAX_SEGMENT_MS) {
+      throw new ValidationError(
+        `Segment duration must be more than 0 and at most ${MAX_SEGMENT_MS / 1000} s`,
+        [{ path: "headers.motorcade-segment-duration", message: "out of range" }],
+      );
+    }
+  }
+
+  async #verify(body: Uint8Array, digestHeader: string | undefined): Promise<string> {
+    const claimed = parseContentDigest(digestHeader);
+    if (body.byteLength === 0) throw new ValidationError("Request body is empty");
+    const actual = await sha256Base64(body);
+    if (actual !== claimed) {
+      throw new ValidationError(
+        "Content-Digest does not match the body: the upload was altered or truncated",
+        [{ path: "headers.content-digest", message: `body has sha-256=:${actual}:` }],
+      );
+    }
+    return actual;
+  }
+
+  async #store(
+    key: string,
+    body: Uint8Array,
+    sha256: string,
+    contentType: string,
+  ): Promise<IngestResult> {
+    const { created, object } = await this.store.putIfAbsent(key, body, { contentType, sha256 });
+    if (!created && object.sha256 !== sha256) {
+      throw new ConflictError(
+        `Segment "${key.split("/").slice(-3).join("/")}" was already stored with other bytes`,
+      );
+    }
+    return { created, objectKey: key, size: object.size, sha256 };
+  }
+
+  async #publish(cameraId: string, event: SegmentEvent): Promise<void> {
+    try {
+      await this.bus.publish(SEGMENTS_TOPIC, cameraId, event);
+    } catch (error) {
+      throw new UnavailableError(
+        `Stored, but the event could not be published; retry the upload: ${
+          (error as Error).message
+        }`,
+      );
+    }
+  }
+}
+
+/** The object-key prefix of a recording's files. */
+export function recordingPrefix(
+  fleetId: string,
+  vehicleId: string,
+  cameraId: string,
+  recordingId: string,
+): string {
+  return `${cameraPrefix(fleetId, vehicleId, cameraId)}${recordingId}/`;
+}
+
+/** The object-key prefix of every file of a camera. */
+export function cameraPrefix(fleetId: string, vehicleId: string, cameraId: string): string {
+  return `fleets/${fleetId}/vehicles/${vehicleId}/cameras/${cameraId}/`;
+}

@@ -1,0 +1,14 @@
+/** Ingest of recorded segments and the indexer that turns their events into the catalog. */
+export {
+  cameraPrefix,
+  Ingest,
+  type IngestResult,
+  MAX_SEQUENCE,
+  RECORDING_ID,
+  recordingPrefix,
+  type SegmentTiming,
+  type UploadTarget,
+} from "./ingest.ts";
+export { Indexer } from "./indexer.ts";
+export type { InitStored, RecordingEnded, SegmentEvent, SegmentStored } from "./events.ts";
+export { parseContentDigest, sha256Base64 } from "./digest.ts";

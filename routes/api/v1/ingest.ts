@@ -1,0 +1,174 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import type { Context } from "hono";
+import { access, deviceOf } from "../../../lib/auth/mod.ts";
+import { ValidationError } from "../../../lib/errors/mod.ts";
+import { CameraNameSchema, IdSchema } from "../../../lib/fleet/mod.ts";
+import { type ApiApp, secured } from "../../../lib/http/mod.ts";
+import type { UploadTarget } from "../../../lib/ingest/mod.ts";
+import type { RouteDeps } from "../../deps.ts";
+import { jsonBody, jsonResponse } from "./views.ts";
+
+const RecordingParams = z.object({
+  vehicleId: IdSchema,
+  camera: CameraNameSchema,
+  recordingId: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, "must be 1-64 letters, digits, _ or -"),
+});
+const SegmentParams = RecordingParams.extend({
+  sequence: z.string().regex(/^\d{1,10}$/, "must be a whole number from 0 to 2147483647"),
+});
+const Digest = z.string({ error: 'Header "Content-Digest" is required: sha-256=:<base64>:' })
+  .openapi({ description: "RFC 9530 digest of the body", example: "sha-256=:…:" });
+const Stored = z.object({
+  status: z.enum(["stored", "duplicate"]),
+  size: z.number().int(),
+  sha256: z.string(),
+}).openapi("StoredSegment");
+const binary = (type: string) => ({
+  body: {
+    required: true,
+    content: { [type]: { schema: z.string().openapi({ format: "binary" }) } },
+  },
+});
+const BASE = "/api/v1/ingest/vehicles/{vehicleId}/cameras/{camera}/recordings/{recordingId}";
+
+/** Reads the whole body, refusing one shorter than its Content-Length (a cut-off upload). */
+async function bodyOf(c: Context): Promise<Uint8Array> {
+  let body: Uint8Array;
+  try {
+    body = new Uint8Array(await c.req.arrayBuffer());
+  } catch {
+    throw new ValidationError("Request body is truncated: the connection ended early");
+  }
+  const declared = c.req.header("content-length");
+  if (declared !== undefined && Number(declared) !== body.byteLength) {
+    throw new ValidationError(
+      `Request body is truncated: ${body.byteLength} of ${declared} bytes arrived`,
+    );
+  }
+  return body;
+}
+
+const stored = (r: { created: boolean; size: number; sha256: string }) => ({
+  status: r.created ? "stored" as const : "duplicate" as const,
+  size: r.size,
+  sha256: r.sha256,
+});
+
+/** Uploads from vehicles: init segments, media segments and the end of a recording. */
+export function registerIngestRoutes(app: ApiApp, { ingest, secure, config }: RouteDeps) {
+  const limits = { maxBodyBytes: config.segmentMaxBytes };
+  const target = (c: Context, p: z.infer<typeof RecordingParams>): UploadTarget => ({
+    fleetId: deviceOf(c).fleetId,
+    vehicleId: p.vehicleId,
+    cameraName: p.camera,
+    recordingId: p.recordingId,
+  });
+
+  app.openapi(
+    secured(
+      secure,
+      access.device("vehicleId"),
+      createRoute({
+        method: "put",
+        path: `${BASE}/init`,
+        tags: ["ingest"],
+        summary: "Upload a recording's CMAF init segment",
+        request: {
+          params: RecordingParams,
+          headers: z.object({ "content-digest": Digest }),
+          ...binary("video/mp4"),
+        },
+        responses: {
+          200: jsonResponse(Stored, "Already stored with the same bytes"),
+          201: jsonResponse(Stored, "Stored"),
+          409: { description: "Already stored with other bytes" },
+          415: { description: "Not an ISO BMFF file" },
+        },
+      }),
+      limits,
+    ),
+    async (c) => {
+      const result = await ingest.acceptInit(
+        target(c, c.req.valid("param")),
+        await bodyOf(c),
+        c.req.valid("header")["content-digest"],
+      );
+      return c.json(stored(result), result.created ? 201 : 200);
+    },
+  );
+
+  app.openapi(
+    secured(
+      secure,
+      access.device("vehicleId"),
+      createRoute({
+        method: "put",
+        path: `${BASE}/segments/{sequence}`,
+        tags: ["ingest"],
+        summary: "Upload one media segment (idempotent per vehicle, camera, recording, sequence)",
+        request: {
+          params: SegmentParams,
+          headers: z.object({
+            "content-digest": Digest,
+            "motorcade-segment-start": z.string({
+              error:
+                'Header "Motorcade-Segment-Start" is required: RFC 3339 time of the first frame',
+            }).datetime({ offset: true, error: "must be an RFC 3339 time" }),
+            "motorcade-segment-duration": z.string({
+              error: 'Header "Motorcade-Segment-Duration" is required: seconds, e.g. 2.000',
+            }).regex(/^\d{1,3}(\.\d{1,6})?$/, "must be seconds such as 2.000"),
+          }),
+          ...binary("video/iso.segment"),
+        },
+        responses: {
+          200: jsonResponse(Stored, "Already stored with the same bytes"),
+          201: jsonResponse(Stored, "Stored"),
+          409: { description: "Already stored with other bytes" },
+          415: { description: "Neither fMP4 nor MPEG-TS" },
+          503: { description: "Stored but not announced; retry" },
+        },
+      }),
+      limits,
+    ),
+    async (c) => {
+      const params = c.req.valid("param");
+      const headers = c.req.valid("header");
+      const result = await ingest.acceptSegment(
+        target(c, params),
+        {
+          sequence: Number(params.sequence),
+          startMs: Date.parse(headers["motorcade-segment-start"]),
+          durationMs: Math.round(Number(headers["motorcade-segment-duration"]) * 1000),
+        },
+        await bodyOf(c),
+        headers["content-digest"],
+      );
+      return c.json(stored(result), result.created ? 201 : 200);
+    },
+  );
+
+  app.openapi(
+    secured(
+      secure,
+      access.device("vehicleId"),
+      createRoute({
+        method: "post",
+        path: `${BASE}/end`,
+        tags: ["ingest"],
+        summary: "Say a recording is finished (its playlist becomes VOD)",
+        request: {
+          params: RecordingParams,
+          ...jsonBody(z.object({ endedAt: z.string().datetime({ offset: true }) }).strict()),
+        },
+        responses: { 204: { description: "Recorded" } },
+      }),
+    ),
+    async (c) => {
+      await ingest.endRecording(
+        target(c, c.req.valid("param")),
+        Date.parse(c.req.valid("json").endedAt),
+      );
+      return c.body(null, 204);
+    },
+  );
+}
