@@ -1,0 +1,162 @@
+/**
+ * HLS media playlists (RFC 8216, with EXT-X-GAP from draft-pantos-hls-rfc8216bis) written
+ * straight from a timeline, line by line, in time linear in the number of segments.
+ *
+ * Choices:
+ * - EXT-X-VERSION is 6: EXT-X-MAP outside an I-frame playlist needs it, and from 6 on
+ *   EXT-X-TARGETDURATION bounds durations rounded to the nearest integer, which the target below
+ *   relies on (so MPEG-TS-only playlists say 6 too). EXT-X-GAP needs no higher version
+ *   (rfc8216bis section 8 lists none for it, though hls-parser asks for 8).
+ * - EXT-X-TARGETDURATION is the largest EXTINF rounded to the nearest integer (a tie rounds up),
+ *   at least 1 and at least `minTargetDuration`, so every EXTINF rounds to no more than it.
+ * - EXTINF values are whole milliseconds written as seconds with three decimals.
+ * - EXT-X-PROGRAM-DATE-TIME goes on the first segment and on the first after every
+ *   discontinuity or gap; within a stretch the placed times are exactly the sum of the EXTINFs,
+ *   so a tag per segment would repeat what a client already computes. `"every-segment"` writes
+ *   one per segment anyway (about 45 bytes more each).
+ * - A gap longer than the target duration is split into equal EXT-X-GAP entries no longer
+ *   than it. A gap between two runs is written before the next run's EXT-X-DISCONTINUITY.
+ */
+import { ChunkedSink, decimalSeconds, isoDateTime } from "./format.ts";
+import type { Timeline, TimelineRun, TimelineSegment } from "./timeline.ts";
+
+/** Options of {@linkcode writeHlsMediaPlaylist}. */
+export interface HlsMediaPlaylistOptions {
+  /** `VOD`: complete, ends with EXT-X-ENDLIST. `EVENT`: still growing, no EXT-X-ENDLIST. */
+  type: "VOD" | "EVENT";
+  /** URI of a media segment (signed by the caller). */
+  segmentUri: (recordingId: string, sequence: number, segment: TimelineSegment) => string;
+  /** URI of a recording's init segment (signed by the caller). */
+  initUri: (recordingId: string, initKey: string) => string;
+  /** URI written on EXT-X-GAP entries; clients do not load it. */
+  gapUri: string;
+  /** Where EXT-X-PROGRAM-DATE-TIME goes; default `"anchors"` (see the module doc). */
+  programDateTime?: "anchors" | "every-segment";
+  /**
+   * Lowest EXT-X-TARGETDURATION, in seconds. An EVENT playlist must keep its target duration as
+   * it grows: set this to the longest segment the vehicles cut.
+   */
+  minTargetDuration?: number;
+}
+
+// deno-lint-ignore no-control-regex -- a URI line or quoted-string cannot hold these
+const UNSAFE_URI = /[\u0000-\u001f\u007f"]/;
+
+/**
+ * Writes `timeline` as an HLS media playlist, handing the text to `write` in chunks.
+ *
+ * @example
+ * const chunks: string[] = [];
+ * writeHlsMediaPlaylist(timeline, {
+ *   type: "VOD",
+ *   segmentUri: (recordingId, sequence) => `${base}/${recordingId}/${sequence}.m4s?${query}`,
+ *   initUri: (recordingId) => `${base}/${recordingId}/init.mp4?${query}`,
+ *   gapUri: `${base}/gap.m4s`,
+ * }, (chunk) => chunks.push(chunk));
+ */
+export function writeHlsMediaPlaylist(
+  timeline: Timeline,
+  options: HlsMediaPlaylistOptions,
+  write: (chunk: string) => void,
+): void {
+  const targetDuration = hlsTargetDuration(timeline, options.minTargetDuration);
+  const maxGapMs = targetDuration * 1000;
+  const everySegment = options.programDateTime === "every-segment";
+  const gapUri = checkUri(options.gapUri, "gap");
+  const runs = timeline.items.filter((item): item is TimelineRun => item.kind === "run");
+  // EXT-X-MAP cannot be revoked: MPEG-TS runs may only come before every fMP4 one.
+  let mapped = false;
+  for (const run of runs) {
+    if (run.initKey !== null) mapped = true;
+    else if (mapped) {
+      throw new TypeError(
+        `Cannot write MPEG-TS recording "${run.recordingId}" after an fMP4 one in one playlist`,
+      );
+    }
+  }
+
+  const sink = new ChunkedSink(write);
+  sink.push(
+    "#EXTM3U\n" +
+      "#EXT-X-VERSION:6\n" +
+      `#EXT-X-TARGETDURATION:${targetDuration}\n` +
+      "#EXT-X-MEDIA-SEQUENCE:0\n" +
+      "#EXT-X-DISCONTINUITY-SEQUENCE:0\n" +
+      `#EXT-X-PLAYLIST-TYPE:${options.type}\n` +
+      "#EXT-X-INDEPENDENT-SEGMENTS\n",
+  );
+
+  const writeGap = (durationMs: number) => {
+    const total = Math.round(durationMs);
+    const pieces = Math.ceil(total / maxGapMs);
+    const base = Math.floor(total / pieces);
+    for (let i = 0; i < pieces; i++) {
+      const piece = i < total - base * pieces ? base + 1 : base;
+      if (piece > 0) sink.push(`#EXTINF:${decimalSeconds(piece)},\n#EXT-X-GAP\n${gapUri}\n`);
+    }
+  };
+
+  let first = true;
+  for (const item of timeline.items) {
+    if (item.kind === "gap") {
+      writeGap(item.durationMs);
+      continue;
+    }
+    if (!first) sink.push("#EXT-X-DISCONTINUITY\n");
+    first = false;
+    if (item.initKey !== null) {
+      const uri = checkUri(options.initUri(item.recordingId, item.initKey), "init");
+      sink.push(`#EXT-X-MAP:URI="${uri}"\n`);
+    }
+    let anchor = true;
+    for (const entry of item.entries) {
+      if (entry.kind === "gap") {
+        writeGap(entry.durationMs);
+        anchor = true;
+        continue;
+      }
+      let lines = anchor || everySegment
+        ? `#EXT-X-PROGRAM-DATE-TIME:${isoDateTime(entry.startMs)}\n`
+        : "";
+      anchor = false;
+      lines += `#EXTINF:${decimalSeconds(Math.round(entry.durationMs))},\n`;
+      lines += checkSegmentUri(options.segmentUri(item.recordingId, entry.sequence, entry));
+      sink.push(lines + "\n");
+    }
+  }
+  if (options.type === "VOD") sink.push("#EXT-X-ENDLIST\n");
+  sink.flush();
+}
+
+/** {@linkcode writeHlsMediaPlaylist} into one string. */
+export function hlsMediaPlaylist(timeline: Timeline, options: HlsMediaPlaylistOptions): string {
+  const chunks: string[] = [];
+  writeHlsMediaPlaylist(timeline, options, (chunk) => chunks.push(chunk));
+  return chunks.join("");
+}
+
+/**
+ * EXT-X-TARGETDURATION for `timeline`: the longest EXTINF (whole milliseconds) rounded to the
+ * nearest second, ties up (RFC 8216 4.3.3.1), and at least `minTargetDuration` and 1.
+ */
+export function hlsTargetDuration(timeline: Timeline, minTargetDuration = 1): number {
+  const longest = Math.round(timeline.maxSegmentDurationMs);
+  return Math.max(1, Math.ceil(minTargetDuration), Math.floor((longest + 500) / 1000));
+}
+
+function checkUri(uri: string, what: string): string {
+  if (UNSAFE_URI.test(uri)) {
+    throw new TypeError(
+      `Cannot write ${what} URI "${uri}": it contains a quote or control character`,
+    );
+  }
+  return uri;
+}
+
+/** The check of segment URIs, one per segment: a line break is what could inject a tag. */
+function checkSegmentUri(uri: string): string {
+  if (uri.indexOf("\n") !== -1 || uri.indexOf("\r") !== -1) {
+    throw new TypeError(`Cannot write segment URI "${uri}": it contains a line break`);
+  }
+  return uri;
+}

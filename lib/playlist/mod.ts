@@ -1,0 +1,34 @@
+/**
+ * Playlists of recorded video: `buildTimeline` lays a camera's recordings and segments out as
+ * runs and gaps; `writeHlsMediaPlaylist` and `writeDashManifest` stream that timeline as an HLS
+ * media playlist or a DASH MPD, in time linear in the number of segments. Pure: URLs come from
+ * the caller's callbacks (which sign them), text goes to the caller's sink.
+ *
+ * @example
+ * const timeline = buildTimeline({ recordings, segments, fromMs, toMs });
+ * const m3u8 = hlsMediaPlaylist(timeline, { type: "VOD", segmentUri, initUri, gapUri });
+ */
+export {
+  buildTimeline,
+  DEFAULT_GAP_TOLERANCE_MS,
+  type DroppedSegments,
+  type Timeline,
+  type TimelineGap,
+  type TimelineInput,
+  type TimelineRecording,
+  type TimelineRun,
+  type TimelineSegment,
+  type TimelineSegmentInput,
+} from "./timeline.ts";
+export {
+  hlsMediaPlaylist,
+  type HlsMediaPlaylistOptions,
+  hlsTargetDuration,
+  writeHlsMediaPlaylist,
+} from "./hls.ts";
+export {
+  dashManifest,
+  type DashManifestOptions,
+  type DashVideo,
+  writeDashManifest,
+} from "./dash.ts";
