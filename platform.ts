@@ -8,6 +8,7 @@ import type { Config } from "./lib/config/mod.ts";
 import { type EventBus, openBus } from "./lib/bus/mod.ts";
 import { FleetRegistry } from "./lib/fleet/mod.ts";
 import { Indexer, Ingest } from "./lib/ingest/mod.ts";
+import { Playback } from "./lib/playback/mod.ts";
 import { type ObjectStore, openObjectStore } from "./lib/storage/mod.ts";
 import { type ApiApp, Metrics } from "./lib/http/mod.ts";
 import { createLogger, type Logger } from "./lib/log/mod.ts";
@@ -20,6 +21,7 @@ export interface Platform {
   catalog: Catalog;
   identity: Identity;
   registry: FleetRegistry;
+  playback: Playback;
   store: ObjectStore;
   bus: EventBus;
   indexer: Indexer;
@@ -52,7 +54,17 @@ export async function createPlatform(
   const store = openObjectStore(config.storageUrl);
   const bus = openBus(config.busUrl, logger);
   const ingest = new Ingest(catalog, store, bus, { maxClockSkewMs: config.maxClockSkewMs });
+  const playback = new Playback(catalog, store, identity.urls, {
+    mediaBaseUrl: config.mediaBaseUrl,
+    mediaUrlTtlMs: config.mediaUrlTtlMs,
+    gapToleranceMs: config.gapToleranceMs,
+  });
   const indexer = new Indexer(catalog, bus, logger);
+  indexer.onIndexed = (events) => {
+    for (const cameraId of new Set(events.map((e) => e.cameraId))) {
+      playback.cache.invalidate(cameraId);
+    }
+  };
   indexer.start();
   const metrics = new Metrics();
   const app = createApp({
@@ -62,6 +74,7 @@ export async function createPlatform(
     registry,
     ingest,
     store,
+    playback,
     metrics,
     logger,
     readiness: [
@@ -91,6 +104,7 @@ export async function createPlatform(
     catalog,
     identity,
     registry,
+    playback,
     store,
     bus,
     indexer,

@@ -3,6 +3,7 @@ import type { Catalog } from "../lib/catalog/mod.ts";
 import type { Config } from "../lib/config/mod.ts";
 import type { FleetRegistry } from "../lib/fleet/mod.ts";
 import type { Ingest } from "../lib/ingest/mod.ts";
+import type { Playback } from "../lib/playback/mod.ts";
 import type { ObjectStore } from "../lib/storage/mod.ts";
 import type { Metrics, SecuredOptions } from "../lib/http/mod.ts";
 import type { Logger } from "../lib/log/mod.ts";
@@ -21,6 +22,7 @@ export interface RouteDeps {
   registry: FleetRegistry;
   ingest: Ingest;
   store: ObjectStore;
+  playback: Playback;
   metrics: Metrics;
   logger: Logger;
   readiness: ReadinessCheck[];

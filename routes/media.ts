@@ -47,10 +47,12 @@ export function registerMediaRoutes(app: ApiApp, { store, secure }: RouteDeps) {
       const p = c.req.valid("param");
       const key =
         `fleets/${p.fleetId}/vehicles/${p.vehicleId}/cameras/${p.cameraId}/${p.recordingId}/${p.file}`;
-      return await serveObject(store, key, {
+      const response = await serveObject(store, key, {
         range: c.req.header("range"),
         ifNoneMatch: c.req.header("if-none-match"),
-      }) as never;
+      });
+      // Through the context, so middleware headers (CORS) are kept.
+      return c.newResponse(response.body, response) as never;
     },
   );
 }

@@ -1,4 +1,5 @@
 /** Every route of the server, registered on one app with its middleware and error handling. */
+import { cors } from "hono/cors";
 import { NotFoundError } from "../lib/errors/mod.ts";
 import {
   type ApiApp,
@@ -14,6 +15,7 @@ import { registerCameraRoutes } from "./api/v1/cameras.ts";
 import { registerDeviceRoutes } from "./api/v1/device.ts";
 import { registerFleetRoutes } from "./api/v1/fleets.ts";
 import { registerIngestRoutes } from "./api/v1/ingest.ts";
+import { registerPlaybackRoutes } from "./api/v1/playback.ts";
 import { registerRecordingRoutes } from "./api/v1/recordings.ts";
 import { registerUserRoutes } from "./api/v1/users.ts";
 import { registerVehicleRoutes } from "./api/v1/vehicles.ts";
@@ -30,6 +32,17 @@ export const OPENAPI_PATH = "/api/v1/openapi.json";
 /** Builds the server's app: middleware, every route, the OpenAPI document, error handling. */
 export function createApp(deps: RouteDeps): ApiApp {
   const app = createApiApp();
+  // Credentials are bearer tokens or signed URLs, never cookies, so any origin may call: web
+  // players (hls.js, dash.js) and fleet operators' own apps on their own domains.
+  app.use(
+    "*",
+    cors({
+      origin: "*",
+      allowHeaders: ["Authorization", "Content-Type", "Content-Digest", "Range", "If-None-Match"],
+      exposeHeaders: ["Content-Length", "Content-Range", "ETag", "Accept-Ranges", "X-Request-Id"],
+      maxAge: 86_400,
+    }),
+  );
   app.use(
     "*",
     observe({ logger: deps.logger, metrics: deps.metrics, trustProxy: deps.config.trustProxy }),
@@ -43,6 +56,7 @@ export function createApp(deps: RouteDeps): ApiApp {
   registerDeviceRoutes(app, deps);
   registerIngestRoutes(app, deps);
   registerRecordingRoutes(app, deps);
+  registerPlaybackRoutes(app, deps);
   registerMediaRoutes(app, deps);
   registerAdminRoutes(app, deps);
   registerStaticRoutes(app, deps);

@@ -1,21 +1,32 @@
 #!/usr/bin/env bash
 # Installs the Debian packages Motorcade needs for one purpose, only those missing:
-#   scripts/install-deps.sh test    what the test suite runs (openssl, Chromium)
-#   scripts/install-deps.sh start   what the platform runs (nothing beyond Deno yet)
+#   scripts/install-deps.sh test    what the test suite runs (openssl, ffmpeg, fonts, Chromium)
+#   scripts/install-deps.sh start   what the platform and its demo vehicle run (ffmpeg, fonts)
+#   scripts/install-deps.sh bench   what the benchmarks compare against (nginx, wrk)
 # Needs root (or sudo) only when something is missing; otherwise says exactly what to install.
 set -euo pipefail
 purpose=${1:-test}
 case "$purpose" in
-  test) need=("openssl:openssl" "chromium:chromium") ;;
-  start) need=() ;;
-  *) echo "usage: scripts/install-deps.sh test|start" >&2; exit 2 ;;
+  test) need=("openssl:openssl" "ffmpeg:ffmpeg" "ffprobe:ffmpeg" "chromium:chromium"
+              "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf:fonts-dejavu-core") ;;
+  start) need=("ffmpeg:ffmpeg" "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf:fonts-dejavu-core") ;;
+  bench) need=("nginx:nginx-light" "wrk:wrk" "ffmpeg:ffmpeg") ;;
+  *) echo "usage: scripts/install-deps.sh test|start|bench" >&2; exit 2 ;;
 esac
 
 missing=()
 for pair in "${need[@]+"${need[@]}"}"; do
-  command -v "${pair%%:*}" >/dev/null 2>&1 || missing+=("${pair#*:}")
+  what=${pair%%:*}
+  if [[ $what == /* ]]; then [ -e "$what" ] && continue
+  else command -v "$what" >/dev/null 2>&1 && continue
+  fi
+  [[ " ${missing[*]-} " == *" ${pair#*:} "* ]] || missing+=("${pair#*:}")
 done
 [ ${#missing[@]} -eq 0 ] && exit 0
+if ! command -v apt-get >/dev/null 2>&1; then
+  echo "Motorcade needs these packages for '$purpose': ${missing[*]}, and this is not a Debian system: install them with your package manager" >&2
+  exit 1
+fi
 
 sudo=""
 if [ "$(id -u)" -ne 0 ]; then

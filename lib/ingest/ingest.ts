@@ -7,7 +7,7 @@ import {
   UnsupportedMediaTypeError,
   ValidationError,
 } from "../errors/mod.ts";
-import { sniffMediaType } from "./sniff.ts";
+import { sniffMediaType } from "../media/mod.ts";
 import type { ObjectStore } from "../storage/mod.ts";
 import { parseContentDigest, sha256Base64 } from "./digest.ts";
 import type { SegmentEvent } from "./events.ts";

@@ -22,10 +22,14 @@ export async function startServer(
 ): Promise<TestServer> {
   const dataDir = env.DATA_DIR ?? await Deno.makeTempDir({ prefix: "motorcade-server-" });
   const ownsDataDir = env.DATA_DIR === undefined;
+  // PUBLIC_URL names the real port: tokens' issuer and signed links depend on it.
+  const port = env.PORT ?? String(freePort());
+  const scheme = env.TLS_CERT_FILE ? "https" : "http";
   const child = new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", MAIN],
     env: {
-      PORT: "0",
+      PORT: port,
+      PUBLIC_URL: `${scheme}://127.0.0.1:${port}`,
       HOST: "127.0.0.1",
       DATA_DIR: dataDir,
       MOTORCADE_ADMIN_EMAIL: OWNER.email,
@@ -95,4 +99,12 @@ export async function startServer(
       if (ownsDataDir) await Deno.remove(dataDir, { recursive: true }).catch(() => {});
     },
   };
+}
+
+/** A TCP port free on 127.0.0.1 right now. */
+export function freePort(): number {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const { port } = listener.addr as Deno.NetAddr;
+  listener.close();
+  return port;
 }

@@ -1,0 +1,11 @@
+/** Playback of recordings: HLS and DASH playlists with signed segment URLs, and clip export. */
+export {
+  type CameraRef,
+  MAX_CLIP_MS,
+  MAX_RANGE_MS,
+  Playback,
+  type PlaybackOptions,
+  type PlaybackScope,
+} from "./playback.ts";
+export { PlaylistCache, type RenderedPlaylist } from "./playlist_cache.ts";
+export { clipFragments, rebaseFragment } from "./clip.ts";

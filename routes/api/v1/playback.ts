@@ -1,0 +1,224 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import type { Context } from "hono";
+import { access } from "../../../lib/auth/mod.ts";
+import { parseDuration } from "../../../lib/config/mod.ts";
+import { ValidationError } from "../../../lib/errors/mod.ts";
+import { IdSchema } from "../../../lib/fleet/mod.ts";
+import { type ApiApp, secured } from "../../../lib/http/mod.ts";
+import type { CameraRef, PlaybackScope, RenderedPlaylist } from "../../../lib/playback/mod.ts";
+import type { RouteDeps } from "../../deps.ts";
+import { jsonBody, jsonResponse } from "./views.ts";
+import { TimeParam } from "./recordings.ts";
+
+const ALL = ["admin", "operator", "viewer"] as const;
+const CAMERA = "/api/v1/fleets/{fleetId}/vehicles/{vehicleId}/cameras/{cameraId}";
+const CameraParams = z.object({ fleetId: IdSchema, vehicleId: IdSchema, cameraId: IdSchema });
+const RecordingParams = CameraParams.extend({
+  recordingId: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, "must be a recording id"),
+});
+const RangeQuery = z.object({
+  from: TimeParam,
+  to: TimeParam.optional(),
+  exp: z.string().optional(),
+  sig: z.string().optional(),
+});
+const SignedQuery = z.object({ exp: z.string().optional(), sig: z.string().optional() });
+const FORMATS = {
+  hls: { file: "index.m3u8", type: "application/vnd.apple.mpegurl", what: "HLS media playlist" },
+  dash: { file: "manifest.mpd", type: "application/dash+xml", what: "DASH MPD" },
+} as const;
+
+/** Sends a rendered playlist with its validator and a short cache life. */
+function send(c: Context, playlist: RenderedPlaylist): Response {
+  const signed = c.req.query("sig") !== undefined;
+  const headers = {
+    "content-type": playlist.contentType,
+    "etag": playlist.etag,
+    // Growing playlists change every segment; finished ones only when backlog arrives late.
+    "cache-control": `${signed ? "public" : "private"}, max-age=${playlist.final ? 60 : 1}`,
+  };
+  if (c.req.header("if-none-match") === playlist.etag) return c.body(null, 304, headers);
+  return c.body(playlist.body, 200, headers);
+}
+
+function rangeOf(query: { from: string; to?: string }): PlaybackScope {
+  const fromMs = Date.parse(query.from);
+  const toMs = query.to === undefined ? undefined : Date.parse(query.to);
+  if (toMs !== undefined && toMs <= fromMs) {
+    throw new ValidationError('"to" must be after "from"', [{
+      path: "query.to",
+      message: "before from",
+    }]);
+  }
+  return { fromMs, toMs };
+}
+
+/** Playlists of recordings (HLS and DASH), by recording or time range, and signed links. */
+export function registerPlaybackRoutes(
+  app: ApiApp,
+  { playback, registry, identity, config, secure }: RouteDeps,
+) {
+  const camera = async (p: z.infer<typeof CameraParams>): Promise<CameraRef> => {
+    await registry.camera(p.fleetId, p.vehicleId, p.cameraId);
+    return p;
+  };
+
+  for (
+    const [format, { file, type, what }] of Object.entries(FORMATS) as Array<
+      [keyof typeof FORMATS, typeof FORMATS[keyof typeof FORMATS]]
+    >
+  ) {
+    const content = { [type]: { schema: z.string() } };
+    app.openapi(
+      secured(
+        secure,
+        access.fleetOrSigned(ALL),
+        createRoute({
+          method: "get",
+          path: `${CAMERA}/recordings/{recordingId}/${file}`,
+          tags: ["playback"],
+          summary: `The ${what} of one recording (VOD once finished, EVENT while it grows)`,
+          request: { params: RecordingParams, query: SignedQuery },
+          responses: { 200: { description: what, content }, 304: { description: "Not modified" } },
+        }),
+      ),
+      async (c) => {
+        const p = c.req.valid("param");
+        const playlist = await playback.playlist(
+          await camera(p),
+          { recordingId: p.recordingId },
+          format,
+          c.req.path,
+        );
+        return send(c, playlist) as never;
+      },
+    );
+
+    app.openapi(
+      secured(
+        secure,
+        access.fleetOrSigned(ALL),
+        createRoute({
+          method: "get",
+          path: `${CAMERA}/${file}`,
+          tags: ["playback"],
+          summary: `The ${what} of a time range across recordings (open-ended without "to")`,
+          description:
+            "Recordings are separated by discontinuities (new Periods in DASH); holes stay on the timeline as gaps. Without `to` the playlist is EVENT-style and grows.",
+          request: { params: CameraParams, query: RangeQuery },
+          responses: { 200: { description: what, content }, 304: { description: "Not modified" } },
+        }),
+      ),
+      async (c) => {
+        const { from, to } = c.req.valid("query");
+        const playlist = await playback.playlist(
+          await camera(c.req.valid("param")),
+          rangeOf({ from, to }),
+          format,
+          `${c.req.path}?from=${from}&to=${to ?? ""}`,
+        );
+        return send(c, playlist) as never;
+      },
+    );
+  }
+
+  app.openapi(
+    secured(
+      secure,
+      access.fleetOrSigned(ALL),
+      createRoute({
+        method: "get",
+        path: `${CAMERA}/clip.mp4`,
+        tags: ["playback"],
+        summary: "Export a time range as one MP4 file (fragmented, no re-encoding)",
+        description:
+          "Starts at the keyframe opening the first segment that overlaps `from` and ends with the last segment that overlaps `to`; holes are closed up.",
+        request: {
+          params: CameraParams,
+          query: z.object({
+            from: TimeParam,
+            to: TimeParam,
+            exp: z.string().optional(),
+            sig: z.string().optional(),
+          }),
+        },
+        responses: {
+          200: {
+            description: "The clip",
+            content: { "video/mp4": { schema: z.string().openapi({ format: "binary" }) } },
+          },
+          409: { description: "The range mixes encodings, or is MPEG-TS" },
+        },
+      }),
+    ),
+    async (c) => {
+      const p = c.req.valid("param");
+      const { fromMs, toMs } = rangeOf(c.req.valid("query")) as { fromMs: number; toMs: number };
+      const stream = await playback.clip(await camera(p), fromMs, toMs);
+      const name = `${p.cameraId}-${new Date(fromMs).toISOString().replace(/[:.]/g, "")}.mp4`;
+      return c.body(stream, 200, {
+        "content-type": "video/mp4",
+        "content-disposition": `attachment; filename="${name}"`,
+        "cache-control": "private, max-age=60",
+      }) as never;
+    },
+  );
+
+  app.openapi(
+    secured(
+      secure,
+      access.fleet(ALL),
+      createRoute({
+        method: "post",
+        path: `${CAMERA}/links`,
+        tags: ["playback"],
+        summary: "Signed playlist links any player can open without a token",
+        request: {
+          params: CameraParams,
+          ...jsonBody(
+            z.object({
+              from: TimeParam,
+              to: TimeParam.optional(),
+              ttl: z.string().regex(/^\d+(ms|s|m|h|d)?$/, "must be a duration such as 6h")
+                .optional(),
+            }).strict(),
+          ),
+        },
+        responses: {
+          201: jsonResponse(
+            z.object({
+              hls: z.string(),
+              dash: z.string(),
+              clip: z.string().nullable(),
+              expiresAt: z.string().datetime(),
+            }),
+            "Links",
+          ),
+        },
+      }),
+    ),
+    async (c) => {
+      const p = c.req.valid("param");
+      await camera(p);
+      const { from, to, ttl } = c.req.valid("json");
+      rangeOf({ from, to });
+      const ttlMs = ttl ? parseDuration(ttl)! : config.mediaUrlTtlMs;
+      if (ttlMs <= 0 || ttlMs > 30 * 86_400_000) {
+        throw new ValidationError("ttl must be between 1 s and 30 days");
+      }
+      const expiresAt = new Date(Date.now() + ttlMs);
+      const base = `/api/v1/fleets/${p.fleetId}/vehicles/${p.vehicleId}/cameras/${p.cameraId}`;
+      const params: Record<string, string> = { from, ...(to ? { to } : {}) };
+      const link = (file: string) => {
+        const path = `${base}/${file}`;
+        return `${config.publicUrl}${path}?${identity.urls.signExact(path, params, expiresAt)}`;
+      };
+      return c.json({
+        hls: link("index.m3u8"),
+        dash: link("manifest.mpd"),
+        clip: to ? link("clip.mp4") : null,
+        expiresAt: expiresAt.toISOString(),
+      }, 201);
+    },
+  );
+}

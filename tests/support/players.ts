@@ -1,0 +1,65 @@
+/**
+ * A page that plays a URL with hls.js or dash.js in Chromium, served from its own origin on
+ * 127.0.0.1 (so playback also proves the server's CORS headers work for third-party players).
+ */
+
+// The players' browser bundles, from node_modules (`deno install` puts every package of the
+// import map there; the test task runs it). They cannot run in Deno, so nothing imports them.
+const modules = new URL("../../node_modules/", import.meta.url);
+const SCRIPTS: Record<string, URL> = {
+  "/hls.js": new URL("hls.js/dist/hls.min.js", modules),
+  "/dash.js": new URL("dashjs/dist/modern/umd/dash.all.min.js", modules),
+};
+
+const PAGE = (player: "hls" | "dash", url: string) =>
+  `<!doctype html>
+<meta charset="utf-8"><title>${player} player</title>
+<video id="video" muted playsinline autoplay style="width:640px"></video>
+<script src="/${player}.js"></script>
+<script>
+  const video = document.getElementById("video");
+  window.playerErrors = [];
+  const url = ${JSON.stringify(url)};
+  if (${JSON.stringify(player)} === "hls") {
+    const hls = new Hls();
+    hls.on(Hls.Events.ERROR, (_, data) => { if (data.fatal) window.playerErrors.push(data.details); });
+    hls.loadSource(url);
+    hls.attachMedia(video);
+  } else {
+    const dash = dashjs.MediaPlayer().create();
+    dash.on("error", (e) => window.playerErrors.push(JSON.stringify(e.error ?? e)));
+    dash.initialize(video, url, true);
+  }
+  video.play().catch(() => {});
+</script>`;
+
+/** A running player page server; `await using` stops it. */
+export interface PlayerPages extends AsyncDisposable {
+  /** URL of a page playing `url` with `player`. */
+  page(player: "hls" | "dash", url: string): string;
+}
+
+/** Serves player pages on a free port of 127.0.0.1. */
+export function servePlayerPages(): PlayerPages {
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (request) => {
+    const url = new URL(request.url);
+    const script = SCRIPTS[url.pathname];
+    if (script) {
+      return new Response(await Deno.readFile(script), {
+        headers: { "content-type": "text/javascript" },
+      });
+    }
+    if (url.pathname === "/play") {
+      const player = url.searchParams.get("player") === "dash" ? "dash" : "hls";
+      return new Response(PAGE(player, url.searchParams.get("url") ?? ""), {
+        headers: { "content-type": "text/html" },
+      });
+    }
+    return new Response("not found", { status: 404 });
+  });
+  const base = `http://127.0.0.1:${server.addr.port}`;
+  return {
+    page: (player, url) => `${base}/play?player=${player}&url=${encodeURIComponent(url)}`,
+    [Symbol.asyncDispose]: () => server.shutdown(),
+  };
+}
