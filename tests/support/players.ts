@@ -63,3 +63,42 @@ export function servePlayerPages(): PlayerPages {
     [Symbol.asyncDispose]: () => server.shutdown(),
   };
 }
+
+/**
+ * Opens `pageUrl` (a player page) in `browser` and waits until the video has played past
+ * `seconds`; returns the time reached. Throws with the player's errors if it fails.
+ */
+export async function playsPast(
+  browser: import("playwright-core").Browser,
+  pageUrl: string,
+  seconds: number,
+): Promise<number> {
+  const page = await browser.newPage();
+  try {
+    const pageErrors: string[] = [];
+    page.on("pageerror", (error) => pageErrors.push(error.message));
+    await page.goto(pageUrl);
+    await page.waitForFunction(
+      (s) => {
+        const video = document.querySelector("video")!;
+        const errors = (globalThis as { playerErrors?: string[] }).playerErrors ?? [];
+        return video.currentTime > s || errors.length > 0;
+      },
+      seconds,
+      { timeout: 30_000 },
+    );
+    const state = await page.evaluate(() => ({
+      time: document.querySelector("video")!.currentTime,
+      width: document.querySelector("video")!.videoWidth,
+      errors: (globalThis as { playerErrors?: string[] }).playerErrors ?? [],
+    }));
+    if (state.errors.length || pageErrors.length || state.width === 0) {
+      throw new Error(
+        `Player failed: ${JSON.stringify({ ...state, pageErrors })}`,
+      );
+    }
+    return state.time;
+  } finally {
+    await page.close();
+  }
+}
