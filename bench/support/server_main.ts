@@ -1,0 +1,143 @@
+/**
+ * The benchmark server process (started by `server.ts`): `createPlatform` on a temporary
+ * DATA_DIR, the app served by `Deno.serve` as `main.ts` does, plus three read-only `/bench/*`
+ * counters answered before the app (and the playlist-cache drop of `INVALIDATE_HEADER`). Prints
+ * one JSON line when listening; stops when its stdin ends, on SIGTERM, or after 15 minutes.
+ */
+import { enrolDevice } from "../../tests/support/device.ts";
+import { OWNER, startTestPlatform } from "../../tests/support/platform.ts";
+import type { SegmentRecord } from "../../lib/catalog/mod.ts";
+import { recordingPrefix } from "../../lib/ingest/mod.ts";
+import { freePort } from "./net.ts";
+import {
+  type BenchServerInfo,
+  type BenchServerSetup,
+  type BenchVehicle,
+  INVALIDATE_HEADER,
+} from "./server.ts";
+
+const MAX_LIFETIME_MS = 15 * 60_000;
+const now = () => performance.timeOrigin + performance.now();
+
+const setup: BenchServerSetup = JSON.parse(Deno.args[0] ?? "{}");
+const started = performance.now();
+const port = freePort();
+const platform = await startTestPlatform({
+  PUBLIC_URL: `http://127.0.0.1:${port}`,
+  DEVICE_TOKEN_TTL: "1h",
+  ACCESS_TOKEN_TTL: "1h",
+});
+
+const fleet = await platform.registry.createFleet("Bench");
+const vehicles: BenchVehicle[] = [];
+for (let i = 0; i < setup.vehicles; i += 25) { // enrol in small parallel batches
+  vehicles.push(
+    ...await Promise.all(
+      Array.from({ length: Math.min(25, setup.vehicles - i) }, async (_, j) => {
+        const { vehicle, enrolment } = await platform.registry.registerVehicle(
+          fleet.id,
+          `bus-${i + j + 1}`,
+        );
+        const camera = await platform.registry.addCamera(fleet.id, vehicle.id, "front");
+        const device = await enrolDevice(platform, enrolment.code);
+        return { vehicleId: vehicle.id, cameraId: camera.id, token: device.token };
+      }),
+    ),
+  );
+}
+
+if (setup.seed && vehicles.length > 0) {
+  const { vehicleId, cameraId } = vehicles[0];
+  const { segments, durationMs, fromMs, recordingId } = setup.seed;
+  const prefix = recordingPrefix(fleet.id, vehicleId, cameraId, recordingId);
+  await platform.catalog.recordings.setInit(
+    { fleetId: fleet.id, vehicleId, cameraId, recordingId },
+    `${prefix}init.mp4`,
+  );
+  const sha256 = btoa(String.fromCharCode(...new Uint8Array(32)));
+  for (let first = 0; first < segments; first += 1000) {
+    const batch: SegmentRecord[] = [];
+    for (let sequence = first; sequence < Math.min(segments, first + 1000); sequence++) {
+      batch.push({
+        fleetId: fleet.id,
+        vehicleId,
+        cameraId,
+        recordingId,
+        sequence,
+        startMs: fromMs + sequence * durationMs,
+        durationMs,
+        size: 500_000,
+        sha256,
+        objectKey: `${prefix}${String(sequence).padStart(10, "0")}.m4s`,
+      });
+    }
+    await platform.catalog.recordings.indexSegments(batch);
+  }
+}
+
+let indexed = 0;
+let lastAt = 0;
+const indexedAt = new Map<string, number>();
+const invalidate = platform.indexer.onIndexed;
+platform.indexer.onIndexed = (events) => {
+  invalidate?.(events);
+  const at = now();
+  for (const event of events) {
+    if (event.type !== "segment.stored") continue;
+    indexed++;
+    const key = `${event.recordingId}/${event.sequence}`;
+    if (!indexedAt.has(key)) indexedAt.set(key, at);
+  }
+  lastAt = at;
+};
+
+async function catalogSegments(): Promise<number> {
+  let total = 0;
+  for (const { cameraId } of vehicles) {
+    for (const recording of await platform.catalog.recordings.list(fleet.id, cameraId)) {
+      total += recording.segmentCount;
+    }
+  }
+  return total;
+}
+
+const { accessToken: ownerToken } = await platform.login(OWNER.email, OWNER.password);
+const server = Deno.serve(
+  { hostname: "127.0.0.1", port, onListen() {} },
+  async (request, info) => {
+    const url = request.url;
+    if (url.startsWith("/bench/", url.indexOf("/", 8))) {
+      const path = url.slice(url.indexOf("/", 8));
+      if (path === "/bench/indexed") return Response.json({ segments: indexed, lastAt });
+      if (path === "/bench/indexed-log") return Response.json(Object.fromEntries(indexedAt));
+      if (path === "/bench/catalog") return Response.json({ segments: await catalogSegments() });
+      return new Response("no such bench counter", { status: 404 });
+    }
+    const drop = request.headers.get(INVALIDATE_HEADER);
+    if (drop) platform.playback.cache.invalidate(drop);
+    return platform.app.fetch(request, info);
+  },
+);
+
+let stopping: Promise<void> | undefined;
+const stop = () => {
+  stopping ??= (async () => {
+    await Promise.race([server.shutdown(), new Promise((r) => setTimeout(r, 10_000))]);
+    await platform[Symbol.asyncDispose]();
+    Deno.exit(0);
+  })();
+  return stopping;
+};
+Deno.addSignalListener("SIGTERM", () => void stop());
+Deno.unrefTimer(setTimeout(() => void stop(), MAX_LIFETIME_MS));
+
+const ready: BenchServerInfo = {
+  url: `http://127.0.0.1:${port}`,
+  fleetId: fleet.id,
+  vehicles,
+  ownerToken,
+  setupMs: performance.now() - started,
+};
+await Deno.stdout.write(new TextEncoder().encode(JSON.stringify(ready) + "\n"));
+for await (const _ of Deno.stdin.readable) { /* the parent holds stdin open while it needs us */ }
+await stop();
