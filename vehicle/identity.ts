@@ -27,6 +27,8 @@ export class DeviceAuthError extends Error {
 const STATE_FILE = "device.json";
 const ASSERTION_TTL_S = 120;
 const RENEW_BEFORE_MS = 60_000;
+/** A vehicle's link can swallow packets: never wait for a token longer than this. */
+const TOKEN_TIMEOUT_MS = 30_000;
 
 async function problemDetail(response: Response): Promise<string> {
   const text = await response.text();
@@ -149,6 +151,7 @@ export class DeviceTokens {
         method: "POST",
         headers: { "content-type": "application/json" },
         body: JSON.stringify({ assertion }),
+        signal: AbortSignal.timeout(TOKEN_TIMEOUT_MS),
       });
     } catch (error) {
       throw new DeviceAuthError(`Cannot reach "${endpoint}": ${(error as Error).message}`, 0);

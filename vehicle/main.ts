@@ -3,12 +3,96 @@
  *
  *   enrol --server URL --code CODE [--state DIR]   bind this vehicle to its device credential
  *   whoami [--state DIR]                           show the vehicle and cameras the server knows
+ *   record [--config FILE] [flags]                 capture, spool and upload until SIGTERM
  */
 import { parseArgs } from "node:util";
+import { createLogger } from "../lib/log/mod.ts";
+import { Agent } from "./agent.ts";
+import { AgentConfigError, type AgentFlags, loadAgentConfig } from "./config.ts";
 import { DeviceAuthError, DeviceTokens, enrol, loadDeviceState } from "./identity.ts";
 
 const USAGE = `usage: vehicle enrol --server URL --code CODE [--state DIR]
-       vehicle whoami [--state DIR]`;
+       vehicle whoami [--state DIR]
+       vehicle record [--config FILE] [--state DIR] [--spool DIR] [--server URL]
+                      [--camera NAME=SOURCE]... [--segment-seconds N] [--video-size WxH]
+                      [--fps N] [--bitrate RATE] [--disk-budget BYTES] [--upload-rate BYTES]
+                      [--upload-concurrency N] [--retry-max-seconds N]
+                      [--drain-order oldest|newest]
+                      [--heartbeat-seconds N] [--clock-jump-seconds N]
+                      [--stop-drain-seconds N] [--log-level debug|info|warn|error]
+  SOURCE: testsrc | file:PATH | v4l2:/dev/videoN | rtsp://… | http(s)://…`;
+
+/** An environment variable, or undefined when unset or not permitted (no prompt). */
+function env(name: string): string | undefined {
+  if (Deno.permissions.querySync({ name: "env", variable: name }).state !== "granted") {
+    return undefined;
+  }
+  return Deno.env.get(name);
+}
+
+const RECORD_FLAGS = [
+  "spool",
+  "segment-seconds",
+  "video-size",
+  "fps",
+  "bitrate",
+  "disk-budget",
+  "upload-rate",
+  "upload-concurrency",
+  "retry-max-seconds",
+  "drain-order",
+  "heartbeat-seconds",
+  "clock-jump-seconds",
+  "stop-drain-seconds",
+  "log-level",
+] as const;
+
+/** `vehicle record`: runs the agent until SIGTERM or SIGINT. */
+async function record(values: Record<string, unknown>, stateGiven: boolean): Promise<number> {
+  const flags: AgentFlags = {};
+  for (const name of RECORD_FLAGS) {
+    if (typeof values[name] === "string") flags[name] = values[name] as string;
+  }
+  if (typeof values.server === "string") flags.server = values.server;
+  if (stateGiven) flags.state = values.state as string;
+  if (Array.isArray(values.camera)) flags.camera = values.camera as string[];
+  const stateDefault = env("VEHICLE_STATE_DIR") ?? "./vehicle-state";
+  let config;
+  try {
+    config = await loadAgentConfig(values.config as string | undefined, flags, stateDefault);
+  } catch (error) {
+    if (error instanceof AgentConfigError) {
+      console.error(`error: ${error.message}`);
+      return 2;
+    }
+    throw error;
+  }
+  const logger = createLogger(config.logLevel, undefined, { service: "vehicle" });
+  const agent = new Agent({ config, logger });
+  let signals = 0;
+  const stopped = new Promise<void>((resolve) => {
+    const onSignal = (signal: Deno.Signal) => () => {
+      if (++signals > 1) {
+        logger.warn("second signal: exiting at once", { signal });
+        Deno.exit(130);
+      }
+      logger.info("signal received; stopping", { signal });
+      agent.close().then(resolve);
+    };
+    Deno.addSignalListener("SIGTERM", onSignal("SIGTERM"));
+    Deno.addSignalListener("SIGINT", onSignal("SIGINT"));
+  });
+  try {
+    await agent.start();
+  } catch (error) {
+    await agent.close();
+    if (error instanceof DeviceAuthError) throw error;
+    logger.error("agent cannot start", { error });
+    return 1;
+  }
+  await stopped;
+  return 0;
+}
 
 async function run(args: string[]): Promise<number> {
   let parsed;
@@ -20,7 +104,10 @@ async function run(args: string[]): Promise<number> {
       options: {
         server: { type: "string" },
         code: { type: "string" },
-        state: { type: "string", default: Deno.env.get("VEHICLE_STATE_DIR") ?? "./vehicle-state" },
+        state: { type: "string" },
+        config: { type: "string" },
+        camera: { type: "string", multiple: true },
+        ...Object.fromEntries(RECORD_FLAGS.map((name) => [name, { type: "string" as const }])),
         help: { type: "boolean", short: "h" },
       },
     });
@@ -29,6 +116,8 @@ async function run(args: string[]): Promise<number> {
     return 2;
   }
   const { values, positionals } = parsed;
+  const stateGiven = values.state !== undefined;
+  values.state ??= env("VEHICLE_STATE_DIR") ?? "./vehicle-state";
   const command = positionals[0];
   if (values.help || !command) {
     (values.help ? console.log : console.error)(USAGE);
@@ -54,6 +143,7 @@ async function run(args: string[]): Promise<number> {
       console.log(JSON.stringify(body, null, 2));
       return 0;
     }
+    if (command === "record") return await record(values, stateGiven);
     console.error(`error: unknown command "${command}"\n${USAGE}`);
     return 2;
   } catch (error) {

@@ -1,0 +1,125 @@
+/**
+ * `deno task demo`: the platform with embedded defaults plus one simulated vehicle with two
+ * synthetic cameras, recording and uploading. Prints, each on its own line, `admin:`,
+ * `sign-in:` and `playlist:` (a signed, open-ended HLS URL for the first camera from the moment
+ * the demo started, playable by any HLS player without further auth).
+ */
+import { enrol } from "../vehicle/identity.ts";
+import { ConfigError, loadConfig } from "../lib/config/mod.ts";
+import { createLogger } from "../lib/log/mod.ts";
+import { createPlatform } from "../platform.ts";
+
+const DEMO_OWNER = { email: "demo@motorcade.local", password: "motorcade-demo" };
+const FLEET = "Demo Fleet";
+const VEHICLE = "demo-bus";
+const CAMERAS = ["front", "cabin"];
+
+const env = Deno.env.toObject();
+let config;
+try {
+  config = loadConfig({
+    DATA_DIR: "./data/demo",
+    MOTORCADE_ADMIN_EMAIL: DEMO_OWNER.email,
+    MOTORCADE_ADMIN_PASSWORD: DEMO_OWNER.password,
+    LOG_LEVEL: "warn",
+    ...env,
+  });
+} catch (error) {
+  if (error instanceof ConfigError) {
+    console.error(error.message);
+    Deno.exit(2);
+  }
+  throw error;
+}
+const logger = createLogger(config.logLevel);
+const startedAt = new Date();
+const platform = await createPlatform(config, logger);
+const server = Deno.serve(
+  { hostname: config.host, port: config.port, onListen() {} },
+  platform.app.fetch,
+);
+const localUrl = `http://127.0.0.1:${server.addr.port}`;
+
+// The demo fleet, vehicle and cameras, made once and reused on later runs.
+const { registry } = platform;
+const fleet = (await registry.listFleets()).find((f) => f.name === FLEET) ??
+  await registry.createFleet(FLEET);
+let vehicle = (await registry.listVehicles(fleet.id)).find((v) => v.name === VEHICLE);
+let code: string | undefined;
+if (!vehicle) {
+  const registered = await registry.registerVehicle(fleet.id, VEHICLE);
+  vehicle = registered.vehicle;
+  code = registered.enrolment.code;
+}
+const cameras = await registry.listCameras(fleet.id, vehicle.id);
+for (const name of CAMERAS) {
+  if (!cameras.some((c) => c.name === name)) {
+    cameras.push(await registry.addCamera(fleet.id, vehicle.id, name));
+  }
+}
+const stateDir = `${config.dataDir}/demo-vehicle/state`;
+const spoolDir = `${config.dataDir}/demo-vehicle/spool`;
+let enrolled = true;
+try {
+  await Deno.stat(`${stateDir}/device.json`);
+} catch {
+  enrolled = false;
+}
+if (!enrolled) {
+  code ??= (await registry.issueCredential(fleet.id, vehicle.id)).code;
+  await enrol(localUrl, code, stateDir);
+}
+
+// The vehicle agent runs as it would on a vehicle: its own process, narrow permissions.
+const agent = new Deno.Command(Deno.execPath(), {
+  args: [
+    "run",
+    `--allow-net=127.0.0.1:${server.addr.port}`,
+    `--allow-read=${stateDir},${spoolDir},/usr/share/fonts`,
+    `--allow-write=${stateDir},${spoolDir}`,
+    "--allow-run=ffmpeg",
+    "--allow-env",
+    new URL("../vehicle/main.ts", import.meta.url).pathname,
+    "record",
+    "--server",
+    localUrl,
+    "--state",
+    stateDir,
+    "--spool",
+    spoolDir,
+    ...CAMERAS.flatMap((name) => ["--camera", `${name}=testsrc`]),
+    "--log-level",
+    "warn",
+  ],
+  stdout: "inherit",
+  stderr: "inherit",
+}).spawn();
+
+const first = cameras.find((c) => c.name === CAMERAS[0])!;
+const path = `/api/v1/fleets/${fleet.id}/vehicles/${vehicle.id}/cameras/${first.id}/index.m3u8`;
+const query = platform.identity.urls.signExact(
+  path,
+  { from: startedAt.toISOString() },
+  new Date(Date.now() + 7 * 86_400_000),
+);
+console.log(`admin: ${config.publicUrl}/admin`);
+console.log(`sign-in: ${DEMO_OWNER.email} ${DEMO_OWNER.password}`);
+console.log(`playlist: ${config.publicUrl}${path}?${query}`);
+
+let stopping = false;
+const stop = async () => {
+  if (stopping) return;
+  stopping = true;
+  try {
+    agent.kill("SIGTERM");
+  } catch { /* already gone */ }
+  await agent.status;
+  await server.shutdown();
+  await platform.close();
+  Deno.exit(0);
+};
+for (const signal of ["SIGINT", "SIGTERM"] as const) Deno.addSignalListener(signal, stop);
+const status = await agent.status;
+if (!stopping) {
+  console.error(`demo vehicle agent exited with code ${status.code}; the server keeps running`);
+}

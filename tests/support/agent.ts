@@ -1,0 +1,75 @@
+/**
+ * Runs the real vehicle agent (`vehicle/main.ts record`) as a child process with the narrow
+ * permissions it has on a vehicle, and always stops it.
+ */
+
+/** A running agent. */
+export interface TestAgent extends AsyncDisposable {
+  logs: string[];
+  /** Sends `signal` (SIGTERM drains and exits cleanly; SIGKILL is a crash) and waits. */
+  stop(signal?: Deno.Signal): Promise<Deno.CommandStatus>;
+}
+
+const MAIN = new URL("../../vehicle/main.ts", import.meta.url).pathname;
+
+/** Starts the agent recording `cameras` (name → source, e.g. `testsrc`) to `server`. */
+export function startAgent(options: {
+  server: string;
+  stateDir: string;
+  spoolDir: string;
+  cameras: Record<string, string>;
+  args?: string[];
+}): TestAgent {
+  const host = new URL(options.server).host;
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      `--allow-net=${host}`,
+      `--allow-read=${options.stateDir},${options.spoolDir},/usr/share/fonts`,
+      `--allow-write=${options.stateDir},${options.spoolDir}`,
+      "--allow-run=ffmpeg",
+      "--allow-env",
+      MAIN,
+      "record",
+      "--server",
+      options.server,
+      "--state",
+      options.stateDir,
+      "--spool",
+      options.spoolDir,
+      ...Object.entries(options.cameras).flatMap(([name, source]) => [
+        "--camera",
+        `${name}=${source}`,
+      ]),
+      ...(options.args ?? []),
+    ],
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const logs: string[] = [];
+  const pump = async (stream: ReadableStream<Uint8Array>) => {
+    const decoder = new TextDecoder();
+    let buffer = "";
+    for await (const chunk of stream) {
+      buffer += decoder.decode(chunk, { stream: true });
+      const lines = buffer.split("\n");
+      buffer = lines.pop()!;
+      logs.push(...lines);
+      if (logs.length > 5000) logs.splice(0, logs.length - 5000);
+    }
+  };
+  const pumps = Promise.all([pump(child.stdout), pump(child.stderr)]);
+  let stopped: Promise<Deno.CommandStatus> | undefined;
+  const stop = (signal: Deno.Signal = "SIGTERM") => {
+    stopped ??= (async () => {
+      try {
+        child.kill(signal);
+      } catch { /* already gone */ }
+      const status = await child.status;
+      await pumps;
+      return status;
+    })();
+    return stopped;
+  };
+  return { logs, stop, [Symbol.asyncDispose]: async () => void await stop() };
+}

@@ -1,0 +1,282 @@
+import assert from "node:assert/strict";
+import { createLogger, silentLogger } from "../../lib/log/mod.ts";
+import { CameraCapture, ffmpegArgs, newRecordingId } from "../../vehicle/capture.ts";
+import { type CameraConfig, parseAgentConfig } from "../../vehicle/config.ts";
+import type { QueueEntry } from "../../vehicle/queue_entry.ts";
+import { Spool } from "../../vehicle/spool.ts";
+import { readQueue } from "./agent_harness.ts";
+
+function camera(source: string, name = "front"): CameraConfig {
+  return parseAgentConfig({
+    cameras: [{ name, source }],
+    video: { size: "320x180", fps: 25, bitrate: "300k" },
+  }).cameras[0];
+}
+
+async function openSpool(dir: string): Promise<Spool> {
+  const spool = new Spool({
+    dir,
+    diskBudgetBytes: 1e9,
+    quarantineBudgetBytes: 1e8,
+    drainOrder: "oldest",
+    segmentSeconds: 2,
+    logger: silentLogger,
+  });
+  await spool.open();
+  return spool;
+}
+
+/** Every queued entry, oldest first, with the bytes of its file. */
+async function takeAll(spool: Spool): Promise<Array<QueueEntry & { data?: Uint8Array }>> {
+  const all: Array<QueueEntry & { data?: Uint8Array }> = [];
+  let entry: QueueEntry | undefined;
+  while ((entry = spool.take())) {
+    all.push({ ...entry, data: entry.kind === "end" ? undefined : await spool.read(entry) });
+    await spool.done(entry);
+  }
+  return all;
+}
+
+async function ffprobe(path: string, ...args: string[]) {
+  const output = await new Deno.Command("ffprobe", {
+    args: ["-v", "error", "-of", "json", ...args, path],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assert.ok(output.success, new TextDecoder().decode(output.stderr));
+  return JSON.parse(new TextDecoder().decode(output.stdout));
+}
+
+Deno.test("ffmpeg command line fits each kind of source", () => {
+  const options = { dir: "/spool/capture/front/r1", segmentSeconds: 2, font: "/f.ttf" };
+  const test = ffmpegArgs(camera("testsrc"), options);
+  assert.deepEqual(test.slice(test.indexOf("-re"), test.indexOf("-re") + 5), [
+    "-re",
+    "-f",
+    "lavfi",
+    "-i",
+    "testsrc2=size=320x180:rate=25",
+  ]);
+  assert.match(
+    test[test.indexOf("-vf") + 1],
+    /^drawtext=fontfile=\/f\.ttf:text='%\{gmtime.*front'/,
+  );
+  for (
+    const [flag, value] of [
+      ["-force_key_frames", "expr:gte(t,n_forced*2)"],
+      ["-sc_threshold", "0"],
+      ["-hls_segment_type", "fmp4"],
+      ["-hls_time", "2"],
+      ["-hls_flags", "+temp_file+independent_segments+program_date_time"],
+      ["-hls_fmp4_init_filename", "init.mp4"],
+      ["-hls_segment_filename", "/spool/capture/front/r1/%010d.m4s"],
+    ]
+  ) {
+    assert.equal(test[test.indexOf(flag) + 1], value, flag);
+  }
+  assert.equal(test.at(-1), "/spool/capture/front/r1/index.m3u8");
+  const file = ffmpegArgs(camera("file:/srv/loop.mp4"), options);
+  assert.deepEqual(file.slice(file.indexOf("-re"), file.indexOf("-re") + 5), [
+    "-re",
+    "-stream_loop",
+    "-1",
+    "-i",
+    "/srv/loop.mp4",
+  ]);
+  const v4l2 = ffmpegArgs(camera("v4l2:/dev/video2"), options);
+  assert.deepEqual(v4l2.slice(v4l2.indexOf("-f"), v4l2.indexOf("-f") + 8), [
+    "-f",
+    "v4l2",
+    "-framerate",
+    "25",
+    "-video_size",
+    "320x180",
+    "-i",
+    "/dev/video2",
+  ]);
+  const rtsp = ffmpegArgs(camera("rtsp://10.0.0.12/s1"), options);
+  assert.equal(rtsp[rtsp.indexOf("-rtsp_transport") + 1], "tcp");
+  assert.equal(rtsp[rtsp.indexOf("-i") + 1], "rtsp://10.0.0.12/s1");
+  assert.match(
+    newRecordingId(Date.parse("2026-11-24T03:48:25.123Z")),
+    /^r20261124T034825Z-[a-z0-9]{6}$/,
+  );
+});
+
+Deno.test("capture of a test pattern makes keyframe-aligned 2 s CMAF segments ffprobe reads", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "capture-" });
+  try {
+    const spool = await openSpool(dir);
+    const capture = new CameraCapture({
+      camera: camera("testsrc"),
+      segmentSeconds: 2,
+      spool,
+      logger: silentLogger,
+    });
+    const startedAt = Date.now();
+    capture.start();
+    await new Promise((resolve) => setTimeout(resolve, 7_000));
+    assert.equal(capture.status().capturing, true);
+    const recordingId = capture.status().recordingId;
+    await capture.close();
+    assert.deepEqual(capture.status(), { recordingId: null, capturing: false });
+    await assert.rejects(
+      () => Deno.stat(`${dir}/capture/front/${recordingId}`),
+      Deno.errors.NotFound,
+    );
+
+    const entries = await takeAll(spool);
+    assert.deepEqual(entries.map((e) => e.kind).filter((k) => k !== "segment"), ["init", "end"]);
+    assert.equal(entries[0].kind, "init");
+    const segments = entries.filter((e) => e.kind === "segment");
+    assert.ok(segments.length >= 3, `${segments.length} segments`);
+    assert.deepEqual(segments.map((s) => s.sequence), segments.map((_, i) => i));
+    assert.ok(Math.abs(segments[0].startMs! - startedAt) < 2_000, "wall clock of the first frame");
+
+    const init = entries[0].data!;
+    for (const [i, segment] of segments.entries()) {
+      const path = `${dir}/probe.mp4`;
+      await Deno.writeFile(path, new Uint8Array([...init, ...segment.data!]));
+      const frames = await ffprobe(
+        path,
+        "-select_streams",
+        "v:0",
+        "-read_intervals",
+        "%+#1",
+        "-show_entries",
+        "frame=key_frame,pict_type",
+      );
+      assert.equal(frames.frames[0].key_frame, 1, `segment ${i} starts with a keyframe`);
+      assert.equal(frames.frames[0].pict_type, "I");
+      const format = await ffprobe(
+        path,
+        "-count_frames",
+        "-show_entries",
+        "stream=codec_name,width,nb_read_frames",
+      );
+      assert.equal(format.streams[0].codec_name, "h264");
+      assert.equal(format.streams[0].width, 320);
+      const probed = Number(format.streams[0].nb_read_frames) / 25;
+      assert.ok(
+        Math.abs(probed - segment.durationS!) < 0.1,
+        `segment ${i}: ${probed} vs ${segment.durationS}`,
+      );
+      if (i < segments.length - 1) {
+        assert.ok(
+          Math.abs(segment.durationS! - 2) < 0.05,
+          `segment ${i} lasts ${segment.durationS} s`,
+        );
+        const next = segments[i + 1].startMs!;
+        assert.ok(
+          Math.abs(next - (segment.startMs! + segment.durationS! * 1000)) < 50,
+          "no gap, no overlap",
+        );
+      }
+    }
+    const last = segments.at(-1)!;
+    assert.equal(entries.at(-1)!.endedAtMs, last.startMs! + last.durationS! * 1000);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("capture restart ends the recording and starts another at once", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "capture-" });
+  try {
+    const spool = await openSpool(dir);
+    const capture = new CameraCapture({
+      camera: camera("testsrc"),
+      segmentSeconds: 1,
+      spool,
+      logger: silentLogger,
+    });
+    capture.start();
+    await new Promise((resolve) => setTimeout(resolve, 2_500));
+    const first = capture.status().recordingId!;
+    capture.restart("clock jump");
+    await new Promise((resolve) => setTimeout(resolve, 2_500));
+    const second = capture.status().recordingId!;
+    assert.notEqual(second, first);
+    assert.equal(capture.status().capturing, true);
+    const queue = (await readQueue(dir)).get("front")!;
+    assert.equal(queue.get(first)?.end, true, "the first recording is ended");
+    assert.equal(queue.get(first)?.init, true);
+    assert.ok(queue.get(first)!.sequences.length >= 2);
+    assert.equal(queue.get(second)?.end, false, "the second still records");
+    await capture.close();
+    assert.equal((await readQueue(dir)).get("front")!.get(second)?.end, true);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("capture restarts a failing ffmpeg with backoff and says why", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "capture-" });
+  try {
+    const spool = await openSpool(dir);
+    const records: Array<Record<string, unknown>> = [];
+    const capture = new CameraCapture({
+      camera: camera(`file:${dir}/no-such-file.mp4`),
+      segmentSeconds: 2,
+      spool,
+      logger: createLogger("debug", (record) => records.push(record)),
+      restart: { baseMs: 100, capMs: 400 },
+    });
+    capture.start();
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    assert.equal(capture.status().capturing, false);
+    await capture.close();
+    const stops = records.filter((r) =>
+      r.msg === "ffmpeg stopped; restarting with a new recording"
+    );
+    assert.ok(stops.length >= 2 && stops.length <= 6, `${stops.length} restarts`);
+    assert.deepEqual(
+      stops.slice(0, 3).map((r) => r.retryInMs),
+      [100, 200, 400].slice(0, Math.min(3, stops.length)),
+    );
+    assert.match(JSON.stringify(stops[0].stderr), /No such file or directory/);
+    assert.equal(spool.size, 0, "a recording that produced nothing leaves nothing to upload");
+    assert.deepEqual([...Deno.readDirSync(`${dir}/capture/front`)], [], "capture folders removed");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("capture loops a file source for as long as it records", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "capture-" });
+  try {
+    const clip = `${dir}/clip.mp4`;
+    const made = await new Deno.Command("ffmpeg", {
+      args: [
+        "-v",
+        "error",
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc2=size=320x180:rate=25",
+        "-t",
+        "1.5",
+        "-pix_fmt",
+        "yuv420p",
+        clip,
+      ],
+    }).output();
+    assert.ok(made.success);
+    const spool = await openSpool(`${dir}/spool`);
+    const capture = new CameraCapture({
+      camera: camera(`file:${clip}`, "cab"),
+      segmentSeconds: 1,
+      spool,
+      logger: silentLogger,
+    });
+    capture.start();
+    await new Promise((resolve) => setTimeout(resolve, 5_000));
+    const recordingId = capture.status().recordingId;
+    await capture.close();
+    const segments = (await takeAll(spool)).filter((e) => e.kind === "segment");
+    assert.ok(segments.length >= 4, `${segments.length} one-second segments from a 1.5 s clip`);
+    assert.ok(segments.every((s) => s.recordingId === recordingId), "one recording, no restart");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

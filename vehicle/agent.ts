@@ -1,0 +1,177 @@
+/**
+ * The recording agent: wires capture (one ffmpeg per camera), the spool, the uploader, the clock
+ * watch and heartbeats. `start()` brings it up; `close()` stops ffmpeg so it finishes the segment
+ * it is writing, gives the queue a moment to drain, and waits for the uploads in flight.
+ */
+import type { Logger } from "../lib/log/mod.ts";
+import { CameraCapture } from "./capture.ts";
+import { type Clocks, ClockWatch, SYSTEM_CLOCKS } from "./clock.ts";
+import type { AgentConfig } from "./config.ts";
+import { Heartbeat, type HeartbeatBody } from "./heartbeat.ts";
+import { type DeviceState, DeviceTokens, loadDeviceState } from "./identity.ts";
+import { Spool } from "./spool.ts";
+import { type TokenSource, Uploader } from "./uploader.ts";
+
+/** Options of {@linkcode Agent}. */
+export interface AgentOptions {
+  config: AgentConfig;
+  logger: Logger;
+  /** The vehicle's identity; read from `config.stateDir` when not given. */
+  state?: DeviceState;
+  tokens?: TokenSource;
+  /** Wall and monotonic clocks (tests inject a wall clock that jumps). */
+  clocks?: Clocks;
+}
+
+/** The vehicle's recording agent. */
+export class Agent {
+  readonly #log: Logger;
+  readonly #clocks: Clocks;
+  readonly #startedAt: number;
+  #spool: Spool | undefined;
+  #uploader: Uploader | undefined;
+  #captures: CameraCapture[] = [];
+  #clock: ClockWatch | undefined;
+  #heartbeat: Heartbeat | undefined;
+  #starting: Promise<void> | undefined;
+  #closing: Promise<void> | undefined;
+
+  constructor(private readonly options: AgentOptions) {
+    this.#log = options.logger;
+    this.#clocks = options.clocks ?? SYSTEM_CLOCKS;
+    this.#startedAt = this.#clocks.monotonic();
+  }
+
+  /** The spool, once started (for tests and diagnostics). */
+  get spool(): Spool | undefined {
+    return this.#spool;
+  }
+
+  /** Recovers the spool, then starts uploading, capturing, watching the clock and reporting. */
+  start(): Promise<void> {
+    this.#starting ??= this.#start();
+    return this.#starting;
+  }
+
+  async #start(): Promise<void> {
+    const { config } = this.options;
+    const state = this.options.state ?? await loadDeviceState(config.stateDir);
+    const serverUrl = config.server ?? state.serverUrl;
+    const tokens = this.options.tokens ?? new DeviceTokens({ ...state, serverUrl });
+
+    const spool = this.#spool = new Spool({
+      dir: config.spoolDir,
+      diskBudgetBytes: config.diskBudgetBytes,
+      quarantineBudgetBytes: config.quarantineBudgetBytes,
+      drainOrder: config.drainOrder,
+      segmentSeconds: config.segmentSeconds,
+      logger: this.#log.child({ part: "spool" }),
+    });
+    await spool.open();
+    if (this.#closing) return;
+
+    const uploader = this.#uploader = new Uploader({
+      spool,
+      tokens,
+      serverUrl,
+      vehicleId: state.vehicleId,
+      logger: this.#log.child({ part: "uploader" }),
+      concurrency: config.uploadConcurrency,
+      bytesPerSecond: config.uploadBytesPerSecond,
+      backoff: { baseMs: 1_000, capMs: config.retryMaxSeconds * 1000 },
+    });
+    spool.onQueued = () => uploader.wake();
+    uploader.start();
+
+    this.#captures = config.cameras.map((camera) =>
+      new CameraCapture({
+        camera,
+        segmentSeconds: config.segmentSeconds,
+        spool,
+        logger: this.#log.child({ part: "capture" }),
+        ffmpeg: config.ffmpeg,
+        font: config.font,
+        wall: () => this.#clocks.wall(),
+      })
+    );
+    for (const capture of this.#captures) capture.start();
+
+    this.#clock = new ClockWatch({
+      thresholdMs: config.clockJumpSeconds * 1000,
+      clocks: this.#clocks,
+      onJump: (jump) => {
+        this.#log.warn("wall clock jumped; starting new recordings", {
+          deltaMs: jump.deltaMs,
+          now: new Date(jump.at).toISOString(),
+        });
+        for (const capture of this.#captures) capture.restart("clock jump");
+      },
+    });
+    this.#clock.start();
+
+    this.#heartbeat = new Heartbeat({
+      serverUrl,
+      tokens,
+      intervalMs: config.heartbeatSeconds * 1000,
+      logger: this.#log.child({ part: "heartbeat" }),
+      report: () => this.report(),
+      delivered: (body) => this.#clock?.delivered(body.clock),
+    });
+    this.#heartbeat.start();
+    this.#log.info("agent started", {
+      vehicleId: state.vehicleId,
+      server: serverUrl,
+      cameras: config.cameras.map((c) => c.name),
+      spool: config.spoolDir,
+    });
+  }
+
+  /** What the next heartbeat says. */
+  report(): HeartbeatBody {
+    const spool = this.#spool;
+    const captured = new Map(this.#captures.map((c) => [c.name, c.status()]));
+    const names = [...new Set([...captured.keys(), ...(spool?.cameras() ?? [])])].slice(0, 32);
+    return {
+      sentAt: new Date(this.#clocks.wall()).toISOString(),
+      uptimeS: Math.round((this.#clocks.monotonic() - this.#startedAt) / 1000),
+      clock: this.#clock?.report() ?? { state: "ok", lastJumpAt: null, jumps: 0 },
+      cameras: names.map((camera) => {
+        const last = this.#uploader?.lastUploadAt(camera);
+        const stats = spool?.stats(camera) ??
+          { queueDepth: 0, bytesPending: 0, evictedSegments: 0, evictedBytes: 0, quarantined: 0 };
+        return {
+          camera,
+          ...(captured.get(camera) ?? { recordingId: null, capturing: false }),
+          ...stats,
+          lastUploadAt: last ? new Date(last).toISOString() : null,
+        };
+      }),
+    };
+  }
+
+  /** Stops everything in order; safe to call twice (the second call waits for the first). */
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      this.#log.info("agent stopping");
+      await this.#starting?.catch(() => {});
+      this.#clock?.close();
+      await Promise.all(this.#captures.map((capture) => capture.close()));
+      const drainMs = this.options.config.stopDrainSeconds * 1000;
+      if (this.#uploader && drainMs > 0) await this.#uploader.drain(drainMs);
+      await this.#uploader?.close();
+      await this.#heartbeat?.close();
+      // A last report (cameras no longer capturing), but do not hold the shutdown for it.
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([
+        this.#heartbeat?.send(),
+        new Promise((resolve) => timer = setTimeout(resolve, 3_000)),
+      ]);
+      clearTimeout(timer);
+      this.#log.info("agent stopped", {
+        queued: this.#spool?.size ?? 0,
+        bytesPending: this.#spool?.bytes ?? 0,
+      });
+    })();
+    return this.#closing;
+  }
+}

@@ -1,0 +1,368 @@
+/**
+ * Capture: one ffmpeg per camera, encoding to CMAF (fMP4) HLS in the spool's capture folder, with
+ * keyframes forced on the segment grid so that every segment starts with one. The capture watches
+ * ffmpeg's playlist and hands each finished segment to the spool; when ffmpeg dies it is started
+ * again (with backoff), always as a new recording.
+ */
+import type { Logger } from "../lib/log/mod.ts";
+import { sleep } from "./backoff.ts";
+import type { CameraConfig } from "./config.ts";
+import { parseCapturePlaylist } from "./playlist.ts";
+import type { Harvest, Spool } from "./spool.ts";
+
+/** What a camera's capture is doing, for heartbeats. */
+export interface CaptureStatus {
+  recordingId: string | null;
+  capturing: boolean;
+}
+
+/** Options of {@linkcode CameraCapture}. */
+export interface CaptureOptions {
+  camera: CameraConfig;
+  segmentSeconds: number;
+  spool: Spool;
+  logger: Logger;
+  ffmpeg?: string;
+  font?: string;
+  /** How often the playlist is looked at; a quarter of a segment, at most 500 ms, by default. */
+  pollMs?: number;
+  /** Time without a new segment after which ffmpeg is restarted. */
+  stallMs?: number;
+  /** Restart delays: doubling from `baseMs` to `capMs`. */
+  restart?: { baseMs: number; capMs: number };
+  /** Wall clock for recording ids. */
+  wall?: () => number;
+}
+
+const STOP_GRACE_MS = 10_000;
+const STDERR_LINES_KEPT = 20;
+
+/**
+ * A new recording id: `r` + the UTC start time + a random suffix, e.g. `r20261124T034825Z-k3f9qa`.
+ */
+export function newRecordingId(now: number = Date.now()): string {
+  const stamp = new Date(now).toISOString().replace(/[-:]/g, "").replace(/\.\d+Z$/, "Z");
+  const random = crypto.getRandomValues(new Uint8Array(6));
+  const suffix = Array.from(random, (b) => "0123456789abcdefghijklmnopqrstuvwxyz"[b % 36]).join("");
+  return `r${stamp}-${suffix}`;
+}
+
+/** Escapes a value for a filtergraph option (`:`, `'` and `\` are special there). */
+function filterValue(value: string): string {
+  return value.replace(/[\\':]/g, (c) => `\\${c}`);
+}
+
+/** ffmpeg's command line for `camera`, writing into `dir`. */
+export function ffmpegArgs(
+  camera: CameraConfig,
+  options: { dir: string; segmentSeconds: number; font: string; listSize?: number },
+): string[] {
+  const { width, height, fps, bitrate } = camera.video;
+  const seconds = String(options.segmentSeconds);
+  const input: string[] = [];
+  let filter =
+    `fps=${fps},scale=w=${width}:h=${height}:force_original_aspect_ratio=decrease:force_divisible_by=2`;
+  const source = camera.source;
+  switch (source.kind) {
+    case "testsrc": {
+      input.push("-re", "-f", "lavfi", "-i", `testsrc2=size=${width}x${height}:rate=${fps}`);
+      const clock = String.raw`%{gmtime\:%Y-%m-%d %H\\\:%M\\\:%S} UTC  ${camera.name}`;
+      const size = Math.max(12, Math.round(height / 18));
+      filter =
+        `drawtext=fontfile=${filterValue(options.font)}:text='${clock}':x=${size}:y=${size}` +
+        `:fontsize=${size}:fontcolor=white:box=1:boxcolor=black@0.6:boxborderw=${size >> 2}`;
+      break;
+    }
+    case "file":
+      input.push("-re", "-stream_loop", "-1", "-i", source.path);
+      break;
+    case "v4l2":
+      input.push(
+        "-f",
+        "v4l2",
+        "-framerate",
+        String(fps),
+        "-video_size",
+        `${width}x${height}`,
+        "-i",
+        source.device,
+      );
+      break;
+    case "url":
+      if (source.url.startsWith("rtsp")) {
+        input.push("-rtsp_transport", "tcp", "-timeout", "10000000", "-i", source.url);
+      } else input.push("-rw_timeout", "10000000", "-i", source.url);
+      break;
+  }
+  return [
+    "-hide_banner",
+    "-nostdin",
+    "-nostats",
+    "-loglevel",
+    "level+warning",
+    ...input,
+    "-map",
+    "0:v:0",
+    "-an",
+    "-vf",
+    filter,
+    "-c:v",
+    "libx264",
+    "-preset",
+    "veryfast",
+    "-pix_fmt",
+    "yuv420p",
+    "-b:v",
+    String(bitrate),
+    "-maxrate",
+    String(bitrate),
+    "-bufsize",
+    String(bitrate * 2),
+    "-force_key_frames",
+    `expr:gte(t,n_forced*${seconds})`,
+    "-sc_threshold",
+    "0",
+    "-f",
+    "hls",
+    "-hls_segment_type",
+    "fmp4",
+    "-hls_time",
+    seconds,
+    "-hls_list_size",
+    String(options.listSize ?? Math.ceil(600 / options.segmentSeconds)),
+    "-start_number",
+    "0",
+    "-hls_flags",
+    "+temp_file+independent_segments+program_date_time",
+    "-hls_fmp4_init_filename",
+    "init.mp4",
+    "-hls_segment_filename",
+    `${options.dir}/%010d.m4s`,
+    `${options.dir}/index.m3u8`,
+  ];
+}
+
+/** Records one camera, restarting ffmpeg whenever it stops. */
+export class CameraCapture {
+  readonly #log: Logger;
+  readonly #wake = new AbortController();
+  #closed = false;
+  #running: Promise<void> | undefined;
+  #child: Deno.ChildProcess | undefined;
+  #recordingId: string | null = null;
+  #restartRequested: string | undefined;
+  #lastProgress = 0;
+  #lastSegmentAt = -Infinity;
+
+  constructor(private readonly options: CaptureOptions) {
+    this.#log = options.logger.child({ camera: options.camera.name });
+  }
+
+  get name(): string {
+    return this.options.camera.name;
+  }
+
+  /** Starts recording (in the background). */
+  start(): void {
+    this.#running ??= this.#supervise();
+  }
+
+  /** Ends the current recording and starts a new one at once (e.g. after a clock jump). */
+  restart(reason: string): void {
+    if (this.#closed || !this.#child) return;
+    this.#restartRequested = reason;
+    this.#log.info("recording restarts", { recordingId: this.#recordingId, reason });
+    this.#stopChild();
+  }
+
+  /** Stops ffmpeg (it finishes the segment it is writing) and ends the recording. */
+  async close(): Promise<void> {
+    if (!this.#closed) {
+      this.#closed = true;
+      this.#wake.abort();
+      this.#stopChild();
+    }
+    await this.#running;
+  }
+
+  status(): CaptureStatus {
+    // Capturing means segments are coming: ffmpeg runs and made one within about two segments.
+    const fresh = this.options.segmentSeconds * 2_000 + 2_000;
+    return {
+      recordingId: this.#recordingId,
+      capturing: this.#child !== undefined && performance.now() - this.#lastSegmentAt < fresh,
+    };
+  }
+
+  #stallMs(): number {
+    return this.options.stallMs ?? Math.max(30_000, this.options.segmentSeconds * 5_000);
+  }
+
+  /** Asks ffmpeg to finish (SIGINT: it completes the segment and the playlist), then insists. */
+  #stopChild(): void {
+    const child = this.#child;
+    if (!child) return;
+    const send = (signal: Deno.Signal) => {
+      try {
+        child.kill(signal);
+      } catch { /* already exited */ }
+    };
+    send("SIGINT");
+    const timer = setTimeout(() => send("SIGKILL"), STOP_GRACE_MS);
+    child.status.finally(() => clearTimeout(timer));
+  }
+
+  async #supervise(): Promise<void> {
+    const { baseMs, capMs } = this.options.restart ?? { baseMs: 1_000, capMs: 60_000 };
+    let failures = 0;
+    while (!this.#closed) {
+      const started = performance.now();
+      let outcome: { code: number; lines: string[] };
+      try {
+        outcome = await this.#record();
+      } catch (error) {
+        this.#log.error("capture failed", { error });
+        outcome = { code: -1, lines: [] };
+      }
+      if (this.#closed) break;
+      if (this.#restartRequested !== undefined) {
+        this.#restartRequested = undefined;
+        failures = 0;
+        continue;
+      }
+      if (performance.now() - started > 60_000) failures = 0;
+      const delay = Math.min(capMs, baseMs * 2 ** failures);
+      failures++;
+      this.#log.warn("ffmpeg stopped; restarting with a new recording", {
+        code: outcome.code,
+        retryInMs: delay,
+        stderr: outcome.lines,
+      });
+      await sleep(delay, this.#wake.signal);
+    }
+    this.#recordingId = null;
+  }
+
+  /** Runs one ffmpeg — one recording — until it exits; harvests and ends the recording. */
+  async #record(): Promise<{ code: number; lines: string[] }> {
+    const { camera, spool, segmentSeconds } = this.options;
+    const recordingId = newRecordingId(this.options.wall?.() ?? Date.now());
+    const harvest = await spool.begin(camera.name, recordingId);
+    const args = ffmpegArgs(camera, {
+      dir: harvest.dir,
+      segmentSeconds,
+      font: this.options.font ?? "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
+    });
+    let child: Deno.ChildProcess;
+    try {
+      child = new Deno.Command(this.options.ffmpeg ?? "ffmpeg", {
+        args,
+        stdin: "null",
+        stdout: "null",
+        stderr: "piped",
+      }).spawn();
+    } catch (error) {
+      await spool.end(harvest, undefined);
+      throw error;
+    }
+    this.#child = child;
+    this.#recordingId = recordingId;
+    this.#lastProgress = performance.now();
+    this.#lastSegmentAt = -Infinity;
+    this.#log.info("recording started", {
+      recordingId,
+      pid: child.pid,
+      source: camera.source.kind,
+    });
+    if (this.#closed) this.#stopChild();
+
+    const lines: string[] = [];
+    const stderr = this.#pumpStderr(child.stderr, recordingId, lines);
+    const exited = new AbortController();
+    const watching = this.#watch(harvest, exited.signal);
+    const status = await child.status;
+    exited.abort();
+    await watching;
+    await stderr;
+    this.#child = undefined;
+    await this.#harvest(harvest, true);
+    await spool.end(harvest, harvest.lastSequence >= 0 ? harvest.lastEndMs : undefined);
+    this.#log.info("recording ended", {
+      recordingId,
+      code: status.code,
+      segments: harvest.lastSequence + 1,
+      endedAt: harvest.lastEndMs ? new Date(harvest.lastEndMs).toISOString() : null,
+    });
+    return { code: status.code, lines };
+  }
+
+  /** Harvests whenever the playlist changes; restarts a stalled ffmpeg. */
+  async #watch(harvest: Harvest, exited: AbortSignal): Promise<void> {
+    const pollMs = this.options.pollMs ??
+      Math.min(500, Math.max(100, this.options.segmentSeconds * 250));
+    let stopping = false;
+    while (!exited.aborted) {
+      await sleep(pollMs, exited);
+      if (exited.aborted) break;
+      if (await this.#harvest(harvest, false)) {
+        this.#lastProgress = this.#lastSegmentAt = performance.now();
+      }
+      if (!stopping && performance.now() - this.#lastProgress > this.#stallMs()) {
+        stopping = true;
+        this.#log.warn("ffmpeg made no segment for too long; stopping it", {
+          recordingId: harvest.recordingId,
+          stallMs: this.#stallMs(),
+        });
+        this.#stopChild();
+      }
+    }
+  }
+
+  #playlistMtime = new WeakMap<Harvest, number>();
+
+  /** Reads the playlist if it changed (or always when `final`) and queues what is finished. */
+  async #harvest(harvest: Harvest, final: boolean): Promise<number> {
+    const path = `${harvest.dir}/index.m3u8`;
+    try {
+      const info = await Deno.stat(path);
+      const mtime = info.mtime?.getTime() ?? 0;
+      if (!final && this.#playlistMtime.get(harvest) === mtime) return 0;
+      const playlist = parseCapturePlaylist(await Deno.readTextFile(path));
+      this.#playlistMtime.set(harvest, mtime);
+      return await this.options.spool.harvest(harvest, playlist);
+    } catch (error) {
+      if (error instanceof Deno.errors.NotFound) return 0;
+      this.#log.warn("cannot harvest the capture folder", { dir: harvest.dir, error });
+      return 0;
+    }
+  }
+
+  /** Logs ffmpeg's stderr at debug level, keeping the last lines for the exit message. */
+  async #pumpStderr(
+    stream: ReadableStream<Uint8Array>,
+    recordingId: string,
+    lines: string[],
+  ): Promise<void> {
+    let buffer = "";
+    const emit = (line: string) => {
+      if (!line.trim()) return;
+      const text = line.slice(0, 500);
+      lines.push(text);
+      if (lines.length > STDERR_LINES_KEPT) lines.shift();
+      this.#log.debug("ffmpeg", { recordingId, line: text });
+    };
+    const decoder = new TextDecoder();
+    try {
+      for await (const chunk of stream) {
+        buffer += decoder.decode(chunk, { stream: true });
+        let newline;
+        while ((newline = buffer.search(/[\r\n]/)) >= 0) {
+          emit(buffer.slice(0, newline));
+          buffer = buffer.slice(newline + 1);
+        }
+        if (buffer.length > 4096) buffer = buffer.slice(-4096);
+      }
+    } catch { /* the pipe closed */ }
+    emit(buffer);
+  }
+}

@@ -1,0 +1,93 @@
+/**
+ * Heartbeats: every few seconds the agent tells the server how each camera is doing — queue
+ * depth, bytes pending, last upload, evictions, quarantined files — and what the clock did.
+ */
+import type { Logger } from "../lib/log/mod.ts";
+import { sleep } from "./backoff.ts";
+import type { ClockReport } from "./clock.ts";
+import type { TokenSource } from "./uploader.ts";
+
+/** One camera's line in a heartbeat. */
+export interface CameraHeartbeat {
+  camera: string;
+  recordingId: string | null;
+  capturing: boolean;
+  queueDepth: number;
+  bytesPending: number;
+  lastUploadAt: string | null;
+  evictedSegments: number;
+  evictedBytes: number;
+  quarantined: number;
+}
+
+/** The body of `POST /api/v1/device/heartbeat`. */
+export interface HeartbeatBody {
+  sentAt: string;
+  uptimeS: number;
+  clock: ClockReport;
+  cameras: CameraHeartbeat[];
+}
+
+/** Options of {@linkcode Heartbeat}. */
+export interface HeartbeatOptions {
+  serverUrl: string;
+  tokens: TokenSource;
+  intervalMs: number;
+  logger: Logger;
+  /** Builds the report to send. */
+  report: () => HeartbeatBody;
+  /** Called after the server accepted a report. */
+  delivered?: (body: HeartbeatBody) => void;
+}
+
+/** Sends heartbeats until closed. A failed one is not retried: the next one carries newer news. */
+export class Heartbeat {
+  readonly #stop = new AbortController();
+  #loop: Promise<void> | undefined;
+  #failures = 0;
+
+  constructor(private readonly options: HeartbeatOptions) {}
+
+  start(): void {
+    this.#loop ??= this.#run();
+  }
+
+  /** Sends one heartbeat now; true if the server accepted it. */
+  async send(): Promise<boolean> {
+    const body = this.options.report();
+    try {
+      const token = await this.options.tokens.token();
+      const response = await fetch(`${this.options.serverUrl}/api/v1/device/heartbeat`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+        body: JSON.stringify(body),
+        signal: AbortSignal.timeout(10_000),
+      });
+      const text = await response.text();
+      if (response.status === 401) this.options.tokens.invalidate();
+      if (!response.ok) throw new Error(`${response.status}: ${text.slice(0, 300)}`);
+      this.options.delivered?.(body);
+      if (this.#failures) this.options.logger.info("heartbeat delivered again");
+      this.#failures = 0;
+      return true;
+    } catch (error) {
+      // Offline is normal on a vehicle: say so once, then quietly.
+      const level = this.#failures++ === 0 ? "warn" : "debug";
+      this.options.logger[level]("heartbeat failed", { error: (error as Error).message });
+      return false;
+    }
+  }
+
+  /** Stops sending; safe to call twice. */
+  async close(): Promise<void> {
+    this.#stop.abort();
+    await this.#loop;
+  }
+
+  async #run(): Promise<void> {
+    while (!this.#stop.signal.aborted) {
+      await this.send();
+      await sleep(this.options.intervalMs, this.#stop.signal);
+    }
+  }
+}
