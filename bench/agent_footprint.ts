@@ -68,7 +68,7 @@ async function measure(pid: () => number[], durationS: number) {
   return { cpuPercent: (cpu / wallS) * 100, rssP50: percentile(rss, 50), rssMax: Math.max(...rss) };
 }
 
-await using server = await startServer({ LOG_LEVEL: "warn" });
+await using server = await startServer();
 const vehicle = await setUpVehicle(server.url);
 const spoolDir = await Deno.makeTempDir({ prefix: "motorcade-bench-spool-" });
 const idle = new Deno.Command(Deno.execPath(), {
