@@ -72,6 +72,33 @@ export const CONFIG_VARIABLES: ReadonlyArray<{ name: string; default: string; me
     meaning: "Catalog: `sqlite:<file>` (embedded, WAL)",
   },
   {
+    name: "STORAGE_URL",
+    default: "file:$DATA_DIR/objects",
+    meaning: "Object store of segments: `file:<dir>` (embedded)",
+  },
+  {
+    name: "BUS_URL",
+    default: "log:$DATA_DIR/bus",
+    meaning: "Event bus: `log:<dir>` (embedded, durable log)",
+  },
+  {
+    name: "MEDIA_BASE_URL",
+    default: "$PUBLIC_URL",
+    meaning: "Base of segment URLs in playlists (point it at a CDN in front of /media)",
+  },
+  { name: "MEDIA_URL_TTL", default: "6h", meaning: "Lifetime of signed segment and playlist URLs" },
+  { name: "SEGMENT_MAX_BYTES", default: "33554432", meaning: "Largest segment ingest accepts" },
+  {
+    name: "MAX_CLOCK_SKEW",
+    default: "5m",
+    meaning: "How far in the future a segment's start time may be",
+  },
+  {
+    name: "GAP_TOLERANCE",
+    default: "500ms",
+    meaning: "Holes in a timeline shorter than this are not marked as gaps",
+  },
+  {
     name: "TLS_CERT_FILE",
     default: "—",
     meaning: "PEM certificate; with TLS_KEY_FILE serves HTTPS",

@@ -80,3 +80,23 @@ Deno.test("durations accept bare seconds and unit suffixes", () => {
   assert.equal(parseDuration("soon"), undefined);
   assert.equal(parseDuration("-5s"), undefined);
 });
+
+Deno.test("a config file may set every variable the server reads", async () => {
+  const { CONFIG_VARIABLES } = await import("../../lib/config/mod.ts");
+  const file = await Deno.makeTempFile({ suffix: ".json" });
+  try {
+    await Deno.writeTextFile(
+      file,
+      JSON.stringify({ STORAGE_URL: "file:/tmp/objects", MEDIA_URL_TTL: "2h", GAP_TOLERANCE: 0 }),
+    );
+    const config = loadConfig({ MOTORCADE_CONFIG: file });
+    assert.equal(config.storageUrl, "file:/tmp/objects");
+    assert.equal(config.mediaUrlTtlMs, 7_200_000);
+    assert.equal(config.gapToleranceMs, 0);
+    for (const name of ["STORAGE_URL", "BUS_URL", "MEDIA_BASE_URL", "SEGMENT_MAX_BYTES"]) {
+      assert.ok(CONFIG_VARIABLES.some((v) => v.name === name), name);
+    }
+  } finally {
+    await Deno.remove(file);
+  }
+});
