@@ -4,16 +4,20 @@
  * and are not needed), fetched through its signed link from the server in its own process.
  *
  * - Uncached: the server drops the camera's cached playlists (`playback.cache.invalidate`) just
- *   before each request, so every GET reads the catalog and writes the playlist; same URL.
+ *   before each request, so every GET reads the catalog again; same URL. The playlist is written
+ *   anew only if the recordings in range changed, which here they never do (see PlaylistCache).
  * - Cached: the same URL with the rendered playlist in the cache.
  *
  * Baseline in the same run: nginx serving the same playlist text as a static file. Latency is a
  * sequential loop of fetches (body read to the end) from this process for both; requests/s is
- * wrk in its own process.
+ * wrk in its own process. Each is measured twice: uncompressed (`Accept-Encoding: identity`),
+ * and gzip'd (`Accept-Encoding: gzip`; the fetches decode the body), with nginx then serving the
+ * playlist gzip'd at Motorcade's level beside it (`gzip_static`).
  *
  *   deno task bench:playlist [--segments 43200] [--requests 50] [--seconds 10] [--connections 16]
  */
 import { parseArgs } from "node:util";
+import { gzipSync } from "node:zlib";
 import { supervise } from "./support/children.ts";
 import { startNginx } from "./support/nginx.ts";
 import { machineLine, ms, num, percentile, row, verdict } from "./support/report.ts";
@@ -63,8 +67,23 @@ async function sequential(url: string, headers: Record<string, string> = {}) {
   };
 }
 
-const wrk = (url: string): Promise<WrkResult> =>
-  runWrk({ url, connections: CONNECTIONS, threads: THREADS, seconds: SECONDS });
+const IDENTITY = { "accept-encoding": "identity" };
+const GZIP = { "accept-encoding": "gzip" };
+
+const wrk = (url: string, headers: Record<string, string> = IDENTITY): Promise<WrkResult> =>
+  runWrk({
+    url,
+    connections: CONNECTIONS,
+    threads: THREADS,
+    seconds: SECONDS,
+    headers: Object.entries(headers).map(([name, value]) => `${name}: ${value}`),
+  });
+
+/** Latency and requests/s of one way of serving, in one encoding. */
+interface Served {
+  sequential: Awaited<ReturnType<typeof sequential>>;
+  wrk: WrkResult;
+}
 
 // Yesterday's recording, whole: the playlist is VOD (final) and cacheable.
 const fromMs = Math.floor(Date.now() / DAY) * DAY - 2 * DAY;
@@ -79,8 +98,9 @@ const server = supervise(
 let text: string;
 let motorcade: {
   uncached: Awaited<ReturnType<typeof sequential>>;
-  cached: Awaited<ReturnType<typeof sequential>>;
-  wrk: WrkResult;
+  uncachedGzip: Awaited<ReturnType<typeof sequential>>;
+  cached: Served;
+  cachedGzip: Served;
 };
 try {
   const { vehicleId, cameraId } = server.vehicles[0];
@@ -100,27 +120,43 @@ try {
   );
   if (links.status !== 201) throw new Error(`POST links: ${links.status} ${await links.text()}`);
   const link: string = (await links.json()).hls;
-  const first = await fetch(link, { headers: { [INVALIDATE_HEADER]: cameraId } });
+  const first = await fetch(link, { headers: { [INVALIDATE_HEADER]: cameraId, ...IDENTITY } });
   text = await first.text();
   const listed = text.split("\n").filter((line) => line.startsWith("#EXTINF")).length;
   if (first.status !== 200 || listed !== SEGMENTS) {
     throw new Error(`Playlist: ${first.status}, ${listed} of ${SEGMENTS} segments listed`);
   }
-  const uncached = await sequential(link, { [INVALIDATE_HEADER]: cameraId });
-  await (await fetch(link)).arrayBuffer(); // fills the cache
-  const cached = await sequential(link);
-  motorcade = { uncached, cached, wrk: await wrk(link) };
+  const uncached = await sequential(link, { [INVALIDATE_HEADER]: cameraId, ...IDENTITY });
+  const uncachedGzip = await sequential(link, { [INVALIDATE_HEADER]: cameraId, ...GZIP });
+  await (await fetch(link, { headers: IDENTITY })).arrayBuffer(); // fills the cache
+  const cached = { sequential: await sequential(link, IDENTITY), wrk: await wrk(link) };
+  const cachedGzip = { sequential: await sequential(link, GZIP), wrk: await wrk(link, GZIP) };
+  motorcade = { uncached, uncachedGzip, cached, cachedGzip };
 } finally {
   await server.stop();
 }
 
+// The gzip'd copy at the level Motorcade compresses with (lib/playback/rendered_playlist.ts).
+const gzipped = gzipSync(new TextEncoder().encode(text), { level: 1 });
 await using nginx = supervise(
-  await startNginx({ files: { "index.m3u8": text }, server: "    location / {}" }),
+  await startNginx({
+    files: { "index.m3u8": text, "index.m3u8.gz": gzipped },
+    server: "    location / { gzip_static on; }",
+  }),
 );
 const staticUrl = `${nginx.url}/index.m3u8`;
-const check = await fetch(staticUrl);
-if ((await check.text()) !== text) throw new Error("nginx served other bytes");
-const baseline = { sequential: await sequential(staticUrl), wrk: await wrk(staticUrl) };
+for (const headers of [IDENTITY, GZIP]) {
+  const check = await fetch(staticUrl, { headers });
+  if ((await check.text()) !== text) throw new Error("nginx served other bytes");
+}
+const baseline: Served = {
+  sequential: await sequential(staticUrl, IDENTITY),
+  wrk: await wrk(staticUrl),
+};
+const baselineGzip: Served = {
+  sequential: await sequential(staticUrl, GZIP),
+  wrk: await wrk(staticUrl, GZIP),
+};
 
 console.log(machine);
 console.log(
@@ -136,42 +172,57 @@ console.log(
 );
 console.log(
   `uncached = the server drops the camera's playlist cache (playback.cache.invalidate) before ` +
-    "each request; same signed URL",
+    "each request; same signed URL (the catalog is read again; nothing changed, so nothing is " +
+    "written again)",
+);
+console.log(
+  `gzip = Accept-Encoding: gzip, ${(gzipped.byteLength / 1e6).toFixed(2)} MB on the wire ` +
+    "(nginx: gzip_static of the same text at the same level)",
 );
 console.log(
   `${"".padEnd(36)} ${"p50".padStart(10)}   ${"p99".padStart(10)}   ${"req/s".padStart(8)}   ` +
     `${"MB/s".padStart(8)}`,
 );
 const mb = new TextEncoder().encode(text).byteLength / 1e6;
-row(
-  `${nginx.version} static file`,
-  ms(baseline.sequential.p50),
-  ms(baseline.sequential.p99),
-  num(baseline.wrk.rps),
-  num(baseline.wrk.rps * mb),
-);
-row(
-  "Motorcade cached",
-  ms(motorcade.cached.p50),
-  ms(motorcade.cached.p99),
-  num(motorcade.wrk.rps),
-  num(motorcade.wrk.rps * mb),
-);
-row(
-  "Motorcade uncached",
-  ms(motorcade.uncached.p50),
-  ms(motorcade.uncached.p99),
-  `${num(motorcade.uncached.perSecond)} (one request at a time)`,
-);
-if (motorcade.wrk.non2xx + baseline.wrk.non2xx > 0) {
-  console.log(`non-2xx: Motorcade ${motorcade.wrk.non2xx}, nginx ${baseline.wrk.non2xx}`);
+const served = (label: string, figures: Served) =>
+  row(
+    label,
+    ms(figures.sequential.p50),
+    ms(figures.sequential.p99),
+    num(figures.wrk.rps),
+    num(figures.wrk.rps * mb),
+  );
+const uncachedRow = (label: string, figures: Awaited<ReturnType<typeof sequential>>) =>
+  row(
+    label,
+    ms(figures.p50),
+    ms(figures.p99),
+    `${num(figures.perSecond)} (one request at a time)`,
+  );
+served(`${nginx.version} static file`, baseline);
+served("Motorcade cached", motorcade.cached);
+uncachedRow("Motorcade uncached", motorcade.uncached);
+served(`${nginx.version} gzip_static`, baselineGzip);
+served("Motorcade cached, gzip", motorcade.cachedGzip);
+uncachedRow("Motorcade uncached, gzip", motorcade.uncachedGzip);
+const non2xx = (motorcade.cached.wrk.non2xx + motorcade.cachedGzip.wrk.non2xx) +
+  (baseline.wrk.non2xx + baselineGzip.wrk.non2xx);
+if (non2xx > 0) console.log(`non-2xx responses in the wrk runs: ${non2xx}`);
+for (
+  const [what, uncached, cached, nginxServed] of [
+    ["", motorcade.uncached, motorcade.cached, baseline],
+    [", gzip", motorcade.uncachedGzip, motorcade.cachedGzip, baselineGzip],
+  ] as const
+) {
+  const ratio = cached.wrk.rps / nginxServed.wrk.rps;
+  console.log(
+    `uncached p50${what}: ${uncached.p50.toFixed(1)} ms (goal <= 20 ms: ${
+      verdict(uncached.p50 <= 20)
+    }); ${(uncached.p50 / nginxServed.sequential.p50).toFixed(1)}x nginx's p50`,
+  );
+  console.log(
+    `cached requests/s vs nginx${what}: ${ratio.toFixed(2)} (goal >= 0.50: ${
+      verdict(ratio >= 0.5)
+    })`,
+  );
 }
-const ratio = motorcade.wrk.rps / baseline.wrk.rps;
-console.log(
-  `uncached p50: ${motorcade.uncached.p50.toFixed(1)} ms (goal <= 20 ms: ${
-    verdict(motorcade.uncached.p50 <= 20)
-  }); ${(motorcade.uncached.p50 / baseline.sequential.p50).toFixed(1)}x nginx's p50`,
-);
-console.log(
-  `cached requests/s vs nginx: ${ratio.toFixed(2)} (goal >= 0.50: ${verdict(ratio >= 0.5)})`,
-);

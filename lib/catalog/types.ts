@@ -203,6 +203,14 @@ export interface RecordingRepository {
   segments(cameraId: string, recordingId: string): Promise<Segment[]>;
   /** Segments of a camera overlapping [fromMs, toMs), by start time. */
   segmentsBetween(cameraId: string, fromMs: number, toMs: number): Promise<Segment[]>;
+  /** {@linkcode segments}, with only what a playlist lists of each. */
+  playlistSegments(cameraId: string, recordingId: string): Promise<PlaylistSegment[]>;
+  /** {@linkcode segmentsBetween}, with only what a playlist lists of each: a cheaper read. */
+  playlistSegmentsBetween(
+    cameraId: string,
+    fromMs: number,
+    toMs: number,
+  ): Promise<PlaylistSegment[]>;
 }
 
 /** What a vehicle last reported in its heartbeat. */
@@ -274,3 +282,13 @@ export interface Segment {
   sha256: string;
   objectKey: string;
 }
+
+/**
+ * What a playlist lists of a segment: no digest and no object key. Segments are stored as ingest
+ * names them (`<recording prefix><sequence, 10 digits>.m4s`, `.ts` for MPEG-TS), which is all the
+ * media URLs need; reading the keys would cost a string per segment.
+ */
+export type PlaylistSegment = Pick<
+  Segment,
+  "recordingId" | "sequence" | "startMs" | "durationMs" | "size"
+>;

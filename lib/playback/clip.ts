@@ -47,6 +47,7 @@ export function rebaseFragment(segment: Uint8Array, baseMediaDecodeTime: number)
  * recordings are closed. No re-encoding: the clip starts at the keyframe that opens the first
  * segment overlapping the range and ends with the last one. Recordings must share an encoding
  * (identical init segments); otherwise it is a ConflictError naming where the encoding changes.
+ * The timeline must carry its segments' object keys.
  */
 export async function* clipFragments(
   store: ObjectStore,
@@ -72,6 +73,9 @@ export async function* clipFragments(
   for (const run of runs) {
     for (const entry of run.entries) {
       if (entry.kind !== "segment") continue;
+      if (entry.objectKey === undefined) {
+        throw new TypeError("Cannot export a clip from a timeline made without object keys");
+      }
       const bytes = await readAll(store, entry.objectKey);
       const info = parseMediaSegment(bytes, track);
       yield rebaseFragment(bytes, decodeTime);

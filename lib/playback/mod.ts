@@ -7,5 +7,6 @@ export {
   type PlaybackOptions,
   type PlaybackScope,
 } from "./playback.ts";
-export { PlaylistCache, type RenderedPlaylist } from "./playlist_cache.ts";
+export { PlaylistCache } from "./playlist_cache.ts";
+export { RenderedPlaylist } from "./rendered_playlist.ts";
 export { clipFragments, rebaseFragment } from "./clip.ts";

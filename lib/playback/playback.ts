@@ -1,4 +1,3 @@
-import { createHash } from "node:crypto";
 import type { UrlSigner } from "../auth/mod.ts";
 import type { Catalog, Recording } from "../catalog/mod.ts";
 import { NotFoundError, ValidationError } from "../errors/mod.ts";
@@ -7,12 +6,15 @@ import {
   buildTimeline,
   type DashVideo,
   type Timeline,
+  type TimelineSegmentInput,
   writeDashManifest,
   writeHlsMediaPlaylist,
 } from "../playlist/mod.ts";
 import type { ObjectStore } from "../storage/mod.ts";
 import { clipFragments } from "./clip.ts";
-import { PlaylistCache, type RenderedPlaylist } from "./playlist_cache.ts";
+import { mediaUrlExpiry, MediaUrls } from "./media_urls.ts";
+import { PlaylistCache } from "./playlist_cache.ts";
+import { playlistEtag, RenderedPlaylist, utf8Text } from "./rendered_playlist.ts";
 
 /** Options of {@linkcode Playback}. */
 export interface PlaybackOptions {
@@ -43,6 +45,24 @@ export const MAX_CLIP_MS = 6 * HOUR;
 /** Longest time range one playlist may span. */
 export const MAX_RANGE_MS = 7 * 24 * HOUR;
 
+/** The recordings a scope covers as the catalog holds them now, and what that means. */
+interface ScopeState {
+  recordings: Recording[];
+  /** Whether the playlist can no longer grow (VOD). */
+  final: boolean;
+  fromMs?: number;
+  toMs?: number;
+  /**
+   * Names this state: equal names, equal segments. Segments are only ever added (a recording and
+   * sequence indexed twice is skipped, never replaced), each addition counts in its recording's
+   * `segmentCount`, `startedAt` and `endedAt` in the same transaction, and segments go only with
+   * their recording; so the states of the recordings in scope pin the segments in scope.
+   */
+  source: string;
+  /** The segments in scope; with their object keys when `keys`, else only what playlists list. */
+  segments(keys: boolean): Promise<TimelineSegmentInput[]>;
+}
+
 /**
  * Playback — the seed's playlist generation: reads a camera's timeline from the catalog and
  * writes it as an HLS media playlist or a DASH MPD whose segment URLs are signed for the media
@@ -62,55 +82,86 @@ export class Playback {
     this.#now = options.now ?? Date.now;
   }
 
-  /** The playlist of `scope` in `format`; `cacheKey` identifies the request (path and query). */
+  /**
+   * The playlist of `scope` in `format`; `cacheKey` identifies the request (path and query).
+   * Written again only when the segments in scope have changed since it last was, or when its
+   * URLs' signature is renewed (every hour); a dynamic MPD kept meanwhile keeps its publishTime.
+   */
   async playlist(
     camera: CameraRef,
     scope: PlaybackScope,
     format: "hls" | "dash",
     cacheKey: string,
   ): Promise<RenderedPlaylist> {
-    const cached = this.cache.get(`${format} ${cacheKey}`, camera.cameraId);
-    if (cached) return cached;
-    const { timeline, final } = await this.timeline(camera, scope);
-    const media = this.#mediaUrls(camera);
-    const chunks: string[] = [];
-    const write = (chunk: string) => chunks.push(chunk);
-    const type = final ? "VOD" : "EVENT";
+    const expiresAt = mediaUrlExpiry(this.#now(), this.options.mediaUrlTtlMs);
+    const key = `${format} ${cacheKey} ${expiresAt}`;
+    const current = this.cache.get(key, camera.cameraId);
+    if (current) return current;
+    const version = this.cache.version(camera.cameraId);
+    const state = await this.#state(camera, scope);
+    const unchanged = this.cache.revalidate(key, camera.cameraId, version, state.source);
+    if (unchanged) return unchanged;
+
+    const body = await this.#render(camera, scope, format, state, expiresAt);
+    const rendered = new RenderedPlaylist(
+      body,
+      playlistEtag(`${key}\n${state.source}`, body),
+      format === "hls" ? "application/vnd.apple.mpegurl" : "application/dash+xml",
+      state.final,
+    );
+    this.cache.set(key, camera.cameraId, version, state.source, rendered);
+    return rendered;
+  }
+
+  /** Writes the playlist of `state` as UTF-8, its media URLs signed until `expiresAt`. */
+  async #render(
+    camera: CameraRef,
+    scope: PlaybackScope,
+    format: "hls" | "dash",
+    state: ScopeState,
+    expiresAt: number,
+  ): Promise<Uint8Array<ArrayBuffer>> {
+    const { recordings } = state;
+    const media = new MediaUrls(this.urls, this.options.mediaBaseUrl, camera, expiresAt);
+    const mpegTs = new Set(recordings.filter((r) => r.initKey === null).map((r) => r.id));
+    const timeline = buildTimeline({
+      recordings,
+      segments: await state.segments(mpegTs.size > 0), // keys tell MPEG-TS from fMP4 awaiting init
+      fromMs: state.fromMs,
+      toMs: state.toMs,
+      gapToleranceMs: this.options.gapToleranceMs,
+    });
+    const type = state.final ? "VOD" : "EVENT";
     if (format === "hls") {
-      writeHlsMediaPlaylist(timeline, {
-        type,
-        initUri: (recordingId) => media.url(recordingId, "init.mp4"),
-        segmentUri: (recordingId, _sequence, segment) =>
-          media.url(recordingId, segment.objectKey.slice(segment.objectKey.lastIndexOf("/") + 1)),
-        gapUri: media.url("gap", "0000000000.m4s"),
-        minTargetDuration: 2,
-      }, write);
-    } else {
-      if (timeline.runCount === 0) throw new NotFoundError("Nothing was recorded in that range");
-      const videos = new Map<string, DashVideo>();
-      for (const item of timeline.items) {
-        if (item.kind === "run" && item.initKey) {
-          videos.set(item.recordingId, await this.#video(item.initKey));
-        }
+      return utf8Text((write) =>
+        writeHlsMediaPlaylist(timeline, {
+          type,
+          initUri: (recordingId) => media.file(recordingId, "init.mp4"),
+          // Segments as ingest names them: the sequence in 10 digits, `.ts` without an init.
+          mediaUri: (recordingId, number) =>
+            media.file(recordingId, `${number}${mpegTs.has(recordingId) ? ".ts" : ".m4s"}`),
+          gapUri: media.file("gap", "0000000000.m4s"),
+          minTargetDuration: 2,
+        }, write)
+      );
+    }
+    if (timeline.runCount === 0) throw new NotFoundError("Nothing was recorded in that range");
+    const videos = new Map<string, DashVideo>();
+    for (const item of timeline.items) {
+      if (item.kind === "run" && item.initKey) {
+        videos.set(item.recordingId, await this.#video(item.initKey));
       }
+    }
+    return utf8Text((write) =>
       writeDashManifest(timeline, {
         type,
-        initUri: (recordingId) => media.url(recordingId, "init.mp4"),
-        mediaUri: (recordingId, number) => media.url(recordingId, `${number}.m4s`),
+        initUri: (recordingId) => media.file(recordingId, "init.mp4"),
+        mediaUri: (recordingId, number) => media.file(recordingId, `${number}.m4s`),
         video: (recordingId) => videos.get(recordingId)!,
         availabilityStartTime: "fromMs" in scope ? new Date(scope.fromMs) : undefined,
         now: new Date(this.#now()),
-      }, write);
-    }
-    const body = chunks.join("");
-    const rendered: RenderedPlaylist = {
-      body,
-      etag: `"${createHash("sha256").update(body).digest("base64url").slice(0, 32)}"`,
-      contentType: format === "hls" ? "application/vnd.apple.mpegurl" : "application/dash+xml",
-      final,
-    };
-    this.cache.set(`${format} ${cacheKey}`, camera.cameraId, rendered);
-    return rendered;
+      }, write)
+    );
   }
 
   /**
@@ -139,46 +190,64 @@ export class Playback {
     });
   }
 
-  /** The timeline of `scope`, and whether it can still grow. */
+  /** The timeline of `scope` (its segments with their object keys), and whether it can still grow. */
   async timeline(
     camera: CameraRef,
     scope: PlaybackScope,
   ): Promise<{ timeline: Timeline; final: boolean }> {
+    const state = await this.#state(camera, scope);
+    const timeline = buildTimeline({
+      recordings: state.recordings,
+      segments: await state.segments(true),
+      fromMs: state.fromMs,
+      toMs: state.toMs,
+      gapToleranceMs: this.options.gapToleranceMs,
+    });
+    return { timeline, final: state.final };
+  }
+
+  /** Reads the recordings `scope` covers: cheap, and enough to tell whether anything changed. */
+  async #state(camera: CameraRef, scope: PlaybackScope): Promise<ScopeState> {
+    const { recordings: catalog } = this.catalog;
     const now = this.#now();
     if ("recordingId" in scope) {
-      const recording = await this.catalog.recordings.get(
-        camera.fleetId,
-        camera.cameraId,
-        scope.recordingId,
-      );
+      const recording = await catalog.get(camera.fleetId, camera.cameraId, scope.recordingId);
       if (!recording || recording.segmentCount === 0) {
         throw new NotFoundError(`Recording "${scope.recordingId}" not found`);
       }
-      const segments = await this.catalog.recordings.segments(camera.cameraId, recording.id);
-      const timeline = buildTimeline({
+      const final = await this.#finished(camera, recording, now);
+      return {
         recordings: [recording],
-        segments,
-        gapToleranceMs: this.options.gapToleranceMs,
-      });
-      return { timeline, final: await this.#finished(camera, recording, now) };
+        final,
+        source: `${final ? "VOD" : "EVENT"} ${stateOf(recording)}`,
+        segments: (keys) =>
+          keys
+            ? catalog.segments(camera.cameraId, recording.id)
+            : catalog.playlistSegments(camera.cameraId, recording.id),
+      };
     }
-    const toMs = scope.toMs ?? Math.max(now, scope.fromMs) + HOUR;
-    if (toMs <= scope.fromMs) throw new ValidationError('"to" must be after "from"');
-    if (toMs - scope.fromMs > MAX_RANGE_MS) {
+    const { fromMs } = scope;
+    const toMs = scope.toMs ?? Math.max(now, fromMs) + HOUR;
+    if (toMs <= fromMs) throw new ValidationError('"to" must be after "from"');
+    if (toMs - fromMs > MAX_RANGE_MS) {
       throw new ValidationError(`A playlist spans at most ${MAX_RANGE_MS / HOUR} hours`);
     }
-    const [recordings, segments] = await Promise.all([
-      this.catalog.recordings.list(camera.fleetId, camera.cameraId, scope.fromMs, toMs),
-      this.catalog.recordings.segmentsBetween(camera.cameraId, scope.fromMs, toMs),
-    ]);
-    const timeline = buildTimeline({
+    const recordings = await catalog.list(camera.fleetId, camera.cameraId, fromMs, toMs);
+    const final = scope.toMs !== undefined && scope.toMs <= now;
+    // Every segment ends by its recording's endedAt: once the window reaches past all of them,
+    // where exactly it ends (an open one moves with the clock) changes nothing.
+    const reach = recordings.every((r) => r.endedAt.getTime() <= toMs) ? "all" : String(toMs);
+    return {
       recordings,
-      segments,
-      fromMs: scope.fromMs,
+      final,
+      fromMs,
       toMs,
-      gapToleranceMs: this.options.gapToleranceMs,
-    });
-    return { timeline, final: scope.toMs !== undefined && scope.toMs <= now };
+      source: `${final ? "VOD" : "EVENT"} ${fromMs} ${reach} ${recordings.map(stateOf).join(" ")}`,
+      segments: (keys) =>
+        keys
+          ? catalog.segmentsBetween(camera.cameraId, fromMs, toMs)
+          : catalog.playlistSegmentsBetween(camera.cameraId, fromMs, toMs),
+    };
   }
 
   async #finished(camera: CameraRef, recording: Recording, now: number): Promise<boolean> {
@@ -190,22 +259,6 @@ export class Playback {
       recording.endedAt.getTime(),
     );
     return later.some((r) => r.id !== recording.id && r.startedAt > recording.startedAt);
-  }
-
-  /**
-   * Signs the camera's media prefix once. The expiry is rounded up to the hour so the URLs (and
-   * the playlist text, and CDN cache keys) stay the same between a player's refreshes.
-   */
-  #mediaUrls(camera: CameraRef) {
-    const prefix =
-      `/media/fleets/${camera.fleetId}/vehicles/${camera.vehicleId}/cameras/${camera.cameraId}/`;
-    const expiresAt = Math.ceil((this.#now() + this.options.mediaUrlTtlMs) / HOUR) * HOUR;
-    const { exp, sig } = this.urls.signPrefix(prefix, new Date(expiresAt));
-    const base = this.options.mediaBaseUrl + prefix;
-    return {
-      url: (recordingId: string, file: string) =>
-        `${base}${recordingId}/${file}?exp=${exp}&sig=${sig}`,
-    };
   }
 
   async #video(initKey: string): Promise<DashVideo> {
@@ -221,4 +274,11 @@ export class Playback {
     }
     return video;
   }
+}
+
+/** A recording's state as far as its segments go (see `ScopeState.source`). */
+function stateOf(r: Recording): string {
+  return `${r.id}:${r.segmentCount}:${r.startedAt.getTime()}:${r.endedAt.getTime()}:${
+    r.initKey ?? ""
+  }`;
 }

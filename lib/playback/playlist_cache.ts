@@ -1,18 +1,24 @@
-/** A rendered playlist, ready to send. */
-export interface RenderedPlaylist {
-  body: string;
-  etag: string;
-  contentType: string;
-  /** VOD playlists can be cached longer than growing ones. */
-  final: boolean;
+import type { RenderedPlaylist } from "./rendered_playlist.ts";
+
+interface Entry {
+  playlist: RenderedPlaylist;
+  cameraId: string;
+  /** The camera's version when the playlist's source was read. */
+  version: number;
+  /** What the playlist was made of (see {@linkcode PlaylistCache.revalidate}). */
+  source: string;
 }
 
 /**
- * Rendered playlists by request, invalidated per camera when the indexer adds segments: a busy
- * playlist is written once per change instead of once per player poll. Bounded by total size.
+ * Rendered playlists by request, so a busy playlist is written once per change instead of once
+ * per player poll. The indexer marks a camera changed ({@linkcode invalidate}) whenever it adds
+ * segments; a playlist rendered before that is no longer current, but is kept: when what it was
+ * made of turns out unchanged (a live camera changes yesterday's playlist no more than a finished
+ * one's), it is current again without being written anew. Bounded by the total size of the
+ * bodies (their gzip'd copies, a few percent of that, come on top).
  */
 export class PlaylistCache {
-  readonly #entries = new Map<string, RenderedPlaylist & { cameraId: string; version: number }>();
+  readonly #entries = new Map<string, Entry>();
   readonly #versions = new Map<string, number>();
   #bytes = 0;
 
@@ -20,33 +26,66 @@ export class PlaylistCache {
 
   /** Marks a camera's cached playlists stale. */
   invalidate(cameraId: string): void {
-    this.#versions.set(cameraId, (this.#versions.get(cameraId) ?? 0) + 1);
+    this.#versions.set(cameraId, this.version(cameraId) + 1);
   }
 
+  /** The camera's version: read it before reading what a playlist is made of. */
+  version(cameraId: string): number {
+    return this.#versions.get(cameraId) ?? 0;
+  }
+
+  /** The playlist under `key` if the camera has not changed since its source was read. */
   get(key: string, cameraId: string): RenderedPlaylist | undefined {
     const entry = this.#entries.get(key);
-    if (!entry) return undefined;
-    if (entry.version !== (this.#versions.get(cameraId) ?? 0)) {
-      this.#delete(key);
+    if (!entry || entry.cameraId !== cameraId || entry.version !== this.version(cameraId)) {
       return undefined;
     }
-    this.#entries.delete(key);
-    this.#entries.set(key, entry);
-    return entry;
+    this.#touch(key, entry);
+    return entry.playlist;
   }
 
-  set(key: string, cameraId: string, playlist: RenderedPlaylist): void {
+  /**
+   * The playlist under `key` if it was made of `source`, read at the camera's `version`; it is
+   * then current again. `source` must change whenever the playlist would: it names the state of
+   * the catalog the playlist was rendered from (see `Playback`).
+   */
+  revalidate(
+    key: string,
+    cameraId: string,
+    version: number,
+    source: string,
+  ): RenderedPlaylist | undefined {
+    const entry = this.#entries.get(key);
+    if (!entry || entry.cameraId !== cameraId || entry.source !== source) return undefined;
+    entry.version = Math.max(entry.version, version);
+    this.#touch(key, entry);
+    return entry.playlist;
+  }
+
+  /** Keeps `playlist`, rendered from `source` read at the camera's `version`. */
+  set(
+    key: string,
+    cameraId: string,
+    version: number,
+    source: string,
+    playlist: RenderedPlaylist,
+  ): void {
     this.#delete(key);
-    if (playlist.body.length > this.maxBytes / 4) return;
-    this.#entries.set(key, { ...playlist, cameraId, version: this.#versions.get(cameraId) ?? 0 });
-    this.#bytes += playlist.body.length;
+    if (playlist.body.byteLength > this.maxBytes / 4) return;
+    this.#entries.set(key, { playlist, cameraId, version, source });
+    this.#bytes += playlist.body.byteLength;
     while (this.#bytes > this.maxBytes) this.#delete(this.#entries.keys().next().value!);
+  }
+
+  #touch(key: string, entry: Entry): void {
+    this.#entries.delete(key);
+    this.#entries.set(key, entry);
   }
 
   #delete(key: string): void {
     const entry = this.#entries.get(key);
     if (!entry) return;
     this.#entries.delete(key);
-    this.#bytes -= entry.body.length;
+    this.#bytes -= entry.playlist.body.byteLength;
   }
 }

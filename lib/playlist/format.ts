@@ -67,22 +67,27 @@ function pad3(n: number): string {
 
 /**
  * Collects a writer's output and hands it to `write` in chunks of about 64 KiB, so a sink that
- * does work per call (a stream, a socket) is not called once per line.
+ * does work per call (a stream, a socket) is not called once per line. Each chunk is joined from
+ * its pieces in one go: one flat string, which encodes fast, rather than a rope of thousands of
+ * concatenations that must be flattened first.
  */
 export class ChunkedSink {
-  #buffer = "";
+  #pieces: string[] = [];
+  #length = 0;
 
   constructor(private readonly write: (chunk: string) => void, private readonly size = 65_536) {}
 
   push(text: string): void {
-    this.#buffer += text;
-    if (this.#buffer.length >= this.size) this.flush();
+    this.#pieces.push(text);
+    this.#length += text.length;
+    if (this.#length >= this.size) this.flush();
   }
 
   flush(): void {
-    if (this.#buffer.length === 0) return;
-    const chunk = this.#buffer;
-    this.#buffer = "";
+    if (this.#length === 0) return;
+    const chunk = this.#pieces.join("");
+    this.#pieces = [];
+    this.#length = 0;
     this.write(chunk);
   }
 }

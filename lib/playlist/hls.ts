@@ -24,8 +24,17 @@ import type { Timeline, TimelineRun, TimelineSegment } from "./timeline.ts";
 export interface HlsMediaPlaylistOptions {
   /** `VOD`: complete, ends with EXT-X-ENDLIST. `EVENT`: still growing, no EXT-X-ENDLIST. */
   type: "VOD" | "EVENT";
-  /** URI of a media segment (signed by the caller). */
-  segmentUri: (recordingId: string, sequence: number, segment: TimelineSegment) => string;
+  /** URI of a media segment (signed by the caller); needed unless `mediaUri` is given. */
+  segmentUri?: (recordingId: string, sequence: number, segment: TimelineSegment) => string;
+  /**
+   * URI template of a recording's media segments, used instead of `segmentUri`: place `number`
+   * verbatim where the sequence goes, e.g. `${base}/${recordingId}/${number}.m4s?${query}`; the
+   * sequence is written there zero-padded to `numberWidth` digits, as DASH's `$Number%010d$`.
+   * One call and one check per run instead of per segment: a day is 43,200 segments.
+   */
+  mediaUri?: (recordingId: string, number: string) => string;
+  /** Zero-padded width of the sequence in `mediaUri`; default 10, 0 for none. */
+  numberWidth?: number;
   /** URI of a recording's init segment (signed by the caller). */
   initUri: (recordingId: string, initKey: string) => string;
   /** URI written on EXT-X-GAP entries; clients do not load it. */
@@ -41,6 +50,8 @@ export interface HlsMediaPlaylistOptions {
 
 // deno-lint-ignore no-control-regex -- a URI line or quoted-string cannot hold these
 const UNSAFE_URI = /[\u0000-\u001f\u007f"]/;
+/** What `mediaUri` is given for the number: no URI can hold it, so it cannot be mistaken. */
+const NUMBER = "\u0000number\u0000";
 
 /**
  * Writes `timeline` as an HLS media playlist, handing the text to `write` in chunks.
@@ -49,7 +60,7 @@ const UNSAFE_URI = /[\u0000-\u001f\u007f"]/;
  * const chunks: string[] = [];
  * writeHlsMediaPlaylist(timeline, {
  *   type: "VOD",
- *   segmentUri: (recordingId, sequence) => `${base}/${recordingId}/${sequence}.m4s?${query}`,
+ *   mediaUri: (recordingId, number) => `${base}/${recordingId}/${number}.m4s?${query}`,
  *   initUri: (recordingId) => `${base}/${recordingId}/init.mp4?${query}`,
  *   gapUri: `${base}/gap.m4s`,
  * }, (chunk) => chunks.push(chunk));
@@ -63,6 +74,11 @@ export function writeHlsMediaPlaylist(
   const maxGapMs = targetDuration * 1000;
   const everySegment = options.programDateTime === "every-segment";
   const gapUri = checkUri(options.gapUri, "gap");
+  const { segmentUri, mediaUri } = options;
+  if (!segmentUri && !mediaUri) {
+    throw new TypeError("Cannot write segments: no segmentUri or mediaUri");
+  }
+  const width = options.numberWidth ?? 10;
   const runs = timeline.items.filter((item): item is TimelineRun => item.kind === "run");
   // EXT-X-MAP cannot be revoked: MPEG-TS runs may only come before every fMP4 one.
   let mapped = false;
@@ -97,6 +113,8 @@ export function writeHlsMediaPlaylist(
   };
 
   let first = true;
+  let extinfMs = NaN;
+  let extinf = "";
   for (const item of timeline.items) {
     if (item.kind === "gap") {
       writeGap(item.durationMs);
@@ -108,6 +126,8 @@ export function writeHlsMediaPlaylist(
       const uri = checkUri(options.initUri(item.recordingId, item.initKey), "init");
       sink.push(`#EXT-X-MAP:URI="${uri}"\n`);
     }
+    // With a template, a segment's URI line is three pieces: before, the number, after.
+    const template = mediaUri && templatePieces(mediaUri(item.recordingId, NUMBER));
     let anchor = true;
     for (const entry of item.entries) {
       if (entry.kind === "gap") {
@@ -115,13 +135,23 @@ export function writeHlsMediaPlaylist(
         anchor = true;
         continue;
       }
-      let lines = anchor || everySegment
-        ? `#EXT-X-PROGRAM-DATE-TIME:${isoDateTime(entry.startMs)}\n`
-        : "";
+      if (anchor || everySegment) {
+        sink.push(`#EXT-X-PROGRAM-DATE-TIME:${isoDateTime(entry.startMs)}\n`);
+      }
       anchor = false;
-      lines += `#EXTINF:${decimalSeconds(Math.round(entry.durationMs))},\n`;
-      lines += checkSegmentUri(options.segmentUri(item.recordingId, entry.sequence, entry));
-      sink.push(lines + "\n");
+      if (entry.durationMs !== extinfMs) { // durations repeat: write each line once
+        extinfMs = entry.durationMs;
+        extinf = `#EXTINF:${decimalSeconds(Math.round(entry.durationMs))},\n`;
+      }
+      sink.push(extinf);
+      if (template) {
+        sink.push(template[0]);
+        sink.push(width > 0 ? String(entry.sequence).padStart(width, "0") : String(entry.sequence));
+        sink.push(template[1]);
+      } else {
+        sink.push(checkSegmentUri(segmentUri!(item.recordingId, entry.sequence, entry)));
+        sink.push("\n");
+      }
     }
   }
   if (options.type === "VOD") sink.push("#EXT-X-ENDLIST\n");
@@ -151,6 +181,18 @@ function checkUri(uri: string, what: string): string {
     );
   }
   return uri;
+}
+
+/**
+ * A `mediaUri` template split at the number, the line's end added after it, each piece checked
+ * as {@linkcode checkSegmentUri} checks a whole URI.
+ */
+function templatePieces(template: string): [string, string] {
+  const pieces = template.split(NUMBER);
+  if (pieces.length !== 2) {
+    throw new TypeError(`Cannot use media URI "${template}": it must hold the number once`);
+  }
+  return [checkSegmentUri(pieces[0]), `${checkSegmentUri(pieces[1])}\n`];
 }
 
 /** The check of segment URIs, one per segment: a line break is what could inject a tag. */

@@ -22,7 +22,8 @@
  *   is already placed is dropped (counted in `dropped.overlapping`). Segments cannot be trimmed,
  *   so the earliest-starting recording keeps contested time, and on equal starts the older one.
  * - A recording without an init segment plays only if its segments are MPEG-TS (object key ends
- *   `.ts`); fMP4 segments waiting for their init are dropped (`dropped.noInit`).
+ *   `.ts`); fMP4 segments waiting for their init, and segments without a key, are dropped
+ *   (`dropped.noInit`).
  */
 import type { Recording, Segment } from "../catalog/mod.ts";
 
@@ -34,10 +35,14 @@ export type TimelineRecording =
   & Pick<Recording, "id" | "initKey">
   & Partial<Pick<Recording, "startedAt">>;
 
-/** What the timeline needs of a segment; `size` (bytes) lets DASH state a bandwidth. */
+/**
+ * What the timeline needs of a segment. `size` (bytes) lets DASH state a bandwidth; `objectKey`
+ * is carried to the placed segment (clip export reads it) and tells MPEG-TS (`.ts`) apart, which
+ * only matters for a recording without an init segment.
+ */
 export type TimelineSegmentInput =
-  & Pick<Segment, "recordingId" | "sequence" | "startMs" | "durationMs" | "objectKey">
-  & Partial<Pick<Segment, "size">>;
+  & Pick<Segment, "recordingId" | "sequence" | "startMs" | "durationMs">
+  & Partial<Pick<Segment, "size" | "objectKey">>;
 
 /** Input of {@linkcode buildTimeline}. */
 export interface TimelineInput {
@@ -59,7 +64,8 @@ export interface TimelineSegment {
   /** Placed start (see the module doc); equals the vehicle's start unless jitter was absorbed. */
   startMs: number;
   durationMs: number;
-  objectKey: string;
+  /** As given in the input; absent when the input had none. */
+  objectKey?: string;
   /** Bytes; 0 when unknown. */
   size: number;
 }
@@ -154,7 +160,9 @@ export function buildTimeline(input: TimelineInput): Timeline {
       dropped.outside++;
     } else {
       const known = recordings.get(segment.recordingId);
-      if (!known || (known.recording.initKey === null && !segment.objectKey.endsWith(".ts"))) {
+      if (
+        !known || (known.recording.initKey === null && !segment.objectKey?.endsWith(".ts"))
+      ) {
         dropped.noInit++;
       } else {
         candidates.push(segment);
@@ -164,7 +172,7 @@ export function buildTimeline(input: TimelineInput): Timeline {
   const rank = (segment: TimelineSegmentInput) => recordings.get(segment.recordingId)!.rank;
   candidates.sort((a, b) =>
     a.startMs - b.startMs || rank(a) - rank(b) || a.sequence - b.sequence ||
-    compare(a.objectKey, b.objectKey)
+    compare(a.objectKey ?? "", b.objectKey ?? "")
   );
 
   const items: Timeline["items"] = [];

@@ -241,6 +241,56 @@ Deno.test("URIs that would break a playlist line or quoted string are refused", 
   );
 });
 
+Deno.test("a media URI template writes the same playlist as a URI per segment", () => {
+  const timeline = buildTimeline({
+    recordings: [recording("a"), recording("t", T0 + 20_000, null)],
+    segments: [
+      ...run("t", { count: 3, startMs: T0 - 10_000, extension: "ts" }),
+      ...run("a", { count: 4, sequence: 98 }),
+      ...run("a", { count: 2, sequence: 9_999_999_999, startMs: T0 + 60_000 }),
+    ],
+  });
+  const templated = hlsMediaPlaylist(timeline, {
+    ...OPTIONS,
+    segmentUri: undefined,
+    mediaUri: (recordingId, number) =>
+      `${BASE}/${recordingId}/${number}.${recordingId === "t" ? "ts" : "m4s"}?${QUERY}`,
+  });
+  const perSegment = hlsMediaPlaylist(timeline, {
+    ...OPTIONS,
+    segmentUri: (recordingId, sequence) =>
+      `${BASE}/${recordingId}/${String(sequence).padStart(10, "0")}.${
+        recordingId === "t" ? "ts" : "m4s"
+      }?${QUERY}`,
+  });
+  assert.equal(templated, perSegment);
+  assert.match(templated, /\/a\/0000000098\.m4s\?/);
+  assert.match(templated, /\/a\/10000000000\.m4s\?/);
+  assert.match(templated, /\/t\/0000000002\.ts\?/);
+  const unpadded = hlsMediaPlaylist(timeline, {
+    ...OPTIONS,
+    mediaUri: (recordingId, number) => `${recordingId}/${number}`,
+    numberWidth: 0,
+  });
+  assert.match(unpadded, /^a\/98$/m);
+});
+
+Deno.test("a media URI template must hold the number once and no line break", () => {
+  const timeline = buildTimeline({
+    recordings: [recording("a")],
+    segments: run("a", { count: 1 }),
+  });
+  const refused = (mediaUri: (recordingId: string, number: string) => string) =>
+    assert.throws(() => hlsMediaPlaylist(timeline, { ...OPTIONS, mediaUri }), TypeError);
+  refused(() => `${BASE}/a/fixed.m4s`);
+  refused((_, number) => `${BASE}/${number}/${number}.m4s`);
+  refused((_, number) => `${BASE}/${number}.m4s\n#EXT-X-ENDLIST`);
+  assert.throws(
+    () => hlsMediaPlaylist(timeline, { ...OPTIONS, segmentUri: undefined }),
+    /no segmentUri or mediaUri/,
+  );
+});
+
 Deno.test("an empty timeline is a valid playlist with no segment", () => {
   const timeline = buildTimeline({ recordings: [], segments: [] });
   const playlist = parse(hlsMediaPlaylist(timeline, { ...OPTIONS, type: "EVENT" }));

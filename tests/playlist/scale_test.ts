@@ -57,7 +57,7 @@ Deno.test("a day of segments costs one URI per segment and a constant number of 
   assert.ok(writes <= Math.ceil(size / 65_536) + 1, `${writes} sink calls for ${size} bytes`);
 
   const segmentLines =
-    `#EXTINF:2.000,\n${hls.segmentUri("r20261124T030000Z-k3f9", 1, undefined!)}\n`.length;
+    `#EXTINF:2.000,\n${hls.segmentUri!("r20261124T030000Z-k3f9", 1, undefined!)}\n`.length;
   const half = hlsMediaPlaylist(day(DAY / 2), hls).length;
   assert.equal(size - half, (DAY / 2) * segmentLines, "output is linear in the segment count");
 

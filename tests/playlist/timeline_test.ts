@@ -234,6 +234,26 @@ Deno.test("fMP4 segments wait for their init segment; MPEG-TS ones need none", (
   assert.equal(timeline.dropped.noInit, 3);
 });
 
+Deno.test("segments without object keys place alike, but cannot prove they are MPEG-TS", () => {
+  const keyless = (segments: ReturnType<typeof run>) =>
+    segments.map(({ objectKey: _, ...rest }) => rest);
+  const input = {
+    recordings: [recording("a"), recording("b", T0 + 7_000), recording("ts", T0 + 20_000, null)],
+    segments: [
+      ...run("a", { count: 3 }),
+      ...run("b", { count: 3, startMs: T0 + 7_000 }),
+      ...run("ts", { count: 2, startMs: T0 + 20_000, extension: "ts" }),
+    ],
+  };
+  const withKeys = buildTimeline(input);
+  const without = buildTimeline({ ...input, segments: keyless(input.segments) });
+  const placed = (timeline: Timeline) =>
+    runs(timeline).map((r) => [r.recordingId, segmentsOf(r).map((s) => [s.sequence, s.startMs])]);
+  assert.deepEqual(placed(without), placed(withKeys).slice(0, 2));
+  assert.equal(without.dropped.noInit, 2);
+  assert.ok(runs(without).every((r) => segmentsOf(r).every((s) => s.objectKey === undefined)));
+});
+
 Deno.test("invalid segments are dropped and counted", () => {
   const [good] = run("a", { count: 1 });
   const timeline = buildTimeline({
