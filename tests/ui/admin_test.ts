@@ -5,16 +5,8 @@
 import assert from "node:assert/strict";
 import { OPENAPI_PATH } from "../../routes/mod.ts";
 import { OWNER, startTestPlatform } from "../support/platform.ts";
+import { hasChromium, launchChromium } from "../support/browser.ts";
 import { startServer } from "../support/server.ts";
-
-const CHROMIUM = "/usr/bin/chromium";
-const hasChromium = (() => {
-  try {
-    return Deno.statSync(CHROMIUM).isFile;
-  } catch {
-    return false;
-  }
-})();
 
 Deno.test("admin page is an HTML shell holding the AdminApp island", async () => {
   await using platform = await startTestPlatform();
@@ -92,22 +84,9 @@ Deno.test({
   name: "an owner signs in, creates a fleet and registers a vehicle in a real browser",
   ignore: !hasChromium,
   async fn() {
-    const { chromium } = await import("playwright-core");
     // Access tokens live 4 s, so the page must refresh its token during the test.
     await using server = await startServer({ ACCESS_TOKEN_TTL: "4s" });
-    const browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: [
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
-        "--disable-quic",
-      ],
-    });
+    const browser = await launchChromium();
     try {
       const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
       const problems: string[] = [];
