@@ -61,6 +61,17 @@ export interface SecuredOptions {
   maxBodyBytes: number;
 }
 
+/** Body limits of one route, for {@linkcode secured}. */
+export interface BodyLimits {
+  /** Largest request body; defaults to {@linkcode SecuredOptions.maxBodyBytes}. */
+  maxBodyBytes?: number;
+  /**
+   * The handler streams the body and enforces `maxBodyBytes` itself as it reads: only a larger
+   * `Content-Length` is refused up front, and the body is not buffered first.
+   */
+  streamed?: boolean;
+}
+
 /**
  * Makes a route definition carry its access rule: the rule runs as the route's first middleware
  * (after a body-size limit) and is documented in OpenAPI as `security` and `x-motorcade-access`,
@@ -72,11 +83,11 @@ export function secured<R extends RouteConfig>(
   options: SecuredOptions,
   rule: Access,
   route: R,
-  limits: { maxBodyBytes?: number } = {},
+  limits: BodyLimits = {},
 ): R {
   const max = limits.maxBodyBytes ?? options.maxBodyBytes;
   const middleware: MiddlewareHandler[] = [
-    bodyLimit({
+    limits.streamed ? declaredBodyLimit(max) : bodyLimit({
       maxSize: max,
       onError: () => {
         throw new PayloadTooLargeError(max);
@@ -107,6 +118,15 @@ export function secured<R extends RouteConfig>(
     responses,
     "x-motorcade-access": describeAccess(rule),
   } as R;
+}
+
+/** Refuses a request whose declared `Content-Length` is over `max`, without reading it. */
+function declaredBodyLimit(max: number): MiddlewareHandler {
+  return async function limitDeclaredBody(c, next) {
+    const declared = c.req.header("content-length");
+    if (declared !== undefined && Number(declared) > max) throw new PayloadTooLargeError(max);
+    await next();
+  };
 }
 
 function describeAccess(rule: Access): string {

@@ -1,6 +1,6 @@
 /** HTTP plumbing: the OpenAPI app, route access rules, problem+json errors, logs and metrics. */
 export { type ApiApp, type AppEnv, createApiApp, ProblemSchema, secured } from "./api.ts";
-export type { SecuredOptions } from "./api.ts";
+export type { BodyLimits, SecuredOptions } from "./api.ts";
 export { Metrics } from "./metrics.ts";
 export { observe } from "./observe.ts";
 export { handleError, type Problem, PROBLEM_TYPE, problemOf, problemResponse } from "./problem.ts";

@@ -22,7 +22,8 @@ export function observe(
     await next();
     c.res.headers.set("x-request-id", requestId);
     const seconds = (performance.now() - started) / 1000;
-    const route = c.res.status === 404 && routePath(c) === "/*" ? "unmatched" : routePath(c);
+    const path = routePath(c);
+    const route = c.res.status === 404 && path === "/*" ? "unmatched" : path;
     metrics.requests.inc({ method: c.req.method, route, status: String(c.res.status) });
     metrics.latency.observe({ method: c.req.method, route }, seconds);
     const principal = c.get("principal" as never) as

@@ -24,11 +24,3 @@ export function parseContentDigest(header: string | undefined): string {
     [{ path: "headers.content-digest", message: "no valid sha-256 member" }],
   );
 }
-
-/** SHA-256 of `bytes`, base64. */
-export async function sha256Base64(bytes: Uint8Array): Promise<string> {
-  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes as BufferSource));
-  let binary = "";
-  for (const byte of digest) binary += String.fromCharCode(byte);
-  return btoa(binary);
-}

@@ -3,14 +3,21 @@ import { type EventBus, SEGMENTS_TOPIC } from "../bus/mod.ts";
 import {
   ConflictError,
   NotFoundError,
+  PayloadTooLargeError,
   UnavailableError,
   UnsupportedMediaTypeError,
   ValidationError,
 } from "../errors/mod.ts";
 import { sniffMediaType } from "../media/mod.ts";
-import type { ObjectStore } from "../storage/mod.ts";
-import { parseContentDigest, sha256Base64 } from "./digest.ts";
+import {
+  BodyTooLargeError,
+  DigestMismatchError,
+  IncompleteBodyError,
+  type ObjectStore,
+} from "../storage/mod.ts";
+import { parseContentDigest } from "./digest.ts";
 import type { SegmentEvent } from "./events.ts";
+import { readHead, type Upload } from "./upload.ts";
 
 /** A recording id as vehicles choose them: `r20261124T034825Z-k3f9`. */
 export const RECORDING_ID = /^[A-Za-z0-9_-]{1,64}$/;
@@ -19,6 +26,10 @@ export const MAX_SEQUENCE = 2_147_483_647;
 /** Longest segment accepted. */
 export const MAX_SEGMENT_MS = 60_000;
 const EARLIEST_MS = Date.UTC(2000, 0, 1);
+/** Bytes enough to tell fMP4 from MPEG-TS (three TS sync bytes). */
+const SNIFF_BYTES = 377;
+/** Vehicles whose cameras are remembered at most; past it the memory starts again. */
+const MAX_CACHED_VEHICLES = 10_000;
 
 /** Where an upload goes: the vehicle (from its token), its camera and recording. */
 export interface UploadTarget {
@@ -46,6 +57,12 @@ export interface IngestResult {
 /** Options of {@linkcode Ingest}. */
 export interface IngestOptions {
   maxClockSkewMs: number;
+  /**
+   * How long a vehicle's cameras are remembered (default 5 s; 0: ask the catalog every time). A
+   * camera added is seen at once; one deleted may still take uploads that long, whose events the
+   * indexer then drops, as it does for uploads racing the deletion.
+   */
+  cameraCacheMs?: number;
   now?: () => number;
 }
 
@@ -57,6 +74,9 @@ export interface IngestOptions {
  */
 export class Ingest {
   readonly #now: () => number;
+  readonly #cameraCacheMs: number;
+  /** Camera ids by name, per `fleetId/vehicleId`, with when they were read. */
+  readonly #cameras = new Map<string, { at: number; ids: Map<string, string> }>();
 
   constructor(
     private readonly catalog: Catalog,
@@ -65,23 +85,22 @@ export class Ingest {
     private readonly options: IngestOptions,
   ) {
     this.#now = options.now ?? Date.now;
+    this.#cameraCacheMs = options.cameraCacheMs ?? 5000;
   }
 
   /** Stores a recording's CMAF init segment. */
-  async acceptInit(
-    target: UploadTarget,
-    body: Uint8Array,
-    digestHeader: string | undefined,
-  ): Promise<IngestResult> {
+  async acceptInit(target: UploadTarget, upload: Upload): Promise<IngestResult> {
     const cameraId = await this.#camera(target);
-    const sha256 = await this.#verify(body, digestHeader);
-    if (sniffMediaType(body) !== "fmp4") {
+    const sha256 = parseContentDigest(upload.digest);
+    const head = await this.#head(upload);
+    if (sniffMediaType(head) !== "fmp4") {
+      await upload.body.cancel().catch(() => {});
       throw new UnsupportedMediaTypeError("Init segment must be an ISO BMFF (fMP4) file");
     }
     const objectKey = `${
       recordingPrefix(target.fleetId, target.vehicleId, cameraId, target.recordingId)
     }init.mp4`;
-    const result = await this.#store(objectKey, body, sha256, "video/mp4");
+    const result = await this.#store(objectKey, head, upload, sha256, "video/mp4");
     await this.#publish(cameraId, {
       type: "init.stored",
       fleetId: target.fleetId,
@@ -98,14 +117,15 @@ export class Ingest {
   async acceptSegment(
     target: UploadTarget,
     timing: SegmentTiming,
-    body: Uint8Array,
-    digestHeader: string | undefined,
+    upload: Upload,
   ): Promise<IngestResult> {
     const cameraId = await this.#camera(target);
     this.#checkTiming(timing);
-    const sha256 = await this.#verify(body, digestHeader);
-    const type = sniffMediaType(body);
+    const sha256 = parseContentDigest(upload.digest);
+    const head = await this.#head(upload);
+    const type = sniffMediaType(head);
     if (!type) {
+      await upload.body.cancel().catch(() => {});
       throw new UnsupportedMediaTypeError(
         "Segment must be fMP4 (CMAF) or MPEG-TS; the body is neither",
       );
@@ -115,7 +135,7 @@ export class Ingest {
       recordingPrefix(target.fleetId, target.vehicleId, cameraId, target.recordingId) +
       name;
     const contentType = type === "fmp4" ? "video/iso.segment" : "video/mp2t";
-    const result = await this.#store(objectKey, body, sha256, contentType);
+    const result = await this.#store(objectKey, head, upload, sha256, contentType);
     await this.#publish(cameraId, {
       type: "segment.stored",
       fleetId: target.fleetId,
@@ -125,7 +145,7 @@ export class Ingest {
       sequence: timing.sequence,
       startMs: timing.startMs,
       durationMs: timing.durationMs,
-      size: body.byteLength,
+      size: result.size,
       sha256,
       objectKey,
     });
@@ -155,14 +175,26 @@ export class Ingest {
         [{ path: "recordingId", message: "invalid" }],
       );
     }
+    const vehicle = `${target.fleetId}/${target.vehicleId}`;
+    const now = this.#now();
+    const cached = this.#cameras.get(vehicle);
+    if (cached && now - cached.at < this.#cameraCacheMs) {
+      const id = cached.ids.get(target.cameraName);
+      if (id) return id;
+    }
     const cameras = await this.catalog.cameras.list(target.fleetId, target.vehicleId);
-    const camera = cameras.find((c) => c.name === target.cameraName);
-    if (!camera) {
+    const ids = new Map(cameras.map((c) => [c.name, c.id]));
+    if (this.#cameraCacheMs > 0) {
+      if (this.#cameras.size >= MAX_CACHED_VEHICLES) this.#cameras.clear();
+      this.#cameras.set(vehicle, { at: now, ids });
+    }
+    const id = ids.get(target.cameraName);
+    if (!id) {
       throw new NotFoundError(
         `Camera "${target.cameraName.slice(0, 40)}" is not registered for this vehicle`,
       );
     }
-    return camera.id;
+    return id;
   }
 
   #checkTiming({ sequence, startMs, durationMs }: SegmentTiming): void {
@@ -193,26 +225,38 @@ export class Ingest {
     }
   }
 
-  async #verify(body: Uint8Array, digestHeader: string | undefined): Promise<string> {
-    const claimed = parseContentDigest(digestHeader);
-    if (body.byteLength === 0) throw new ValidationError("Request body is empty");
-    const actual = await sha256Base64(body);
-    if (actual !== claimed) {
-      throw new ValidationError(
-        "Content-Digest does not match the body: the upload was altered or truncated",
-        [{ path: "headers.content-digest", message: `body has sha-256=:${actual}:` }],
-      );
-    }
-    return actual;
+  /** The first bytes of an upload, to sniff; an empty upload is refused. */
+  async #head(upload: Upload): Promise<Uint8Array> {
+    if (upload.size === 0) throw new ValidationError("Request body is empty");
+    const head = await readHead(upload.body, SNIFF_BYTES);
+    if (head.byteLength === 0) throw new ValidationError("Request body is empty");
+    return head;
   }
 
+  /**
+   * Streams the upload (after `head`, already read) into `key`, where it becomes visible only
+   * whole and of digest `sha256`.
+   */
   async #store(
     key: string,
-    body: Uint8Array,
+    head: Uint8Array,
+    upload: Upload,
     sha256: string,
     contentType: string,
   ): Promise<IngestResult> {
-    const { created, object } = await this.store.putIfAbsent(key, body, { contentType, sha256 });
+    let stored;
+    try {
+      stored = await this.store.putIfAbsent(key, upload.body, {
+        contentType,
+        sha256,
+        maxBytes: upload.maxBytes,
+        size: upload.size,
+        prefix: head,
+      });
+    } catch (error) {
+      throw uploadError(error);
+    }
+    const { created, object } = stored;
     if (!created && object.sha256 !== sha256) {
       throw new ConflictError(
         `Segment "${key.split("/").slice(-3).join("/")}" was already stored with other bytes`,
@@ -232,6 +276,25 @@ export class Ingest {
       );
     }
   }
+}
+
+/** The client error for a body the store refused; other errors unchanged. */
+function uploadError(error: unknown): unknown {
+  if (error instanceof DigestMismatchError) {
+    return new ValidationError(
+      "Content-Digest does not match the body: the upload was altered or truncated",
+      [{ path: "headers.content-digest", message: `body has sha-256=:${error.actual}:` }],
+    );
+  }
+  if (error instanceof BodyTooLargeError) return new PayloadTooLargeError(error.limit);
+  if (error instanceof IncompleteBodyError) {
+    return new ValidationError(
+      error.expected === undefined
+        ? "Request body is truncated: the connection ended early"
+        : `Request body is truncated: ${error.received} of ${error.expected} bytes arrived`,
+    );
+  }
+  return error;
 }
 
 /** The object-key prefix of a recording's files. */

@@ -10,5 +10,6 @@ export {
   type UploadTarget,
 } from "./ingest.ts";
 export { Indexer } from "./indexer.ts";
+export { readHead, type Upload } from "./upload.ts";
 export type { InitStored, RecordingEnded, SegmentEvent, SegmentStored } from "./events.ts";
-export { parseContentDigest, sha256Base64 } from "./digest.ts";
+export { parseContentDigest } from "./digest.ts";

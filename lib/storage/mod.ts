@@ -3,6 +3,7 @@ import { FsObjectStore } from "./fs_store.ts";
 import type { ObjectStore } from "./types.ts";
 
 export * from "./types.ts";
+export { BodyTooLargeError, DigestMismatchError, IncompleteBodyError } from "./errors.ts";
 export { FsObjectStore } from "./fs_store.ts";
 
 /**

@@ -15,6 +15,22 @@ export interface ByteRange {
   end: number;
 }
 
+/** What {@linkcode ObjectStore.putIfAbsent} stores beside the bytes, and checks them against. */
+export interface PutOptions {
+  contentType: string;
+  /** SHA-256 the body must have, base64; another body is refused with DigestMismatchError. */
+  sha256: string;
+  /** Largest body accepted; a longer one is refused with BodyTooLargeError once seen. */
+  maxBytes: number;
+  /** Exact length the body must have when it was declared (Content-Length). */
+  size?: number;
+  /**
+   * The first bytes of the body when the caller has already read them from `body` (to sniff its
+   * type, say); `size` and `maxBytes` count them.
+   */
+  prefix?: Uint8Array;
+}
+
 /**
  * Where segment bytes live: the local filesystem by default, S3 at scale. Objects are immutable:
  * written once, atomically (no reader ever sees a partial object), never changed.
@@ -22,13 +38,19 @@ export interface ByteRange {
 export interface ObjectStore {
   readonly kind: string;
   /**
-   * Stores `body` under `key` unless an object is already there. Returns whether it was created
-   * and, either way, what is stored now, so a caller can tell an identical retry from a conflict.
+   * Streams `body` into `key` unless an object is already there. The body is checked while it
+   * arrives and only becomes visible, durably, once it is whole, within `maxBytes` and of digest
+   * `sha256`; otherwise nothing is stored and the promise rejects with DigestMismatchError,
+   * BodyTooLargeError or IncompleteBodyError. Returns whether the object was created and, either
+   * way, what is stored now, so a caller can tell an identical retry from a conflict. (S3:
+   * PutObject with `If-None-Match: *` and `x-amz-checksum-sha256`.)
+   *
+   * @example await store.putIfAbsent(key, request.body!, { contentType, sha256, maxBytes })
    */
   putIfAbsent(
     key: string,
-    body: Uint8Array,
-    meta: { contentType: string; sha256: string },
+    body: ReadableStream<Uint8Array>,
+    options: PutOptions,
   ): Promise<{ created: boolean; object: StoredObject }>;
   head(key: string): Promise<StoredObject | undefined>;
   /** The bytes of `key` (of `range` when given), or undefined when absent. */

@@ -4,7 +4,7 @@ import { access, deviceOf } from "../../../lib/auth/mod.ts";
 import { ValidationError } from "../../../lib/errors/mod.ts";
 import { CameraNameSchema, IdSchema } from "../../../lib/fleet/mod.ts";
 import { type ApiApp, secured } from "../../../lib/http/mod.ts";
-import type { UploadTarget } from "../../../lib/ingest/mod.ts";
+import type { Upload, UploadTarget } from "../../../lib/ingest/mod.ts";
 import type { RouteDeps } from "../../deps.ts";
 import { jsonBody, jsonResponse } from "./views.ts";
 
@@ -31,21 +31,14 @@ const binary = (type: string) => ({
 });
 const BASE = "/api/v1/ingest/vehicles/{vehicleId}/cameras/{camera}/recordings/{recordingId}";
 
-/** Reads the whole body, refusing one shorter than its Content-Length (a cut-off upload). */
-async function bodyOf(c: Context): Promise<Uint8Array> {
-  let body: Uint8Array;
-  try {
-    body = new Uint8Array(await c.req.arrayBuffer());
-  } catch {
-    throw new ValidationError("Request body is truncated: the connection ended early");
-  }
+/** The request body as ingest streams it, with the vehicle's declarations about it. */
+function uploadOf(c: Context, digest: string | undefined, maxBytes: number): Upload {
   const declared = c.req.header("content-length");
-  if (declared !== undefined && Number(declared) !== body.byteLength) {
-    throw new ValidationError(
-      `Request body is truncated: ${body.byteLength} of ${declared} bytes arrived`,
-    );
+  const size = declared === undefined ? undefined : Number(declared);
+  if (size !== undefined && !Number.isSafeInteger(size)) {
+    throw new ValidationError(`Header "Content-Length" must be a number of bytes`);
   }
-  return body;
+  return { body: c.req.raw.body ?? ReadableStream.from([]), digest, size, maxBytes };
 }
 
 const stored = (r: { created: boolean; size: number; sha256: string }) => ({
@@ -56,7 +49,8 @@ const stored = (r: { created: boolean; size: number; sha256: string }) => ({
 
 /** Uploads from vehicles: init segments, media segments and the end of a recording. */
 export function registerIngestRoutes(app: ApiApp, { ingest, secure, config }: RouteDeps) {
-  const limits = { maxBodyBytes: config.segmentMaxBytes };
+  // Ingest streams the body to storage, enforcing the limit as it goes.
+  const limits = { maxBodyBytes: config.segmentMaxBytes, streamed: true };
   const target = (c: Context, p: z.infer<typeof RecordingParams>): UploadTarget => ({
     fleetId: deviceOf(c).fleetId,
     vehicleId: p.vehicleId,
@@ -90,8 +84,7 @@ export function registerIngestRoutes(app: ApiApp, { ingest, secure, config }: Ro
     async (c) => {
       const result = await ingest.acceptInit(
         target(c, c.req.valid("param")),
-        await bodyOf(c),
-        c.req.valid("header")["content-digest"],
+        uploadOf(c, c.req.valid("header")["content-digest"], limits.maxBodyBytes),
       );
       return c.json(stored(result), result.created ? 201 : 200);
     },
@@ -140,8 +133,7 @@ export function registerIngestRoutes(app: ApiApp, { ingest, secure, config }: Ro
           startMs: Date.parse(headers["motorcade-segment-start"]),
           durationMs: Math.round(Number(headers["motorcade-segment-duration"]) * 1000),
         },
-        await bodyOf(c),
-        headers["content-digest"],
+        uploadOf(c, headers["content-digest"], limits.maxBodyBytes),
       );
       return c.json(stored(result), result.created ? 201 : 200);
     },
