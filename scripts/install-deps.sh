@@ -1,15 +1,18 @@
 #!/usr/bin/env bash
 # Installs the Debian packages Motorcade needs for one purpose, only those missing:
-#   scripts/install-deps.sh test    what the test suite runs (openssl, ffmpeg, fonts, Chromium)
-#   scripts/install-deps.sh start   what the platform and its demo vehicle run (ffmpeg, fonts)
+#   scripts/install-deps.sh test    what the test suite runs (openssl, ffmpeg, fonts, Chromium,
+#                                   Janus, iproute2 for the live tests' network namespace)
+#   scripts/install-deps.sh start   what the platform and its demo vehicle run (ffmpeg, fonts, Janus)
 #   scripts/install-deps.sh bench   what the benchmarks compare against (nginx, wrk)
 # Needs root (or sudo) only when something is missing; otherwise says exactly what to install.
 set -euo pipefail
 purpose=${1:-test}
 case "$purpose" in
   test) need=("openssl:openssl" "ffmpeg:ffmpeg" "ffprobe:ffmpeg" "chromium:chromium"
-              "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf:fonts-dejavu-core") ;;
-  start) need=("ffmpeg:ffmpeg" "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf:fonts-dejavu-core") ;;
+              "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf:fonts-dejavu-core"
+              "janus:janus" "ip:iproute2" "tc:iproute2" "unshare:util-linux") ;;
+  start) need=("ffmpeg:ffmpeg" "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf:fonts-dejavu-core"
+               "janus:janus") ;;
   bench) need=("nginx:nginx-light" "wrk:wrk" "ffmpeg:ffmpeg") ;;
   *) echo "usage: scripts/install-deps.sh test|start|bench" >&2; exit 2 ;;
 esac
@@ -42,3 +45,10 @@ echo "Installing Debian packages for '$purpose': ${missing[*]}" >&2
 $sudo apt-get update -qq >&2
 DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends \
   "${missing[@]}" >&2
+# Debian's janus and nginx packages may start their own service with the sample configuration;
+# Motorcade runs its own instances (with its own config folders), so stop those.
+for service in janus nginx; do
+  if [[ " ${missing[*]} " == *" $service"* ]]; then
+    $sudo systemctl stop "$service" >/dev/null 2>&1 || $sudo service "$service" stop >/dev/null 2>&1 || true
+  fi
+done

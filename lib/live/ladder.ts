@@ -1,0 +1,165 @@
+/**
+ * The transcoding ladder: one ffmpeg per watched camera that decodes the vehicle's stream (a
+ * VideoRoom `rtp_forward` to a local port) and encodes it again as three simulcast layers, lowest
+ * first, each sent as RTP to a port of the camera's Streaming mountpoint. Short GOPs, because a
+ * viewer's layer switch waits for a keyframe of the new layer.
+ */
+import type { Logger } from "../log/mod.ts";
+import { FORWARD_PT } from "./janus_plugins.ts";
+
+/** One rung: the picture height and the bit rate. */
+export interface Rung {
+  height: number;
+  bitrate: number;
+}
+
+/** The seed's 1080p/720p/480p, as substreams 2, 1 and 0. */
+export const DEFAULT_RUNGS: Rung[] = [
+  { height: 480, bitrate: 600_000 },
+  { height: 720, bitrate: 1_500_000 },
+  { height: 1080, bitrate: 3_000_000 },
+];
+
+/** Parses `LIVE_LADDER`, e.g. `480:600k,720:1500k,1080:3m` (three rungs, lowest first). */
+export function parseRungs(text: string): Rung[] {
+  const rungs = text.split(",").map((part) => {
+    const match = /^\s*(\d{2,4})\s*:\s*(\d+(?:\.\d+)?)\s*([km]?)\s*$/i.exec(part);
+    if (!match) throw new RangeError(`Invalid ladder rung "${part}": expected height:bitrate`);
+    const scale = { "": 1, k: 1e3, m: 1e6 }[match[3].toLowerCase() as "" | "k" | "m"];
+    return { height: Number(match[1]), bitrate: Math.round(Number(match[2]) * scale) };
+  });
+  if (rungs.length !== 3) throw new RangeError(`Ladder must have 3 rungs, got ${rungs.length}`);
+  for (let i = 1; i < 3; i++) {
+    if (rungs[i].height < rungs[i - 1].height) {
+      throw new RangeError(`Ladder rungs must go from lowest to highest: "${text}"`);
+    }
+  }
+  return rungs;
+}
+
+/** The SDP ffmpeg reads the forwarded RTP with. */
+export function forwardSdp(port: number): string {
+  return [
+    "v=0",
+    "o=- 0 0 IN IP4 127.0.0.1",
+    "s=motorcade-forward",
+    "c=IN IP4 127.0.0.1",
+    "t=0 0",
+    `m=video ${port} RTP/AVP ${FORWARD_PT}`,
+    `a=rtpmap:${FORWARD_PT} H264/90000`,
+    `a=fmtp:${FORWARD_PT} packetization-mode=1`,
+    "",
+  ].join("\n");
+}
+
+/** ffmpeg's arguments: `input` (e.g. `-i forward.sdp`) to three RTP outputs on `ports`. */
+export function ladderArgs(
+  input: string[],
+  options: { rungs: Rung[]; ports: number[]; fps: number },
+): string[] {
+  const { rungs, ports, fps } = options;
+  const split = rungs.map((_, i) => `[s${i}]`).join("");
+  const scales = rungs.map((r, i) =>
+    `[s${i}]scale=-2:'min(${r.height},ih)':flags=fast_bilinear,format=yuv420p[v${i}]`
+  );
+  const args = [
+    "-hide_banner",
+    "-loglevel",
+    "error",
+    "-fflags",
+    "nobuffer",
+    "-flags",
+    "low_delay",
+    ...input,
+    "-filter_complex",
+    `[0:v]fps=${fps},split=${rungs.length}${split};${scales.join(";")}`,
+  ];
+  rungs.forEach((rung, i) => {
+    args.push(
+      "-map",
+      `[v${i}]`,
+      "-c:v",
+      "libx264",
+      "-preset",
+      "ultrafast",
+      "-tune",
+      "zerolatency",
+      "-profile:v",
+      "baseline",
+      "-g",
+      String(fps),
+      "-keyint_min",
+      String(fps),
+      "-sc_threshold",
+      "0",
+      "-b:v",
+      String(rung.bitrate),
+      "-maxrate",
+      String(rung.bitrate),
+      "-bufsize",
+      String(Math.round(rung.bitrate / 2)),
+      "-threads",
+      "1",
+      "-payload_type",
+      String(FORWARD_PT),
+      "-ssrc",
+      String(0x10000 + i),
+      "-f",
+      "rtp",
+      `rtp://127.0.0.1:${ports[i]}?pkt_size=1200`,
+    );
+  });
+  return args;
+}
+
+/** A running ladder. */
+export class Ladder {
+  #child: Deno.ChildProcess;
+  #closed = false;
+  readonly exited: Promise<Deno.CommandStatus>;
+
+  private constructor(child: Deno.ChildProcess, readonly logger: Logger) {
+    this.#child = child;
+    this.exited = child.status;
+    this.#drain(child.stderr);
+  }
+
+  /** Starts ffmpeg with {@linkcode ladderArgs}. */
+  static start(
+    input: string[],
+    options: { rungs: Rung[]; ports: number[]; fps: number; ffmpeg: string; logger: Logger },
+  ): Ladder {
+    const child = new Deno.Command(options.ffmpeg, {
+      args: ladderArgs(input, options),
+      stdin: "null",
+      stdout: "null",
+      stderr: "piped",
+    }).spawn();
+    return new Ladder(child, options.logger);
+  }
+
+  async #drain(stream: ReadableStream<Uint8Array<ArrayBuffer>>): Promise<void> {
+    try {
+      for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
+        for (const line of chunk.split("\n")) {
+          if (line.trim()) this.logger.warn("ladder ffmpeg", { line: line.trim() });
+        }
+      }
+    } catch {
+      // gone
+    }
+  }
+
+  /** Stops ffmpeg; idempotent. */
+  async close(): Promise<void> {
+    if (!this.#closed) {
+      this.#closed = true;
+      try {
+        this.#child.kill("SIGKILL");
+      } catch {
+        // already gone
+      }
+    }
+    await this.exited;
+  }
+}
