@@ -13,6 +13,7 @@ import { type ObjectStore, openObjectStore } from "./lib/storage/mod.ts";
 import { type ApiApp, Metrics } from "./lib/http/mod.ts";
 import { createLogger, type Logger } from "./lib/log/mod.ts";
 import { createApp } from "./routes/mod.ts";
+import { type Live, startLive } from "./lib/live/mod.ts";
 
 /** A wired Motorcade server, not yet listening. */
 export interface Platform {
@@ -25,6 +26,8 @@ export interface Platform {
   store: ObjectStore;
   bus: EventBus;
   indexer: Indexer;
+  /** Live streaming and its Janus sidecar; null when LIVE is off. */
+  live: Live | null;
   logger: Logger;
   /** Stops background work and closes the catalog; safe to call twice. */
   close(): Promise<void>;
@@ -66,6 +69,7 @@ export async function createPlatform(
     }
   };
   indexer.start();
+  const live = config.live ? await startLive(config.live, config.dataDir, logger) : null;
   const metrics = new Metrics();
   const app = createApp({
     config,
@@ -77,11 +81,21 @@ export async function createPlatform(
     playback,
     metrics,
     logger,
+    live: live?.service ?? null,
     readiness: [
       { name: "catalog", check: () => catalog.ping() },
       { name: "object-store", check: () => store.ping() },
       { name: "bus", check: () => bus.ping() },
       { name: "signing-key", check: () => Promise.resolve(void identity.keyring.signing()) },
+      ...(live
+        ? [{
+          name: "janus",
+          check: () =>
+            live.service.ready
+              ? Promise.resolve()
+              : Promise.reject(new Error("Janus is not connected")),
+        }]
+        : []),
     ],
     secure: { identity, maxBodyBytes: config.maxBodyBytes },
   });
@@ -108,10 +122,12 @@ export async function createPlatform(
     store,
     bus,
     indexer,
+    live,
     logger,
     close() {
       closed ??= (async () => {
         clearInterval(maintenance);
+        await live?.close();
         await indexer.close();
         await bus.close();
         await store.close();

@@ -46,6 +46,7 @@ function toMs(match: RegExpExecArray): number {
 const dataDir = await Deno.makeTempDir({ prefix: "motorcade-bench-" });
 const platform = await createPlatform(
   parseConfig({
+    LIVE: "off",
     DATA_DIR: dataDir,
     ACCESS_TOKEN_TTL: "1h",
     MOTORCADE_ADMIN_EMAIL: "owner@bench.test",

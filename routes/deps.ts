@@ -7,6 +7,7 @@ import type { Playback } from "../lib/playback/mod.ts";
 import type { ObjectStore } from "../lib/storage/mod.ts";
 import type { Metrics, SecuredOptions } from "../lib/http/mod.ts";
 import type { Logger } from "../lib/log/mod.ts";
+import type { LiveService } from "../lib/live/mod.ts";
 
 /** A dependency's state for `/readyz`. */
 export interface ReadinessCheck {
@@ -26,6 +27,8 @@ export interface RouteDeps {
   metrics: Metrics;
   logger: Logger;
   readiness: ReadinessCheck[];
+  /** Live streaming; null when LIVE is off. */
+  live: LiveService | null;
   /** Options every `secured(...)` route definition takes. */
   secure: SecuredOptions;
 }

@@ -15,6 +15,7 @@ import { registerCameraRoutes } from "./api/v1/cameras.ts";
 import { registerDeviceRoutes } from "./api/v1/device.ts";
 import { registerFleetRoutes } from "./api/v1/fleets.ts";
 import { registerIngestRoutes } from "./api/v1/ingest.ts";
+import { registerLiveRoutes } from "./api/v1/live.ts";
 import { registerPlaybackRoutes } from "./api/v1/playback.ts";
 import { registerRecordingRoutes } from "./api/v1/recordings.ts";
 import { registerUserRoutes } from "./api/v1/users.ts";
@@ -57,6 +58,7 @@ export function createApp(deps: RouteDeps): ApiApp {
   registerIngestRoutes(app, deps);
   registerRecordingRoutes(app, deps);
   registerPlaybackRoutes(app, deps);
+  registerLiveRoutes(app, deps);
   registerMediaRoutes(app, deps);
   registerAdminRoutes(app, deps);
   registerStaticRoutes(app, deps);

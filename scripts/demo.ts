@@ -5,6 +5,7 @@
  * the demo started, playable by any HLS player without further auth).
  */
 import { enrol } from "../vehicle/identity.ts";
+import { signedBearer } from "../lib/auth/mod.ts";
 import { ConfigError, loadConfig } from "../lib/config/mod.ts";
 import { createLogger } from "../lib/log/mod.ts";
 import { createPlatform } from "../platform.ts";
@@ -79,6 +80,7 @@ const agent = new Deno.Command(Deno.execPath(), {
     `--allow-write=${stateDir},${spoolDir}`,
     "--allow-run=ffmpeg",
     "--allow-env",
+    "--allow-sys=networkInterfaces",
     new URL("../vehicle/main.ts", import.meta.url).pathname,
     "record",
     "--server",
@@ -105,6 +107,13 @@ const query = platform.identity.urls.signExact(
 console.log(`admin: ${config.publicUrl}/admin`);
 console.log(`sign-in: ${DEMO_OWNER.email} ${DEMO_OWNER.password}`);
 console.log(`playlist: ${config.publicUrl}${path}?${query}`);
+if (platform.live) {
+  // Any WHEP player watches the first camera live with these two lines.
+  const whep = `/api/v1/fleets/${fleet.id}/vehicles/${vehicle.id}/cameras/${first.name}/whep`;
+  const token = signedBearer(platform.identity, whep, new Date(Date.now() + 7 * 86_400_000));
+  console.log(`whep: ${config.publicUrl}${whep}`);
+  console.log(`whep-token: ${token}`);
+}
 
 let stopping = false;
 const stop = async () => {

@@ -9,6 +9,7 @@ import { type Clocks, ClockWatch, SYSTEM_CLOCKS } from "./clock.ts";
 import type { AgentConfig } from "./config.ts";
 import { Heartbeat, type HeartbeatBody } from "./heartbeat.ts";
 import { type DeviceState, DeviceTokens, loadDeviceState } from "./identity.ts";
+import { LiveLink } from "./live/live_link.ts";
 import { Spool } from "./spool.ts";
 import { type TokenSource, Uploader } from "./uploader.ts";
 
@@ -33,6 +34,7 @@ export class Agent {
   #captures: CameraCapture[] = [];
   #clock: ClockWatch | undefined;
   #heartbeat: Heartbeat | undefined;
+  #live: LiveLink | undefined;
   #starting: Promise<void> | undefined;
   #closing: Promise<void> | undefined;
 
@@ -118,6 +120,18 @@ export class Agent {
       delivered: (body) => this.#clock?.delivered(body.clock),
     });
     this.#heartbeat.start();
+    if (config.live) {
+      this.#live = new LiveLink({
+        serverUrl,
+        tokens,
+        cameras: config.cameras,
+        logger: this.#log.child({ part: "live" }),
+        ffmpeg: config.ffmpeg,
+        font: config.font,
+        additionalHostAddresses: config.iceHostAddresses,
+      });
+      this.#live.start();
+    }
     this.#log.info("agent started", {
       vehicleId: state.vehicleId,
       server: serverUrl,
@@ -155,6 +169,7 @@ export class Agent {
       this.#log.info("agent stopping");
       await this.#starting?.catch(() => {});
       this.#clock?.close();
+      await this.#live?.close();
       await Promise.all(this.#captures.map((capture) => capture.close()));
       const drainMs = this.options.config.stopDrainSeconds * 1000;
       if (this.#uploader && drainMs > 0) await this.#uploader.drain(drainMs);

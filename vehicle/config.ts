@@ -62,6 +62,10 @@ export interface AgentConfig {
   ffmpeg: string;
   /** TrueType font for the test pattern's burned-in clock. */
   font: string;
+  /** Keep a live signaling link and publish cameras over WebRTC when viewers ask. */
+  live: boolean;
+  /** Host addresses ICE gathers on besides the interfaces werift uses (e.g. 127.0.0.2). */
+  iceHostAddresses: string[];
 }
 
 /** Raised for an invalid configuration; `problems` has one line per bad field. */
@@ -91,6 +95,8 @@ export interface AgentFlags {
   "clock-jump-seconds"?: string;
   "stop-drain-seconds"?: string;
   "log-level"?: string;
+  live?: string;
+  "ice-host"?: string;
 }
 
 /** Which JSON field each flag sets. */
@@ -111,6 +117,8 @@ const FLAG_FIELDS: Record<Exclude<keyof AgentFlags, "camera">, string> = {
   "clock-jump-seconds": "clockJumpSeconds",
   "stop-drain-seconds": "stopDrainSeconds",
   "log-level": "logLevel",
+  live: "live",
+  "ice-host": "iceHostAddresses",
 };
 
 const CAMERA_NAME = /^[a-z0-9][a-z0-9_-]{0,31}$/;
@@ -133,6 +141,8 @@ const KNOWN_FIELDS = new Set([
   "logLevel",
   "ffmpeg",
   "font",
+  "live",
+  "iceHostAddresses",
 ]);
 const DEFAULT_VIDEO = { width: 1280, height: 720, fps: 25, bitrate: 2_000_000 };
 const DEFAULT_FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf";
@@ -275,6 +285,26 @@ export function parseAgentConfig(
     return value as T;
   };
 
+  const onOff = (field: string, fallback: boolean): boolean => {
+    const value = raw[field];
+    if (value === undefined) return fallback;
+    if (value === true || value === "on" || value === "true") return true;
+    if (value === false || value === "off" || value === "false") return false;
+    problems.push(`${name(field)} must be on or off, got ${show(value)}`);
+    return fallback;
+  };
+  const addresses = (field: string): string[] => {
+    const value = raw[field];
+    if (value === undefined) return [];
+    const list = Array.isArray(value) ? value : String(value).split(",");
+    const result: string[] = [];
+    for (const entry of list) {
+      const address = String(entry).trim();
+      if (/^\d{1,3}(\.\d{1,3}){3}$/.test(address)) result.push(address);
+      else problems.push(`${name(field)} must list IPv4 addresses, got ${show(entry)}`);
+    }
+    return result;
+  };
   let server: string | undefined;
   if (raw.server !== undefined) {
     server = text("server", "");
@@ -311,6 +341,8 @@ export function parseAgentConfig(
     logLevel: oneOf("logLevel", ["debug", "info", "warn", "error"] as const, "info"),
     ffmpeg: text("ffmpeg", "ffmpeg"),
     font: text("font", DEFAULT_FONT),
+    live: onOff("live", true),
+    iceHostAddresses: addresses("iceHostAddresses"),
   };
   if (problems.length) throw new AgentConfigError(problems);
   return config;

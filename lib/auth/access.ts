@@ -11,7 +11,14 @@ import type { DevicePrincipal, Principal, UserPrincipal } from "./principal.ts";
 export type Access =
   | { kind: "public" }
   | { kind: "owner"; fleetParam?: string }
-  | { kind: "user"; roles: readonly Role[]; fleetParam?: string; orSigned?: boolean }
+  | {
+    kind: "user";
+    roles: readonly Role[];
+    fleetParam?: string;
+    orSigned?: boolean;
+    /** Also accept a Bearer token `mcs.<exp>.<sig>` signing this path prefix (live links). */
+    orSignedBearer?: (c: Context) => string;
+  }
   | { kind: "device"; vehicleParam?: string }
   | { kind: "signed-prefix"; prefix: (c: Context) => string };
 
@@ -45,11 +52,29 @@ export const access = {
     fleetParam: param,
     orSigned: true,
   }),
+  /**
+   * Like {@linkcode access.fleet}, or a Bearer token `mcs.<exp>.<sig>` that signs the path prefix
+   * `prefix(c)` — a link to one camera's live stream handed to a third-party WHEP player.
+   */
+  fleetOrSignedBearer: (
+    roles: readonly Role[],
+    prefix: (c: Context) => string,
+    param = "fleetId",
+  ): Access => ({ kind: "user", roles, fleetParam: param, orSignedBearer: prefix }),
   /** A URL whose `exp` and `sig` sign the path prefix `prefix(c)` (media segments). */
   signedPrefix: (prefix: (c: Context) => string): Access => ({ kind: "signed-prefix", prefix }),
   /** A vehicle's device token; with `param`, only for the vehicle named by that path parameter. */
   device: (param?: string): Access => ({ kind: "device", vehicleParam: param }),
 } as const;
+
+/** Prefix of a Bearer token that is a signature over a path prefix, not a JWT. */
+export const SIGNED_BEARER = "mcs.";
+
+/** A Bearer token for `prefix` until `expiresAt` (see {@linkcode access.fleetOrSignedBearer}). */
+export function signedBearer(identity: Identity, prefix: string, expiresAt: Date): string {
+  const { exp, sig } = identity.urls.signPrefix(prefix, expiresAt);
+  return `${SIGNED_BEARER}${exp}.${sig}`;
+}
 
 /** Context variables the access middleware sets. */
 export type AuthVariables = { principal?: Principal };
@@ -77,6 +102,11 @@ export function authorize(identity: Identity, rule: Access): MiddlewareHandler {
     }
     const token = bearerToken(c);
     if (!token) throw new UnauthorizedError("Authentication required: send a Bearer token");
+    if (rule.kind === "user" && rule.orSignedBearer && token.startsWith(SIGNED_BEARER)) {
+      const [exp, sig] = token.slice(SIGNED_BEARER.length).split(".");
+      identity.urls.verifyPrefix(rule.orSignedBearer(c), exp, sig);
+      return await next();
+    }
     const principal = await identity.authenticate(token);
     c.set("principal", principal);
     if (rule.kind === "device") {

@@ -1,5 +1,14 @@
 /** Identity and access: passwords, ES256 JWTs, sessions, device credentials, route rules. */
-export { type Access, access, authorize, bearerToken, deviceOf, userOf } from "./access.ts";
+export {
+  type Access,
+  access,
+  authorize,
+  bearerToken,
+  deviceOf,
+  SIGNED_BEARER,
+  signedBearer,
+  userOf,
+} from "./access.ts";
 export type { AuthVariables } from "./access.ts";
 export { DEVICE_TOKEN_PATH, Identity } from "./identity.ts";
 export { KEY_RELOAD_INTERVAL_MS, Keyring } from "./keyring.ts";

@@ -51,6 +51,33 @@ export interface Config {
   metricsToken?: string;
   /** First platform owner, created on first start when no user exists. */
   admin?: { email: string; password: string };
+  /** Live streaming through Janus; null when LIVE is off. */
+  live: LiveConfig | null;
+}
+
+/** Live streaming settings (Janus sidecar, ladder, ICE servers). */
+export interface LiveConfig {
+  /** An external Janus's API WebSocket URL; unset: the platform runs Janus itself. */
+  janusUrl?: string;
+  /** An external Janus's Admin API base URL (`http://host:7088`). */
+  janusAdminUrl?: string;
+  janusApiSecret?: string;
+  janusAdminSecret?: string;
+  /** The `janus` executable the platform runs. */
+  janusExecutable: string;
+  /** First port of the three the supervised Janus listens on (WebSocket, HTTP, Admin). */
+  janusPort: number;
+  janusRtpPortRange: [number, number];
+  /** `ice_enforce_list`: interfaces or addresses Janus gathers candidates on. */
+  janusIceEnforceList: string;
+  janusNatMapping?: string;
+  /** Rungs `height:bitrate` lowest first, or null to forward the vehicle's stream as is. */
+  ladder: string | null;
+  idleGraceMs: number;
+  stunUrls: string[];
+  turnUrls: string[];
+  turnSecret?: string;
+  turnTtlMs: number;
 }
 
 /** Raw values by variable name, as read from the environment or a config file. */
@@ -136,6 +163,58 @@ export const CONFIG_VARIABLES: ReadonlyArray<{ name: string; default: string; me
       "First platform owner, created on first start when no user exists (unset: admin@motorcade.local with a generated password, printed once)",
   },
   { name: "MOTORCADE_ADMIN_PASSWORD", default: "—", meaning: "Password of that first owner" },
+  { name: "LIVE", default: "on", meaning: "Live streaming through Janus (off: DVR only)" },
+  {
+    name: "JANUS_URL",
+    default: "—",
+    meaning: "WebSocket API of an external Janus (unset: the platform starts and supervises Janus)",
+  },
+  { name: "JANUS_ADMIN_URL", default: "—", meaning: "Admin API base URL of that external Janus" },
+  {
+    name: "JANUS_API_SECRET",
+    default: "generated",
+    meaning: "Janus api_secret (required with JANUS_URL)",
+  },
+  {
+    name: "JANUS_ADMIN_SECRET",
+    default: "generated",
+    meaning: "Janus admin_secret, also the rooms' admin_key (required with JANUS_URL)",
+  },
+  { name: "JANUS_EXECUTABLE", default: "janus", meaning: "The janus binary the platform runs" },
+  {
+    name: "JANUS_PORT",
+    default: "8188",
+    meaning: "Supervised Janus: WebSocket API port; HTTP and Admin use the next two (127.0.0.1)",
+  },
+  { name: "JANUS_RTP_PORT_RANGE", default: "20000-40000", meaning: "UDP ports for media" },
+  {
+    name: "JANUS_ICE_ENFORCE_LIST",
+    default: "—",
+    meaning: "Janus ice_enforce_list: interfaces/addresses ICE gathers on (tests: 127.0.0.2)",
+  },
+  {
+    name: "JANUS_NAT_1_1_MAPPING",
+    default: "—",
+    meaning: "Public IP Janus announces when behind 1:1 NAT (cloud VMs)",
+  },
+  {
+    name: "LIVE_LADDER",
+    default: "480:600k,720:1500k,1080:3m",
+    meaning: "Transcoding ladder, three rungs height:bitrate lowest first; off forwards one layer",
+  },
+  {
+    name: "LIVE_IDLE_GRACE",
+    default: "15s",
+    meaning: "A camera stops publishing this long after its last viewer left",
+  },
+  { name: "STUN_URLS", default: "—", meaning: "Comma-separated stun: URLs handed to clients" },
+  { name: "TURN_URLS", default: "—", meaning: "Comma-separated turn:/turns: URLs (coturn)" },
+  {
+    name: "TURN_SECRET",
+    default: "—",
+    meaning: "coturn static-auth-secret: clients get time-limited HMAC credentials",
+  },
+  { name: "TURN_TTL", default: "1h", meaning: "Lifetime of a TURN credential" },
   {
     name: "MOTORCADE_CONFIG",
     default: "—",
@@ -184,6 +263,66 @@ export function parseConfig(source: ConfigSource): Config {
     if (["0", "false", "no", "off"].includes(raw)) return false;
     problems.push(`${name} must be true or false, got "${source[name]}"`);
     return fallback;
+  };
+  const urlList = (name: string, schemes: RegExp) => {
+    const list = (get(name) ?? "").split(",").map((u) => u.trim()).filter(Boolean);
+    for (const entry of list) {
+      if (!schemes.test(entry)) problems.push(`${name} has an invalid URL "${entry}"`);
+    }
+    return list;
+  };
+  const parseLive = (): LiveConfig => {
+    const janusUrl = get("JANUS_URL");
+    if (janusUrl && !/^wss?:\/\/.+/.test(janusUrl)) {
+      problems.push(`JANUS_URL must be a ws:// or wss:// URL, got "${janusUrl}"`);
+    }
+    const janusAdminUrl = get("JANUS_ADMIN_URL");
+    if (janusUrl && (!janusAdminUrl || !get("JANUS_API_SECRET") || !get("JANUS_ADMIN_SECRET"))) {
+      problems.push(
+        "JANUS_URL needs JANUS_ADMIN_URL, JANUS_API_SECRET and JANUS_ADMIN_SECRET as well",
+      );
+    }
+    const range = get("JANUS_RTP_PORT_RANGE") ?? "20000-40000";
+    const match = /^(\d{1,5})-(\d{1,5})$/.exec(range);
+    let rtp: [number, number] = [20_000, 40_000];
+    if (
+      !match || Number(match[1]) < 1024 || Number(match[2]) > 65535 ||
+      Number(match[2]) - Number(match[1]) < 100
+    ) {
+      problems.push(
+        `JANUS_RTP_PORT_RANGE must be "min-max" within 1024-65535, 100 ports or more, got "${range}"`,
+      );
+    } else rtp = [Number(match[1]), Number(match[2])];
+    const ladderRaw = get("LIVE_LADDER") ?? "480:600k,720:1500k,1080:3m";
+    const ladder = /^(off|none|false|0)$/i.test(ladderRaw) ? null : ladderRaw;
+    if (
+      ladder &&
+      !/^\s*\d{2,4}:\d+(\.\d+)?[kKmM]?(\s*,\s*\d{2,4}:\d+(\.\d+)?[kKmM]?){2}\s*$/.test(ladder)
+    ) {
+      problems.push(
+        `LIVE_LADDER must be three rungs height:bitrate lowest first (e.g. "480:600k,720:1500k,1080:3m") or off, got "${ladder}"`,
+      );
+    }
+    const turnUrls = urlList("TURN_URLS", /^turns?:.+/);
+    const turnSecret = get("TURN_SECRET");
+    if (turnUrls.length && !turnSecret) problems.push("TURN_URLS needs TURN_SECRET");
+    return {
+      janusUrl,
+      janusAdminUrl: janusAdminUrl?.replace(/\/+$/, ""),
+      janusApiSecret: get("JANUS_API_SECRET"),
+      janusAdminSecret: get("JANUS_ADMIN_SECRET"),
+      janusExecutable: get("JANUS_EXECUTABLE") ?? "janus",
+      janusPort: integer("JANUS_PORT", 8188, 1, 65533),
+      janusRtpPortRange: rtp,
+      janusIceEnforceList: get("JANUS_ICE_ENFORCE_LIST") ?? "",
+      janusNatMapping: get("JANUS_NAT_1_1_MAPPING"),
+      ladder,
+      idleGraceMs: duration("LIVE_IDLE_GRACE", "15s"),
+      stunUrls: urlList("STUN_URLS", /^stuns?:.+/),
+      turnUrls,
+      turnSecret,
+      turnTtlMs: duration("TURN_TTL", "1h"),
+    };
   };
   const url = (name: string, fallback: string) => {
     const raw = get(name) ?? fallback;
@@ -235,7 +374,10 @@ export function parseConfig(source: ConfigSource): Config {
     problems.push("MOTORCADE_ADMIN_PASSWORD must be at least 8 characters");
   }
 
+  const live = boolean("LIVE", true) ? parseLive() : null;
+
   const config: Config = {
+    live,
     port,
     host,
     dataDir,

@@ -1,4 +1,4 @@
 /** Typed, validated configuration read from the environment and an optional JSON file. */
 export { CONFIG_VARIABLES, ConfigError, loadConfig, parseConfig } from "./config.ts";
-export type { Config, ConfigSource } from "./config.ts";
+export type { Config, ConfigSource, LiveConfig } from "./config.ts";
 export { parseDuration } from "./duration.ts";

@@ -140,6 +140,11 @@ function describeAccess(rule: Access): string {
     case "signed-prefix":
       return "signed URL (exp, sig) over the path prefix";
     case "user":
+      if (rule.orSignedBearer) {
+        return `${
+          rule.roles.join("|")
+        } of fleet {${rule.fleetParam}} (or owner), or a live link token (Bearer mcs.…)`;
+      }
       if (rule.orSigned) {
         return `${rule.roles.join("|")} of fleet {${rule.fleetParam}} (or owner), or a signed URL`;
       }

@@ -19,16 +19,21 @@ export function startAgent(options: {
   spoolDir: string;
   cameras: Record<string, string>;
   args?: string[];
+  /** Publish live on demand (ICE on the test namespace's 127.0.0.2); off by default. */
+  live?: boolean;
 }): TestAgent {
   const host = new URL(options.server).host;
   const child = new Deno.Command(Deno.execPath(), {
     args: [
       "run",
-      `--allow-net=${host}`,
+      // Live mode talks UDP to wherever ICE leads (Janus, TURN): it needs the network at large.
+      options.live ? "--allow-net" : `--allow-net=${host}`,
       `--allow-read=${options.stateDir},${options.spoolDir},/usr/share/fonts`,
       `--allow-write=${options.stateDir},${options.spoolDir}`,
       "--allow-run=ffmpeg",
       "--allow-env",
+      // werift enumerates interfaces for host candidates.
+      ...(options.live ? ["--allow-sys=networkInterfaces"] : []),
       MAIN,
       "record",
       "--server",
@@ -41,6 +46,7 @@ export function startAgent(options: {
         "--camera",
         `${name}=${source}`,
       ]),
+      ...(options.live ? ["--live", "on", "--ice-host", "127.0.0.2"] : ["--live", "off"]),
       ...(options.args ?? []),
     ],
     stdout: "piped",

@@ -77,3 +77,96 @@ export async function startJanus(
     },
   };
 }
+
+/** Environment of a server whose Janus gathers ICE on 127.0.0.2, with a small, cheap ladder. */
+export function liveServerEnv(options: { ladder?: string; graceSeconds?: number } = {}) {
+  let janusPort = freePort();
+  while (janusPort > 65_000) janusPort = freePort();
+  return {
+    LIVE: "on",
+    JANUS_PORT: String(janusPort),
+    JANUS_ICE_ENFORCE_LIST: LIVE_ADDRESS,
+    JANUS_RTP_PORT_RANGE: "30000-39999",
+    LIVE_LADDER: options.ladder ?? "120:150k,180:300k,240:600k",
+    LIVE_IDLE_GRACE: `${options.graceSeconds ?? 3}s`,
+  };
+}
+
+/** A signaling WebSocket client: authenticates, then hands out messages by type. */
+export class SignalingClient {
+  readonly messages: Array<Record<string, unknown>> = [];
+  #waiters: Array<() => void> = [];
+  readonly closed: Promise<{ code: number; reason: string }>;
+
+  private constructor(readonly socket: WebSocket) {
+    socket.onmessage = (event) => {
+      this.messages.push(JSON.parse(String(event.data)));
+      for (const wake of this.#waiters.splice(0)) wake();
+    };
+    this.closed = new Promise((resolve) => {
+      socket.onclose = (event) => {
+        resolve({ code: event.code, reason: event.reason });
+        for (const wake of this.#waiters.splice(0)) wake();
+      };
+    });
+  }
+
+  /** Connects to `server` and, with `token`, authenticates (waiting for `ready`). */
+  static async connect(server: string, token?: string): Promise<SignalingClient> {
+    const url = server.replace(/^http/, "ws") + "/api/v1/live/ws";
+    const socket = new WebSocket(url);
+    await new Promise<void>((resolve, reject) => {
+      socket.onopen = () => resolve();
+      socket.onerror = () => reject(new Error(`Cannot connect to ${url}`));
+    });
+    const client = new SignalingClient(socket);
+    if (token) {
+      client.send({ type: "auth", token });
+      await client.next((m) => m.type === "ready" || m.type === "error");
+    }
+    return client;
+  }
+
+  send(message: unknown): void {
+    this.socket.send(typeof message === "string" ? message : JSON.stringify(message));
+  }
+
+  /** The first message (from now on, or already received when `seen`) matching `predicate`. */
+  next(
+    predicate: (m: Record<string, unknown>) => boolean,
+    timeoutMs = 20_000,
+  ): Promise<Record<string, unknown>> {
+    const deadline = Date.now() + timeoutMs;
+    let done = false;
+    return new Promise((resolve, reject) => {
+      const check = () => {
+        if (done) return;
+        for (let index = 0; index < this.messages.length; index++) {
+          const message = this.messages[index];
+          if (predicate(message)) {
+            done = true;
+            this.messages.splice(index, 1);
+            return resolve(message);
+          }
+        }
+        if (Date.now() > deadline) {
+          done = true;
+          return reject(
+            new Error(`No matching message; got ${JSON.stringify(this.messages).slice(0, 800)}`),
+          );
+        }
+        this.#waiters.push(check);
+        setTimeout(check, Math.max(0, Math.min(500, deadline - Date.now() + 1)));
+      };
+      check();
+    });
+  }
+
+  close(): void {
+    try {
+      this.socket.close();
+    } catch {
+      // closed
+    }
+  }
+}

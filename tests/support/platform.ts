@@ -34,6 +34,8 @@ export async function startTestPlatform(env: Record<string, string> = {}): Promi
     PUBLIC_URL: "http://motorcade.test",
     MOTORCADE_ADMIN_EMAIL: OWNER.email,
     MOTORCADE_ADMIN_PASSWORD: OWNER.password,
+    // Live tests turn it on (and run Janus in the test namespace).
+    LIVE: "off",
     ...env,
   });
   const platform = await createPlatform(config, silentLogger);

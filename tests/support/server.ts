@@ -34,6 +34,8 @@ export async function startServer(
       DATA_DIR: dataDir,
       MOTORCADE_ADMIN_EMAIL: OWNER.email,
       MOTORCADE_ADMIN_PASSWORD: OWNER.password,
+      // Live tests turn it on (and run Janus in the test namespace).
+      LIVE: "off",
       ...env,
     },
     stdout: "piped",

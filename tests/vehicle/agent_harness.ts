@@ -80,6 +80,8 @@ export function agentArgs(
     "record",
     "--config",
     vehicle.configPath,
+    "--live",
+    "off",
     ...extra,
   ];
 }

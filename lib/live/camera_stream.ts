@@ -1,0 +1,336 @@
+/**
+ * One camera's live stream on the server: the viewers watching it, the Janus mountpoints they
+ * watch (one per payload type, fed by an {@linkcode RtpRelay}), and the vehicle's publication —
+ * asked for when the first viewer arrives, into a VideoRoom room, forwarded to the relay directly
+ * or through the transcoding ladder; stopped a grace period after the last viewer leaves.
+ */
+import type { JanusHandle } from "../janus/mod.ts";
+import {
+  createMountpoint,
+  createRoom,
+  destroyMountpoint,
+  FORWARD_PT,
+  publish,
+  rtpForward,
+} from "./janus_plugins.ts";
+import type { LiveContext } from "./context.ts";
+import { forwardSdp, Ladder } from "./ladder.ts";
+import { RtpRelay } from "./rtp_relay.ts";
+import type { ViewerSession } from "./viewer_session.ts";
+
+/** Where the camera's publication stands. */
+export type PublishState = "idle" | "requested" | "negotiating" | "live";
+
+const REPUBLISH_DELAY_MS = 1_000;
+
+/** The live stream of one camera. */
+export class CameraStream {
+  readonly viewers = new Map<string, ViewerSession>();
+  state: PublishState = "idle";
+  /** Id of the current publish request, echoed by the vehicle. */
+  publishId: string | null = null;
+  #relay: RtpRelay | null = null;
+  #mountpoints = new Map<number, Promise<string>>();
+  #publisher: JanusHandle | null = null;
+  #ladder: Ladder | null = null;
+  #ladderInput: string | null = null;
+  #timers = new Set<ReturnType<typeof setTimeout>>();
+  #grace: ReturnType<typeof setTimeout> | null = null;
+  #publishTimer: ReturnType<typeof setTimeout> | null = null;
+  #generation = -1;
+  #closed = false;
+
+  constructor(
+    readonly key: string,
+    readonly vehicleId: string,
+    readonly fleetId: string,
+    readonly camera: string,
+    readonly context: LiveContext,
+  ) {}
+
+  /** Layers viewers can pick from. */
+  get layers(): number {
+    return this.context.settings.ladder ? 3 : 1;
+  }
+
+  /** The Janus room the vehicle publishes in (also its mountpoint prefix). */
+  get room(): string {
+    return `mc-${this.key.replace(/[^A-Za-z0-9_-]/g, "-")}`;
+  }
+
+  /** Tells every WebSocket viewer where the stream stands. */
+  notify(state: string, detail?: string): void {
+    for (const viewer of this.viewers.values()) {
+      if (viewer.mode.kind === "ws") {
+        viewer.mode.peer.send({
+          type: "status",
+          id: viewer.id,
+          state,
+          ...(detail ? { detail } : {}),
+        });
+      }
+    }
+  }
+
+  /** The id of the mountpoint stamping payload type `pt`, created on first use. */
+  mountpoint(pt: number = FORWARD_PT): Promise<string> {
+    this.#syncGeneration();
+    let created = this.#mountpoints.get(pt);
+    if (!created) {
+      created = this.#createMountpoint(pt);
+      this.#mountpoints.set(pt, created);
+      created.catch(() => this.#mountpoints.delete(pt));
+    }
+    return created;
+  }
+
+  async #createMountpoint(pt: number): Promise<string> {
+    const session = this.context.janus.session;
+    if (!session) throw new Error("Janus is not connected");
+    this.#relay ??= await RtpRelay.open(this.layers);
+    const id = `${this.room}-${pt}`;
+    const handle = await session.attach("janus.plugin.streaming");
+    try {
+      const { ports } = await createMountpoint(handle, {
+        id,
+        layers: this.layers as 1 | 3,
+        adminKey: this.context.settings.adminSecret,
+        pt,
+      });
+      this.#relay.setTarget(String(pt), ports);
+    } finally {
+      await handle.detach();
+    }
+    return id;
+  }
+
+  /** Forgets Janus state when the connection to Janus was replaced. */
+  #syncGeneration(): void {
+    const generation = this.context.janus.generation;
+    if (generation === this.#generation) return;
+    this.#generation = generation;
+    this.#mountpoints.clear();
+    this.#publisher = null;
+    this.#stopFeed();
+    this.#relay?.close();
+    this.#relay = null;
+    this.state = "idle";
+    this.publishId = null;
+  }
+
+  /** Adds a viewer: cancels a pending stop and makes sure the vehicle publishes. */
+  addViewer(viewer: ViewerSession): void {
+    this.viewers.set(viewer.id, viewer);
+    if (this.#grace) {
+      clearTimeout(this.#grace);
+      this.#grace = null;
+    }
+    this.ensurePublishing();
+  }
+
+  /** Removes a viewer; the last one starts the grace period before unpublishing. */
+  async removeViewer(viewer: ViewerSession): Promise<void> {
+    if (this.viewers.get(viewer.id) !== viewer) return;
+    this.viewers.delete(viewer.id);
+    await viewer.close();
+    if (this.viewers.size === 0 && !this.#grace) {
+      this.#grace = setTimeout(() => {
+        this.#grace = null;
+        if (this.viewers.size === 0) this.close().then(() => this.context.released(this.key));
+      }, this.context.settings.idleGraceMs);
+    }
+  }
+
+  /** Asks the vehicle to publish when there are viewers and nobody asked yet. */
+  ensurePublishing(): void {
+    this.#syncGeneration();
+    if (this.#closed || this.viewers.size === 0 || this.state !== "idle") return;
+    if (!this.context.janus.session) return this.notify("unavailable", "Janus is not reachable");
+    const link = this.context.vehicle(this.vehicleId);
+    if (!link) return this.notify("vehicle-offline");
+    this.state = "requested";
+    this.publishId = crypto.randomUUID().slice(0, 18);
+    link.send({ type: "publish", id: this.publishId, camera: this.camera });
+    this.notify("starting");
+    this.#publishTimer = setTimeout(() => {
+      if (this.state === "live") return;
+      this.context.logger.warn("vehicle did not publish in time", { stream: this.key });
+      this.notify("unavailable", "The vehicle did not start publishing in time");
+      this.#resetPublisher();
+      this.#later(() => this.ensurePublishing(), REPUBLISH_DELAY_MS * 3);
+    }, this.context.settings.publishTimeoutMs);
+  }
+
+  /** Handles the vehicle's offer for the current publish request; returns Janus's answer. */
+  async publisherOffer(publishId: string, sdp: string): Promise<string> {
+    if (publishId !== this.publishId || this.state !== "requested") {
+      throw new Error(`No publish request "${publishId}" is waiting for an offer`);
+    }
+    const session = this.context.janus.session;
+    if (!session) throw new Error("Janus is not connected");
+    this.state = "negotiating";
+    const generation = this.context.janus.generation;
+    const control = await session.attach("janus.plugin.videoroom");
+    try {
+      await createRoom(control, this.room, this.context.settings.adminSecret).catch((error) => {
+        if (!/already exists/i.test(String(error.message))) throw error;
+      });
+    } finally {
+      await control.detach();
+    }
+    const handle = await session.attach("janus.plugin.videoroom");
+    this.#publisher = handle;
+    let publisherId = "";
+    handle.on((event) => {
+      if (handle !== this.#publisher) return;
+      if (event.janus === "webrtcup") this.#onLive(handle, publisherId, generation);
+      if (event.janus === "hangup" || event.janus === "detached") this.#onPublisherGone(handle);
+    });
+    const published = await publish(handle, this.room, { type: "offer", sdp });
+    publisherId = published.publisherId;
+    return published.answer.sdp;
+  }
+
+  async #onLive(handle: JanusHandle, publisherId: string, generation: number): Promise<void> {
+    if (this.context.janus.generation !== generation || handle !== this.#publisher) return;
+    if (this.#publishTimer) clearTimeout(this.#publishTimer);
+    this.state = "live";
+    try {
+      await this.mountpoint();
+      const relay = this.#relay!;
+      const settings = this.context.settings;
+      let port = relay.ports[0];
+      if (settings.ladder) {
+        port = await freeUdpPort();
+        this.#ladderInput = await Deno.makeTempFile({
+          prefix: "motorcade-forward-",
+          suffix: ".sdp",
+        });
+        await Deno.writeTextFile(this.#ladderInput, forwardSdp(port));
+        this.#ladder = Ladder.start(
+          ["-protocol_whitelist", "file,udp,rtp", "-i", this.#ladderInput],
+          {
+            rungs: settings.rungs,
+            ports: relay.ports,
+            fps: settings.fps,
+            ffmpeg: settings.ffmpeg,
+            logger: this.context.logger,
+          },
+        );
+      }
+      await rtpForward(handle, {
+        room: this.room,
+        publisherId,
+        port,
+        adminKey: settings.adminSecret,
+      });
+      this.notify("live");
+    } catch (error) {
+      this.context.logger.error("cannot forward the publisher", {
+        stream: this.key,
+        error: (error as Error).message,
+      });
+      this.#onPublisherGone(handle);
+    }
+  }
+
+  #onPublisherGone(handle: JanusHandle): void {
+    if (handle !== this.#publisher) return;
+    this.context.logger.info("publisher gone", { stream: this.key });
+    this.#resetPublisher();
+    if (this.viewers.size) {
+      this.notify("reconnecting");
+      this.#later(() => this.ensurePublishing(), REPUBLISH_DELAY_MS);
+    }
+  }
+
+  /** The vehicle said it stopped (or could not start) publishing. */
+  vehicleUnpublished(publishId: string, reason: string): void {
+    if (publishId !== this.publishId) return;
+    this.context.logger.warn("vehicle stopped publishing", { stream: this.key, reason });
+    this.#resetPublisher();
+    if (this.viewers.size) this.#later(() => this.ensurePublishing(), REPUBLISH_DELAY_MS);
+  }
+
+  /** The vehicle's signaling connection dropped. */
+  vehicleOffline(): void {
+    this.#resetPublisher();
+    this.notify("vehicle-offline");
+  }
+
+  #resetPublisher(): void {
+    if (this.#publishTimer) clearTimeout(this.#publishTimer);
+    this.#publishTimer = null;
+    const handle = this.#publisher;
+    this.#publisher = null;
+    handle?.detach();
+    this.#stopFeed();
+    this.state = "idle";
+    this.publishId = null;
+  }
+
+  #stopFeed(): void {
+    this.#ladder?.close();
+    this.#ladder = null;
+    if (this.#ladderInput) Deno.remove(this.#ladderInput).catch(() => {});
+    this.#ladderInput = null;
+  }
+
+  #later(fn: () => void, ms: number): void {
+    const timer = setTimeout(() => {
+      this.#timers.delete(timer);
+      if (!this.#closed) fn();
+    }, ms);
+    this.#timers.add(timer);
+  }
+
+  /** Stops publishing, the viewers and the mountpoints; idempotent. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const timer of this.#timers) clearTimeout(timer);
+    if (this.#grace) clearTimeout(this.#grace);
+    const publishId = this.publishId;
+    if (publishId) this.context.vehicle(this.vehicleId)?.send({ type: "unpublish", id: publishId });
+    for (const viewer of this.viewers.values()) {
+      if (viewer.mode.kind === "ws") {
+        viewer.mode.peer.send({ type: "ended", id: viewer.id, reason: "stream closed" });
+      }
+      await viewer.close();
+    }
+    this.viewers.clear();
+    this.#resetPublisher();
+    const session = this.context.janus.session;
+    if (session && this.#generation === this.context.janus.generation) {
+      const ids = await Promise.all([...this.#mountpoints.values()].map((p) => p.catch(() => "")));
+      const handle = await session.attach("janus.plugin.streaming").catch(() => null);
+      if (handle) {
+        for (const id of ids) {
+          if (id) await destroyMountpoint(handle, id, this.context.settings.adminSecret);
+        }
+        const rooms = await session.attach("janus.plugin.videoroom").catch(() => null);
+        await rooms?.call({
+          request: "destroy",
+          admin_key: this.context.settings.adminSecret,
+          room: this.room,
+        })
+          .catch(() => {});
+        await rooms?.detach();
+        await handle.detach();
+      }
+    }
+    this.#mountpoints.clear();
+    this.#relay?.close();
+    this.#relay = null;
+  }
+}
+
+/** A UDP port free on 127.0.0.1 right now (for ffmpeg's input). */
+async function freeUdpPort(): Promise<number> {
+  const { default: dgram } = await import("node:dgram");
+  const socket = dgram.createSocket("udp4");
+  await new Promise<void>((resolve) => socket.bind(0, "127.0.0.1", () => resolve()));
+  const port = (socket.address() as { port: number }).port;
+  await new Promise<void>((resolve) => socket.close(() => resolve()));
+  return port;
+}

@@ -1,0 +1,58 @@
+/** What the live service's parts share: Janus, settings and the vehicles online. */
+import type { JanusAdmin, JanusSession } from "../janus/mod.ts";
+import type { Logger } from "../log/mod.ts";
+import type { IceSettings } from "./ice_servers.ts";
+import type { Rung } from "./ladder.ts";
+
+/** Settings of the live service. */
+export interface LiveSettings {
+  /** Janus API WebSocket URL and secrets. */
+  janusUrl: string;
+  apiSecret: string;
+  adminUrl: string;
+  adminSecret: string;
+  /** Transcode into three layers (true) or forward the vehicle's stream as one layer. */
+  ladder: boolean;
+  rungs: Rung[];
+  /** Frame rate of the ladder's layers. */
+  fps: number;
+  ffmpeg: string;
+  /** How long a camera keeps publishing after its last viewer left. */
+  idleGraceMs: number;
+  /** How long to wait for a vehicle to publish once asked. */
+  publishTimeoutMs: number;
+  /** Period of the ABR controller. */
+  abrIntervalMs: number;
+  /** Most watches one signaling connection may hold open. */
+  maxWatchesPerConnection: number;
+  ice: IceSettings;
+}
+
+/** Something that receives signaling messages (a WebSocket connection). */
+export interface Peer {
+  send(message: Record<string, unknown>): void;
+}
+
+/** A vehicle's signaling connection, by which the server asks it to publish. */
+export interface VehicleLink extends Peer {
+  vehicleId: string;
+  fleetId: string;
+}
+
+/** The Janus side the parts use; null members while Janus is unreachable. */
+export interface JanusAccess {
+  session: JanusSession | null;
+  admin: JanusAdmin;
+  /** Increments each time the connection to Janus is (re)made. */
+  generation: number;
+}
+
+/** Shared by the camera streams and viewers. */
+export interface LiveContext {
+  settings: LiveSettings;
+  janus: JanusAccess;
+  logger: Logger;
+  vehicle(vehicleId: string): VehicleLink | undefined;
+  /** Called by a camera stream once it has neither viewers nor a publisher. */
+  released(key: string): void;
+}

@@ -1,0 +1,14 @@
+/**
+ * Live video: vehicles publish over WebRTC into Janus on demand, viewers watch through Janus
+ * Streaming mountpoints with a layer picked per viewer (ABR), signaled over WebSocket or WHEP.
+ */
+export { type Live, startLive } from "./setup.ts";
+export { LiveService, type WatchTarget } from "./live_service.ts";
+export { SignalingConnection, type SignalingDeps, type SignalingTransport } from "./signaling.ts";
+export { type IceServer, iceServersFor, type IceSettings } from "./ice_servers.ts";
+export { AbrController, type AbrTuning, DEFAULT_ABR_TUNING, type LinkSample } from "./abr.ts";
+export { bridgeWhep, sdpFragCandidates, viewerH264 } from "./whep_sdp.ts";
+export { DEFAULT_RUNGS, parseRungs, type Rung } from "./ladder.ts";
+export { MAX_MESSAGE_BYTES, type Quality } from "./protocol.ts";
+export type { ViewerSession } from "./viewer_session.ts";
+export type { LiveSettings } from "./context.ts";

@@ -1,0 +1,90 @@
+/** Builds the live service from configuration, starting the Janus sidecar when the platform owns it. */
+import type { LiveConfig } from "../config/mod.ts";
+import { JanusSupervisor } from "../janus/mod.ts";
+import type { Logger } from "../log/mod.ts";
+import { parseRungs } from "./ladder.ts";
+import { LiveService } from "./live_service.ts";
+
+/** The live service and, when the platform runs Janus itself, its supervisor. */
+export interface Live {
+  service: LiveService;
+  supervisor: JanusSupervisor | null;
+  close(): Promise<void>;
+}
+
+const JANUS_LIB_DIRS = [
+  "/usr/lib/x86_64-linux-gnu/janus",
+  "/usr/lib/aarch64-linux-gnu/janus",
+  "/usr/lib/janus",
+];
+
+/** Starts Janus (unless external) and the live service. */
+export async function startLive(
+  config: LiveConfig,
+  dataDir: string,
+  logger: Logger,
+): Promise<Live> {
+  let supervisor: JanusSupervisor | null = null;
+  let janusUrl = config.janusUrl;
+  let adminUrl = config.janusAdminUrl;
+  let apiSecret = config.janusApiSecret;
+  let adminSecret = config.janusAdminSecret;
+  const log = logger.child({ component: "live" });
+  if (!janusUrl) {
+    apiSecret = crypto.randomUUID();
+    adminSecret = crypto.randomUUID();
+    const libDir = JANUS_LIB_DIRS.find((dir) => {
+      try {
+        return Deno.statSync(`${dir}/plugins`).isDirectory;
+      } catch {
+        return false;
+      }
+    }) ?? JANUS_LIB_DIRS[0];
+    supervisor = new JanusSupervisor({
+      dir: `${dataDir}/janus`,
+      executable: config.janusExecutable,
+      logger: logger.child({ component: "janus" }),
+      wsPort: config.janusPort,
+      httpPort: config.janusPort + 1,
+      apiSecret,
+      adminSecret,
+      rtpPortRange: config.janusRtpPortRange,
+      iceEnforceList: config.janusIceEnforceList,
+      natMapping: config.janusNatMapping,
+      debugLevel: 3,
+      libDir,
+    });
+    await supervisor.start();
+    janusUrl = supervisor.wsUrl;
+    adminUrl = supervisor.adminUrl;
+  }
+  const service = new LiveService({
+    janusUrl,
+    adminUrl: adminUrl!,
+    apiSecret: apiSecret!,
+    adminSecret: adminSecret!,
+    ladder: config.ladder !== null,
+    rungs: config.ladder ? parseRungs(config.ladder) : [{ height: 0, bitrate: 0 }],
+    fps: 25,
+    ffmpeg: "ffmpeg",
+    idleGraceMs: config.idleGraceMs,
+    publishTimeoutMs: 10_000,
+    abrIntervalMs: 1_000,
+    maxWatchesPerConnection: 16,
+    ice: {
+      stunUrls: config.stunUrls,
+      turnUrls: config.turnUrls,
+      turnSecret: config.turnSecret,
+      turnTtlMs: config.turnTtlMs,
+    },
+  }, log);
+  await service.start();
+  return {
+    service,
+    supervisor,
+    async close() {
+      await service.close();
+      await supervisor?.close();
+    },
+  };
+}

@@ -1,0 +1,296 @@
+/**
+ * One signaling WebSocket connection, independent of the WebSocket library: authentication by
+ * the first message, then the viewer or vehicle protocol of `protocol.ts`. Bad input gets an
+ * `error` message with a code and never affects other connections; a connection that floods,
+ * sends oversized messages or does not authenticate in time is closed with a close code that says
+ * why (1008 policy, 1009 too big).
+ */
+import type { Identity, Principal } from "../auth/mod.ts";
+import { MotorcadeError } from "../errors/mod.ts";
+import type { FleetRegistry } from "../fleet/mod.ts";
+import type { Logger } from "../log/mod.ts";
+import type { VehicleLink } from "./context.ts";
+import { iceServersFor } from "./ice_servers.ts";
+import type { LiveService, WatchTarget } from "./live_service.ts";
+import {
+  AuthMessage,
+  describeIssues,
+  errorMessage,
+  MAX_MESSAGE_BYTES,
+  type SignalingErrorCode,
+  VehicleMessage,
+  ViewerMessage,
+} from "./protocol.ts";
+import type { ViewerSession } from "./viewer_session.ts";
+
+/** The socket a connection writes to. */
+export interface SignalingTransport {
+  send(text: string): void;
+  close(code: number, reason: string): void;
+}
+
+/** What signaling needs from the platform. */
+export interface SignalingDeps {
+  live: LiveService;
+  identity: Identity;
+  registry: FleetRegistry;
+  logger: Logger;
+}
+
+const AUTH_TIMEOUT_MS = 10_000;
+/** Messages per second a connection may send on average, and in a burst. */
+const RATE = 20;
+const BURST = 60;
+/** Messages over the rate after which the connection is closed. */
+const FLOOD_LIMIT = 200;
+
+/** State of one signaling connection. */
+export class SignalingConnection {
+  #principal: Principal | null = null;
+  #link: VehicleLink | null = null;
+  #watches = new Map<string, { session: ViewerSession | null; target: WatchTarget }>();
+  #authTimer: ReturnType<typeof setTimeout>;
+  #tokens = BURST;
+  #refilledAt = Date.now();
+  #dropped = 0;
+  #closed = false;
+
+  constructor(readonly deps: SignalingDeps, readonly transport: SignalingTransport) {
+    this.#authTimer = setTimeout(
+      () => this.#close(1008, 'Authenticate within 10 s: send {type:"auth", token}'),
+      AUTH_TIMEOUT_MS,
+    );
+  }
+
+  #send(message: Record<string, unknown>): void {
+    if (this.#closed) return;
+    try {
+      this.transport.send(JSON.stringify(message));
+    } catch {
+      // the socket is closing
+    }
+  }
+
+  #error(code: SignalingErrorCode, message: string, id?: string): void {
+    this.#send(errorMessage(code, message, id));
+  }
+
+  #close(code: number, reason: string): void {
+    if (this.#closed) return;
+    this.#error(code === 1009 ? "too_large" : "bad_message", reason);
+    this.#closed = true;
+    try {
+      this.transport.close(code, reason.slice(0, 120));
+    } catch {
+      // already closed
+    }
+    this.onClose();
+  }
+
+  #allow(): boolean {
+    const now = Date.now();
+    this.#tokens = Math.min(BURST, this.#tokens + ((now - this.#refilledAt) / 1000) * RATE);
+    this.#refilledAt = now;
+    if (this.#tokens >= 1) {
+      this.#tokens -= 1;
+      return true;
+    }
+    this.#dropped += 1;
+    if (this.#dropped >= FLOOD_LIMIT) this.#close(1008, "Too many messages");
+    else if (this.#dropped % 20 === 1) {
+      this.#error("rate_limited", `More than ${RATE} messages a second: messages dropped`);
+    }
+    return false;
+  }
+
+  /** Handles one incoming WebSocket message. */
+  async onMessage(data: string | ArrayBuffer | Blob): Promise<void> {
+    if (this.#closed) return;
+    if (typeof data !== "string") {
+      return this.#error("bad_message", "Messages must be JSON text, not binary");
+    }
+    if (data.length > MAX_MESSAGE_BYTES) {
+      return this.#close(1009, `Message is larger than ${MAX_MESSAGE_BYTES} bytes`);
+    }
+    if (!this.#allow()) return;
+    let json: unknown;
+    try {
+      json = JSON.parse(data);
+    } catch {
+      return this.#error("bad_message", "Message is not valid JSON");
+    }
+    try {
+      if (!this.#principal) return await this.#authenticate(json);
+      if (this.#principal.kind === "device") return await this.#onVehicle(json);
+      return await this.#onViewer(json);
+    } catch (error) {
+      const id = (json as { id?: unknown })?.id;
+      this.#fail(error, typeof id === "string" ? id : undefined);
+    }
+  }
+
+  #fail(error: unknown, id?: string): void {
+    if (error instanceof MotorcadeError) {
+      const code: SignalingErrorCode = error.status === 404
+        ? "not_found"
+        : error.status === 401
+        ? "unauthorized"
+        : error.status === 403
+        ? "forbidden"
+        : error.status === 503
+        ? "unavailable"
+        : error.status < 500
+        ? "bad_message"
+        : "internal";
+      return this.#error(code, error.message, id);
+    }
+    this.deps.logger.warn("signaling failure", { error: (error as Error).message });
+    this.#error("unavailable", (error as Error).message, id);
+  }
+
+  async #authenticate(json: unknown): Promise<void> {
+    const parsed = AuthMessage.safeParse(json);
+    if (!parsed.success) {
+      return this.#error("unauthorized", 'First message must be {"type":"auth","token":"…"}');
+    }
+    let principal: Principal;
+    try {
+      principal = await this.deps.identity.authenticate(parsed.data.token);
+    } catch (error) {
+      this.#error("unauthorized", (error as Error).message);
+      return this.#close(1008, "Authentication failed");
+    }
+    if (this.#closed) return;
+    clearTimeout(this.#authTimer);
+    this.#principal = principal;
+    const subject = principal.kind === "device" ? principal.vehicleId : principal.userId;
+    const iceServers = await iceServersFor(this.deps.live.settings.ice, subject);
+    if (principal.kind === "device") {
+      const link: VehicleLink = {
+        vehicleId: principal.vehicleId,
+        fleetId: principal.fleetId,
+        send: (message) => this.#send(message),
+      };
+      this.#link = link;
+      this.#send({ type: "ready", role: "vehicle", vehicleId: principal.vehicleId, iceServers });
+      this.deps.live.vehicleOnline(link);
+    } else {
+      this.#send({ type: "ready", role: "viewer", iceServers });
+    }
+  }
+
+  async #onVehicle(json: unknown): Promise<void> {
+    const parsed = VehicleMessage.safeParse(json);
+    if (!parsed.success) return this.#error("bad_message", describeIssues(parsed.error));
+    const message = parsed.data;
+    const link = this.#link!;
+    switch (message.type) {
+      case "ping":
+        return this.#send({ type: "pong" });
+      case "offer": {
+        const sdp = await this.deps.live.publisherOffer(link, message.id, message.sdp);
+        return this.#send({ type: "answer", id: message.id, sdp });
+      }
+      case "candidate":
+        return; // the publisher's offer carries all its candidates
+      case "unpublished":
+        return this.deps.live.publisherStopped(link, message.id, message.reason);
+    }
+  }
+
+  async #onViewer(json: unknown): Promise<void> {
+    const parsed = ViewerMessage.safeParse(json);
+    if (!parsed.success) {
+      const id = (json as { id?: unknown })?.id;
+      return this.#error(
+        "bad_message",
+        describeIssues(parsed.error),
+        typeof id === "string" ? id : undefined,
+      );
+    }
+    const message = parsed.data;
+    if (message.type === "ping") return this.#send({ type: "pong" });
+    if (message.type === "watch") return await this.#watch(message);
+    const watch = this.#watches.get(message.id);
+    if (!watch) return this.#error("unknown_watch", `No watch "${message.id}" is open`, message.id);
+    const session = watch.session;
+    switch (message.type) {
+      case "answer":
+        if (!session) return this.#error("unknown_watch", "Watch is not negotiating", message.id);
+        return await session.answer(message.sdp);
+      case "candidate":
+        return await session?.candidate(message.candidate);
+      case "quality":
+        return await session?.setQuality(message.quality);
+      case "stats":
+        return session?.report(message);
+      case "bye":
+        this.#watches.delete(message.id);
+        if (session) await this.deps.live.leave(watch.target, session);
+        return this.#send({ type: "ended", id: message.id, reason: "bye" });
+    }
+  }
+
+  async #watch(message: Extract<ViewerMessage, { type: "watch" }>): Promise<void> {
+    const principal = this.#principal;
+    if (principal?.kind !== "user") return;
+    if (this.#watches.has(message.id)) {
+      return this.#error("duplicate_watch", `Watch "${message.id}" is already open`, message.id);
+    }
+    if (this.#watches.size >= this.deps.live.settings.maxWatchesPerConnection) {
+      return this.#error(
+        "too_many_watches",
+        `At most ${this.deps.live.settings.maxWatchesPerConnection} watches per connection`,
+        message.id,
+      );
+    }
+    const fleetId = message.fleetId ?? principal.fleetId;
+    if (!fleetId || (principal.fleetId !== null && principal.fleetId !== fleetId)) {
+      return this.#error(
+        "not_found",
+        principal.fleetId === null
+          ? "Platform owners must name the fleet: watch.fleetId"
+          : `Vehicle "${message.vehicleId}" not found`,
+        message.id,
+      );
+    }
+    const cameras = await this.deps.registry.listCameras(fleetId, message.vehicleId);
+    if (!cameras.some((c) => c.name === message.camera)) {
+      return this.#error("not_found", `Camera "${message.camera}" not found`, message.id);
+    }
+    const target = { fleetId, vehicleId: message.vehicleId, camera: message.camera };
+    const entry = { session: null as ViewerSession | null, target };
+    this.#watches.set(message.id, entry);
+    try {
+      entry.session = await this.deps.live.watch(target, {
+        id: message.id,
+        subject: principal.userId,
+        peer: { send: (m) => this.#send(m) },
+        quality: message.quality,
+      });
+      if (this.#closed || this.#watches.get(message.id) !== entry) {
+        await this.deps.live.leave(target, entry.session);
+        return;
+      }
+      this.#send({
+        type: "status",
+        id: message.id,
+        state: this.deps.live.isOnline(message.vehicleId) ? "starting" : "vehicle-offline",
+      });
+    } catch (error) {
+      this.#watches.delete(message.id);
+      throw error;
+    }
+  }
+
+  /** The socket closed: ends the watches or takes the vehicle offline. */
+  onClose(): void {
+    this.#closed = true;
+    clearTimeout(this.#authTimer);
+    if (this.#link) this.deps.live.vehicleOffline(this.#link);
+    for (const { session, target } of this.#watches.values()) {
+      if (session) this.deps.live.leave(target, session).catch(() => {});
+    }
+    this.#watches.clear();
+  }
+}

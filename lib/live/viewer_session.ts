@@ -1,0 +1,193 @@
+/**
+ * One viewer watching one camera: its Janus Streaming handle, the negotiation (the server offers
+ * over WebSocket; WHEP bridges the viewer's offer), and its layer — chosen by hand or by the ABR
+ * controller from the viewer's RTCP (through Janus's Admin API) and what the viewer reports.
+ */
+import type { IceCandidate, JanusHandle } from "../janus/mod.ts";
+import { AbrController, type LinkSample, lossBetween } from "./abr.ts";
+import type { LiveContext, Peer } from "./context.ts";
+import type { Quality } from "./protocol.ts";
+import { bridgeWhep, type ViewerCodec } from "./whep_sdp.ts";
+
+/** Layer of a manual quality, clamped to the layers there are. */
+function layerOf(quality: Quality, layers: number): number {
+  const wanted = { low: 0, medium: 1, high: 2, auto: 1 }[quality];
+  return Math.min(wanted, layers - 1);
+}
+
+/** How the viewer negotiates. */
+export type ViewerMode =
+  | { kind: "ws"; peer: Peer }
+  | { kind: "whep"; offer: string; codec: ViewerCodec };
+
+/** A viewer of a camera stream. */
+export class ViewerSession {
+  handle: JanusHandle | null = null;
+  quality: Quality;
+  readonly abr: AbrController;
+  #layer = 0;
+  #last: { lost: number; sent: number } | null = null;
+  #reported: Pick<LinkSample, "framesDropped" | "availableBitrate"> = {};
+  #reportedFrames: { decoded: number; dropped: number } | null = null;
+  #closed = false;
+  #startedAt = 0;
+
+  constructor(
+    readonly id: string,
+    readonly subject: string,
+    readonly mode: ViewerMode,
+    quality: Quality,
+    readonly context: LiveContext,
+    readonly layers: number,
+  ) {
+    this.quality = quality;
+    const bitrates = context.settings.ladder
+      ? context.settings.rungs.map((r) => r.bitrate)
+      : [Number.POSITIVE_INFINITY];
+    this.abr = new AbrController(bitrates.slice(0, layers), layerOf("auto", layers));
+    this.#layer = layerOf(quality, layers);
+  }
+
+  /** The payload type this viewer's mountpoint stamps (WHEP viewers choose it). */
+  get payloadType(): number | undefined {
+    return this.mode.kind === "whep" ? this.mode.codec.pt : undefined;
+  }
+
+  /** The layer being sent. */
+  get layer(): number {
+    return this.#layer;
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /**
+   * Attaches to Janus and starts watching `mountpoint`. Over WebSocket the offer goes to the peer
+   * (`restart` tells it to replace its PeerConnection); for WHEP the answer is returned.
+   */
+  async negotiate(mountpoint: string, restart = false): Promise<string | null> {
+    const session = this.context.janus.session;
+    if (!session) throw new Error("Janus is not connected");
+    if (this.handle && !this.handle.detached) await this.handle.detach();
+    const handle = await session.attach("janus.plugin.streaming");
+    this.handle = handle;
+    this.#last = null;
+    handle.on((event) => this.#onEvent(handle, event.janus, event.raw));
+    const layer = this.quality === "auto" ? this.abr.layer : this.#layer;
+    this.#layer = layer;
+    const watch: Record<string, unknown> = { request: "watch", id: mountpoint };
+    if (this.layers > 1) watch.substream = layer;
+    const reply = await handle.send(watch);
+    if (!reply.jsep) throw new Error(`Janus offered nothing for mountpoint "${mountpoint}"`);
+    this.#startedAt = performance.now();
+    if (this.mode.kind === "ws") {
+      this.mode.peer.send({
+        type: "offer",
+        id: this.id,
+        sdp: reply.jsep.sdp,
+        restart,
+        layer,
+        layers: this.layers,
+      });
+      return null;
+    }
+    const answers = bridgeWhep(this.mode.offer, reply.jsep.sdp, this.mode.codec);
+    await handle.send({ request: "start" }, { type: "answer", sdp: answers.forJanus });
+    return answers.forViewer;
+  }
+
+  #onEvent(handle: JanusHandle, kind: string, raw: Record<string, unknown>): void {
+    if (handle !== this.handle || this.mode.kind !== "ws") return;
+    const peer = this.mode.peer;
+    if (kind === "trickle") {
+      const candidate = raw.candidate as Record<string, unknown> | undefined;
+      peer.send({
+        type: "candidate",
+        id: this.id,
+        candidate: candidate && !candidate.completed ? candidate : null,
+      });
+    } else if (kind === "webrtcup") {
+      peer.send({
+        type: "status",
+        id: this.id,
+        state: "connected",
+        setupMs: Math.round(performance.now() - this.#startedAt),
+      });
+    }
+  }
+
+  /** Completes a WebSocket negotiation with the viewer's answer. */
+  async answer(sdp: string): Promise<void> {
+    if (!this.handle) throw new Error("Not negotiating");
+    await this.handle.send({ request: "start" }, { type: "answer", sdp });
+  }
+
+  /** Passes a viewer's ICE candidate to Janus. */
+  async candidate(candidate: IceCandidate | null): Promise<void> {
+    await this.handle?.trickle(candidate);
+  }
+
+  /** Sets the quality; a manual one switches at once. */
+  async setQuality(quality: Quality): Promise<void> {
+    this.quality = quality;
+    const layer = quality === "auto" ? this.abr.layer : layerOf(quality, this.layers);
+    await this.#switch(layer, quality === "auto" ? "auto" : "manual");
+  }
+
+  /** Takes what the viewer reports about its decoding and bandwidth. */
+  report(stats: { framesDecoded?: number; framesDropped?: number; availableBitrate?: number }) {
+    if (stats.availableBitrate !== undefined) {
+      this.#reported.availableBitrate = stats.availableBitrate;
+    }
+    if (stats.framesDecoded !== undefined && stats.framesDropped !== undefined) {
+      const before = this.#reportedFrames;
+      this.#reportedFrames = { decoded: stats.framesDecoded, dropped: stats.framesDropped };
+      if (before) {
+        const decoded = stats.framesDecoded - before.decoded;
+        const dropped = stats.framesDropped - before.dropped;
+        if (decoded + dropped > 0) this.#reported.framesDropped = dropped / (decoded + dropped);
+      }
+    }
+  }
+
+  /** One ABR step: reads Janus's statistics of this viewer and switches layer if needed. */
+  async tick(): Promise<void> {
+    const session = this.context.janus.session;
+    const handle = this.handle;
+    if (!session || !handle || handle.detached || this.layers < 2) return;
+    const stats = await this.context.janus.admin.outboundVideo(session.id, handle.id)
+      .catch(() => null);
+    if (!stats || stats.packetsSent === 0) return;
+    const now = { lost: stats.lostByRemote, sent: stats.packetsSent };
+    const before = this.#last;
+    this.#last = now;
+    if (!before || this.quality !== "auto") return;
+    const sample: LinkSample = {
+      loss: lossBetween(before, now),
+      jitterMs: stats.jitterRemoteMs,
+      ...this.#reported,
+    };
+    this.#reported = {};
+    const decision = this.abr.observe(sample);
+    if (decision) await this.#switch(decision.layer, decision.reason);
+  }
+
+  async #switch(layer: number, reason: string): Promise<void> {
+    if (layer === this.#layer || !this.handle || this.layers < 2) return;
+    this.#layer = layer;
+    await this.handle.send({ request: "configure", substream: layer }).catch(() => {});
+    this.context.logger.debug("viewer layer", { viewer: this.id, layer, reason });
+    if (this.mode.kind === "ws") {
+      this.mode.peer.send({ type: "layer", id: this.id, layer, reason });
+    }
+  }
+
+  /** Detaches from Janus; idempotent. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await this.handle?.detach();
+    this.handle = null;
+  }
+}

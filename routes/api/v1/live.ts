@@ -1,0 +1,212 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import type { Context } from "hono";
+import { access, signedBearer, userOf } from "../../../lib/auth/mod.ts";
+import { NotFoundError, UnavailableError, ValidationError } from "../../../lib/errors/mod.ts";
+import { CameraNameSchema, IdSchema } from "../../../lib/fleet/mod.ts";
+import { type ApiApp, secured } from "../../../lib/http/mod.ts";
+import {
+  iceServersFor,
+  type LiveService,
+  sdpFragCandidates,
+  SignalingConnection,
+} from "../../../lib/live/mod.ts";
+import type { RouteDeps } from "../../deps.ts";
+import { jsonBody, jsonResponse } from "./views.ts";
+
+const CameraParams = z.object({
+  fleetId: IdSchema,
+  vehicleId: IdSchema,
+  camera: CameraNameSchema,
+});
+const Resource = z.object({ resource: z.string().uuid() });
+const CAMERA_PATH = "/api/v1/fleets/{fleetId}/vehicles/{vehicleId}/cameras/{camera}";
+const sdpBody = (description: string) => ({
+  body: {
+    required: true,
+    description,
+    content: { "application/sdp": { schema: z.string() } },
+  },
+});
+const ROLES = ["admin", "operator", "viewer"] as const;
+
+/** The camera's path, which a live link token signs. */
+function cameraPrefix(c: Context): string {
+  const p = c.req.param();
+  return `/api/v1/fleets/${p.fleetId}/vehicles/${p.vehicleId}/cameras/${p.camera}/whep`;
+}
+
+/** Live video: the signaling WebSocket, WHEP for any WebRTC player, and live links. */
+export function registerLiveRoutes(app: ApiApp, deps: RouteDeps) {
+  const { secure, registry, config, identity, logger } = deps;
+  const live = (): LiveService => {
+    if (!deps.live) throw new UnavailableError("Live streaming is off on this server (LIVE=off)");
+    return deps.live;
+  };
+  const checkCamera = async (fleetId: string, vehicleId: string, camera: string) => {
+    const cameras = await registry.listCameras(fleetId, vehicleId);
+    if (!cameras.some((c) => c.name === camera)) {
+      throw new NotFoundError(`Camera "${camera}" not found`);
+    }
+  };
+
+  // The signaling WebSocket authenticates with its first message (browsers cannot set headers
+  // on a WebSocket), so the upgrade itself is open; see the README for the protocol.
+  app.get("/api/v1/live/ws", (c) => {
+    if (c.req.header("upgrade")?.toLowerCase() !== "websocket") {
+      throw new ValidationError("This endpoint speaks WebSocket: send an Upgrade request");
+    }
+    const service = live();
+    const { socket, response } = Deno.upgradeWebSocket(c.req.raw, { idleTimeout: 60 });
+    const connection = new SignalingConnection(
+      { live: service, identity, registry, logger: logger.child({ component: "signaling" }) },
+      { send: (text) => socket.send(text), close: (code, reason) => socket.close(code, reason) },
+    );
+    socket.onmessage = (event) => connection.onMessage(event.data);
+    socket.onclose = () => connection.onClose();
+    socket.onerror = () => {};
+    return response;
+  });
+
+  app.openapi(
+    secured(
+      secure,
+      access.fleetOrSignedBearer(ROLES, cameraPrefix),
+      createRoute({
+        method: "post",
+        path: `${CAMERA_PATH}/whep`,
+        tags: ["live"],
+        summary: "Watch a camera live with WHEP (send an SDP offer, get the answer)",
+        request: { params: CameraParams, ...sdpBody("The viewer's SDP offer (recvonly H.264)") },
+        responses: {
+          201: {
+            description: "The SDP answer; Location is the session resource",
+            content: { "application/sdp": { schema: z.string() } },
+          },
+          503: { description: "Janus is not reachable" },
+        },
+      }),
+      { maxBodyBytes: 64 * 1024 },
+    ),
+    async (c) => {
+      const { fleetId, vehicleId, camera } = c.req.valid("param");
+      if (!/^application\/sdp\b/i.test(c.req.header("content-type") ?? "")) {
+        throw new ValidationError('WHEP offers must be sent as "application/sdp"');
+      }
+      const offer = await c.req.text();
+      if (!offer.startsWith("v=0")) throw new ValidationError("Body is not an SDP offer");
+      await checkCamera(fleetId, vehicleId, camera);
+      const principal = c.get("principal");
+      const subject = principal?.kind === "user" ? principal.userId : `link:${vehicleId}`;
+      const { resource, answer } = await live().startWhep(
+        { fleetId, vehicleId, camera },
+        { subject, offer, quality: (c.req.query("quality") as "auto") ?? "auto" },
+      );
+      const location = `/api/v1/live/whep/${resource}`;
+      const headers: Record<string, string> = {
+        "content-type": "application/sdp",
+        location,
+        etag: `"${resource}"`,
+      };
+      const servers = await iceServersFor(live().settings.ice, subject);
+      const links = servers.flatMap((s) =>
+        s.urls.map((u) => {
+          const cred = s.username
+            ? `; username="${s.username}"; credential="${s.credential}"; credential-type="password"`
+            : "";
+          return `<${u}>; rel="ice-server"${cred}`;
+        })
+      );
+      if (links.length) headers.link = links.join(", ");
+      return c.body(answer, 201, headers);
+    },
+  );
+
+  app.openapi(
+    secured(
+      secure,
+      access.public(),
+      createRoute({
+        method: "patch",
+        path: "/api/v1/live/whep/{resource}",
+        tags: ["live"],
+        summary: "Trickle ICE candidates to a WHEP session (the resource id is the credential)",
+        request: {
+          params: Resource,
+          body: {
+            required: true,
+            content: { "application/trickle-ice-sdpfrag": { schema: z.string() } },
+          },
+        },
+        responses: { 204: { description: "Candidates passed on" } },
+      }),
+      { maxBodyBytes: 16 * 1024 },
+    ),
+    async (c) => {
+      const session = live().whepSession(c.req.valid("param").resource);
+      if (!session) throw new NotFoundError("WHEP session not found");
+      for (const candidate of sdpFragCandidates(await c.req.text())) {
+        await session.candidate(candidate);
+      }
+      return c.body(null, 204);
+    },
+  );
+
+  app.openapi(
+    secured(
+      secure,
+      access.public(),
+      createRoute({
+        method: "delete",
+        path: "/api/v1/live/whep/{resource}",
+        tags: ["live"],
+        summary: "End a WHEP session (the resource id is the credential)",
+        request: { params: Resource },
+        responses: { 200: { description: "Ended" } },
+      }),
+    ),
+    async (c) => {
+      if (!await live().endWhep(c.req.valid("param").resource)) {
+        throw new NotFoundError("WHEP session not found");
+      }
+      return c.body(null, 200);
+    },
+  );
+
+  app.openapi(
+    secured(
+      secure,
+      access.fleet(["admin", "operator"]),
+      createRoute({
+        method: "post",
+        path: `${CAMERA_PATH}/live-links`,
+        tags: ["live"],
+        summary: "A WHEP URL and token for one camera, for a third-party player",
+        request: {
+          params: CameraParams,
+          ...jsonBody(
+            z.object({ ttlSeconds: z.number().int().min(60).max(30 * 86_400).default(86_400) })
+              .strict(),
+          ),
+        },
+        responses: {
+          201: jsonResponse(
+            z.object({ whepUrl: z.string(), token: z.string(), expiresAt: z.string() }),
+            "The link",
+          ),
+        },
+      }),
+    ),
+    async (c) => {
+      const { fleetId, vehicleId, camera } = c.req.valid("param");
+      await checkCamera(fleetId, vehicleId, camera);
+      userOf(c);
+      const expiresAt = new Date(Date.now() + c.req.valid("json").ttlSeconds * 1000);
+      const path = `/api/v1/fleets/${fleetId}/vehicles/${vehicleId}/cameras/${camera}/whep`;
+      return c.json({
+        whepUrl: `${config.publicUrl}${path}`,
+        token: signedBearer(identity, path, expiresAt),
+        expiresAt: expiresAt.toISOString(),
+      }, 201);
+    },
+  );
+}

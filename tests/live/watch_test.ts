@@ -1,0 +1,86 @@
+import assert from "node:assert/strict";
+import { startAgent } from "../support/agent.ts";
+import { setUpVehicle } from "../support/fleet_api.ts";
+import { liveServerEnv, requireLiveNamespace, SignalingClient } from "../support/live.ts";
+import { startServer } from "../support/server.ts";
+import { WebrtcViewer } from "../support/webrtc_viewer.ts";
+
+const SMALL = [
+  "--video-size",
+  "320x240",
+  "--fps",
+  "10",
+  "--bitrate",
+  "300k",
+  "--log-level",
+  "info",
+];
+
+Deno.test({
+  name:
+    "live: a viewer watches a vehicle that publishes on demand, which stops after the last viewer",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    requireLiveNamespace();
+    await using server = await startServer(liveServerEnv({ graceSeconds: 2 }));
+    const v = await setUpVehicle(server.url, ["front"]);
+    const spoolDir = await Deno.makeTempDir({ prefix: "motorcade-spool-" });
+    await using agent = startAgent({
+      server: server.url,
+      stateDir: v.stateDir,
+      spoolDir,
+      cameras: { front: "testsrc" },
+      live: true,
+      args: SMALL,
+    });
+    const client = await SignalingClient.connect(server.url, v.ownerToken);
+    const viewer = new WebrtcViewer();
+    try {
+      // Nobody watches yet: the vehicle does not publish.
+      await new Promise((resolve) => setTimeout(resolve, 1_500));
+      assert.ok(
+        !agent.logs.some((l) => l.includes('"publishing"')),
+        "no publishing before a viewer",
+      );
+      const watchedAt = performance.now();
+      client.send({
+        type: "watch",
+        id: "w1",
+        fleetId: v.fleetId,
+        vehicleId: v.vehicleId,
+        camera: "front",
+      });
+      const offer = await client.next((m) => m.type === "offer" && m.id === "w1");
+      client.send({ type: "answer", id: "w1", sdp: await viewer.answer(String(offer.sdp)) });
+      await viewer.waitFor((c) => c.keyframes >= 1 && c.frames >= 10, 30_000);
+      console.log(
+        `first keyframe ${Math.round(viewer.counters.firstKeyframeAt! - watchedAt)} ms after watch`,
+      );
+      assert.ok(
+        agent.logs.some((l) => l.includes('"publishing"')),
+        agent.logs.slice(-20).join("\n"),
+      );
+
+      client.send({ type: "bye", id: "w1" });
+      await client.next((m) => m.type === "ended" && m.id === "w1");
+      // After the grace period the vehicle is asked to stop.
+      const deadline = Date.now() + 15_000;
+      while (!agent.logs.some((l) => l.includes('"stopped publishing"'))) {
+        assert.ok(Date.now() < deadline, agent.logs.slice(-20).join("\n"));
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+    } catch (error) {
+      console.log(
+        "SERVER\n" + server.logs.filter((l) => !l.includes('"debug"')).slice(-40).join("\n"),
+      );
+      console.log("AGENT\n" + agent.logs.slice(-30).join("\n"));
+      console.log("CLIENT\n" + JSON.stringify(client.messages));
+      throw error;
+    } finally {
+      await viewer.close();
+      client.close();
+      await Deno.remove(spoolDir, { recursive: true }).catch(() => {});
+    }
+  },
+});

@@ -1,0 +1,194 @@
+/**
+ * The vehicle's live link: a signaling WebSocket to the server, authenticated with the device
+ * token, kept open (reconnecting with backoff) while the agent runs. The server asks for a camera
+ * (`publish`) when its first viewer arrives; the vehicle starts a {@linkcode LivePublisher}, sends
+ * its offer and applies the answer. `unpublish`, or the connection dropping, stops it — no
+ * cellular data is spent when nobody watches. When the PeerConnection fails (network loss, Janus
+ * restart) the vehicle says `unpublished` and the server asks again. Recording is independent.
+ */
+import type { Logger } from "../../lib/log/mod.ts";
+import { fullJitter } from "../backoff.ts";
+import type { CameraConfig } from "../config.ts";
+import type { TokenSource } from "../uploader.ts";
+import { type IceServer, LivePublisher } from "./publisher.ts";
+
+/** Options of {@linkcode LiveLink}. */
+export interface LiveLinkOptions {
+  serverUrl: string;
+  tokens: TokenSource;
+  cameras: CameraConfig[];
+  logger: Logger;
+  ffmpeg?: string;
+  font?: string;
+  /** Extra host addresses for ICE (the test namespace's 127.0.0.2). */
+  additionalHostAddresses?: string[];
+}
+
+const PING_MS = 20_000;
+const RECONNECT = { baseMs: 500, capMs: 30_000 };
+
+/** Keeps the signaling connection and runs the publishers it asks for. */
+export class LiveLink {
+  #socket: WebSocket | null = null;
+  #closed = false;
+  #publishers = new Map<string, { camera: string; publisher: Promise<LivePublisher> }>();
+  #iceServers: IceServer[] = [];
+  #loop: Promise<void> | null = null;
+  #wake: (() => void) | null = null;
+  #connected = false;
+
+  constructor(readonly options: LiveLinkOptions) {}
+
+  /** True while the signaling connection is authenticated. */
+  get connected(): boolean {
+    return this.#connected;
+  }
+
+  /** Cameras being published now. */
+  get publishing(): string[] {
+    return [...this.#publishers.values()].map((p) => p.camera);
+  }
+
+  /** Starts connecting (and re-connecting) in the background. */
+  start(): void {
+    this.#loop ??= this.#run();
+  }
+
+  async #run(): Promise<void> {
+    let attempt = 0;
+    while (!this.#closed) {
+      const started = Date.now();
+      try {
+        await this.#session();
+      } catch (error) {
+        this.options.logger.warn("live link failed", { error: (error as Error).message });
+      }
+      await this.#stopAll("signaling connection closed");
+      if (this.#closed) return;
+      attempt = Date.now() - started > 30_000 ? 0 : attempt + 1;
+      const delay = fullJitter(attempt, RECONNECT);
+      await new Promise<void>((resolve) => {
+        this.#wake = resolve;
+        setTimeout(resolve, delay);
+      });
+    }
+  }
+
+  async #session(): Promise<void> {
+    const url = new URL("/api/v1/live/ws", this.options.serverUrl);
+    url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
+    const token = await this.options.tokens.token();
+    const socket = new WebSocket(url);
+    this.#socket = socket;
+    await new Promise<void>((resolve, reject) => {
+      socket.onopen = () => resolve();
+      socket.onerror = () => reject(new Error(`Cannot connect to "${url}"`));
+    });
+    socket.send(JSON.stringify({ type: "auth", token }));
+    const ping = setInterval(() => this.#send({ type: "ping" }), PING_MS);
+    try {
+      await new Promise<void>((resolve) => {
+        socket.onclose = () => resolve();
+        socket.onerror = () => {};
+        socket.onmessage = (event) => this.#onMessage(String(event.data));
+      });
+    } finally {
+      clearInterval(ping);
+      this.#connected = false;
+      this.#socket = null;
+    }
+  }
+
+  #send(message: Record<string, unknown>): void {
+    if (this.#socket?.readyState === WebSocket.OPEN) this.#socket.send(JSON.stringify(message));
+  }
+
+  async #onMessage(text: string): Promise<void> {
+    let message: Record<string, unknown>;
+    try {
+      message = JSON.parse(text);
+    } catch {
+      return;
+    }
+    const log = this.options.logger;
+    switch (message.type) {
+      case "ready":
+        this.#connected = true;
+        this.#iceServers = (message.iceServers as IceServer[]) ?? [];
+        log.info("live link ready");
+        return;
+      case "publish":
+        return await this.#publish(String(message.id), String(message.camera));
+      case "answer": {
+        const entry = this.#publishers.get(String(message.id));
+        if (!entry) return;
+        try {
+          await (await entry.publisher).setAnswer(String(message.sdp));
+        } catch (error) {
+          await this.#stop(String(message.id), `answer rejected: ${(error as Error).message}`);
+        }
+        return;
+      }
+      case "unpublish":
+        return await this.#stop(String(message.id), null);
+      case "error":
+        log.warn("live signaling error", { code: message.code, message: message.message });
+        if (message.code === "unauthorized") this.options.tokens.invalidate();
+        return;
+    }
+  }
+
+  async #publish(id: string, cameraName: string): Promise<void> {
+    const camera = this.options.cameras.find((c) => c.name === cameraName);
+    if (!camera) {
+      return this.#send({ type: "unpublished", id, reason: `No camera "${cameraName}" here` });
+    }
+    for (const [other, entry] of this.#publishers) {
+      if (entry.camera === cameraName) await this.#stop(other, null);
+    }
+    const publisher = LivePublisher.start({
+      camera,
+      iceServers: this.#iceServers,
+      additionalHostAddresses: this.options.additionalHostAddresses,
+      ffmpeg: this.options.ffmpeg,
+      font: this.options.font,
+      logger: this.options.logger.child({ camera: cameraName, publish: id }),
+      onStateChange: (state) => {
+        if (state === "failed" || state === "disconnected") {
+          // Network loss or a Janus restart: stop and tell the server, which asks again.
+          this.#stop(id, `connection ${state}`);
+        }
+      },
+    });
+    this.#publishers.set(id, { camera: cameraName, publisher });
+    try {
+      const offer = await (await publisher).createOffer();
+      this.#send({ type: "offer", id, sdp: offer });
+      this.options.logger.info("publishing", { camera: cameraName });
+    } catch (error) {
+      await this.#stop(id, `cannot publish: ${(error as Error).message}`);
+    }
+  }
+
+  async #stop(id: string, reason: string | null): Promise<void> {
+    const entry = this.#publishers.get(id);
+    if (!entry) return;
+    this.#publishers.delete(id);
+    if (reason) this.#send({ type: "unpublished", id, reason });
+    this.options.logger.info("stopped publishing", { camera: entry.camera, reason });
+    await (await entry.publisher.catch(() => null))?.close();
+  }
+
+  async #stopAll(reason: string): Promise<void> {
+    await Promise.all([...this.#publishers.keys()].map((id) => this.#stop(id, reason)));
+  }
+
+  /** Closes the link and every publisher; idempotent. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    this.#socket?.close();
+    this.#wake?.();
+    await this.#loop;
+    await this.#stopAll("closing");
+  }
+}
