@@ -52,13 +52,12 @@ function filterValue(value: string): string {
   return value.replace(/[\\':]/g, (c) => `\\${c}`);
 }
 
-/** ffmpeg's command line for `camera`, writing into `dir`. */
-export function ffmpegArgs(
+/** ffmpeg's input arguments and video filter for `camera`; the test pattern burns in the clock. */
+export function ffmpegInput(
   camera: CameraConfig,
-  options: { dir: string; segmentSeconds: number; font: string; listSize?: number },
-): string[] {
-  const { width, height, fps, bitrate } = camera.video;
-  const seconds = String(options.segmentSeconds);
+  font: string,
+): { input: string[]; filter: string } {
+  const { width, height, fps } = camera.video;
   const input: string[] = [];
   let filter =
     `fps=${fps},scale=w=${width}:h=${height}:force_original_aspect_ratio=decrease:force_divisible_by=2`;
@@ -68,8 +67,7 @@ export function ffmpegArgs(
       input.push("-re", "-f", "lavfi", "-i", `testsrc2=size=${width}x${height}:rate=${fps}`);
       const clock = String.raw`%{gmtime\:%Y-%m-%d %H\\\:%M\\\:%S} UTC  ${camera.name}`;
       const size = Math.max(12, Math.round(height / 18));
-      filter =
-        `drawtext=fontfile=${filterValue(options.font)}:text='${clock}':x=${size}:y=${size}` +
+      filter = `drawtext=fontfile=${filterValue(font)}:text='${clock}':x=${size}:y=${size}` +
         `:fontsize=${size}:fontcolor=white:box=1:boxcolor=black@0.6:boxborderw=${size >> 2}`;
       break;
     }
@@ -94,6 +92,17 @@ export function ffmpegArgs(
       } else input.push("-rw_timeout", "10000000", "-i", source.url);
       break;
   }
+  return { input, filter };
+}
+
+/** ffmpeg's command line for `camera`, writing into `dir`. */
+export function ffmpegArgs(
+  camera: CameraConfig,
+  options: { dir: string; segmentSeconds: number; font: string; listSize?: number },
+): string[] {
+  const { bitrate } = camera.video;
+  const seconds = String(options.segmentSeconds);
+  const { input, filter } = ffmpegInput(camera, options.font);
   return [
     "-hide_banner",
     "-nostdin",

@@ -142,7 +142,7 @@ export class Ladder {
     try {
       for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
         for (const line of chunk.split("\n")) {
-          if (line.trim()) this.logger.warn("ladder ffmpeg", { line: line.trim() });
+          if (line.trim()) this.logger.debug("ladder ffmpeg", { line: line.trim() });
         }
       }
     } catch {

@@ -57,7 +57,12 @@ export class SignalingConnection {
 
   constructor(readonly deps: SignalingDeps, readonly transport: SignalingTransport) {
     this.#authTimer = setTimeout(
-      () => this.#close(1008, 'Authenticate within 10 s: send {type:"auth", token}'),
+      () =>
+        this.#close(
+          1008,
+          'Authenticate within 10 s: send {"type":"auth","token":"…"}',
+          "unauthorized",
+        ),
       AUTH_TIMEOUT_MS,
     );
   }
@@ -75,9 +80,9 @@ export class SignalingConnection {
     this.#send(errorMessage(code, message, id));
   }
 
-  #close(code: number, reason: string): void {
+  #close(code: number, reason: string, error: SignalingErrorCode = "bad_message"): void {
     if (this.#closed) return;
-    this.#error(code === 1009 ? "too_large" : "bad_message", reason);
+    this.#error(code === 1009 ? "too_large" : error, reason);
     this.#closed = true;
     try {
       this.transport.close(code, reason.slice(0, 120));
@@ -96,8 +101,9 @@ export class SignalingConnection {
       return true;
     }
     this.#dropped += 1;
-    if (this.#dropped >= FLOOD_LIMIT) this.#close(1008, "Too many messages");
-    else if (this.#dropped % 20 === 1) {
+    if (this.#dropped >= FLOOD_LIMIT) {
+      this.#close(1008, "Too many messages: connection closed", "rate_limited");
+    } else if (this.#dropped % 20 === 1) {
       this.#error("rate_limited", `More than ${RATE} messages a second: messages dropped`);
     }
     return false;
@@ -158,7 +164,7 @@ export class SignalingConnection {
       principal = await this.deps.identity.authenticate(parsed.data.token);
     } catch (error) {
       this.#error("unauthorized", (error as Error).message);
-      return this.#close(1008, "Authentication failed");
+      return this.#close(1008, "Authentication failed", "unauthorized");
     }
     if (this.#closed) return;
     clearTimeout(this.#authTimer);

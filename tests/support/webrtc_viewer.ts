@@ -59,6 +59,7 @@ export class WebrtcViewer {
   constructor(options: ViewerOptions = {}) {
     const address = options.address ?? LIVE_ADDRESS;
     this.pc = new RTCPeerConnection({
+      iceServers: [], // werift's default is a public STUN server, unreachable here
       iceAdditionalHostAddresses: [address],
       iceFilterCandidatePair: (pair) => pair.localCandidate.host === address,
       icePortRange: options.portRange,

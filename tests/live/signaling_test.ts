@@ -1,0 +1,124 @@
+import assert from "node:assert/strict";
+import { setUpVehicle } from "../support/fleet_api.ts";
+import { liveServerEnv, requireLiveNamespace, SignalingClient } from "../support/live.ts";
+import { startServer, type TestServer } from "../support/server.ts";
+
+async function api(
+  server: TestServer,
+  method: string,
+  path: string,
+  token?: string,
+  json?: unknown,
+) {
+  const response = await fetch(server.url + path, {
+    method,
+    headers: {
+      ...(token ? { authorization: `Bearer ${token}` } : {}),
+      ...(json ? { "content-type": "application/json" } : {}),
+    },
+    body: json ? JSON.stringify(json) : undefined,
+  });
+  const text = await response.text();
+  if (!response.ok) throw new Error(`${method} ${path}: ${response.status} ${text}`);
+  return text ? JSON.parse(text) : undefined;
+}
+
+/** A viewer of a second fleet, who must not see the first fleet's vehicles. */
+async function otherFleetViewer(server: TestServer, ownerToken: string): Promise<string> {
+  const fleet = await api(server, "POST", "/api/v1/fleets", ownerToken, { name: "Rival" });
+  await api(server, "POST", `/api/v1/fleets/${fleet.id}/users`, ownerToken, {
+    email: "viewer@rival.example",
+    password: "rival-password-1",
+    role: "viewer",
+  });
+  const login = await api(server, "POST", "/api/v1/auth/login", undefined, {
+    email: "viewer@rival.example",
+    password: "rival-password-1",
+  });
+  return login.accessToken;
+}
+
+Deno.test({
+  name:
+    "live signaling refuses bad tokens, other fleets' vehicles and malformed, oversized or flooding messages",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    requireLiveNamespace();
+    await using server = await startServer(liveServerEnv());
+    const v = await setUpVehicle(server.url, ["front"], { enrol: false });
+
+    // No token, then a bad token: an error, then the connection is closed (policy).
+    const anonymous = await SignalingClient.connect(server.url);
+    anonymous.send({ type: "watch", id: "w", vehicleId: v.vehicleId, camera: "front" });
+    const first = await anonymous.next((m) => m.type === "error");
+    assert.equal(first.code, "unauthorized");
+    anonymous.send({ type: "auth", token: "not-a-jwt" });
+    assert.equal((await anonymous.next((m) => m.type === "error")).code, "unauthorized");
+    assert.equal((await anonymous.closed).code, 1008);
+
+    // A healthy viewer alongside everything below, which must stay unaffected.
+    const bystander = await SignalingClient.connect(server.url, v.ownerToken);
+
+    // A viewer of another fleet cannot see the vehicle, not even that it exists.
+    const rival = await SignalingClient.connect(
+      server.url,
+      await otherFleetViewer(server, v.ownerToken),
+    );
+    rival.send({ type: "watch", id: "w1", vehicleId: v.vehicleId, camera: "front" });
+    assert.equal((await rival.next((m) => m.type === "error")).code, "not_found");
+    rival.send({
+      type: "watch",
+      id: "w2",
+      fleetId: v.fleetId,
+      vehicleId: v.vehicleId,
+      camera: "front",
+    });
+    assert.equal((await rival.next((m) => m.type === "error")).code, "not_found");
+
+    // Unknown camera, malformed JSON, unknown type, invalid fields, unknown watch ids.
+    const owner = await SignalingClient.connect(server.url, v.ownerToken);
+    owner.send({
+      type: "watch",
+      id: "w3",
+      fleetId: v.fleetId,
+      vehicleId: v.vehicleId,
+      camera: "rear",
+    });
+    const unknownCamera = await owner.next((m) => m.type === "error");
+    assert.equal(unknownCamera.code, "not_found");
+    assert.match(String(unknownCamera.message), /rear/);
+    owner.send("{not json");
+    assert.equal((await owner.next((m) => m.type === "error")).code, "bad_message");
+    owner.send({ type: "dance" });
+    assert.equal((await owner.next((m) => m.type === "error")).code, "bad_message");
+    owner.send({ type: "watch", id: "../etc", vehicleId: v.vehicleId, camera: "front" });
+    const invalid = await owner.next((m) => m.type === "error");
+    assert.equal(invalid.code, "bad_message");
+    assert.match(String(invalid.message), /id/);
+    owner.send({ type: "answer", id: "nope", sdp: "v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\n" });
+    assert.equal((await owner.next((m) => m.type === "error")).code, "unknown_watch");
+    owner.send({ type: "ping" });
+    await owner.next((m) => m.type === "pong");
+
+    // An oversized message closes that connection with 1009.
+    const big = await SignalingClient.connect(server.url, v.ownerToken);
+    big.send({ type: "ping", pad: "x".repeat(70_000) });
+    assert.equal((await big.closed).code, 1009);
+
+    // A flood is rate limited, then closed with 1008.
+    const flood = await SignalingClient.connect(server.url, v.ownerToken);
+    for (let i = 0; i < 400; i++) flood.send({ type: "ping" });
+    assert.equal(
+      (await flood.next((m) => m.type === "error" && m.code === "rate_limited")).code,
+      "rate_limited",
+    );
+    await flood.next((m) => m.type === "error" && /connection closed/.test(String(m.message)));
+    await flood.closed; // 1008, or abnormal when the close races the client's own sends
+
+    // The bystander still gets answers.
+    bystander.send({ type: "ping" });
+    await bystander.next((m) => m.type === "pong");
+    for (const c of [bystander, rival, owner]) c.close();
+  },
+});

@@ -1,0 +1,295 @@
+/**
+ * The vehicle's live publisher: one camera's live encoder ({@linkcode RtpSource}) feeding a
+ * send-only H.264 track of a werift RTCPeerConnection. Signaling is the caller's: it carries the
+ * offer this class makes (complete, no trickle ICE) to Janus and brings the answer back.
+ *
+ * Keyframes: ffmpeg cannot be asked for an IDR at run time, so a picture loss (PLI) or full intra
+ * request (FIR) from the remote is served by the short GOP — the encoder makes a keyframe every
+ * `gopSeconds` (1 s by default) whatever happens; {@linkcode LivePublisher.requestKeyframe} only
+ * counts and logs requests.
+ */
+import {
+  type CandidatePair,
+  MediaStreamTrack,
+  RTCPeerConnection,
+  RtcpPayloadSpecificFeedback,
+  RTCRtpCodecParameters,
+  type RTCRtpSender,
+  useFIR,
+  useNACK,
+  usePLI,
+  useREMB,
+  useSdesMid,
+  useTransportWideCC,
+  useTWCC,
+} from "werift";
+import { Buffer } from "node:buffer";
+import type { Logger } from "../../lib/log/mod.ts";
+import type { CameraConfig } from "../config.ts";
+import { resumeIceAfterRestart } from "./ice_restart.ts";
+import { RtpSource } from "./rtp_source.ts";
+
+/**
+ * Connection state of a {@linkcode LivePublisher}: "connecting" until the first connection (and
+ * while ICE/DTLS set up again), "disconnected" when werift lost the path (it may come back; an
+ * ICE restart helps), "failed" for good, "closed" after {@linkcode LivePublisher.close}.
+ */
+export type PublisherState = "connecting" | "connected" | "disconnected" | "failed" | "closed";
+
+/** A STUN or TURN server, as in the WebRTC API. */
+export interface IceServer {
+  urls: string | string[];
+  username?: string;
+  credential?: string;
+}
+
+/** Options of {@linkcode LivePublisher.start}. */
+export interface PublisherOptions {
+  camera: CameraConfig;
+  /** STUN/TURN servers; none by default (host candidates only). */
+  iceServers?: IceServer[];
+  /**
+   * Host addresses to gather on although werift skips them (loopback, 127.0.0.2 on an ifb device
+   * in the test namespace). When given, only candidate pairs whose local side is one of them are
+   * used.
+   */
+  additionalHostAddresses?: string[];
+  ffmpeg?: string;
+  /** TrueType font for the test pattern's burned-in clock. */
+  font?: string;
+  logger: Logger;
+  /** Keyframe interval of the live encoding; 1 s by default. */
+  gopSeconds?: number;
+  /** RTP payload type of H.264 in the offer; 96 by default. */
+  payloadType?: number;
+  /** Called on every change of {@linkcode LivePublisher.state}. */
+  onStateChange?: (state: PublisherState) => void;
+}
+
+const FEEDBACK_PLI = 1;
+const FEEDBACK_FIR = 4;
+const GATHER_TIMEOUT_MS = 10_000;
+
+/**
+ * Makes a WebRTC offer start DTLS at once: the offerer announces `a=setup:active` (it will be the
+ * DTLS client) instead of `actpass`. Offered `actpass`, Janus answers `active` and its handshake
+ * waits about a second for a retransmission. Other `a=setup` values (a re-offer keeps the role
+ * already negotiated) are left alone.
+ *
+ * @example preferActiveSetup("a=setup:actpass\r\n") // "a=setup:active\r\n"
+ */
+export function preferActiveSetup(sdp: string): string {
+  return sdp.replace(/^a=setup:actpass(?=\r?$)/gm, "a=setup:active");
+}
+
+/** The H.264 codec the publisher offers: constrained baseline 3.1, with the feedback werift does. */
+export function liveH264Codec(payloadType = 96): RTCRtpCodecParameters {
+  return new RTCRtpCodecParameters({
+    mimeType: "video/H264",
+    clockRate: 90_000,
+    payloadType,
+    rtcpFeedback: [useNACK(), usePLI(), useFIR(), useREMB(), useTWCC()],
+    parameters: "packetization-mode=1;profile-level-id=42e01f;level-asymmetry-allowed=1",
+  });
+}
+
+/**
+ * Publishes one camera over WebRTC.
+ *
+ * @example
+ * const publisher = await LivePublisher.start({ camera, logger });
+ * const answer = await signaling.publish(await publisher.createOffer());
+ * await publisher.setAnswer(answer);
+ */
+export class LivePublisher {
+  readonly #pc: RTCPeerConnection;
+  readonly #track: MediaStreamTrack;
+  readonly #sender: RTCRtpSender;
+  readonly #log: Logger;
+  readonly #camera: string;
+  readonly #onStateChange?: (state: PublisherState) => void;
+  #source: RtpSource | undefined;
+  #state: PublisherState = "connecting";
+  #closing: Promise<void> | undefined;
+  #ssrc: number | undefined;
+  #lastPacketAt = 0;
+  #keyframeRequests = 0;
+
+  private constructor(options: PublisherOptions) {
+    this.#log = options.logger.child({ camera: options.camera.name, part: "live-publisher" });
+    this.#camera = options.camera.name;
+    this.#onStateChange = options.onStateChange;
+    const only = options.additionalHostAddresses?.length
+      ? new Set(options.additionalHostAddresses)
+      : undefined;
+    this.#pc = new RTCPeerConnection({
+      // werift's default is a public STUN server: never reach out unless asked to.
+      iceServers: options.iceServers ?? [],
+      iceAdditionalHostAddresses: options.additionalHostAddresses,
+      iceFilterCandidatePair: only
+        ? (pair: CandidatePair) => only.has(pair.localCandidate.host)
+        : undefined,
+      codecs: { video: [liveH264Codec(options.payloadType)] },
+      headerExtensions: { video: [useSdesMid(), useTransportWideCC()] },
+    });
+    this.#track = new MediaStreamTrack({ kind: "video" });
+    this.#sender = this.#pc.addTransceiver(this.#track, { direction: "sendonly" }).sender;
+    this.#pc.connectionStateChange.subscribe((state) => {
+      if (state === "new" || state === "connecting") this.#setState("connecting");
+      else this.#setState(state);
+    });
+    this.#sender.onRtcp.subscribe((rtcp) => {
+      if (!(rtcp instanceof RtcpPayloadSpecificFeedback)) return;
+      const count = rtcp.feedback.count;
+      if (count === FEEDBACK_PLI || count === FEEDBACK_FIR) {
+        this.requestKeyframe(count === FEEDBACK_PLI ? "pli" : "fir");
+      }
+    });
+  }
+
+  /**
+   * Checks permissions, starts the live encoder and the peer connection. Throws when ffmpeg
+   * cannot start or network interfaces may not be read (werift would then gather no candidate).
+   */
+  static async start(options: PublisherOptions): Promise<LivePublisher> {
+    const sys = await Deno.permissions.query({ name: "sys", kind: "networkInterfaces" });
+    if (sys.state !== "granted") {
+      throw new Error(
+        `Cannot publish camera "${options.camera.name}": ` +
+          "WebRTC needs --allow-sys=networkInterfaces to gather ICE candidates",
+      );
+    }
+    const publisher = new LivePublisher(options);
+    try {
+      publisher.#source = await RtpSource.start({
+        camera: options.camera,
+        logger: options.logger,
+        ffmpeg: options.ffmpeg,
+        font: options.font,
+        gopSeconds: options.gopSeconds,
+        payloadType: options.payloadType,
+        onPacket: (packet) => publisher.#forward(packet),
+      });
+    } catch (error) {
+      await publisher.#pc.close();
+      throw error;
+    }
+    publisher.#log.info("live publisher started", { port: publisher.#source.port });
+    return publisher;
+  }
+
+  /** Where the connection stands. */
+  get state(): PublisherState {
+    return this.#state;
+  }
+
+  /** Process id of the live encoder's ffmpeg, if one runs. */
+  get encoderPid(): number | undefined {
+    return this.#source?.pid;
+  }
+
+  /** Keyframe requests (PLI, FIR) received so far. */
+  get keyframeRequests(): number {
+    return this.#keyframeRequests;
+  }
+
+  /** A complete offer (ICE gathering finished, `a=setup:active`) to send to the remote. */
+  async createOffer(): Promise<string> {
+    return await this.#offer(false);
+  }
+
+  /** Applies the remote's answer to the last offer. */
+  async setAnswer(sdp: string): Promise<void> {
+    await this.#pc.setRemoteDescription({ type: "answer", sdp });
+    const resumed = resumeIceAfterRestart(this.#pc, (error) => {
+      this.#log.warn("ICE checks after the restart failed", { error });
+      this.#setState("failed");
+    });
+    if (resumed) this.#log.info("ICE checks resumed after the restart");
+  }
+
+  /** A new complete offer with fresh ICE credentials, to recover after the network changed. */
+  async restartIce(): Promise<string> {
+    this.#log.info("live publisher restarts ICE");
+    return await this.#offer(true);
+  }
+
+  /**
+   * Notes that the remote asked for a keyframe. The encoder cannot be told at run time, so the
+   * next scheduled keyframe (at most `gopSeconds` away) answers it; this only counts and logs.
+   */
+  requestKeyframe(reason = "request"): void {
+    this.#keyframeRequests++;
+    this.#log.debug("keyframe requested; the next one comes with the GOP", {
+      reason,
+      requests: this.#keyframeRequests,
+    });
+  }
+
+  /** Stops the encoder (SIGTERM, then SIGKILL) and closes the connection; idempotent. */
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      await this.#source?.close();
+      await this.#pc.close();
+      this.#setState("closed");
+      this.#log.info("live publisher closed");
+    })();
+    return this.#closing;
+  }
+
+  async #offer(iceRestart: boolean): Promise<string> {
+    if (this.#closing) {
+      throw new Error(`Cannot make an offer for camera "${this.#camera}": the publisher is closed`);
+    }
+    const offer = await this.#pc.createOffer({ iceRestart });
+    await this.#pc.setLocalDescription(offer);
+    await this.#gathered();
+    return preferActiveSetup(this.#pc.localDescription!.sdp);
+  }
+
+  async #gathered(): Promise<void> {
+    if (this.#pc.iceGatheringState === "complete") return;
+    const { promise, resolve, reject } = Promise.withResolvers<void>();
+    const timer = setTimeout(() => {
+      reject(
+        new Error(
+          `Cannot make an offer for camera "${this.#camera}": ` +
+            `ICE gathering did not finish in ${GATHER_TIMEOUT_MS} ms`,
+        ),
+      );
+    }, GATHER_TIMEOUT_MS);
+    const subscription = this.#pc.iceGatheringStateChange.subscribe((state) => {
+      if (state === "complete") resolve();
+    });
+    try {
+      await promise;
+    } finally {
+      clearTimeout(timer);
+      subscription.unSubscribe();
+    }
+  }
+
+  /** Hands a packet to the track; a restarted encoder (new SSRC) continues the sequence. */
+  #forward(packet: Uint8Array): void {
+    const view = new DataView(packet.buffer, packet.byteOffset, packet.byteLength);
+    const ssrc = view.getUint32(8);
+    const now = performance.now();
+    if (this.#ssrc !== undefined && ssrc !== this.#ssrc) {
+      // werift rewrites SSRC and payload type itself; sequence numbers and timestamps jump with a
+      // new ffmpeg, so ask it to continue them, the timestamp advancing by the time in between.
+      const step = Math.max(1, Math.round((now - this.#lastPacketAt) * 90));
+      this.#sender.replaceRTP({ sequenceNumber: 0, timestamp: 0 }, true, step);
+      this.#log.info("live encoder restarted; RTP continues", { ssrc });
+    }
+    this.#ssrc = ssrc;
+    this.#lastPacketAt = now;
+    this.#track.writeRtp(Buffer.from(packet.buffer, packet.byteOffset, packet.byteLength));
+  }
+
+  #setState(state: PublisherState): void {
+    if (this.#state === state || this.#state === "closed") return;
+    this.#state = state;
+    this.#log.info("live publisher state", { state });
+    this.#onStateChange?.(state);
+  }
+}
