@@ -257,7 +257,10 @@ export class RtpSource {
   }
 
   /** Logs ffmpeg's stderr at debug level, keeping the last lines for the exit message. */
-  async #pumpStderr(stream: ReadableStream<Uint8Array>, lines: string[]): Promise<void> {
+  async #pumpStderr(
+    stream: ReadableStream<Uint8Array<ArrayBuffer>>,
+    lines: string[],
+  ): Promise<void> {
     const emit = (line: string) => {
       if (!line.trim()) return;
       lines.push(line.slice(0, 500));
