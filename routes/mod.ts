@@ -39,8 +39,25 @@ export function createApp(deps: RouteDeps): ApiApp {
     "*",
     cors({
       origin: "*",
-      allowHeaders: ["Authorization", "Content-Type", "Content-Digest", "Range", "If-None-Match"],
-      exposeHeaders: ["Content-Length", "Content-Range", "ETag", "Accept-Ranges", "X-Request-Id"],
+      allowHeaders: [
+        "Authorization",
+        "Content-Type",
+        "Content-Digest",
+        "Range",
+        "If-None-Match",
+        "If-Match",
+      ],
+      // WHEP players read Location (the session) and Link (ICE servers) cross-origin.
+      exposeHeaders: [
+        "Content-Length",
+        "Content-Range",
+        "ETag",
+        "Accept-Ranges",
+        "X-Request-Id",
+        "Location",
+        "Link",
+      ],
+      allowMethods: ["GET", "HEAD", "PUT", "POST", "PATCH", "DELETE", "OPTIONS"],
       maxAge: 86_400,
     }),
   );

@@ -9,7 +9,28 @@ const modules = new URL("../../node_modules/", import.meta.url);
 const SCRIPTS: Record<string, URL> = {
   "/hls.js": new URL("hls.js/dist/hls.min.js", modules),
   "/dash.js": new URL("dashjs/dist/modern/umd/dash.all.min.js", modules),
+  // medooze's WHEP client (by an author of the WHEP draft): an independent WHEP implementation.
+  "/whep.js": new URL("whip-whep/whep.js", modules),
 };
+
+/** A page that watches a WHEP endpoint with medooze's WHEPClient; `window.whepError` on failure. */
+const WHEP_PAGE = (url: string, token: string) =>
+  `<!doctype html>
+<meta charset="utf-8"><title>WHEP player</title>
+<video id="video" muted playsinline autoplay style="width:640px"></video>
+<script type="module">
+  import { WHEPClient } from "/whep.js";
+  const video = document.getElementById("video");
+  const pc = new RTCPeerConnection();
+  pc.addTransceiver("video", { direction: "recvonly" });
+  pc.ontrack = (event) => {
+    video.srcObject = event.streams[0] ?? new MediaStream([event.track]);
+    video.play().catch(() => {});
+  };
+  window.whepState = () => pc.connectionState;
+  new WHEPClient().view(pc, ${JSON.stringify(url)}, ${JSON.stringify(token)})
+    .catch((error) => (window.whepError = String(error)));
+</script>`;
 
 const PAGE = (player: "hls" | "dash", url: string) =>
   `<!doctype html>
@@ -37,6 +58,8 @@ const PAGE = (player: "hls" | "dash", url: string) =>
 export interface PlayerPages extends AsyncDisposable {
   /** URL of a page playing `url` with `player`. */
   page(player: "hls" | "dash", url: string): string;
+  /** URL of a page watching the WHEP endpoint `url` with `token`. */
+  whep(url: string, token: string): string;
 }
 
 /** Serves player pages on a free port of 127.0.0.1. */
@@ -49,6 +72,13 @@ export function servePlayerPages(): PlayerPages {
         headers: { "content-type": "text/javascript" },
       });
     }
+    if (url.pathname === "/whep") {
+      const page = WHEP_PAGE(
+        url.searchParams.get("url") ?? "",
+        url.searchParams.get("token") ?? "",
+      );
+      return new Response(page, { headers: { "content-type": "text/html" } });
+    }
     if (url.pathname === "/play") {
       const player = url.searchParams.get("player") === "dash" ? "dash" : "hls";
       return new Response(PAGE(player, url.searchParams.get("url") ?? ""), {
@@ -60,6 +90,8 @@ export function servePlayerPages(): PlayerPages {
   const base = `http://127.0.0.1:${server.addr.port}`;
   return {
     page: (player, url) => `${base}/play?player=${player}&url=${encodeURIComponent(url)}`,
+    whep: (url, token) =>
+      `${base}/whep?url=${encodeURIComponent(url)}&token=${encodeURIComponent(token)}`,
     [Symbol.asyncDispose]: () => server.shutdown(),
   };
 }

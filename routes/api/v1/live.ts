@@ -144,8 +144,9 @@ export function registerLiveRoutes(app: ApiApp, deps: RouteDeps) {
     async (c) => {
       const session = live().whepSession(c.req.valid("param").resource);
       if (!session) throw new NotFoundError("WHEP session not found");
-      for (const candidate of sdpFragCandidates(await c.req.text())) {
-        await session.candidate(candidate);
+      // One bundled media section on the Janus side: candidates go to its first m-line.
+      for (const { candidate } of sdpFragCandidates(await c.req.text())) {
+        await session.candidate({ candidate, sdpMLineIndex: 0 });
       }
       return c.body(null, 204);
     },

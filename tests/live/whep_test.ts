@@ -1,0 +1,99 @@
+import assert from "node:assert/strict";
+import { startAgent } from "../support/agent.ts";
+import { setUpVehicle } from "../support/fleet_api.ts";
+import { liveServerEnv, requireLiveNamespace } from "../support/live.ts";
+import { startServer } from "../support/server.ts";
+import { WebrtcViewer } from "../support/webrtc_viewer.ts";
+
+const SMALL = ["--video-size", "320x240", "--fps", "10", "--bitrate", "300k"];
+
+function whep(url: string, token: string | null, body: string, type = "application/sdp") {
+  return fetch(url, {
+    method: "POST",
+    headers: { "content-type": type, ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    body,
+  });
+}
+
+Deno.test({
+  name: "live: a WHEP client watches with a live link token; bad tokens and offers are refused",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    requireLiveNamespace();
+    await using server = await startServer(liveServerEnv());
+    const v = await setUpVehicle(server.url, ["front", "rear"]);
+    const spoolDir = await Deno.makeTempDir({ prefix: "motorcade-spool-" });
+    await using _agent = startAgent({
+      server: server.url,
+      stateDir: v.stateDir,
+      spoolDir,
+      cameras: { front: "testsrc" },
+      live: true,
+      args: SMALL,
+    });
+    const camera = `/api/v1/fleets/${v.fleetId}/vehicles/${v.vehicleId}/cameras`;
+    const linkOf = async (name: string) => {
+      const response = await fetch(`${server.url}${camera}/${name}/live-links`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${v.ownerToken}`, "content-type": "application/json" },
+        body: JSON.stringify({ ttlSeconds: 3600 }),
+      });
+      assert.equal(response.status, 201);
+      return await response.json() as { whepUrl: string; token: string };
+    };
+    const front = await linkOf("front");
+    const rear = await linkOf("rear");
+    assert.equal(front.whepUrl, `${server.url}${camera}/front/whep`);
+
+    const viewer = new WebrtcViewer();
+    try {
+      const offer = await viewer.offer();
+      // No token, another camera's token, a tampered token: 401.
+      for (const token of [null, rear.token, front.token.slice(0, -2) + "xx"]) {
+        const refused = await whep(front.whepUrl, token, offer);
+        assert.equal(refused.status, 401, await refused.text());
+      }
+      // Not SDP, and SDP without H.264: 400 with a reason.
+      const notSdp = await whep(front.whepUrl, front.token, "hello");
+      assert.equal(notSdp.status, 400);
+      await notSdp.body?.cancel();
+      const vp8Only = offer.replace(/H264\/90000/g, "VP8/90000");
+      const noH264 = await whep(front.whepUrl, front.token, vp8Only);
+      assert.equal(noH264.status, 400);
+      assert.match((await noH264.json()).detail, /H\.264/);
+      const wrongType = await whep(front.whepUrl, front.token, offer, "application/json");
+      assert.ok([400, 415].includes(wrongType.status), String(wrongType.status));
+      await wrongType.body?.cancel();
+
+      const response = await whep(front.whepUrl, front.token, offer);
+      assert.equal(response.status, 201);
+      assert.equal(response.headers.get("content-type"), "application/sdp");
+      const location = response.headers.get("location")!;
+      assert.match(location, /^\/api\/v1\/live\/whep\/[0-9a-f-]{36}$/);
+      await viewer.accept(await response.text());
+      await viewer.waitFor((c) => c.keyframes >= 1 && c.frames >= 10, 30_000);
+
+      const patched = await fetch(server.url + location, {
+        method: "PATCH",
+        headers: { "content-type": "application/trickle-ice-sdpfrag" },
+        body: "a=mid:0\r\na=end-of-candidates\r\n",
+      });
+      assert.equal(patched.status, 204);
+      const ended = await fetch(server.url + location, { method: "DELETE" });
+      assert.equal(ended.status, 200);
+      await ended.body?.cancel();
+      const again = await fetch(server.url + location, { method: "DELETE" });
+      assert.equal(again.status, 404);
+      await again.body?.cancel();
+    } catch (error) {
+      console.log(
+        server.logs.filter((l) => !/"debug"|ladder ffmpeg/.test(l)).slice(-25).join("\n"),
+      );
+      throw error;
+    } finally {
+      await viewer.close();
+      await Deno.remove(spoolDir, { recursive: true }).catch(() => {});
+    }
+  },
+});
