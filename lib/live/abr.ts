@@ -36,7 +36,7 @@ export interface AbrTuning {
   maxHoldOff: number;
 }
 
-/** Defaults: down after 2 bad seconds, up after 5 good ones, first hold-off 5 s (max 60 s). */
+/** Defaults: down after 2 bad seconds, up after 5 good ones, first hold-off 5 s (max 30 s). */
 export const DEFAULT_ABR_TUNING: AbrTuning = {
   badLoss: 0.04,
   goodLoss: 0.01,
@@ -44,7 +44,7 @@ export const DEFAULT_ABR_TUNING: AbrTuning = {
   downAfter: 2,
   upAfter: 5,
   holdOff: 5,
-  maxHoldOff: 60,
+  maxHoldOff: 30,
 };
 
 /** Why the controller moved. */

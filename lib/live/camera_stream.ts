@@ -180,21 +180,24 @@ export class CameraStream {
     }
     const handle = await session.attach("janus.plugin.videoroom");
     this.#publisher = handle;
-    let publisherId = "";
     handle.on((event) => {
       if (handle !== this.#publisher) return;
-      if (event.janus === "webrtcup") this.#onLive(handle, publisherId, generation);
+      if (event.janus === "webrtcup") {
+        if (this.#publishTimer) clearTimeout(this.#publishTimer);
+        this.state = "live";
+        this.notify("live");
+      }
       if (event.janus === "hangup" || event.janus === "detached") this.#onPublisherGone(handle);
     });
     const published = await publish(handle, this.room, { type: "offer", sdp });
-    publisherId = published.publisherId;
+    // The forward (and the ladder) start now, while ICE and DTLS run, so that the vehicle's very
+    // first keyframe reaches viewers instead of waiting a GOP for the next one.
+    this.#startFeed(handle, published.publisherId, generation);
     return published.answer.sdp;
   }
 
-  async #onLive(handle: JanusHandle, publisherId: string, generation: number): Promise<void> {
+  async #startFeed(handle: JanusHandle, publisherId: string, generation: number): Promise<void> {
     if (this.context.janus.generation !== generation || handle !== this.#publisher) return;
-    if (this.#publishTimer) clearTimeout(this.#publishTimer);
-    this.state = "live";
     try {
       await this.mountpoint();
       const relay = this.#relay!;
@@ -224,7 +227,6 @@ export class CameraStream {
         port,
         adminKey: settings.adminSecret,
       });
-      this.notify("live");
     } catch (error) {
       this.context.logger.error("cannot forward the publisher", {
         stream: this.key,

@@ -70,6 +70,11 @@ export function ladderArgs(
     "nobuffer",
     "-flags",
     "low_delay",
+    // Start encoding as soon as the first keyframe is decoded, not after seconds of probing.
+    "-probesize",
+    "32768",
+    "-analyzeduration",
+    "200000",
     ...input,
     "-filter_complex",
     `[0:v]fps=${fps},split=${rungs.length}${split};${scales.join(";")}`,
