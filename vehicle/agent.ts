@@ -9,7 +9,7 @@ import { type Clocks, ClockWatch, SYSTEM_CLOCKS } from "./clock.ts";
 import type { AgentConfig } from "./config.ts";
 import { Heartbeat, type HeartbeatBody } from "./heartbeat.ts";
 import { type DeviceState, DeviceTokens, loadDeviceState } from "./identity.ts";
-import { LiveLink } from "./live/live_link.ts";
+import type { LiveLink } from "./live/live_link.ts";
 import { Spool } from "./spool.ts";
 import { type TokenSource, Uploader } from "./uploader.ts";
 
@@ -121,6 +121,8 @@ export class Agent {
     });
     this.#heartbeat.start();
     if (config.live) {
+      // Loaded only when live is on: werift is large, and reads the environment when imported.
+      const { LiveLink } = await import("./live/live_link.ts");
       this.#live = new LiveLink({
         serverUrl,
         tokens,

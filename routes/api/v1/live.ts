@@ -51,21 +51,38 @@ export function registerLiveRoutes(app: ApiApp, deps: RouteDeps) {
 
   // The signaling WebSocket authenticates with its first message (browsers cannot set headers
   // on a WebSocket), so the upgrade itself is open; see the README for the protocol.
-  app.get("/api/v1/live/ws", (c) => {
-    if (c.req.header("upgrade")?.toLowerCase() !== "websocket") {
-      throw new ValidationError("This endpoint speaks WebSocket: send an Upgrade request");
-    }
-    const service = live();
-    const { socket, response } = Deno.upgradeWebSocket(c.req.raw, { idleTimeout: 60 });
-    const connection = new SignalingConnection(
-      { live: service, identity, registry, logger: logger.child({ component: "signaling" }) },
-      { send: (text) => socket.send(text), close: (code, reason) => socket.close(code, reason) },
-    );
-    socket.onmessage = (event) => connection.onMessage(event.data);
-    socket.onclose = () => connection.onClose();
-    socket.onerror = () => {};
-    return response;
-  });
+  app.openapi(
+    secured(
+      secure,
+      access.public(),
+      createRoute({
+        method: "get",
+        path: "/api/v1/live/ws",
+        tags: ["live"],
+        summary: "The live signaling WebSocket (authenticate with the first message; see README)",
+        responses: {
+          101: { description: "Switched to WebSocket" },
+          503: { description: "Live streaming is off on this server" },
+        },
+      }),
+    ),
+    // deno-lint-ignore no-explicit-any
+    ((c: Context): any => {
+      const service = live();
+      if (c.req.header("upgrade")?.toLowerCase() !== "websocket") {
+        throw new ValidationError("This endpoint speaks WebSocket: send an Upgrade request");
+      }
+      const { socket, response } = Deno.upgradeWebSocket(c.req.raw, { idleTimeout: 60 });
+      const connection = new SignalingConnection(
+        { live: service, identity, registry, logger: logger.child({ component: "signaling" }) },
+        { send: (text) => socket.send(text), close: (code, reason) => socket.close(code, reason) },
+      );
+      socket.onmessage = (event) => connection.onMessage(event.data);
+      socket.onclose = () => connection.onClose();
+      socket.onerror = () => {};
+      return response;
+    }) as never,
+  );
 
   app.openapi(
     secured(
