@@ -13,6 +13,7 @@ import {
   publish,
   rtpForward,
 } from "./janus_plugins.ts";
+import { ConflictError } from "../errors/mod.ts";
 import type { LiveContext } from "./context.ts";
 import { forwardSdp, Ladder } from "./ladder.ts";
 import { RtpRelay } from "./rtp_relay.ts";
@@ -39,6 +40,8 @@ export class CameraStream {
   #publishTimer: ReturnType<typeof setTimeout> | null = null;
   #generation = -1;
   #closed = false;
+  /** A WHIP client publishes this camera (instead of the vehicle agent being asked to). */
+  #whip: string | null = null;
 
   constructor(
     readonly key: string,
@@ -133,7 +136,7 @@ export class CameraStream {
     if (this.viewers.get(viewer.id) !== viewer) return;
     this.viewers.delete(viewer.id);
     await viewer.close();
-    if (this.viewers.size === 0 && !this.#grace) {
+    if (this.viewers.size === 0 && !this.#grace && !this.#whip) {
       this.#grace = setTimeout(() => {
         this.#grace = null;
         if (this.viewers.size === 0) this.close().then(() => this.context.released(this.key));
@@ -144,7 +147,7 @@ export class CameraStream {
   /** Asks the vehicle to publish when there are viewers and nobody asked yet. */
   ensurePublishing(): void {
     this.#syncGeneration();
-    if (this.#closed || this.viewers.size === 0 || this.state !== "idle") return;
+    if (this.#closed || this.viewers.size === 0 || this.state !== "idle" || this.#whip) return;
     if (!this.context.janus.session) return this.notify("unavailable", "Janus is not reachable");
     const link = this.context.vehicle(this.vehicleId);
     if (!link) return this.notify("vehicle-offline");
@@ -238,12 +241,61 @@ export class CameraStream {
 
   #onPublisherGone(handle: JanusHandle): void {
     if (handle !== this.#publisher) return;
-    this.context.logger.info("publisher gone", { stream: this.key });
+    this.context.logger.info("publisher gone", { stream: this.key, whip: this.#whip !== null });
+    this.#whip = null;
     this.#resetPublisher();
     if (this.viewers.size) {
       this.notify("reconnecting");
       this.#later(() => this.ensurePublishing(), REPUBLISH_DELAY_MS);
     }
+  }
+
+  /** True while a WHIP client publishes this camera. */
+  get whip(): boolean {
+    return this.#whip !== null;
+  }
+
+  /**
+   * A WHIP client (an encoder on the vehicle) publishes `offer`; replaces any publication the
+   * server asked the vehicle agent for. Returns Janus's answer.
+   */
+  async whipPublish(resource: string, offer: string): Promise<string> {
+    this.#syncGeneration();
+    if (this.#whip) throw new ConflictError(`Camera "${this.camera}" already has a WHIP publisher`);
+    const link = this.context.vehicle(this.vehicleId);
+    if (this.publishId && link) link.send({ type: "unpublish", id: this.publishId });
+    this.#resetPublisher();
+    if (this.#grace) {
+      clearTimeout(this.#grace);
+      this.#grace = null;
+    }
+    this.#whip = resource;
+    this.state = "requested";
+    this.publishId = resource;
+    try {
+      return await this.publisherOffer(resource, offer);
+    } catch (error) {
+      this.#whip = null;
+      this.#resetPublisher();
+      throw error;
+    }
+  }
+
+  /** The WHIP client stopped: back to asking the vehicle agent when there are viewers. */
+  endWhip(resource: string): boolean {
+    if (this.#whip !== resource) return false;
+    this.#whip = null;
+    this.#resetPublisher();
+    if (this.viewers.size) this.#later(() => this.ensurePublishing(), 0);
+    else if (!this.#grace) {
+      this.#grace = setTimeout(() => {
+        this.#grace = null;
+        if (this.viewers.size === 0 && !this.#whip) {
+          this.close().then(() => this.context.released(this.key));
+        }
+      }, this.context.settings.idleGraceMs);
+    }
+    return true;
   }
 
   /** The vehicle said it stopped (or could not start) publishing. */
@@ -256,6 +308,7 @@ export class CameraStream {
 
   /** The vehicle's signaling connection dropped. */
   vehicleOffline(): void {
+    if (this.#whip) return; // the WHIP encoder has its own connection to Janus
     this.#resetPublisher();
     this.notify("vehicle-offline");
   }

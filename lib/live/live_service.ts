@@ -262,6 +262,26 @@ export class LiveService {
     return true;
   }
 
+  readonly #whip = new Map<string, CameraStream>();
+
+  /** A WHIP publisher for `target`; its resource id is random and unguessable. */
+  async startWhip(target: WatchTarget, offer: string): Promise<{ resource: string; answer: string }> {
+    if (!this.janus.session) throw new UnavailableError("Janus is not reachable");
+    const stream = this.#stream(target);
+    const resource = crypto.randomUUID();
+    const answer = await stream.whipPublish(resource, offer);
+    this.#whip.set(resource, stream);
+    return { resource, answer };
+  }
+
+  /** Ends a WHIP publication; false when there is none. */
+  endWhip(resource: string): boolean {
+    const stream = this.#whip.get(resource);
+    if (!stream) return false;
+    this.#whip.delete(resource);
+    return stream.endWhip(resource);
+  }
+
   /** Ends a viewer. */
   async leave(target: WatchTarget, session: ViewerSession): Promise<void> {
     const stream = this.#streams.get(`${target.vehicleId}/${target.camera}`);

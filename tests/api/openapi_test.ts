@@ -25,6 +25,7 @@ const PUBLIC_API = [
   // A WHEP session's random resource id is its credential (as RFC 9725 has it for WHIP).
   "PATCH /api/v1/live/whep/{resource}",
   "DELETE /api/v1/live/whep/{resource}",
+  "DELETE /api/v1/live/whip/{resource}",
 ];
 
 interface Operation {

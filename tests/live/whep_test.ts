@@ -97,3 +97,63 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "live: an encoder on the vehicle publishes with WHIP (device token) and viewers watch it",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    requireLiveNamespace();
+    const { LivePublisher } = await import("../../vehicle/live/publisher.ts");
+    const { createLogger } = await import("../../lib/log/mod.ts");
+    const { SignalingClient } = await import("../support/live.ts");
+    await using server = await startServer(liveServerEnv());
+    const v = await setUpVehicle(server.url, ["front"]);
+    const url =
+      `${server.url}/api/v1/fleets/${v.fleetId}/vehicles/${v.vehicleId}/cameras/front/whip`;
+    const publisher = await LivePublisher.start({
+      camera: {
+        name: "front",
+        source: { kind: "testsrc" },
+        video: { width: 320, height: 240, fps: 10, bitrate: 300_000 },
+      },
+      additionalHostAddresses: ["127.0.0.2"],
+      logger: createLogger("error"),
+    });
+    const client = await SignalingClient.connect(server.url, v.ownerToken);
+    const viewer = new WebrtcViewer();
+    try {
+      const offer = await publisher.createOffer();
+      // A user token is not a device token; no token at all is refused too.
+      for (const token of [v.ownerToken, null]) {
+        const refused = await whep(url, token, offer);
+        assert.ok([401, 403].includes(refused.status), String(refused.status));
+        await refused.body?.cancel();
+      }
+      const response = await whep(url, await v.tokens!.token(), offer);
+      assert.equal(response.status, 201, await response.clone().text());
+      const location = response.headers.get("location")!;
+      assert.match(location, /^\/api\/v1\/live\/whip\//);
+      await publisher.setAnswer(await response.text());
+
+      client.send({
+        type: "watch",
+        id: "w",
+        fleetId: v.fleetId,
+        vehicleId: v.vehicleId,
+        camera: "front",
+      });
+      const watchOffer = await client.next((m) => m.type === "offer");
+      client.send({ type: "answer", id: "w", sdp: await viewer.answer(String(watchOffer.sdp)) });
+      await viewer.waitFor((c) => c.keyframes >= 1 && c.frames >= 10, 30_000);
+
+      const ended = await fetch(server.url + location, { method: "DELETE" });
+      assert.equal(ended.status, 200);
+      await ended.body?.cancel();
+    } finally {
+      await viewer.close();
+      client.close();
+      await publisher.close();
+    }
+  },
+});

@@ -1,6 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
-import { access, signedBearer, userOf } from "../../../lib/auth/mod.ts";
+import { access, deviceOf, signedBearer, userOf } from "../../../lib/auth/mod.ts";
 import { NotFoundError, UnavailableError, ValidationError } from "../../../lib/errors/mod.ts";
 import { CameraNameSchema, IdSchema } from "../../../lib/fleet/mod.ts";
 import { type ApiApp, secured } from "../../../lib/http/mod.ts";
@@ -185,6 +185,66 @@ export function registerLiveRoutes(app: ApiApp, deps: RouteDeps) {
     async (c) => {
       if (!await live().endWhep(c.req.valid("param").resource)) {
         throw new NotFoundError("WHEP session not found");
+      }
+      return c.body(null, 200);
+    },
+  );
+
+  app.openapi(
+    secured(
+      secure,
+      access.device("vehicleId"),
+      createRoute({
+        method: "post",
+        path: `${CAMERA_PATH}/whip`,
+        tags: ["live"],
+        summary: "Publish a camera with WHIP (RFC 9725) — an encoder on the vehicle, device token",
+        request: { params: CameraParams, ...sdpBody("The publisher's SDP offer (H.264)") },
+        responses: {
+          201: {
+            description: "The SDP answer; Location is the session resource",
+            content: { "application/sdp": { schema: z.string() } },
+          },
+          409: { description: "The camera already has a WHIP publisher" },
+          503: { description: "Janus is not reachable" },
+        },
+      }),
+      { maxBodyBytes: 64 * 1024 },
+    ),
+    async (c) => {
+      const { fleetId, vehicleId, camera } = c.req.valid("param");
+      if (deviceOf(c).fleetId !== fleetId) throw new NotFoundError(`Fleet "${fleetId}" not found`);
+      if (!/^application\/sdp\b/i.test(c.req.header("content-type") ?? "")) {
+        throw new ValidationError('WHIP offers must be sent as "application/sdp"');
+      }
+      const offer = await c.req.text();
+      if (!offer.startsWith("v=0")) throw new ValidationError("Body is not an SDP offer");
+      await checkCamera(fleetId, vehicleId, camera);
+      const { resource, answer } = await live().startWhip({ fleetId, vehicleId, camera }, offer);
+      return c.body(answer, 201, {
+        "content-type": "application/sdp",
+        location: `/api/v1/live/whip/${resource}`,
+        etag: `"${resource}"`,
+      });
+    },
+  );
+
+  app.openapi(
+    secured(
+      secure,
+      access.public(),
+      createRoute({
+        method: "delete",
+        path: "/api/v1/live/whip/{resource}",
+        tags: ["live"],
+        summary: "End a WHIP publication (the resource id is the credential)",
+        request: { params: Resource },
+        responses: { 200: { description: "Ended" } },
+      }),
+    ),
+    (c) => {
+      if (!live().endWhip(c.req.valid("param").resource)) {
+        throw new NotFoundError("WHIP session not found");
       }
       return c.body(null, 200);
     },
