@@ -4,17 +4,25 @@
  * Baselines in the same run: an idle Deno process (the runtime's floor) and the agent's ffmpeg
  * encoder (the work the vehicle cannot avoid).
  *
- *   deno task bench:agent [--seconds 60]
+ *   deno task bench:agent [--seconds 60] [--live]
+ *
+ * `--live` keeps the agent's live link open (idle: nobody watches, werift loaded) against a server
+ * with live streaming on; run it inside the test namespace: `bash scripts/netns.sh deno task
+ * bench:agent --live`.
  */
 import { parseArgs } from "node:util";
 import { machineLine, percentile } from "./support/report.ts";
 import { startAgent } from "../tests/support/agent.ts";
 import { setUpVehicle } from "../tests/support/fleet_api.ts";
 import { startServer } from "../tests/support/server.ts";
+import { liveServerEnv } from "../tests/support/live.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
-  options: { seconds: { type: "string", default: "60" } },
+  options: {
+    seconds: { type: "string", default: "60" },
+    live: { type: "boolean", default: false },
+  },
 });
 const seconds = Number(values.seconds);
 const TICKS = 100; // clock ticks per second on Linux (getconf CLK_TCK)
@@ -68,7 +76,7 @@ async function measure(pid: () => number[], durationS: number) {
   return { cpuPercent: (cpu / wallS) * 100, rssP50: percentile(rss, 50), rssMax: Math.max(...rss) };
 }
 
-await using server = await startServer();
+await using server = await startServer(values.live ? liveServerEnv() : {});
 const vehicle = await setUpVehicle(server.url);
 const spoolDir = await Deno.makeTempDir({ prefix: "motorcade-bench-spool-" });
 const idle = new Deno.Command(Deno.execPath(), {
@@ -79,6 +87,7 @@ await using agent = startAgent({
   stateDir: vehicle.stateDir,
   spoolDir,
   cameras: { front: "testsrc" },
+  live: values.live,
   args: ["--video-size", "1280x720", "--bitrate", "2000000", "--log-level", "warn"],
 });
 try {
@@ -92,7 +101,10 @@ try {
   ]);
   const mb = (bytes: number) => (bytes / 1_048_576).toFixed(1).padStart(6);
   console.log(machineLine());
-  console.log(`load: 1 camera, testsrc 1280x720 25 fps at 2 Mbit/s, 2 s segments, ${seconds} s`);
+  console.log(
+    `load: 1 camera, testsrc 1280x720 25 fps at 2 Mbit/s, 2 s segments, ${seconds} s` +
+      (values.live ? ", live link open (idle)" : ""),
+  );
   console.log("                          CPU (% of one core)   RSS p50    RSS max");
   const line = (name: string, f: typeof agentFigures) =>
     console.log(

@@ -10,7 +10,7 @@ import type { Logger } from "../../lib/log/mod.ts";
 import { fullJitter } from "../backoff.ts";
 import type { CameraConfig } from "../config.ts";
 import type { TokenSource } from "../uploader.ts";
-import { type IceServer, LivePublisher } from "./publisher.ts";
+import type { IceServer, LivePublisher } from "./publisher.ts";
 
 /** Options of {@linkcode LiveLink}. */
 export interface LiveLinkOptions {
@@ -146,20 +146,23 @@ export class LiveLink {
     for (const [other, entry] of this.#publishers) {
       if (entry.camera === cameraName) await this.#stop(other, null);
     }
-    const publisher = LivePublisher.start({
-      camera,
-      iceServers: this.#iceServers,
-      additionalHostAddresses: this.options.additionalHostAddresses,
-      ffmpeg: this.options.ffmpeg,
-      font: this.options.font,
-      logger: this.options.logger.child({ camera: cameraName, publish: id }),
-      onStateChange: (state) => {
-        if (state === "failed" || state === "disconnected") {
-          // Network loss or a Janus restart: stop and tell the server, which asks again.
-          this.#stop(id, `connection ${state}`);
-        }
-      },
-    });
+    // werift is loaded at the first publish, not before: an idle live link costs no memory.
+    const publisher = import("./publisher.ts").then(({ LivePublisher }) =>
+      LivePublisher.start({
+        camera,
+        iceServers: this.#iceServers,
+        additionalHostAddresses: this.options.additionalHostAddresses,
+        ffmpeg: this.options.ffmpeg,
+        font: this.options.font,
+        logger: this.options.logger.child({ camera: cameraName, publish: id }),
+        onStateChange: (state) => {
+          if (state === "failed" || state === "disconnected") {
+            // Network loss or a Janus restart: stop and tell the server, which asks again.
+            this.#stop(id, `connection ${state}`);
+          }
+        },
+      })
+    );
     this.#publishers.set(id, { camera: cameraName, publisher });
     try {
       const offer = await (await publisher).createOffer();
