@@ -131,6 +131,7 @@ export class Agent {
         ffmpeg: config.ffmpeg,
         font: config.font,
         additionalHostAddresses: config.iceHostAddresses,
+        layers: config.liveLayers,
       });
       this.#live.start();
     }

@@ -66,6 +66,8 @@ export interface AgentConfig {
   live: boolean;
   /** Host addresses ICE gathers on besides the interfaces werift uses (e.g. 127.0.0.2). */
   iceHostAddresses: string[];
+  /** 3: publish three sizes at once (vehicle-side simulcast) when the uplink allows; 1 default. */
+  liveLayers: 1 | 3;
 }
 
 /** Raised for an invalid configuration; `problems` has one line per bad field. */
@@ -97,6 +99,7 @@ export interface AgentFlags {
   "log-level"?: string;
   live?: string;
   "ice-host"?: string;
+  "live-layers"?: string;
 }
 
 /** Which JSON field each flag sets. */
@@ -119,6 +122,7 @@ const FLAG_FIELDS: Record<Exclude<keyof AgentFlags, "camera">, string> = {
   "log-level": "logLevel",
   live: "live",
   "ice-host": "iceHostAddresses",
+  "live-layers": "liveLayers",
 };
 
 const CAMERA_NAME = /^[a-z0-9][a-z0-9_-]{0,31}$/;
@@ -143,6 +147,7 @@ const KNOWN_FIELDS = new Set([
   "font",
   "live",
   "iceHostAddresses",
+  "liveLayers",
 ]);
 const DEFAULT_VIDEO = { width: 1280, height: 720, fps: 25, bitrate: 2_000_000 };
 const DEFAULT_FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf";
@@ -293,6 +298,13 @@ export function parseAgentConfig(
     problems.push(`${name(field)} must be on or off, got ${show(value)}`);
     return fallback;
   };
+  const layerCount = (field: string): 1 | 3 => {
+    const value = raw[field];
+    if (value === undefined || value === 1 || value === "1") return 1;
+    if (value === 3 || value === "3") return 3;
+    problems.push(`${name(field)} must be 1 or 3, got ${show(value)}`);
+    return 1;
+  };
   const addresses = (field: string): string[] => {
     const value = raw[field];
     if (value === undefined) return [];
@@ -343,6 +355,7 @@ export function parseAgentConfig(
     font: text("font", DEFAULT_FONT),
     live: onOff("live", true),
     iceHostAddresses: addresses("iceHostAddresses"),
+    liveLayers: layerCount("liveLayers"),
   };
   if (problems.length) throw new AgentConfigError(problems);
   return config;

@@ -20,7 +20,7 @@ const USAGE = `usage: vehicle enrol --server URL --code CODE [--state DIR]
                       [--drain-order oldest|newest]
                       [--heartbeat-seconds N] [--clock-jump-seconds N]
                       [--stop-drain-seconds N] [--log-level debug|info|warn|error]
-                      [--live on|off] [--ice-host ADDRESS[,ADDRESS]]
+                      [--live on|off] [--live-layers 1|3] [--ice-host ADDRESS[,ADDRESS]]
   SOURCE: testsrc | file:PATH | v4l2:/dev/videoN | rtsp://… | http(s)://…`;
 
 /** An environment variable, or undefined when unset or not permitted (no prompt). */
@@ -48,6 +48,7 @@ const RECORD_FLAGS = [
   "log-level",
   "live",
   "ice-host",
+  "live-layers",
 ] as const;
 
 /** `vehicle record`: runs the agent until SIGTERM or SIGINT. */

@@ -51,9 +51,11 @@ export class CameraStream {
     readonly context: LiveContext,
   ) {}
 
-  /** Layers viewers can pick from. */
+  /** Layers viewers can pick from: three from the ladder or from a simulcasting vehicle. */
   get layers(): number {
-    return this.context.settings.ladder ? 3 : 1;
+    if (this.#relay) return this.#relay.ports.length;
+    const simulcast = this.context.vehicle(this.vehicleId)?.layers === 3;
+    return this.context.settings.ladder || simulcast ? 3 : 1;
   }
 
   /** The Janus room the vehicle publishes in (also its mountpoint prefix). */
@@ -195,19 +197,30 @@ export class CameraStream {
     const published = await publish(handle, this.room, { type: "offer", sdp });
     // The forward (and the ladder) start now, while ICE and DTLS run, so that the vehicle's very
     // first keyframe reaches viewers instead of waiting a GOP for the next one.
-    this.#startFeed(handle, published.publisherId, generation);
+    this.#startFeed(handle, published.publisherId, generation, videoMids(sdp));
     return published.answer.sdp;
   }
 
-  async #startFeed(handle: JanusHandle, publisherId: string, generation: number): Promise<void> {
+  async #startFeed(
+    handle: JanusHandle,
+    publisherId: string,
+    generation: number,
+    mids: string[],
+  ): Promise<void> {
     if (this.context.janus.generation !== generation || handle !== this.#publisher) return;
     try {
       await this.mountpoint();
       const relay = this.#relay!;
       const settings = this.context.settings;
-      let port = relay.ports[0];
-      if (settings.ladder) {
-        port = await freeUdpPort();
+      let ports = [relay.ports[0]];
+      let forwarded = [mids[0] ?? "0"];
+      if (mids.length >= 3 && relay.ports.length === 3) {
+        // The vehicle simulcasts: its three streams are the layers, no transcoding.
+        ports = relay.ports;
+        forwarded = mids.slice(0, 3);
+      } else if (settings.ladder) {
+        const port = await freeUdpPort();
+        ports = [port];
         this.#ladderInput = await Deno.makeTempFile({
           prefix: "motorcade-forward-",
           suffix: ".sdp",
@@ -227,7 +240,8 @@ export class CameraStream {
       await rtpForward(handle, {
         room: this.room,
         publisherId,
-        port,
+        ports,
+        mids: forwarded,
         adminKey: settings.adminSecret,
       });
     } catch (error) {
@@ -378,6 +392,17 @@ export class CameraStream {
     this.#relay?.close();
     this.#relay = null;
   }
+}
+
+/** The mids of an offer's video sections, in order (the publisher's layers, lowest first). */
+function videoMids(sdp: string): string[] {
+  const mids: string[] = [];
+  let video = false;
+  for (const line of sdp.split(/\r?\n/)) {
+    if (line.startsWith("m=")) video = line.startsWith("m=video");
+    else if (video && line.startsWith("a=mid:")) mids.push(line.slice(6).trim());
+  }
+  return mids;
 }
 
 /** A UDP port free on 127.0.0.1 right now (for ffmpeg's input). */

@@ -37,6 +37,8 @@ export interface Peer {
 export interface VehicleLink extends Peer {
   vehicleId: string;
   fleetId: string;
+  /** 3 when the vehicle publishes three sizes itself (simulcast), else 1. */
+  layers: 1 | 3;
 }
 
 /** The Janus side the parts use; null members while Janus is unreachable. */

@@ -49,11 +49,14 @@ export async function publish(
   return { answer: reply.jsep, publisherId };
 }
 
-/** Forwards a publisher's video as plain RTP to `port` on 127.0.0.1; returns the forwarder id. */
+/**
+ * Forwards a publisher's video streams as plain RTP to 127.0.0.1: the stream of mid `mids[i]` to
+ * `ports[i]`; returns the forwarder ids.
+ */
 export async function rtpForward(
   handle: JanusHandle,
-  options: { room: string; publisherId: string; port: number; adminKey: string; pt?: number },
-): Promise<number> {
+  options: { room: string; publisherId: string; ports: number[]; mids: string[]; adminKey: string },
+): Promise<number[]> {
   const data = await handle.call({
     request: "rtp_forward",
     admin_key: options.adminKey,
@@ -61,10 +64,15 @@ export async function rtpForward(
     publisher_id: options.publisherId,
     host: "127.0.0.1",
     host_family: "ipv4",
-    streams: [{ mid: "0", host: "127.0.0.1", port: options.port, pt: options.pt ?? FORWARD_PT }],
+    streams: options.ports.map((port, i) => ({
+      mid: options.mids[i],
+      host: "127.0.0.1",
+      port,
+      pt: FORWARD_PT,
+    })),
   });
   const streams = data.forwarders as Array<{ stream_id: number }> | undefined;
-  return streams?.[0]?.stream_id ?? 0;
+  return (streams ?? []).map((stream) => stream.stream_id);
 }
 
 /** Input ports of a mountpoint: one per simulcast layer, lowest first. */

@@ -265,7 +265,10 @@ export class LiveService {
   readonly #whip = new Map<string, CameraStream>();
 
   /** A WHIP publisher for `target`; its resource id is random and unguessable. */
-  async startWhip(target: WatchTarget, offer: string): Promise<{ resource: string; answer: string }> {
+  async startWhip(
+    target: WatchTarget,
+    offer: string,
+  ): Promise<{ resource: string; answer: string }> {
     if (!this.janus.session) throw new UnavailableError("Janus is not reachable");
     const stream = this.#stream(target);
     const resource = crypto.randomUUID();

@@ -25,6 +25,8 @@ export type Quality = z.infer<typeof Quality>;
 export const AuthMessage = z.object({
   type: z.literal("auth"),
   token: z.string().min(1).max(8192),
+  /** Vehicles only: 3 when they publish three sizes themselves (vehicle-side simulcast). */
+  layers: z.union([z.literal(1), z.literal(3)]).optional(),
 });
 
 /** What a viewer sends. */

@@ -175,6 +175,7 @@ export class SignalingConnection {
       const link: VehicleLink = {
         vehicleId: principal.vehicleId,
         fleetId: principal.fleetId,
+        layers: parsed.data.layers ?? 1,
         send: (message) => this.#send(message),
       };
       this.#link = link;

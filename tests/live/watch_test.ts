@@ -84,3 +84,66 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "live: a vehicle that simulcasts three sizes gives viewers three layers without the ladder",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    requireLiveNamespace();
+    await using server = await startServer(liveServerEnv({ ladder: "off" }));
+    const v = await setUpVehicle(server.url, ["front"]);
+    const spoolDir = await Deno.makeTempDir({ prefix: "motorcade-spool-" });
+    await using agent = startAgent({
+      server: server.url,
+      stateDir: v.stateDir,
+      spoolDir,
+      cameras: { front: "testsrc" },
+      live: true,
+      args: [...SMALL, "--live-layers", "3"],
+    });
+    const client = await SignalingClient.connect(server.url, v.ownerToken);
+    const viewer = new WebrtcViewer();
+    try {
+      // The vehicle announces its layers when its live link connects; a camera's layer count is
+      // settled when it is first watched.
+      while (!agent.logs.some((l) => l.includes('"live link ready"'))) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      client.send({
+        type: "watch",
+        id: "s",
+        fleetId: v.fleetId,
+        vehicleId: v.vehicleId,
+        camera: "front",
+        quality: "high",
+      });
+      const offer = await client.next((m) => m.type === "offer");
+      assert.equal(offer.layers, 3);
+      client.send({ type: "answer", id: "s", sdp: await viewer.answer(String(offer.sdp)) });
+      await viewer.waitFor((c) => c.keyframes >= 1 && c.frames >= 10, 30_000);
+      const high = viewer.counters.bytes;
+      await new Promise((resolve) => setTimeout(resolve, 3_000));
+      const highRate = viewer.counters.bytes - high;
+
+      client.send({ type: "quality", id: "s", quality: "low" });
+      const layer = await client.next((m) => m.type === "layer");
+      assert.equal(layer.layer, 0);
+      await new Promise((resolve) => setTimeout(resolve, 1_500)); // the switch waits for a keyframe
+      const low = viewer.counters.bytes;
+      await new Promise((resolve) => setTimeout(resolve, 3_000));
+      const lowRate = viewer.counters.bytes - low;
+      console.log(`bytes in 3 s: high layer ${highRate}, low layer ${lowRate}`);
+      assert.ok(lowRate < highRate * 0.7, `low ${lowRate} vs high ${highRate}`);
+      assert.ok(!server.logs.some((l) => l.includes("ladder ffmpeg")), "no transcoding");
+    } catch (error) {
+      console.log(agent.logs.slice(-15).join("\n"));
+      console.log(server.logs.filter((l) => /"(warn|error)"/.test(l)).slice(-15).join("\n"));
+      throw error;
+    } finally {
+      await viewer.close();
+      client.close();
+      await Deno.remove(spoolDir, { recursive: true }).catch(() => {});
+    }
+  },
+});

@@ -22,6 +22,8 @@ export interface LiveLinkOptions {
   font?: string;
   /** Extra host addresses for ICE (the test namespace's 127.0.0.2). */
   additionalHostAddresses?: string[];
+  /** 3: vehicle-side simulcast (announced to the server at authentication). */
+  layers?: 1 | 3;
 }
 
 const PING_MS = 20_000;
@@ -84,7 +86,7 @@ export class LiveLink {
       socket.onopen = () => resolve();
       socket.onerror = () => reject(new Error(`Cannot connect to "${url}"`));
     });
-    socket.send(JSON.stringify({ type: "auth", token }));
+    socket.send(JSON.stringify({ type: "auth", token, layers: this.options.layers ?? 1 }));
     const ping = setInterval(() => this.#send({ type: "ping" }), PING_MS);
     try {
       await new Promise<void>((resolve) => {
@@ -152,6 +154,7 @@ export class LiveLink {
         camera,
         iceServers: this.#iceServers,
         additionalHostAddresses: this.options.additionalHostAddresses,
+        layers: this.options.layers,
         ffmpeg: this.options.ffmpeg,
         font: this.options.font,
         logger: this.options.logger.child({ camera: cameraName, publish: id }),

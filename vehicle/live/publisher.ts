@@ -62,6 +62,12 @@ export interface PublisherOptions {
   gopSeconds?: number;
   /** RTP payload type of H.264 in the offer; 96 by default. */
   payloadType?: number;
+  /**
+   * 3: vehicle-side simulcast — three video tracks (three sizes from one ffmpeg, lowest first), for
+   * uplinks that can carry them; the server then forwards them as the viewers' layers instead of
+   * transcoding. 1 by default.
+   */
+  layers?: 1 | 3;
   /** Called on every change of {@linkcode LivePublisher.state}. */
   onStateChange?: (state: PublisherState) => void;
 }
@@ -103,16 +109,16 @@ export function liveH264Codec(payloadType = 96): RTCRtpCodecParameters {
  */
 export class LivePublisher {
   readonly #pc: RTCPeerConnection;
-  readonly #track: MediaStreamTrack;
-  readonly #sender: RTCRtpSender;
+  readonly #tracks: MediaStreamTrack[];
+  readonly #senders: RTCRtpSender[];
   readonly #log: Logger;
   readonly #camera: string;
   readonly #onStateChange?: (state: PublisherState) => void;
   #source: RtpSource | undefined;
   #state: PublisherState = "connecting";
   #closing: Promise<void> | undefined;
-  #ssrc: number | undefined;
-  #lastPacketAt = 0;
+  #ssrc: Array<number | undefined> = [];
+  #lastPacketAt: number[] = [];
   #keyframeRequests = 0;
   #connectedOnce = false;
   #replaced = false;
@@ -135,8 +141,13 @@ export class LivePublisher {
       codecs: { video: [liveH264Codec(options.payloadType)] },
       headerExtensions: { video: [useSdesMid(), useTransportWideCC()] },
     });
-    this.#track = new MediaStreamTrack({ kind: "video" });
-    this.#sender = this.#pc.addTransceiver(this.#track, { direction: "sendonly" }).sender;
+    this.#tracks = Array.from(
+      { length: options.layers ?? 1 },
+      () => new MediaStreamTrack({ kind: "video" }),
+    );
+    this.#senders = this.#tracks.map((track) =>
+      this.#pc.addTransceiver(track, { direction: "sendonly" }).sender
+    );
     this.#pc.connectionStateChange.subscribe((state) => {
       if (state === "new" || state === "connecting") this.#setState("connecting");
       else this.#setState(state);
@@ -145,13 +156,15 @@ export class LivePublisher {
         this.#freshEncoder();
       }
     });
-    this.#sender.onRtcp.subscribe((rtcp) => {
-      if (!(rtcp instanceof RtcpPayloadSpecificFeedback)) return;
-      const count = rtcp.feedback.count;
-      if (count === FEEDBACK_PLI || count === FEEDBACK_FIR) {
-        this.requestKeyframe(count === FEEDBACK_PLI ? "pli" : "fir");
-      }
-    });
+    for (const sender of this.#senders) {
+      sender.onRtcp.subscribe((rtcp) => {
+        if (!(rtcp instanceof RtcpPayloadSpecificFeedback)) return;
+        const count = rtcp.feedback.count;
+        if (count === FEEDBACK_PLI || count === FEEDBACK_FIR) {
+          this.requestKeyframe(count === FEEDBACK_PLI ? "pli" : "fir");
+        }
+      });
+    }
   }
 
   /**
@@ -175,6 +188,7 @@ export class LivePublisher {
         font: options.font,
         gopSeconds: options.gopSeconds,
         payloadType: options.payloadType,
+        layers: options.layers,
         // Once a fresh encoder takes over, the first one's last packets are dropped.
         onPacket: (packet) => publisher.#replaced || publisher.#forward(packet),
       };
@@ -304,17 +318,22 @@ export class LivePublisher {
   #forward(packet: Uint8Array): void {
     const view = new DataView(packet.buffer, packet.byteOffset, packet.byteLength);
     const ssrc = view.getUint32(8);
+    // With simulcast the SSRC's two low bits say the layer (see RtpSource).
+    const layer = this.#tracks.length > 1 ? ssrc & 3 : 0;
+    const track = this.#tracks[layer];
+    if (!track) return;
     const now = performance.now();
-    if (this.#ssrc !== undefined && ssrc !== this.#ssrc) {
+    const previous = this.#ssrc[layer];
+    if (previous !== undefined && ssrc !== previous) {
       // werift rewrites SSRC and payload type itself; sequence numbers and timestamps jump with a
       // new ffmpeg, so ask it to continue them, the timestamp advancing by the time in between.
-      const step = Math.max(1, Math.round((now - this.#lastPacketAt) * 90));
-      this.#sender.replaceRTP({ sequenceNumber: 0, timestamp: 0 }, true, step);
-      this.#log.info("live encoder restarted; RTP continues", { ssrc });
+      const step = Math.max(1, Math.round((now - (this.#lastPacketAt[layer] ?? now)) * 90));
+      this.#senders[layer].replaceRTP({ sequenceNumber: 0, timestamp: 0 }, true, step);
+      this.#log.info("live encoder restarted; RTP continues", { ssrc, layer });
     }
-    this.#ssrc = ssrc;
-    this.#lastPacketAt = now;
-    this.#track.writeRtp(Buffer.from(packet.buffer, packet.byteOffset, packet.byteLength));
+    this.#ssrc[layer] = ssrc;
+    this.#lastPacketAt[layer] = now;
+    track.writeRtp(Buffer.from(packet.buffer, packet.byteOffset, packet.byteLength));
   }
 
   #setState(state: PublisherState): void {

@@ -30,6 +30,11 @@ export interface RtpSourceOptions {
   gopSeconds?: number;
   /** RTP payload type ffmpeg writes; 96 by default. */
   payloadType?: number;
+  /**
+   * 3 for simulcast: one ffmpeg encodes three sizes (see {@linkcode simulcastLayers}), each with
+   * its own SSRC, whose two low bits are the layer (0 lowest). 1 by default.
+   */
+  layers?: 1 | 3;
   /** Restart delays after ffmpeg stops on its own: doubling from `baseMs` to `capMs`. */
   restart?: { baseMs: number; capMs: number };
 }
@@ -46,24 +51,59 @@ const STDERR_LINES_KEPT = 20;
  */
 export function liveFfmpegArgs(
   camera: CameraConfig,
-  options: { port: number; font: string; gopSeconds: number; payloadType: number },
+  options: {
+    port: number;
+    font: string;
+    gopSeconds: number;
+    payloadType: number;
+    layers?: 1 | 3;
+    ssrcBase?: number;
+  },
 ): string[] {
-  const { fps, bitrate } = camera.video;
-  const keyint = String(Math.max(1, Math.round(fps * options.gopSeconds)));
-  // A burned-in time code for latency measurement belongs in this filter (a second drawtext).
   const { input, filter } = ffmpegInput(camera, options.font);
+  const head = ["-hide_banner", "-nostdin", "-nostats", "-loglevel", "level+warning", ...input];
+  if ((options.layers ?? 1) === 1) {
+    return [...head, "-map", "0:v:0", "-an", "-vf", filter, ...encoderArgs(camera.video, options)];
+  }
+  // Simulcast: one decode, three scaled encodes, each to the same port with its own SSRC.
+  const layers = simulcastLayers(camera.video);
+  const base = options.ssrcBase ?? 0x4d430000;
+  const graph = `[0:v:0]${filter},split=3[a][b][c];` +
+    layers.map((l, i) => `[${"abc"[i]}]scale=-2:${l.height}[v${i}]`).join(";");
   return [
-    "-hide_banner",
-    "-nostdin",
-    "-nostats",
-    "-loglevel",
-    "level+warning",
-    ...input,
-    "-map",
-    "0:v:0",
+    ...head,
     "-an",
-    "-vf",
-    filter,
+    "-filter_complex",
+    graph,
+    ...layers.flatMap((layer, i) => [
+      "-map",
+      `[v${i}]`,
+      ...encoderArgs({ ...camera.video, bitrate: layer.bitrate }, options, base + i),
+    ]),
+  ];
+}
+
+/** The three simulcast layers of a camera: full, two-thirds and four-ninths of its height. */
+export function simulcastLayers(
+  video: CameraConfig["video"],
+): { height: number; bitrate: number }[] {
+  const even = (n: number) => Math.max(2, Math.round(n / 2) * 2);
+  return [
+    { height: even(video.height * 4 / 9), bitrate: Math.round(video.bitrate * 0.2) },
+    { height: even(video.height * 2 / 3), bitrate: Math.round(video.bitrate * 0.45) },
+    { height: video.height, bitrate: video.bitrate },
+  ];
+}
+
+/** x264 and RTP output arguments of one encoding. */
+function encoderArgs(
+  video: CameraConfig["video"],
+  options: { port: number; gopSeconds: number; payloadType: number },
+  ssrc?: number,
+): string[] {
+  const { fps, bitrate } = video;
+  const keyint = String(Math.max(1, Math.round(fps * options.gopSeconds)));
+  return [
     "-c:v",
     "libx264",
     "-preset",
@@ -95,6 +135,7 @@ export function liveFfmpegArgs(
     // what the RTP packetizer and a joining viewer need; no bitstream filter is required.
     "-payload_type",
     String(options.payloadType),
+    ...(ssrc === undefined ? [] : ["-ssrc", String(ssrc)]),
     "-pkt_size",
     String(RTP_PACKET_SIZE),
     "-f",
@@ -234,6 +275,9 @@ export class RtpSource {
       font: options.font ?? DEFAULT_FONT,
       gopSeconds: options.gopSeconds ?? 1,
       payloadType: options.payloadType ?? 96,
+      layers: options.layers,
+      // A new SSRC per process (low two bits: the layer), so the consumer sees the restart.
+      ssrcBase: (crypto.getRandomValues(new Uint32Array(1))[0] & ~3) >>> 0,
     });
     const child = new Deno.Command(options.ffmpeg ?? "ffmpeg", {
       args,

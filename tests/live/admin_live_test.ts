@@ -1,0 +1,215 @@
+/**
+ * Live video in the admin interface: an owner opens a vehicle's camera in Chromium and watches it
+ * through the signaling WebSocket, picks a quality, and keeps watching while the socket drops and
+ * while Janus restarts, without reloading the page; closing the player ends the publication.
+ */
+import assert from "node:assert/strict";
+import type { Page, WebSocketRoute } from "playwright-core";
+import { startAgent } from "../support/agent.ts";
+import { hasChromium, launchChromium } from "../support/browser.ts";
+import { setUpVehicle } from "../support/fleet_api.ts";
+import { liveServerEnv, requireLiveNamespace } from "../support/live.ts";
+import { OWNER } from "../support/platform.ts";
+import { startServer } from "../support/server.ts";
+
+const SMALL = ["--video-size", "320x240", "--fps", "10", "--bitrate", "300k"];
+/** The ladder of `liveServerEnv()`: layer heights, lowest first. */
+const LADDER_HEIGHTS = [120, 180, 240];
+
+type Message = Record<string, unknown>;
+
+/** Resolves once the player's video shows frames and plays on for `seconds` more. */
+async function playsOn(page: Page, seconds: number): Promise<void> {
+  await page.waitForFunction(
+    () => {
+      const video = document.querySelector<HTMLVideoElement>(".live-player video");
+      return !!video && video.videoWidth > 0 && video.readyState >= 2;
+    },
+    undefined,
+    { timeout: 45_000 },
+  );
+  const start = await page.$eval(".live-player video", (video: HTMLVideoElement) => ({
+    time: video.currentTime,
+    frames: video.getVideoPlaybackQuality().totalVideoFrames,
+  }));
+  await page.waitForFunction(
+    ({ time, frames, seconds }) => {
+      const video = document.querySelector<HTMLVideoElement>(".live-player video")!;
+      return video.currentTime >= time + seconds &&
+        video.getVideoPlaybackQuality().totalVideoFrames > frames + seconds * 5;
+    },
+    { ...start, seconds },
+    { timeout: 30_000, polling: 200 },
+  );
+}
+
+async function janusPid(): Promise<number> {
+  const out = await new Deno.Command("pgrep", { args: ["-x", "janus"], stdout: "piped" }).output();
+  const pids = new TextDecoder().decode(out.stdout).trim().split("\n").filter(Boolean).map(Number);
+  assert.equal(pids.length, 1, `one janus running, got ${pids}`);
+  return pids[0];
+}
+
+async function until(what: string, done: () => boolean, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!done()) {
+    if (Date.now() > deadline) throw new Error(`Timed out waiting until ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+Deno.test({
+  name:
+    "live: the admin plays a camera live, switches quality, and recovers from a dropped socket and a Janus restart",
+  ignore: !hasChromium,
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    requireLiveNamespace();
+    await using server = await startServer(liveServerEnv({ graceSeconds: 2 }));
+    const v = await setUpVehicle(server.url, ["front"]);
+    const spoolDir = await Deno.makeTempDir({ prefix: "motorcade-spool-" });
+    await using agent = startAgent({
+      server: server.url,
+      stateDir: v.stateDir,
+      spoolDir,
+      cameras: { front: "testsrc" },
+      live: true,
+      args: SMALL,
+    });
+    await using browser = await launchChromium();
+    const sent: Message[] = [];
+    const received: Message[] = [];
+    const sockets: Array<{ page: WebSocketRoute; server: WebSocketRoute }> = [];
+    const problems: string[] = [];
+    try {
+      const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+      page.on("pageerror", (error) => problems.push(error.message));
+      page.on("console", (message) => {
+        if (message.type() === "error") problems.push(message.text());
+      });
+      // Every signaling message passes through the test, which can also cut the connection.
+      await page.routeWebSocket(/\/api\/v1\/live\/ws$/, (socket) => {
+        const upstream = socket.connectToServer();
+        sockets.push({ page: socket, server: upstream });
+        socket.onMessage((text) => {
+          sent.push(JSON.parse(String(text)));
+          upstream.send(text);
+        });
+        upstream.onMessage((text) => {
+          received.push(JSON.parse(String(text)));
+          socket.send(text);
+        });
+      });
+
+      await page.goto(`${server.url}/admin`);
+      await page.fill("#email", OWNER.email);
+      await page.fill("#password", OWNER.password);
+      await page.click("button[type=submit]");
+      await page.getByRole("button", { name: "Acme" }).click();
+      await page.getByRole("cell", { name: "bus-1" }).waitFor();
+      await page.getByRole("button", { name: "Cameras", exact: true }).click();
+      // The status texts the player shows, in order; the array would not survive a reload.
+      await page.evaluate(() => {
+        const seen: string[] = [];
+        Object.assign(window, { statusTexts: seen });
+        new MutationObserver(() => {
+          const text = document.querySelector("[data-testid=live-status]")?.textContent;
+          if (text && text !== seen.at(-1)) seen.push(text);
+        }).observe(document.body, { subtree: true, childList: true, characterData: true });
+      });
+      const statusTexts = () =>
+        page.evaluate(() => (window as unknown as { statusTexts: string[] }).statusTexts);
+      await page.getByRole("button", { name: "Watch live" }).click();
+
+      const status = page.getByTestId("live-status");
+      await playsOn(page, 2);
+      await status.getByText("Live", { exact: true }).waitFor();
+      assert.ok(
+        (await statusTexts()).includes("Asking the vehicle to publish…"),
+        `status texts: ${await statusTexts()}`,
+      );
+      const watch = sent.find((m) => m.type === "watch")!;
+      assert.deepEqual(
+        { fleetId: watch.fleetId, vehicleId: watch.vehicleId, camera: watch.camera },
+        { fleetId: v.fleetId, vehicleId: v.vehicleId, camera: "front" },
+      );
+      assert.equal(sent[0].type, "auth", "the socket authenticates first");
+      assert.ok(sent.some((m) => m.type === "answer" && m.id === watch.id), "the browser answers");
+      assert.ok(sent.some((m) => m.type === "candidate"), "the browser trickles its candidates");
+      await until(
+        "the player reports decoded frames",
+        () => sent.some((m) => m.type === "stats" && Number(m.framesDecoded) > 0),
+      );
+      // Layer 1 of 3 (the ABR's start) is the ladder's middle rung.
+      await page.locator(".live-player .badge", { hasText: "720p" }).waitFor();
+
+      // A manual quality switches the layer at once; the picture has the rung's height.
+      await page.getByLabel("Quality").selectOption("low");
+      await page.locator(".live-player .badge", { hasText: "480p" }).waitFor();
+      await page.waitForFunction(
+        (height) =>
+          document.querySelector<HTMLVideoElement>(".live-player video")!.videoHeight ===
+            height,
+        LADDER_HEIGHTS[0],
+        { timeout: 15_000 },
+      );
+      assert.ok(sent.some((m) => m.type === "quality" && m.quality === "low"));
+
+      // The signaling connection drops: the player reconnects, watches again, keeps "low".
+      await sockets[0].server.close({ code: 1001, reason: "network drop" });
+      await sockets[0].page.close({ code: 1001, reason: "network drop" });
+      await until("a second socket", () => sockets.length >= 2);
+      await until(
+        "a second watch",
+        () => sent.filter((m) => m.type === "watch").length >= 2,
+      );
+      const rewatch = sent.filter((m) => m.type === "watch").at(-1)!;
+      assert.equal(rewatch.quality, "low", "the chosen quality survives the reconnection");
+      await playsOn(page, 2);
+      await status.getByText("Live", { exact: true }).waitFor();
+
+      // Janus dies and the supervisor restarts it: the server offers again with restart: true.
+      Deno.kill(await janusPid(), "SIGKILL");
+      await until(
+        "an offer with restart",
+        () => received.some((m) => m.type === "offer" && m.restart === true),
+        45_000,
+      );
+      assert.ok(
+        received.some((m) => m.type === "status" && m.state === "reconnecting"),
+        "the player heard that the stream is reconnecting",
+      );
+      await status.getByText("Live", { exact: true }).waitFor({ timeout: 45_000 });
+      await playsOn(page, 2);
+      const texts = await statusTexts();
+      console.log(`status texts: ${texts.join(" → ")}`);
+      assert.ok(texts.lastIndexOf("Reconnecting…") > texts.indexOf("Live"), texts.join(" → "));
+      await page.screenshot({ path: "/tmp/admin-live.png", fullPage: true });
+
+      // Closing the player says bye; with no viewer left the vehicle stops publishing.
+      await page.getByRole("button", { name: "Close" }).click();
+      await until("a bye", () => sent.some((m) => m.type === "bye"));
+      assert.equal(await page.locator(".live-player").count(), 0);
+      await until(
+        "the vehicle stops publishing",
+        () => agent.logs.some((l) => l.includes('"stopped publishing"')),
+        20_000,
+      );
+      await page.getByRole("button", { name: "Watch live" }).waitFor();
+      // Chromium logs the socket the test cut; nothing else may fail.
+      assert.deepEqual(problems.filter((p) => !/WebSocket/.test(p)), []);
+    } catch (error) {
+      console.log(
+        server.logs.filter((l) => !/"debug"|"request"|ladder ffmpeg/.test(l)).slice(-40).join("\n"),
+      );
+      console.log(agent.logs.slice(-20).join("\n"));
+      console.log("SENT", JSON.stringify(sent.map((m) => m.type)));
+      console.log("RECEIVED", JSON.stringify(received.map((m) => m.state ?? m.type)));
+      console.log("PROBLEMS", problems);
+      throw error;
+    } finally {
+      await Deno.remove(spoolDir, { recursive: true }).catch(() => {});
+    }
+  },
+});
