@@ -33,6 +33,12 @@ try {
   throw error;
 }
 const logger = createLogger(config.logLevel);
+
+/** `--ice-host` for the addresses in JANUS_ICE_ENFORCE_LIST (interface names are left out). */
+function iceHost(list: string): string[] {
+  const addresses = list.split(",").map((a) => a.trim()).filter((a) => /^\d+(\.\d+){3}$/.test(a));
+  return addresses.length ? ["--ice-host", addresses.join(",")] : [];
+}
 const startedAt = new Date();
 const platform = await createPlatform(config, logger);
 const server = Deno.serve(
@@ -75,7 +81,8 @@ if (!enrolled) {
 const agent = new Deno.Command(Deno.execPath(), {
   args: [
     "run",
-    `--allow-net=127.0.0.1:${server.addr.port}`,
+    // Live publishing sends UDP wherever ICE leads (here: Janus on this machine).
+    "--allow-net",
     `--allow-read=${stateDir},${spoolDir},/usr/share/fonts`,
     `--allow-write=${stateDir},${spoolDir}`,
     "--allow-run=ffmpeg",
@@ -90,6 +97,8 @@ const agent = new Deno.Command(Deno.execPath(), {
     "--spool",
     spoolDir,
     ...CAMERAS.flatMap((name) => ["--camera", `${name}=testsrc`]),
+    // Where Janus is told to gather ICE candidates on an address, the vehicle gathers there too.
+    ...iceHost(config.live?.janusIceEnforceList ?? ""),
     "--log-level",
     "warn",
   ],

@@ -73,6 +73,19 @@ async function record(values: Record<string, unknown>, stateGiven: boolean): Pro
   }
   const logger = createLogger(config.logLevel, undefined, { service: "vehicle" });
   const agent = new Agent({ config, logger });
+  if (config.live) {
+    // Recording comes first: an error escaping the WebRTC stack (werift's timers and sockets) is
+    // logged, and the live link recovers by re-publishing, instead of killing the whole agent.
+    const keepRecording = (event: Event & { preventDefault(): void }, error: unknown) => {
+      event.preventDefault();
+      logger.error("uncaught error in live publishing; recording continues", { error });
+    };
+    globalThis.addEventListener("error", (e) => keepRecording(e, (e as ErrorEvent).error));
+    globalThis.addEventListener(
+      "unhandledrejection",
+      (e) => keepRecording(e, (e as PromiseRejectionEvent).reason),
+    );
+  }
   let signals = 0;
   const stopped = new Promise<void>((resolve) => {
     const onSignal = (signal: Deno.Signal) => () => {

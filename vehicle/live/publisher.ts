@@ -179,6 +179,15 @@ export class LivePublisher {
           "WebRTC needs --allow-sys=networkInterfaces to gather ICE candidates",
       );
     }
+    // werift binds UDP sockets on any address and sends to wherever ICE leads: without the whole
+    // network it would fail later, from a timer, where nothing can catch it.
+    const net = await Deno.permissions.query({ name: "net" });
+    if (net.state !== "granted") {
+      throw new Error(
+        `Cannot publish camera "${options.camera.name}": ` +
+          "WebRTC needs --allow-net without a host list (UDP to Janus and TURN)",
+      );
+    }
     const publisher = new LivePublisher(options);
     try {
       publisher.#sourceOptions = {
