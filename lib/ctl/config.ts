@@ -3,7 +3,13 @@ import type { Command } from "./command.ts";
 import { table } from "./output.ts";
 
 /** Variables whose values are never printed. */
-const SECRETS = new Set(["METRICS_TOKEN", "MOTORCADE_ADMIN_PASSWORD"]);
+const SECRETS = new Set([
+  "METRICS_TOKEN",
+  "MOTORCADE_ADMIN_PASSWORD",
+  "JANUS_API_SECRET",
+  "JANUS_ADMIN_SECRET",
+  "TURN_SECRET",
+]);
 
 /** `config`: every variable with its current value and where it came from. */
 export const configCommand: Command = {

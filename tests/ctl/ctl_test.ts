@@ -262,7 +262,12 @@ Deno.test("ctl reports refused changes with exit code 1, as text or a JSON probl
 Deno.test("ctl config masks secrets, and a bad configuration exits with code 3", async () => {
   await using dir = await dataDir();
   const shown = await ctl(dir.path, ["config", "--json"], {
-    env: { PORT: "9090", METRICS_TOKEN: "s3cret-metrics-token" },
+    env: {
+      PORT: "9090",
+      METRICS_TOKEN: "s3cret-metrics-token",
+      TURN_URLS: "turn:turn.example.com:3478",
+      TURN_SECRET: "s3cret-turn",
+    },
   });
   assert.equal(shown.code, 0, shown.stderr);
   assert.ok(!shown.stdout.includes("s3cret"));

@@ -100,3 +100,38 @@ Deno.test("a config file may set every variable the server reads", async () => {
     await Deno.remove(file);
   }
 });
+
+Deno.test("live configuration: defaults, and every bad value named", () => {
+  const live = parseConfig({}).live!;
+  assert.equal(live.janusUrl, undefined);
+  assert.equal(live.ladder, "480:600k,720:1500k,1080:3m");
+  assert.deepEqual(live.janusRtpPortRange, [20_000, 40_000]);
+  assert.equal(parseConfig({ LIVE: "off" }).live, null);
+  assert.equal(parseConfig({ LIVE_LADDER: "off" }).live!.ladder, null);
+  assert.equal(
+    parseConfig({ TURN_URLS: "turn:t.example:3478", TURN_SECRET: "x" }).live!.turnUrls[0],
+    "turn:t.example:3478",
+  );
+  const error = (() => {
+    try {
+      parseConfig({
+        JANUS_URL: "http://janus:8188",
+        JANUS_RTP_PORT_RANGE: "40000-20000",
+        LIVE_LADDER: "720p,1080p",
+        TURN_URLS: "http://not-turn",
+        STUN_URLS: "stun:ok.example,bad",
+      });
+    } catch (e) {
+      return e;
+    }
+  })();
+  assert.ok(error instanceof ConfigError);
+  const text = error.problems.join("\n");
+  assert.match(text, /JANUS_URL must be a ws:\/\/ or wss:\/\/ URL, got "http:\/\/janus:8188"/);
+  assert.match(text, /JANUS_URL needs JANUS_ADMIN_URL, JANUS_API_SECRET and JANUS_ADMIN_SECRET/);
+  assert.match(text, /JANUS_RTP_PORT_RANGE must be "min-max".*"40000-20000"/);
+  assert.match(text, /LIVE_LADDER must be three rungs.*"720p,1080p"/);
+  assert.match(text, /TURN_URLS has an invalid URL "http:\/\/not-turn"/);
+  assert.match(text, /TURN_URLS needs TURN_SECRET/);
+  assert.match(text, /STUN_URLS has an invalid URL "bad"/);
+});
