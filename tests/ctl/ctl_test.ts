@@ -55,7 +55,9 @@ async function ctl(
   await writer.close();
   const { code, stdout, stderr } = await child.output();
   const decoder = new TextDecoder();
-  return { code, stdout: decoder.decode(stdout), stderr: decoder.decode(stderr) };
+  // Deno itself may report package metadata downloads on stderr (a cold cache); not the CLI's.
+  const own = decoder.decode(stderr).split(/(?<=\n)/).filter((l) => !l.startsWith("Download "));
+  return { code, stdout: decoder.decode(stdout), stderr: own.join("") };
 }
 
 /** Runs the CLI with `--json`, asserts it succeeded, and parses its output. */

@@ -22,7 +22,9 @@ Deno.test("server answers over a real socket, echoes request ids and stops clean
 
   const status = await server.stop("SIGTERM");
   assert.equal(status.code, 0);
-  const records = server.logs.map((line) => JSON.parse(line));
+  const records = server.logs.filter((line) => line.startsWith("{")).map((line) =>
+    JSON.parse(line)
+  );
   const logged = records.find((r) => r.msg === "request" && r.requestId === "abc-123");
   assert.equal(logged.client, "127.0.0.1");
   assert.equal(logged.route, "/healthz");
@@ -83,7 +85,8 @@ Deno.test("first start without an admin in the environment creates one and shows
     MOTORCADE_ADMIN_EMAIL: "",
     MOTORCADE_ADMIN_PASSWORD: "",
   });
-  const record = server.logs.map((line) => JSON.parse(line)).find((r) => r.password);
+  const record = server.logs.filter((line) => line.startsWith("{")).map((line) => JSON.parse(line))
+    .find((r) => r.password);
   assert.equal(record?.email, "admin@motorcade.local");
   assert.equal(record.alsoWrittenTo, `${server.dataDir}/initial-owner.txt`);
   const file = await Deno.readTextFile(record.alsoWrittenTo);
