@@ -2,7 +2,7 @@
  * The Janus sidecar: its configuration, the supervisor that runs it, and clients of its API
  * (WebSocket) and Admin API (HTTP). Only the server talks to Janus.
  */
-export { type JanusConfigOptions, renderJanusConfig } from "./config_files.ts";
+export { JANUS_TEMPLATES, type JanusConfigOptions, renderJanusConfig } from "./config_files.ts";
 export { JanusSupervisor, type JanusSupervisorOptions } from "./supervisor.ts";
 export {
   type HandleEvent,

@@ -57,9 +57,8 @@ export class JanusSupervisor {
   /** Writes the configuration and starts Janus; resolves once it answers. */
   async start(): Promise<void> {
     await Deno.mkdir(this.options.dir, { recursive: true });
-    for (const [name, text] of Object.entries(renderJanusConfig(this.options))) {
-      const body = text.replaceAll("@CONFIG_DIR@", this.options.dir);
-      await Deno.writeTextFile(`${this.options.dir}/${name}`, body, { mode: 0o600 });
+    for (const [name, text] of Object.entries(renderJanusConfig(this.options, this.options.dir))) {
+      await Deno.writeTextFile(`${this.options.dir}/${name}`, text, { mode: 0o600 });
     }
     await this.#spawn();
   }

@@ -121,7 +121,8 @@ Deno.test({
       const offer = await client.next((m) => m.type === "offer");
       assert.equal(offer.layers, 3);
       client.send({ type: "answer", id: "s", sdp: await viewer.answer(String(offer.sdp)) });
-      await viewer.waitFor((c) => c.keyframes >= 1 && c.frames >= 10, 30_000);
+      // Generous: the vehicle encodes four streams (recording + three sizes) on a shared machine.
+      await viewer.waitFor((c) => c.keyframes >= 1 && c.frames >= 10, 90_000);
       const high = viewer.counters.bytes;
       await new Promise((resolve) => setTimeout(resolve, 3_000));
       const highRate = viewer.counters.bytes - high;
