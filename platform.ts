@@ -71,6 +71,7 @@ export async function createPlatform(
   indexer.start();
   const live = config.live ? await startLive(config.live, config.dataDir, logger) : null;
   const metrics = new Metrics();
+  if (live) live.service.registerMetrics(metrics.registry);
   const app = createApp({
     config,
     catalog,

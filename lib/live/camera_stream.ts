@@ -58,6 +58,13 @@ export class CameraStream {
     return this.context.settings.ladder || simulcast ? 3 : 1;
   }
 
+  /** Picture heights of the layers when the server's ladder makes them, lowest first. */
+  get layerHeights(): number[] | undefined {
+    const simulcast = this.context.vehicle(this.vehicleId)?.layers === 3;
+    if (!this.context.settings.ladder || simulcast || this.layers !== 3) return undefined;
+    return this.context.settings.rungs.map((rung) => rung.height);
+  }
+
   /** The Janus room the vehicle publishes in (also its mountpoint prefix). */
   get room(): string {
     return `mc-${this.key.replace(/[^A-Za-z0-9_-]/g, "-")}`;

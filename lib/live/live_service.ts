@@ -4,6 +4,7 @@
  * camera streams viewers watch. Authorization happens before: callers pass a vehicle the viewer's
  * fleet owns.
  */
+import { Gauge, type Registry } from "prom-client";
 import { UnavailableError } from "../errors/mod.ts";
 import { JanusAdmin, JanusConnection } from "../janus/mod.ts";
 import type { Logger } from "../log/mod.ts";
@@ -194,6 +195,7 @@ export class LiveService {
       viewer.quality,
       this.#context,
       stream.layers,
+      stream.layerHeights,
     );
     stream.addViewer(session);
     try {
@@ -285,11 +287,41 @@ export class LiveService {
     return stream.endWhip(resource);
   }
 
+  /** Where a camera's stream stands, for a viewer that just started watching it. */
+  streamState(target: WatchTarget): "live" | "starting" | "vehicle-offline" {
+    const stream = this.#streams.get(`${target.vehicleId}/${target.camera}`);
+    if (stream?.state === "live") return "live";
+    return this.isOnline(target.vehicleId) || stream?.whip ? "starting" : "vehicle-offline";
+  }
+
   /** Ends a viewer. */
   async leave(target: WatchTarget, session: ViewerSession): Promise<void> {
     const stream = this.#streams.get(`${target.vehicleId}/${target.camera}`);
     if (stream) await stream.removeViewer(session);
     else await session.close();
+  }
+
+  /** Live gauges on a Prometheus registry: streams, viewers, vehicles online, Janus up. */
+  registerMetrics(registry: Registry): void {
+    const stats = () => this.stats();
+    const gauge = (name: string, help: string, value: () => number) =>
+      new Gauge({
+        name,
+        help,
+        registers: [registry],
+        collect() {
+          this.set(value());
+        },
+      });
+    gauge("motorcade_live_streams", "Cameras being watched or published", () => stats().streams);
+    gauge("motorcade_live_viewers", "Viewers watching live", () => stats().viewers);
+    gauge("motorcade_live_publishing", "Cameras publishing now", () => stats().live);
+    gauge("motorcade_live_vehicles_online", "Vehicles with a live link", () => stats().vehicles);
+    gauge(
+      "motorcade_janus_up",
+      "1 while the server holds a Janus session",
+      () => this.ready ? 1 : 0,
+    );
   }
 
   /** Numbers for /metrics and the benchmarks. */

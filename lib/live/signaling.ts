@@ -282,7 +282,7 @@ export class SignalingConnection {
       this.#send({
         type: "status",
         id: message.id,
-        state: this.deps.live.isOnline(message.vehicleId) ? "starting" : "vehicle-offline",
+        state: this.deps.live.streamState(target),
       });
     } catch (error) {
       this.#watches.delete(message.id);

@@ -39,6 +39,8 @@ export class ViewerSession {
     quality: Quality,
     readonly context: LiveContext,
     readonly layers: number,
+    /** Heights of the layers, when known (the ladder's rungs), for the viewer's display. */
+    readonly layerHeights?: number[],
   ) {
     this.quality = quality;
     const bitrates = context.settings.ladder
@@ -89,6 +91,7 @@ export class ViewerSession {
         restart,
         layer,
         layers: this.layers,
+        ...(this.layerHeights ? { layerHeights: this.layerHeights } : {}),
       });
       return null;
     }

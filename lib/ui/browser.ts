@@ -1,2 +1,9 @@
 /** What islands use in the browser. Islands import this face, never `mod.ts` (server only). */
 export { ApiError, Session } from "./session.ts";
+export {
+  type LiveLayer,
+  type LiveQuality,
+  type LiveState,
+  LiveViewer,
+  type LiveViewerOptions,
+} from "./live_client.ts";

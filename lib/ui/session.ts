@@ -72,11 +72,20 @@ export class Session {
     return () => this.#listeners.delete(listener);
   }
 
+  /**
+   * A valid access token, refreshed first when due: for connections that authenticate once when
+   * they open, such as the live signaling WebSocket (the server checks it only then).
+   */
+  async accessToken(): Promise<string> {
+    if (Date.now() >= this.#tokens.refreshAt) await this.#refresh();
+    return this.#tokens.accessToken;
+  }
+
   /** Calls the API with the access token, refreshing it first when due or when refused. */
   async request<T>(method: string, path: string, body?: unknown): Promise<T> {
-    if (Date.now() >= this.#tokens.refreshAt) await this.#refresh();
+    const token = await this.accessToken();
     try {
-      return await send<T>(method, path, { body, token: this.#tokens.accessToken });
+      return await send<T>(method, path, { body, token });
     } catch (error) {
       if (!(error instanceof ApiError) || error.status !== 401 || this.#ended) throw error;
       await this.#refresh();

@@ -85,6 +85,34 @@ td.actions { text-align: right; white-space: nowrap; }
 td.actions button + button { margin-left: .4rem; }
 .cameras { padding: .25rem 0 .5rem 1rem; }
 .cameras ul { margin: 0 0 .25rem; padding-left: 1.1rem; }
+.cameras li + li { margin-top: .3rem; }
+.cameras li button.small { margin-left: .4rem; }
+
+.live-players {
+  display: grid; grid-template-columns: repeat(auto-fill, minmax(340px, 1fr)); gap: 1rem;
+  margin: .75rem 0;
+}
+.live-player {
+  margin: 0; border: 1px solid var(--border); border-radius: var(--radius); overflow: hidden;
+  background: var(--surface);
+}
+.live-player video {
+  display: block; width: 100%; aspect-ratio: 16 / 9; background: #0b0f19; object-fit: contain;
+}
+.live-bar { display: flex; align-items: center; gap: .5rem; flex-wrap: wrap; padding: .5rem .75rem; }
+.live-bar label { display: inline; margin: 0; font-weight: 500; color: var(--muted); }
+.live-bar select { width: auto; height: 2rem; padding: .15rem .4rem; font-size: .9rem; }
+.live-actions { display: flex; align-items: center; gap: .4rem; margin-left: auto; }
+.live-detail { flex-basis: 100%; margin: 0; }
+.live-state { font-size: .9rem; color: var(--muted); }
+.live-state::before {
+  content: ""; display: inline-block; width: .55rem; height: .55rem; margin-right: .35rem;
+  border-radius: 50%; background: #b5bcc9; vertical-align: .05rem;
+}
+.live-state.on { color: var(--text); font-weight: 600; }
+.live-state.on::before { background: #d92d20; }
+.live-state.bad { color: var(--danger); }
+.live-state.bad::before { background: var(--danger); }
 
 .muted { color: var(--muted); font-size: .9rem; }
 .empty { color: var(--muted); font-style: italic; padding: .5rem 0; }

@@ -149,12 +149,12 @@ Deno.test({
         "the player reports decoded frames",
         () => sent.some((m) => m.type === "stats" && Number(m.framesDecoded) > 0),
       );
-      // Layer 1 of 3 (the ABR's start) is the ladder's middle rung.
-      await page.locator(".live-player .badge", { hasText: "720p" }).waitFor();
+      // Layer 1 of 3 (the ABR's start) is the ladder's middle rung, named by its height.
+      await page.locator(".live-player .badge", { hasText: `${LADDER_HEIGHTS[1]}p` }).waitFor();
 
       // A manual quality switches the layer at once; the picture has the rung's height.
       await page.getByLabel("Quality").selectOption("low");
-      await page.locator(".live-player .badge", { hasText: "480p" }).waitFor();
+      await page.locator(".live-player .badge", { hasText: `${LADDER_HEIGHTS[0]}p` }).waitFor();
       await page.waitForFunction(
         (height) =>
           document.querySelector<HTMLVideoElement>(".live-player video")!.videoHeight ===

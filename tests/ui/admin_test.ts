@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { OPENAPI_PATH } from "../../routes/mod.ts";
 import { OWNER, startTestPlatform } from "../support/platform.ts";
 import { hasChromium, launchChromium } from "../support/browser.ts";
+import { setUpVehicle } from "../support/fleet_api.ts";
 import { startServer } from "../support/server.ts";
 
 Deno.test("admin page is an HTML shell holding the AdminApp island", async () => {
@@ -164,5 +165,33 @@ Deno.test({
     } finally {
       await browser.close();
     }
+  },
+});
+
+Deno.test({
+  name: "the live player says why it cannot play when live streaming is off on the server",
+  ignore: !hasChromium,
+  async fn() {
+    // LIVE=off: the signaling socket is refused, and the player asks the server why.
+    await using server = await startServer();
+    await setUpVehicle(server.url, ["front"], { enrol: false });
+    await using browser = await launchChromium();
+    const page = await browser.newPage();
+    const problems: string[] = [];
+    page.on("pageerror", (error) => problems.push(error.message));
+    await page.goto(`${server.url}/admin`);
+    await page.fill("#email", OWNER.email);
+    await page.fill("#password", OWNER.password);
+    await page.click("button[type=submit]");
+    await page.getByRole("button", { name: "Acme" }).click();
+    await page.getByRole("button", { name: "Cameras", exact: true }).click();
+    await page.getByRole("button", { name: "Watch live" }).click();
+    const player = page.locator(".live-player[data-state=failed]");
+    await player.waitFor();
+    assert.equal(await page.getByTestId("live-status").innerText(), "Cannot watch this camera");
+    assert.match(await player.innerText(), /Live streaming is off on this server/);
+    await page.getByRole("button", { name: "Close" }).click();
+    assert.equal(await page.locator(".live-player").count(), 0);
+    assert.deepEqual(problems, []);
   },
 });
