@@ -1,8 +1,10 @@
 import assert from "node:assert/strict";
-import { startAgent } from "../support/agent.ts";
-import { setUpVehicle } from "../support/fleet_api.ts";
-import { liveServerEnv, requireLiveNamespace, SignalingClient } from "../support/live.ts";
-import { startServer } from "../support/server.ts";
+import {
+  liveServerEnv,
+  requireLiveNamespace,
+  SignalingClient,
+  startLiveVehicle,
+} from "../support/live.ts";
 import { WebrtcViewer } from "../support/webrtc_viewer.ts";
 
 const SMALL = ["--video-size", "320x240", "--fps", "15", "--bitrate", "400k"];
@@ -98,17 +100,11 @@ Deno.test({
       "flowid",
       "1:20",
     );
-    await using server = await startServer(liveServerEnv({ ladder: "120:100k,180:250k,240:700k" }));
-    const v = await setUpVehicle(server.url, ["front"]);
-    const spoolDir = await Deno.makeTempDir({ prefix: "motorcade-spool-" });
-    await using _agent = startAgent({
-      server: server.url,
-      stateDir: v.stateDir,
-      spoolDir,
-      cameras: { front: "testsrc" },
-      live: true,
+    await using live = await startLiveVehicle({
+      env: liveServerEnv({ ladder: "120:100k,180:250k,240:700k" }),
       args: SMALL,
     });
+    const { server, vehicle: v } = live;
     const client = await SignalingClient.connect(server.url, v.ownerToken);
     const viewer = new WebrtcViewer({ portRange: VIEWER_PORTS });
     const layerAtLeast = (n: number) => (m: Record<string, unknown>) =>
@@ -149,7 +145,6 @@ Deno.test({
       await viewer.close();
       client.close();
       await tc("qdisc", "del", "dev", "lo", "root").catch(() => {});
-      await Deno.remove(spoolDir, { recursive: true }).catch(() => {});
     }
   },
 });

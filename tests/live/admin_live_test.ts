@@ -5,14 +5,10 @@
  */
 import assert from "node:assert/strict";
 import type { Page, WebSocketRoute } from "playwright-core";
-import { startAgent } from "../support/agent.ts";
 import { hasChromium, launchChromium } from "../support/browser.ts";
-import { setUpVehicle } from "../support/fleet_api.ts";
-import { liveServerEnv, requireLiveNamespace } from "../support/live.ts";
+import { liveServerEnv, requireLiveNamespace, startLiveVehicle } from "../support/live.ts";
 import { OWNER } from "../support/platform.ts";
-import { startServer } from "../support/server.ts";
 
-const SMALL = ["--video-size", "320x240", "--fps", "10", "--bitrate", "300k"];
 /** The ladder of `liveServerEnv()`: layer heights, lowest first. */
 const LADDER_HEIGHTS = [120, 180, 240];
 
@@ -68,20 +64,13 @@ Deno.test({
     requireLiveNamespace();
     // Access tokens live 4 s: the socket must authenticate again with a fresh one when it drops.
     const ttlMs = 4_000;
-    await using server = await startServer({
-      ...liveServerEnv({ graceSeconds: 2 }),
-      ACCESS_TOKEN_TTL: `${ttlMs / 1000}s`,
+    await using live = await startLiveVehicle({
+      env: {
+        ...liveServerEnv({ graceSeconds: 2 }),
+        ACCESS_TOKEN_TTL: `${ttlMs / 1000}s`,
+      },
     });
-    const v = await setUpVehicle(server.url, ["front"]);
-    const spoolDir = await Deno.makeTempDir({ prefix: "motorcade-spool-" });
-    await using agent = startAgent({
-      server: server.url,
-      stateDir: v.stateDir,
-      spoolDir,
-      cameras: { front: "testsrc" },
-      live: true,
-      args: SMALL,
-    });
+    const { server, vehicle: v, agent } = live;
     await using browser = await launchChromium();
     const sent: Message[] = [];
     const received: Message[] = [];
@@ -229,8 +218,6 @@ Deno.test({
       console.log("RECEIVED", JSON.stringify(received.map((m) => m.state ?? m.type)));
       console.log("PROBLEMS", problems);
       throw error;
-    } finally {
-      await Deno.remove(spoolDir, { recursive: true }).catch(() => {});
     }
   },
 });

@@ -1,12 +1,7 @@
 import assert from "node:assert/strict";
-import { startAgent } from "../support/agent.ts";
 import { hasChromium, launchChromium } from "../support/browser.ts";
-import { setUpVehicle } from "../support/fleet_api.ts";
-import { liveServerEnv, requireLiveNamespace } from "../support/live.ts";
+import { requireLiveNamespace, startLiveVehicle } from "../support/live.ts";
 import { playsPast, servePlayerPages } from "../support/players.ts";
-import { startServer } from "../support/server.ts";
-
-const SMALL = ["--video-size", "320x240", "--fps", "10", "--bitrate", "300k"];
 
 Deno.test({
   name: "live: Chromium plays a vehicle through an independent WHEP client (medooze whip-whep)",
@@ -15,17 +10,8 @@ Deno.test({
   sanitizeResources: false,
   async fn() {
     requireLiveNamespace();
-    await using server = await startServer(liveServerEnv());
-    const v = await setUpVehicle(server.url, ["front"]);
-    const spoolDir = await Deno.makeTempDir({ prefix: "motorcade-spool-" });
-    await using _agent = startAgent({
-      server: server.url,
-      stateDir: v.stateDir,
-      spoolDir,
-      cameras: { front: "testsrc" },
-      live: true,
-      args: SMALL,
-    });
+    await using live = await startLiveVehicle();
+    const { server, vehicle: v } = live;
     const response = await fetch(
       `${server.url}/api/v1/fleets/${v.fleetId}/vehicles/${v.vehicleId}/cameras/front/live-links`,
       {
@@ -45,8 +31,6 @@ Deno.test({
         server.logs.filter((l) => !/"debug"|ladder ffmpeg/.test(l)).slice(-25).join("\n"),
       );
       throw error;
-    } finally {
-      await Deno.remove(spoolDir, { recursive: true }).catch(() => {});
     }
   },
 });

@@ -1,20 +1,12 @@
 import assert from "node:assert/strict";
-import { startAgent } from "../support/agent.ts";
-import { setUpVehicle } from "../support/fleet_api.ts";
-import { liveServerEnv, requireLiveNamespace, SignalingClient } from "../support/live.ts";
-import { startServer } from "../support/server.ts";
+import {
+  liveServerEnv,
+  requireLiveNamespace,
+  SignalingClient,
+  SMALL_VIDEO,
+  startLiveVehicle,
+} from "../support/live.ts";
 import { WebrtcViewer } from "../support/webrtc_viewer.ts";
-
-const SMALL = [
-  "--video-size",
-  "320x240",
-  "--fps",
-  "10",
-  "--bitrate",
-  "300k",
-  "--log-level",
-  "info",
-];
 
 Deno.test({
   name:
@@ -23,17 +15,8 @@ Deno.test({
   sanitizeResources: false,
   async fn() {
     requireLiveNamespace();
-    await using server = await startServer(liveServerEnv({ graceSeconds: 2 }));
-    const v = await setUpVehicle(server.url, ["front"]);
-    const spoolDir = await Deno.makeTempDir({ prefix: "motorcade-spool-" });
-    await using agent = startAgent({
-      server: server.url,
-      stateDir: v.stateDir,
-      spoolDir,
-      cameras: { front: "testsrc" },
-      live: true,
-      args: SMALL,
-    });
+    await using live = await startLiveVehicle({ env: liveServerEnv({ graceSeconds: 2 }) });
+    const { server, vehicle: v, agent } = live;
     const client = await SignalingClient.connect(server.url, v.ownerToken);
     const viewer = new WebrtcViewer();
     try {
@@ -80,7 +63,6 @@ Deno.test({
     } finally {
       await viewer.close();
       client.close();
-      await Deno.remove(spoolDir, { recursive: true }).catch(() => {});
     }
   },
 });
@@ -91,17 +73,11 @@ Deno.test({
   sanitizeResources: false,
   async fn() {
     requireLiveNamespace();
-    await using server = await startServer(liveServerEnv({ ladder: "off" }));
-    const v = await setUpVehicle(server.url, ["front"]);
-    const spoolDir = await Deno.makeTempDir({ prefix: "motorcade-spool-" });
-    await using agent = startAgent({
-      server: server.url,
-      stateDir: v.stateDir,
-      spoolDir,
-      cameras: { front: "testsrc" },
-      live: true,
-      args: [...SMALL, "--live-layers", "3"],
+    await using live = await startLiveVehicle({
+      env: liveServerEnv({ ladder: "off" }),
+      args: [...SMALL_VIDEO, "--live-layers", "3"],
     });
+    const { server, vehicle: v, agent } = live;
     const client = await SignalingClient.connect(server.url, v.ownerToken);
     const viewer = new WebrtcViewer();
     try {
@@ -144,7 +120,6 @@ Deno.test({
     } finally {
       await viewer.close();
       client.close();
-      await Deno.remove(spoolDir, { recursive: true }).catch(() => {});
     }
   },
 });

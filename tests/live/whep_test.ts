@@ -1,11 +1,8 @@
 import assert from "node:assert/strict";
-import { startAgent } from "../support/agent.ts";
 import { setUpVehicle } from "../support/fleet_api.ts";
-import { liveServerEnv, requireLiveNamespace } from "../support/live.ts";
+import { liveServerEnv, requireLiveNamespace, startLiveVehicle } from "../support/live.ts";
 import { startServer } from "../support/server.ts";
 import { WebrtcViewer } from "../support/webrtc_viewer.ts";
-
-const SMALL = ["--video-size", "320x240", "--fps", "10", "--bitrate", "300k"];
 
 function whep(url: string, token: string | null, body: string, type = "application/sdp") {
   return fetch(url, {
@@ -21,17 +18,8 @@ Deno.test({
   sanitizeResources: false,
   async fn() {
     requireLiveNamespace();
-    await using server = await startServer(liveServerEnv());
-    const v = await setUpVehicle(server.url, ["front", "rear"]);
-    const spoolDir = await Deno.makeTempDir({ prefix: "motorcade-spool-" });
-    await using _agent = startAgent({
-      server: server.url,
-      stateDir: v.stateDir,
-      spoolDir,
-      cameras: { front: "testsrc" },
-      live: true,
-      args: SMALL,
-    });
+    await using live = await startLiveVehicle({ cameras: ["front", "rear"] });
+    const { server, vehicle: v } = live;
     const camera = `/api/v1/fleets/${v.fleetId}/vehicles/${v.vehicleId}/cameras`;
     const linkOf = async (name: string) => {
       const response = await fetch(`${server.url}${camera}/${name}/live-links`, {
@@ -93,7 +81,6 @@ Deno.test({
       throw error;
     } finally {
       await viewer.close();
-      await Deno.remove(spoolDir, { recursive: true }).catch(() => {});
     }
   },
 });

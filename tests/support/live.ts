@@ -170,3 +170,53 @@ export class SignalingClient {
     }
   }
 }
+
+/** A server with live streaming on, fleet "Acme" with vehicle "bus-1", and its agent publishing. */
+export interface LiveVehicle extends AsyncDisposable {
+  server: import("./server.ts").TestServer;
+  vehicle: import("./fleet_api.ts").VehicleOnServer;
+  agent: import("./agent.ts").TestAgent;
+  spoolDir: string;
+}
+
+/** Small, cheap video for live tests: 320x240 at 10 fps, 300 kbit/s. */
+export const SMALL_VIDEO = ["--video-size", "320x240", "--fps", "10", "--bitrate", "300k"];
+
+/**
+ * Starts a live server (`env` over {@linkcode liveServerEnv}), sets up a vehicle with `cameras`,
+ * and runs its agent with live on (testsrc cameras, {@linkcode SMALL_VIDEO} unless `args` say
+ * otherwise); `await using` stops everything.
+ */
+export async function startLiveVehicle(options: {
+  env?: Record<string, string>;
+  cameras?: string[];
+  args?: string[];
+} = {}): Promise<LiveVehicle> {
+  requireLiveNamespace();
+  const { startServer } = await import("./server.ts");
+  const { setUpVehicle } = await import("./fleet_api.ts");
+  const { startAgent } = await import("./agent.ts");
+  const server = await startServer({ ...liveServerEnv(), ...options.env });
+  const cameras = options.cameras ?? ["front"];
+  const vehicle = await setUpVehicle(server.url, cameras);
+  const spoolDir = await Deno.makeTempDir({ prefix: "motorcade-spool-" });
+  const agent = startAgent({
+    server: server.url,
+    stateDir: vehicle.stateDir,
+    spoolDir,
+    cameras: Object.fromEntries(cameras.map((name) => [name, "testsrc"])),
+    live: true,
+    args: options.args ?? SMALL_VIDEO,
+  });
+  return {
+    server,
+    vehicle,
+    agent,
+    spoolDir,
+    async [Symbol.asyncDispose]() {
+      await agent.stop();
+      await server[Symbol.asyncDispose]();
+      await Deno.remove(spoolDir, { recursive: true }).catch(() => {});
+    },
+  };
+}

@@ -35,6 +35,16 @@ function cameraPrefix(c: Context): string {
   return `/api/v1/fleets/${p.fleetId}/vehicles/${p.vehicleId}/cameras/${p.camera}/whep`;
 }
 
+/** The SDP offer in a WHIP or WHEP request body; 400 when it is not one. */
+async function sdpOffer(c: Context, protocol: "WHIP" | "WHEP"): Promise<string> {
+  if (!/^application\/sdp\b/i.test(c.req.header("content-type") ?? "")) {
+    throw new ValidationError(`${protocol} offers must be sent as "application/sdp"`);
+  }
+  const offer = await c.req.text();
+  if (!offer.startsWith("v=0")) throw new ValidationError("Body is not an SDP offer");
+  return offer;
+}
+
 /** Live video: the signaling WebSocket, WHEP for any WebRTC player, and live links. */
 export function registerLiveRoutes(app: ApiApp, deps: RouteDeps) {
   const { secure, registry, config, identity, logger } = deps;
@@ -106,11 +116,7 @@ export function registerLiveRoutes(app: ApiApp, deps: RouteDeps) {
     ),
     async (c) => {
       const { fleetId, vehicleId, camera } = c.req.valid("param");
-      if (!/^application\/sdp\b/i.test(c.req.header("content-type") ?? "")) {
-        throw new ValidationError('WHEP offers must be sent as "application/sdp"');
-      }
-      const offer = await c.req.text();
-      if (!offer.startsWith("v=0")) throw new ValidationError("Body is not an SDP offer");
+      const offer = await sdpOffer(c, "WHEP");
       await checkCamera(fleetId, vehicleId, camera);
       const principal = c.get("principal");
       const subject = principal?.kind === "user" ? principal.userId : `link:${vehicleId}`;
@@ -214,11 +220,7 @@ export function registerLiveRoutes(app: ApiApp, deps: RouteDeps) {
     async (c) => {
       const { fleetId, vehicleId, camera } = c.req.valid("param");
       if (deviceOf(c).fleetId !== fleetId) throw new NotFoundError(`Fleet "${fleetId}" not found`);
-      if (!/^application\/sdp\b/i.test(c.req.header("content-type") ?? "")) {
-        throw new ValidationError('WHIP offers must be sent as "application/sdp"');
-      }
-      const offer = await c.req.text();
-      if (!offer.startsWith("v=0")) throw new ValidationError("Body is not an SDP offer");
+      const offer = await sdpOffer(c, "WHIP");
       await checkCamera(fleetId, vehicleId, camera);
       const { resource, answer } = await live().startWhip({ fleetId, vehicleId, camera }, offer);
       return c.body(answer, 201, {
