@@ -128,6 +128,8 @@ export class CameraStream {
     this.#relay = null;
     this.state = "idle";
     this.publishId = null;
+    // A WHIP publisher's PeerConnection died with the old Janus: it must POST again.
+    this.#whip = null;
   }
 
   /** Adds a viewer: cancels a pending stop and makes sure the vehicle publishes. */
