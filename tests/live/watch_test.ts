@@ -4,6 +4,7 @@ import {
   requireLiveNamespace,
   SignalingClient,
   SMALL_VIDEO,
+  startJanus,
   startLiveVehicle,
 } from "../support/live.ts";
 import { WebrtcViewer } from "../support/webrtc_viewer.ts";
@@ -117,6 +118,50 @@ Deno.test({
       console.log(agent.logs.slice(-15).join("\n"));
       console.log(server.logs.filter((l) => /"(warn|error)"/.test(l)).slice(-15).join("\n"));
       throw error;
+    } finally {
+      await viewer.close();
+      client.close();
+    }
+  },
+});
+
+Deno.test({
+  name: "live: the server can use an external Janus it does not run",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    requireLiveNamespace();
+    await using janus = await startJanus();
+    await using live = await startLiveVehicle({
+      env: {
+        JANUS_URL: janus.wsUrl,
+        JANUS_ADMIN_URL: janus.adminUrl,
+        JANUS_API_SECRET: janus.apiSecret,
+        JANUS_ADMIN_SECRET: janus.adminSecret,
+      },
+    });
+    const { server, vehicle: v } = live;
+    const pgrep = await new Deno.Command("pgrep", { args: ["-x", "janus"], stdout: "piped" })
+      .output();
+    const janusProcesses = new TextDecoder().decode(pgrep.stdout).trim().split("\n");
+    assert.deepEqual(
+      janusProcesses,
+      [String(janus.supervisor.pid)],
+      "only the external Janus runs",
+    );
+    const client = await SignalingClient.connect(server.url, v.ownerToken);
+    const viewer = new WebrtcViewer();
+    try {
+      client.send({
+        type: "watch",
+        id: "x",
+        fleetId: v.fleetId,
+        vehicleId: v.vehicleId,
+        camera: "front",
+      });
+      const offer = await client.next((m) => m.type === "offer");
+      client.send({ type: "answer", id: "x", sdp: await viewer.answer(String(offer.sdp)) });
+      await viewer.waitFor((c) => c.keyframes >= 1 && c.frames >= 10, 30_000);
     } finally {
       await viewer.close();
       client.close();
