@@ -45,7 +45,12 @@ Deno.test({
   sanitizeResources: false,
   async fn() {
     requireLiveNamespace();
-    await using server = await startServer(liveServerEnv());
+    await using server = await startServer({
+      ...liveServerEnv(),
+      STUN_URLS: "stun:turn.example.com:3478",
+      TURN_URLS: "turn:turn.example.com:3478?transport=udp",
+      TURN_SECRET: "coturn-shared-secret",
+    });
     const v = await setUpVehicle(server.url, ["front"], { enrol: false });
 
     // No token, then a bad token: an error, then the connection is closed (policy).
@@ -57,8 +62,15 @@ Deno.test({
     assert.equal((await anonymous.next((m) => m.type === "error")).code, "unauthorized");
     assert.equal((await anonymous.closed).code, 1008);
 
-    // A healthy viewer alongside everything below, which must stay unaffected.
+    // A healthy viewer alongside everything below, which must stay unaffected. It got the ICE
+    // servers, TURN with a time-limited credential (TURN REST API: "<expiry>:<user id>").
     const bystander = await SignalingClient.connect(server.url, v.ownerToken);
+    const [stun, turn] = bystander.ready!.iceServers as Array<Record<string, unknown>>;
+    assert.deepEqual(stun, { urls: ["stun:turn.example.com:3478"] });
+    assert.deepEqual(turn.urls, ["turn:turn.example.com:3478?transport=udp"]);
+    assert.match(String(turn.username), /^\d{10}:usr_/);
+    assert.ok(Number(String(turn.username).split(":")[0]) > Date.now() / 1000 + 3000);
+    assert.equal(typeof turn.credential, "string");
 
     // A viewer of another fleet cannot see the vehicle, not even that it exists.
     const rival = await SignalingClient.connect(

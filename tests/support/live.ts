@@ -95,6 +95,8 @@ export function liveServerEnv(options: { ladder?: string; graceSeconds?: number 
 /** A signaling WebSocket client: authenticates, then hands out messages by type. */
 export class SignalingClient {
   readonly messages: Array<Record<string, unknown>> = [];
+  /** The answer to authentication (`ready`, or an `error`). */
+  ready: Record<string, unknown> | null = null;
   #waiters: Array<() => void> = [];
   readonly closed: Promise<{ code: number; reason: string }>;
 
@@ -122,7 +124,7 @@ export class SignalingClient {
     const client = new SignalingClient(socket);
     if (token) {
       client.send({ type: "auth", token });
-      await client.next((m) => m.type === "ready" || m.type === "error");
+      client.ready = await client.next((m) => m.type === "ready" || m.type === "error");
     }
     return client;
   }
