@@ -1,8 +1,8 @@
 /**
  * The transcoding ladder: one ffmpeg per watched camera that decodes the vehicle's stream (a
  * VideoRoom `rtp_forward` to a local port) and encodes it again as three simulcast layers, lowest
- * first, each sent as RTP to a port of the camera's Streaming mountpoint. Short GOPs, because a
- * viewer's layer switch waits for a keyframe of the new layer.
+ * first, each sent as RTP to a port of the camera's Streaming mountpoint. Short GOPs (0.5 s),
+ * because a viewer's join and layer switch wait for a keyframe of the layer.
  */
 import type { Logger } from "../log/mod.ts";
 import { FORWARD_PT } from "./janus_plugins.ts";
@@ -58,6 +58,8 @@ export function ladderArgs(
   options: { rungs: Rung[]; ports: number[]; fps: number },
 ): string[] {
   const { rungs, ports, fps } = options;
+  // Keyframes are forced by time (any source frame rate); this only bounds the GOP.
+  const gop = Math.max(1, Math.round(fps / 2));
   const split = rungs.map((_, i) => `[s${i}]`).join("");
   const scales = rungs.map((r, i) =>
     `[s${i}]scale=-2:'min(${r.height},ih)':flags=fast_bilinear,format=yuv420p[v${i}]`
@@ -77,7 +79,8 @@ export function ladderArgs(
     "200000",
     ...input,
     "-filter_complex",
-    `[0:v]fps=${fps},split=${rungs.length}${split};${scales.join(";")}`,
+    // No fps filter: it holds a frame back (40 ms at 25 fps); frames pass at the vehicle's rate.
+    `[0:v]split=${rungs.length}${split};${scales.join(";")}`,
   ];
   rungs.forEach((rung, i) => {
     args.push(
@@ -91,10 +94,12 @@ export function ladderArgs(
       "zerolatency",
       "-profile:v",
       "baseline",
+      // A keyframe every half second: a viewer joining, or switching layer, waits for one (Janus
+      // does not buffer keyframes for simulcast mountpoints).
+      "-force_key_frames",
+      "expr:gte(t,n_forced*0.5)",
       "-g",
-      String(fps),
-      "-keyint_min",
-      String(fps),
+      String(gop * 4),
       "-sc_threshold",
       "0",
       "-b:v",
