@@ -72,11 +72,12 @@ export function ladderArgs(
     "nobuffer",
     "-flags",
     "low_delay",
-    // Start encoding as soon as the first keyframe is decoded, not after seconds of probing.
+    // Start encoding with the first keyframe. Probing the stream (find_stream_info) made ffmpeg
+    // drop what it read and wait for a later keyframe: its first output came ~1.05 s after its
+    // first input instead of ~0.1 s. The decoder learns the picture size from the SPS anyway.
+    "-nofind_stream_info",
     "-probesize",
     "32768",
-    "-analyzeduration",
-    "200000",
     ...input,
     "-filter_complex",
     // No fps filter: it holds a frame back (40 ms at 25 fps); frames pass at the vehicle's rate.
@@ -86,6 +87,9 @@ export function ladderArgs(
     args.push(
       "-map",
       `[v${i}]`,
+      // Keep the vehicle's own frame times (RTP clock): no frame rate is guessed or imposed.
+      "-fps_mode",
+      "passthrough",
       "-c:v",
       "libx264",
       "-preset",
