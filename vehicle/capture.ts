@@ -5,6 +5,7 @@
  * again (with backoff), always as a new recording.
  */
 import type { Logger } from "../lib/log/mod.ts";
+import { readLines, stopProcess } from "../lib/process/mod.ts";
 import { sleep } from "./backoff.ts";
 import type { CameraConfig } from "./config.ts";
 import { parseCapturePlaylist } from "./playlist.ts";
@@ -209,16 +210,7 @@ export class CameraCapture {
 
   /** Asks ffmpeg to finish (SIGINT: it completes the segment and the playlist), then insists. */
   #stopChild(): void {
-    const child = this.#child;
-    if (!child) return;
-    const send = (signal: Deno.Signal) => {
-      try {
-        child.kill(signal);
-      } catch { /* already exited */ }
-    };
-    send("SIGINT");
-    const timer = setTimeout(() => send("SIGKILL"), STOP_GRACE_MS);
-    child.status.finally(() => clearTimeout(timer));
+    if (this.#child) stopProcess(this.#child, "SIGINT", STOP_GRACE_MS);
   }
 
   async #supervise(): Promise<void> {
@@ -347,31 +339,15 @@ export class CameraCapture {
   }
 
   /** Logs ffmpeg's stderr at debug level, keeping the last lines for the exit message. */
-  async #pumpStderr(
+  #pumpStderr(
     stream: ReadableStream<Uint8Array>,
     recordingId: string,
     lines: string[],
   ): Promise<void> {
-    let buffer = "";
-    const emit = (line: string) => {
-      if (!line.trim()) return;
-      const text = line.slice(0, 500);
-      lines.push(text);
+    return readLines(stream, (line) => {
+      lines.push(line);
       if (lines.length > STDERR_LINES_KEPT) lines.shift();
-      this.#log.debug("ffmpeg", { recordingId, line: text });
-    };
-    const decoder = new TextDecoder();
-    try {
-      for await (const chunk of stream) {
-        buffer += decoder.decode(chunk, { stream: true });
-        let newline;
-        while ((newline = buffer.search(/[\r\n]/)) >= 0) {
-          emit(buffer.slice(0, newline));
-          buffer = buffer.slice(newline + 1);
-        }
-        if (buffer.length > 4096) buffer = buffer.slice(-4096);
-      }
-    } catch { /* the pipe closed */ }
-    emit(buffer);
+      this.#log.debug("ffmpeg", { recordingId, line });
+    }, 500);
   }
 }

@@ -5,6 +5,7 @@
  * mountpoints on the new instance.
  */
 import type { Logger } from "../log/mod.ts";
+import { readLines, stopProcess } from "../process/mod.ts";
 import { type JanusConfigOptions, renderJanusConfig } from "./config_files.ts";
 
 /** Options of {@linkcode JanusSupervisor}. */
@@ -91,25 +92,12 @@ export class JanusSupervisor {
     for (const listener of this.#listeners) listener(this.#generation);
   }
 
-  async #pump(stream: ReadableStream<Uint8Array<ArrayBuffer>>): Promise<void> {
-    const lines = stream.pipeThrough(new TextDecoderStream());
-    let buffer = "";
-    try {
-      for await (const chunk of lines) {
-        buffer += chunk;
-        let index;
-        while ((index = buffer.indexOf("\n")) >= 0) {
-          const line = buffer.slice(0, index).trimEnd();
-          buffer = buffer.slice(index + 1);
-          if (!line) continue;
-          this.#tail.push(line);
-          if (this.#tail.length > STDERR_TAIL) this.#tail.shift();
-          this.options.logger.debug("janus", { line });
-        }
-      }
-    } catch {
-      // the process is gone
-    }
+  #pump(stream: ReadableStream<Uint8Array>): Promise<void> {
+    return readLines(stream, (line) => {
+      this.#tail.push(line.trimEnd());
+      if (this.#tail.length > STDERR_TAIL) this.#tail.shift();
+      this.options.logger.debug("janus", { line: line.trimEnd() });
+    });
   }
 
   async #waitReady(child: Deno.ChildProcess): Promise<void> {
@@ -162,20 +150,7 @@ export class JanusSupervisor {
     this.#closed = true;
     const child = this.#child;
     if (!child) return;
-    try {
-      child.kill("SIGTERM");
-    } catch {
-      // already gone
-    }
-    const timer = setTimeout(() => {
-      try {
-        child.kill("SIGKILL");
-      } catch {
-        // already gone
-      }
-    }, 5_000);
-    await child.status;
-    clearTimeout(timer);
+    await stopProcess(child, "SIGTERM", 5_000);
     await this.#exited;
   }
 }

@@ -5,6 +5,7 @@
  * because a viewer's join and layer switch wait for a keyframe of the layer.
  */
 import type { Logger } from "../log/mod.ts";
+import { readLines } from "../process/mod.ts";
 import { FORWARD_PT } from "./janus_plugins.ts";
 
 /** One rung: the picture height and the bit rate. */
@@ -152,16 +153,8 @@ export class Ladder {
     return new Ladder(child, options.logger);
   }
 
-  async #drain(stream: ReadableStream<Uint8Array<ArrayBuffer>>): Promise<void> {
-    try {
-      for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
-        for (const line of chunk.split("\n")) {
-          if (line.trim()) this.logger.debug("ladder ffmpeg", { line: line.trim() });
-        }
-      }
-    } catch {
-      // gone
-    }
+  #drain(stream: ReadableStream<Uint8Array>): Promise<void> {
+    return readLines(stream, (line) => this.logger.debug("ladder ffmpeg", { line: line.trim() }));
   }
 
   /** Stops ffmpeg; idempotent. */

@@ -2,6 +2,7 @@
  * Runs the real vehicle agent (`vehicle/main.ts record`) as a child process with the narrow
  * permissions it has on a vehicle, and always stops it.
  */
+import { followChild } from "./child.ts";
 
 /** A running agent. */
 export interface TestAgent extends AsyncDisposable {
@@ -53,29 +54,9 @@ export function startAgent(options: {
     stderr: "piped",
   }).spawn();
   const logs: string[] = [];
-  const pump = async (stream: ReadableStream<Uint8Array>) => {
-    const decoder = new TextDecoder();
-    let buffer = "";
-    for await (const chunk of stream) {
-      buffer += decoder.decode(chunk, { stream: true });
-      const lines = buffer.split("\n");
-      buffer = lines.pop()!;
-      logs.push(...lines);
-      if (logs.length > 5000) logs.splice(0, logs.length - 5000);
-    }
-  };
-  const pumps = Promise.all([pump(child.stdout), pump(child.stderr)]);
-  let stopped: Promise<Deno.CommandStatus> | undefined;
-  const stop = (signal: Deno.Signal = "SIGTERM") => {
-    stopped ??= (async () => {
-      try {
-        child.kill(signal);
-      } catch { /* already gone */ }
-      const status = await child.status;
-      await pumps;
-      return status;
-    })();
-    return stopped;
-  };
+  const stop = followChild(child, (line) => {
+    logs.push(line);
+    if (logs.length > 5000) logs.splice(0, logs.length - 5000);
+  });
   return { logs, stop, [Symbol.asyncDispose]: async () => void await stop() };
 }

@@ -3,6 +3,7 @@
  * and always stops it: `await using server = await startServer({...})`.
  */
 import { OWNER } from "./platform.ts";
+import { followChild } from "./child.ts";
 
 /** A running server process. */
 export interface TestServer extends AsyncDisposable {
@@ -45,24 +46,13 @@ export async function startServer(
   const logs: string[] = [];
   let resolveUrl: (url: string) => void;
   const listening = new Promise<string>((resolve) => resolveUrl = resolve);
-  const pump = async (stream: ReadableStream<Uint8Array>) => {
-    const decoder = new TextDecoder();
-    let buffer = "";
-    for await (const chunk of stream) {
-      buffer += decoder.decode(chunk, { stream: true });
-      let newline;
-      while ((newline = buffer.indexOf("\n")) >= 0) {
-        const line = buffer.slice(0, newline);
-        buffer = buffer.slice(newline + 1);
-        logs.push(line);
-        try {
-          const record = JSON.parse(line);
-          if (record.msg === "listening") resolveUrl(record.url);
-        } catch { /* not JSON: keep it in the logs */ }
-      }
-    }
-  };
-  const pumps = Promise.all([pump(child.stdout), pump(child.stderr)]);
+  const stop = followChild(child, (line) => {
+    logs.push(line);
+    try {
+      const record = JSON.parse(line);
+      if (record.msg === "listening") resolveUrl(record.url);
+    } catch { /* not JSON: keep it in the logs */ }
+  });
   const timeoutMs = options.timeoutMs ?? 30_000;
   let timer: ReturnType<typeof setTimeout> | undefined;
   const url = await Promise.race([
@@ -79,18 +69,6 @@ export async function startServer(
     }),
   ]).finally(() => clearTimeout(timer));
 
-  let stopped: Promise<Deno.CommandStatus> | undefined;
-  const stop = (signal: Deno.Signal = "SIGTERM") => {
-    stopped ??= (async () => {
-      try {
-        child.kill(signal);
-      } catch { /* already gone */ }
-      const status = await child.status;
-      await pumps;
-      return status;
-    })();
-    return stopped;
-  };
   return {
     url: url.replace("://0.0.0.0:", "://127.0.0.1:"),
     dataDir,

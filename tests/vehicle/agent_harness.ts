@@ -2,6 +2,7 @@
  * Runs the vehicle agent as a child process under `deno run` with the narrow permissions a
  * vehicle gives it, and reads what it left in its spool and what reached the server.
  */
+import { followChild } from "../support/child.ts";
 import { setUpVehicle, type VehicleOnServer } from "../support/fleet_api.ts";
 
 const MAIN = new URL("../../vehicle/main.ts", import.meta.url).pathname;
@@ -102,36 +103,13 @@ export function startAgent(
   const records: Array<Record<string, unknown>> = [];
   const lines: string[] = [];
   const watchers = new Set<() => void>();
-  const pump = async (stream: ReadableStream<Uint8Array>) => {
-    const decoder = new TextDecoder();
-    let buffer = "";
-    for await (const chunk of stream) {
-      buffer += decoder.decode(chunk, { stream: true });
-      let newline;
-      while ((newline = buffer.indexOf("\n")) >= 0) {
-        const line = buffer.slice(0, newline);
-        buffer = buffer.slice(newline + 1);
-        lines.push(line);
-        try {
-          records.push(JSON.parse(line));
-        } catch { /* not a log record */ }
-        for (const watcher of watchers) watcher();
-      }
-    }
-  };
-  const pumps = Promise.all([pump(child.stdout), pump(child.stderr)]);
-  let stopped: Promise<Deno.CommandStatus> | undefined;
-  const stop = (signal: Deno.Signal = "SIGTERM") => {
-    stopped ??= (async () => {
-      try {
-        child.kill(signal);
-      } catch { /* already gone */ }
-      const status = await child.status;
-      await pumps;
-      return status;
-    })();
-    return stopped;
-  };
+  const stop = followChild(child, (line) => {
+    lines.push(line);
+    try {
+      records.push(JSON.parse(line));
+    } catch { /* not a log record */ }
+    for (const watcher of watchers) watcher();
+  });
   return {
     records,
     lines,

@@ -9,6 +9,7 @@
  */
 import dgram from "node:dgram";
 import type { Logger } from "../../lib/log/mod.ts";
+import { readLines, stopProcess } from "../../lib/process/mod.ts";
 import { sleep } from "../backoff.ts";
 import { ffmpegInput } from "../capture.ts";
 import type { CameraConfig } from "../config.ts";
@@ -229,16 +230,7 @@ export class RtpSource {
   }
 
   #stopChild(): void {
-    const child = this.#child;
-    if (!child) return;
-    const send = (signal: Deno.Signal) => {
-      try {
-        child.kill(signal);
-      } catch { /* already exited */ }
-    };
-    send("SIGTERM");
-    const timer = setTimeout(() => send("SIGKILL"), STOP_GRACE_MS);
-    child.status.finally(() => clearTimeout(timer));
+    if (this.#child) stopProcess(this.#child, "SIGTERM", STOP_GRACE_MS);
   }
 
   async #supervise(first: Deno.ChildProcess): Promise<void> {
@@ -301,25 +293,11 @@ export class RtpSource {
   }
 
   /** Logs ffmpeg's stderr at debug level, keeping the last lines for the exit message. */
-  async #pumpStderr(
-    stream: ReadableStream<Uint8Array<ArrayBuffer>>,
-    lines: string[],
-  ): Promise<void> {
-    const emit = (line: string) => {
-      if (!line.trim()) return;
-      lines.push(line.slice(0, 500));
+  #pumpStderr(stream: ReadableStream<Uint8Array>, lines: string[]): Promise<void> {
+    return readLines(stream, (line) => {
+      lines.push(line);
       if (lines.length > STDERR_LINES_KEPT) lines.shift();
-      this.#log.debug("ffmpeg", { line: line.slice(0, 500) });
-    };
-    let buffer = "";
-    try {
-      for await (const text of stream.pipeThrough(new TextDecoderStream())) {
-        buffer += text;
-        const parts = buffer.split(/[\r\n]/);
-        buffer = parts.pop()!.slice(-4096);
-        parts.forEach(emit);
-      }
-    } catch { /* the pipe closed */ }
-    emit(buffer);
+      this.#log.debug("ffmpeg", { line });
+    }, 500);
   }
 }

@@ -28,6 +28,12 @@ const sdpBody = (description: string) => ({
   },
 });
 const ROLES = ["admin", "operator", "viewer"] as const;
+/** A WHIP or WHEP session created: the SDP answer, the session in Location. */
+const SESSION_CREATED = {
+  description: "The SDP answer; Location is the session resource",
+  content: { "application/sdp": { schema: z.string() } },
+};
+const JANUS_DOWN = { description: "Janus is not reachable" };
 
 /** The camera's path, which a live link token signs. */
 function cameraPrefix(c: Context): string {
@@ -105,11 +111,8 @@ export function registerLiveRoutes(app: ApiApp, deps: RouteDeps) {
         summary: "Watch a camera live with WHEP (send an SDP offer, get the answer)",
         request: { params: CameraParams, ...sdpBody("The viewer's SDP offer (recvonly H.264)") },
         responses: {
-          201: {
-            description: "The SDP answer; Location is the session resource",
-            content: { "application/sdp": { schema: z.string() } },
-          },
-          503: { description: "Janus is not reachable" },
+          201: SESSION_CREATED,
+          503: JANUS_DOWN,
         },
       }),
       { maxBodyBytes: 64 * 1024 },
@@ -207,12 +210,9 @@ export function registerLiveRoutes(app: ApiApp, deps: RouteDeps) {
         summary: "Publish a camera with WHIP (RFC 9725) — an encoder on the vehicle, device token",
         request: { params: CameraParams, ...sdpBody("The publisher's SDP offer (H.264)") },
         responses: {
-          201: {
-            description: "The SDP answer; Location is the session resource",
-            content: { "application/sdp": { schema: z.string() } },
-          },
+          201: SESSION_CREATED,
           409: { description: "The camera already has a WHIP publisher" },
-          503: { description: "Janus is not reachable" },
+          503: JANUS_DOWN,
         },
       }),
       { maxBodyBytes: 64 * 1024 },
