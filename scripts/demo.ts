@@ -97,6 +97,8 @@ const agent = new Deno.Command(Deno.execPath(), {
     "--spool",
     spoolDir,
     ...CAMERAS.flatMap((name) => ["--camera", `${name}=testsrc`]),
+    // LIVE=off means no live link anywhere, the demo vehicle's included.
+    ...(platform.live ? [] : ["--live", "off"]),
     // Where Janus is told to gather ICE candidates on an address, the vehicle gathers there too.
     ...iceHost(config.live?.janusIceEnforceList ?? ""),
     "--log-level",

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs the Debian packages Motorcade needs for one purpose, only those missing:
 #   scripts/install-deps.sh test    what the test suite runs (openssl, ffmpeg, fonts, Chromium,
-#                                   Janus, iproute2 for the live tests' network namespace)
+#                                   Janus, iproute2 for the live tests' network namespace, the
+#                                   players of the playback matrix — GStreamer, VLC, mpv — and
+#                                   faketime/cpulimit for the vehicle-clock and starved-encoder tests)
 #   scripts/install-deps.sh start   what the platform and its demo vehicle run (ffmpeg, fonts, Janus)
 #   scripts/install-deps.sh bench   what the benchmarks compare against (nginx, wrk)
 # Needs root (or sudo) only when something is missing; otherwise says exactly what to install.
@@ -10,7 +12,13 @@ purpose=${1:-test}
 case "$purpose" in
   test) need=("openssl:openssl" "ffmpeg:ffmpeg" "ffprobe:ffmpeg" "chromium:chromium"
               "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf:fonts-dejavu-core"
-              "janus:janus" "ip:iproute2" "tc:iproute2" "unshare:util-linux") ;;
+              "janus:janus" "ip:iproute2" "tc:iproute2" "unshare:util-linux"
+              "gst-launch-1.0:gstreamer1.0-tools"
+              "/usr/lib/x86_64-linux-gnu/gstreamer-1.0/libgstisomp4.so:gstreamer1.0-plugins-good"
+              "/usr/lib/x86_64-linux-gnu/gstreamer-1.0/libgstdash.so:gstreamer1.0-plugins-bad"
+              "/usr/lib/x86_64-linux-gnu/gstreamer-1.0/libgstlibav.so:gstreamer1.0-libav"
+              "cvlc:vlc-bin" "/usr/lib/x86_64-linux-gnu/vlc/plugins/demux/libadaptive_plugin.so:vlc-plugin-base"
+              "mpv:mpv" "faketime:faketime" "cpulimit:cpulimit") ;;
   start) need=("ffmpeg:ffmpeg" "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf:fonts-dejavu-core"
                "janus:janus") ;;
   bench) need=("nginx:nginx-light" "wrk:wrk" "ffmpeg:ffmpeg") ;;
