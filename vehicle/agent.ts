@@ -117,7 +117,11 @@ export class Agent {
       intervalMs: config.heartbeatSeconds * 1000,
       logger: this.#log.child({ part: "heartbeat" }),
       report: () => this.report(),
-      delivered: (body) => this.#clock?.delivered(body.clock),
+      delivered: (body) => {
+        this.#clock?.delivered(body.clock);
+        // The server answers: uploads waiting out a network error need not wait any longer.
+        uploader.serverReachable("heartbeat");
+      },
     });
     this.#heartbeat.start();
     if (config.live) {

@@ -3,7 +3,8 @@
  * HTTPS PUT to its idempotent key with its RFC 9530 digest, and is deleted locally only after a
  * 2xx. Network errors, 429 and 5xx back off with full jitter (honouring Retry-After); 401 renews
  * the device token; 403/404 hold the camera back for a long while; other refusals are permanent
- * and quarantine the file.
+ * and quarantine the file. A back-off for network errors ends as soon as the server is seen again
+ * (a probe of `/healthz`, a delivered heartbeat, an upload); one the server asked for does not.
  */
 import type { Logger } from "../lib/log/mod.ts";
 import {
@@ -17,6 +18,7 @@ import {
 } from "./backoff.ts";
 import { DeviceAuthError } from "./identity.ts";
 import type { QueueEntry } from "./queue_entry.ts";
+import { ServerProbe } from "./server_probe.ts";
 import type { Spool } from "./spool.ts";
 
 /** Where device tokens come from ({@linkcode DeviceTokens} in production). */
@@ -39,12 +41,14 @@ export interface UploaderOptions {
   /** How long a camera the server does not know (403/404) is held back. */
   blockedMs?: number;
   random?: () => number;
+  /** Pause between probes of the server while network errors hold uploads back (default 1 s). */
+  probeIntervalMs?: number;
 }
 
 /** How one attempt ended. */
 type Outcome =
   | { kind: "done"; status: number }
-  | { kind: "retry"; delayMs: number; reason: string }
+  | { kind: "retry"; delayMs: number; reason: string; unreachable?: boolean }
   | { kind: "block"; reason: string }
   | { kind: "permanent"; reason: string }
   | { kind: "reauth" };
@@ -64,8 +68,13 @@ export class Uploader {
   readonly #limiter: RateLimiter | undefined;
   readonly #lastUpload = new Map<string, number>();
   readonly #blocked = new Map<string, number>();
+  readonly #probe: ServerProbe;
   #workers: Promise<void>[] = [];
+  /** Until when the server asked for quiet (Retry-After, 5xx, 429): nothing shortens it. */
   #gateUntil = 0;
+  /** Until when network errors hold uploads back: any sign of the server ends it. */
+  #unreachableUntil = 0;
+  #gateOpened = new AbortController();
   #attempt = 0;
   #reauths = 0;
   readonly #waiters = new Set<() => void>();
@@ -73,6 +82,12 @@ export class Uploader {
   constructor(private readonly options: UploaderOptions) {
     this.#log = options.logger;
     if (options.bytesPerSecond) this.#limiter = new RateLimiter(options.bytesPerSecond);
+    this.#probe = new ServerProbe({
+      serverUrl: options.serverUrl,
+      intervalMs: options.probeIntervalMs,
+      random: options.random,
+      onReturn: () => this.serverReachable("probe"),
+    });
   }
 
   /** Starts the upload workers. */
@@ -84,6 +99,25 @@ export class Uploader {
   /** Tells idle workers something was queued. */
   wake(): void {
     for (const waiter of [...this.#waiters]) waiter();
+  }
+
+  /**
+   * Ends a back-off caused by network errors: the server was seen answering (`via` a delivered
+   * heartbeat, a probe, an upload). A wait the server asked for (Retry-After, 429, 5xx) is kept.
+   */
+  serverReachable(via: string): void {
+    const now = performance.now();
+    if (this.#unreachableUntil <= now) return;
+    const cutMs = Math.round(this.#unreachableUntil - Math.max(now, this.#gateUntil));
+    this.#unreachableUntil = 0;
+    if (cutMs <= 0) return;
+    this.#log.info("server reachable again; retrying uploads now", {
+      via,
+      cutMs,
+      failedAttempts: this.#attempt,
+    });
+    this.#gateOpened.abort();
+    this.#gateOpened = new AbortController();
   }
 
   /** Time of the last acknowledged upload of a camera, if any since start. */
@@ -108,16 +142,16 @@ export class Uploader {
     this.#stop.abort();
     this.wake();
     const timer = setTimeout(() => this.#abort.abort(), graceMs);
-    await Promise.all(this.#workers);
+    await Promise.all([...this.#workers, this.#probe.close()]);
     clearTimeout(timer);
   }
 
   async #work(): Promise<void> {
     const { spool } = this.options;
     while (!this.#stop.signal.aborted) {
-      const wait = this.#gateUntil - performance.now();
+      const wait = Math.max(this.#gateUntil, this.#unreachableUntil) - performance.now();
       if (wait > 0) {
-        await sleep(wait, this.#stop.signal);
+        await sleep(wait, AbortSignal.any([this.#stop.signal, this.#gateOpened.signal]));
         continue;
       }
       const now = performance.now();
@@ -164,6 +198,7 @@ export class Uploader {
     const fields = { camera: entry.camera, recordingId: entry.recordingId, file: entry.file };
     switch (outcome.kind) {
       case "done":
+        this.serverReachable("upload");
         await spool.done(entry);
         if (this.#attempt > 0) {
           this.#log.info("uploads resumed", { failedAttempts: this.#attempt });
@@ -181,7 +216,11 @@ export class Uploader {
       case "retry": {
         spool.release(entry);
         if (this.#stop.signal.aborted) return;
-        const delay = this.#backOff(outcome.delayMs || undefined, outcome.reason);
+        const delay = this.#backOff(
+          outcome.delayMs || undefined,
+          outcome.reason,
+          outcome.unreachable,
+        );
         // Being offline is normal on a vehicle: warn when a streak of failures starts, then quietly.
         this.#log[this.#attempt === 1 ? "warn" : "debug"]("upload failed; will retry", {
           ...fields,
@@ -215,16 +254,26 @@ export class Uploader {
     }
   }
 
-  /** Closes the gate for every worker for a jittered delay; returns it. */
-  #backOff(retryAfterMs: number | undefined, reason: string): number {
+  /**
+   * Closes the gate for every worker for a jittered delay; returns it. When the server could not be
+   * reached, the server is probed meanwhile and its return opens the gate early.
+   */
+  #backOff(retryAfterMs: number | undefined, reason: string, unreachable = false): number {
     const delay = retryDelay(
       this.#attempt++,
       retryAfterMs,
       this.options.backoff ?? NETWORK_BACKOFF,
       this.options.random,
     );
-    this.#gateUntil = Math.max(this.#gateUntil, performance.now() + delay);
-    this.#log.debug("backing off", { reason, delayMs: delay, attempt: this.#attempt });
+    const until = performance.now() + delay;
+    if (unreachable) {
+      this.#unreachableUntil = Math.max(this.#unreachableUntil, until);
+      this.#probe.watch(() =>
+        !this.#stop.signal.aborted &&
+        this.#unreachableUntil > Math.max(performance.now(), this.#gateUntil)
+      );
+    } else this.#gateUntil = Math.max(this.#gateUntil, until);
+    this.#log.debug("backing off", { reason, delayMs: delay, attempt: this.#attempt, unreachable });
     return delay;
   }
 
@@ -280,7 +329,12 @@ export class Uploader {
       if (error instanceof DeviceAuthError && error.status !== 0 && error.status < 500) {
         return { kind: "block", reason: `device token refused: ${error.message}` };
       }
-      return { kind: "retry", delayMs: 0, reason: `no device token: ${(error as Error).message}` };
+      return {
+        kind: "retry",
+        delayMs: 0,
+        reason: `no device token: ${(error as Error).message}`,
+        unreachable: error instanceof DeviceAuthError && error.status === 0,
+      };
     }
     (init.headers as Record<string, string>).authorization = `Bearer ${token}`;
     const timeoutMs = 30_000 + entry.bytes / 16;
@@ -291,7 +345,12 @@ export class Uploader {
         signal: AbortSignal.any([this.#abort.signal, AbortSignal.timeout(timeoutMs)]),
       });
     } catch (error) {
-      return { kind: "retry", delayMs: 0, reason: `network: ${(error as Error).message}` };
+      return {
+        kind: "retry",
+        delayMs: 0,
+        reason: `network: ${(error as Error).message}`,
+        unreachable: true,
+      };
     }
     const status = response.status;
     if (status >= 200 && status < 300) {
