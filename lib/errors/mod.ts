@@ -76,6 +76,17 @@ export class UnsupportedMediaTypeError extends MotorcadeError {
   }
 }
 
+/**
+ * The request body has an accepted media type but cannot be used as sent (media a player could
+ * not play back: a truncated box, samples outside their `mdat`, a codec its recording does not
+ * have). Retrying the same bytes will not help.
+ */
+export class UnprocessableContentError extends MotorcadeError {
+  constructor(message: string, code = "invalid_media") {
+    super(422, code, message);
+  }
+}
+
 /** A dependency (catalog, bus, store) cannot serve the request right now. */
 export class UnavailableError extends MotorcadeError {
   constructor(message: string) {

@@ -5,10 +5,18 @@ import {
   NotFoundError,
   PayloadTooLargeError,
   UnavailableError,
+  UnprocessableContentError,
   UnsupportedMediaTypeError,
   ValidationError,
 } from "../errors/mod.ts";
-import { sniffMediaType } from "../media/mod.ts";
+import {
+  checkMediaSegment,
+  checkTransportStream,
+  type InitSegmentInfo,
+  MediaFormatError,
+  parseInitSegment,
+  sniffMediaType,
+} from "../media/mod.ts";
 import {
   BodyTooLargeError,
   DigestMismatchError,
@@ -17,7 +25,7 @@ import {
 } from "../storage/mod.ts";
 import { parseContentDigest } from "./digest.ts";
 import type { SegmentEvent } from "./events.ts";
-import { readHead, type Upload } from "./upload.ts";
+import { readBody, readHead, type Upload } from "./upload.ts";
 
 /** A recording id as vehicles choose them: `r20261124T034825Z-k3f9`. */
 export const RECORDING_ID = /^[A-Za-z0-9_-]{1,64}$/;
@@ -30,6 +38,8 @@ const EARLIEST_MS = Date.UTC(2000, 0, 1);
 const SNIFF_BYTES = 377;
 /** Vehicles whose cameras are remembered at most; past it the memory starts again. */
 const MAX_CACHED_VEHICLES = 10_000;
+/** Recordings whose init segment is remembered at most; past it the least recently used goes. */
+const MAX_CACHED_INITS = 1000;
 
 /** Where an upload goes: the vehicle (from its token), its camera and recording. */
 export interface UploadTarget {
@@ -77,6 +87,8 @@ export class Ingest {
   readonly #cameraCacheMs: number;
   /** Camera ids by name, per `fleetId/vehicleId`, with when they were read. */
   readonly #cameras = new Map<string, { at: number; ids: Map<string, string> }>();
+  /** Parsed init segments by object key, least recently used first (null: stored but unusable). */
+  readonly #inits = new Map<string, InitSegmentInfo | null>();
 
   constructor(
     private readonly catalog: Catalog,
@@ -100,7 +112,16 @@ export class Ingest {
     const objectKey = `${
       recordingPrefix(target.fleetId, target.vehicleId, cameraId, target.recordingId)
     }init.mp4`;
-    const result = await this.#store(objectKey, head, upload, sha256, "video/mp4");
+    const bytes = await readBody(upload, head);
+    const info = await this.#checkMedia(
+      objectKey,
+      bytes,
+      sha256,
+      `Cannot accept the init segment of recording "${target.recordingId}"`,
+      () => parseInitSegment(bytes),
+    );
+    const result = await this.#store(objectKey, bytes, upload, sha256, "video/mp4");
+    this.#rememberInit(objectKey, info);
     await this.#publish(cameraId, {
       type: "init.stored",
       fleetId: target.fleetId,
@@ -131,11 +152,19 @@ export class Ingest {
       );
     }
     const name = `${String(timing.sequence).padStart(10, "0")}.${type === "fmp4" ? "m4s" : "ts"}`;
-    const objectKey =
-      recordingPrefix(target.fleetId, target.vehicleId, cameraId, target.recordingId) +
-      name;
+    const prefix = recordingPrefix(target.fleetId, target.vehicleId, cameraId, target.recordingId);
+    const objectKey = prefix + name;
     const contentType = type === "fmp4" ? "video/iso.segment" : "video/mp2t";
-    const result = await this.#store(objectKey, head, upload, sha256, contentType);
+    const bytes = await readBody(upload, head);
+    const init = type === "fmp4" ? await this.#initOf(`${prefix}init.mp4`) : undefined;
+    await this.#checkMedia(
+      objectKey,
+      bytes,
+      sha256,
+      `Cannot accept segment "${timing.sequence}"`,
+      () => type === "fmp4" ? checkMediaSegment(bytes, init) : checkTransportStream(bytes),
+    );
+    const result = await this.#store(objectKey, bytes, upload, sha256, contentType);
     await this.#publish(cameraId, {
       type: "segment.stored",
       fleetId: target.fleetId,
@@ -234,24 +263,73 @@ export class Ingest {
   }
 
   /**
-   * Streams the upload (after `head`, already read) into `key`, where it becomes visible only
-   * whole and of digest `sha256`.
+   * Runs `check` over an upload's bytes; media it refuses is a 422 naming what is wrong (`context`
+   * first), unless the bytes are not those the vehicle sent (their digest is not the claimed one),
+   * which is the 400 of an altered or truncated upload.
+   */
+  async #checkMedia<T>(
+    key: string,
+    bytes: Uint8Array,
+    sha256: string,
+    context: string,
+    check: () => T,
+  ): Promise<T> {
+    try {
+      return check();
+    } catch (error) {
+      if (!(error instanceof MediaFormatError)) throw error;
+      const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes as BufferSource));
+      const actual = btoa(String.fromCharCode(...digest));
+      if (actual !== sha256) throw uploadError(new DigestMismatchError(key, actual));
+      throw new UnprocessableContentError(`${context}: ${reasonOf(error)}`);
+    }
+  }
+
+  /**
+   * What the recording's stored init segment (`key`) says, remembered; undefined when it is not
+   * stored yet, or was stored before ingest checked init segments and cannot be read.
+   */
+  async #initOf(key: string): Promise<InitSegmentInfo | undefined> {
+    let info = this.#inits.get(key);
+    if (info === undefined) {
+      const read = await this.store.read(key);
+      if (!read) return undefined;
+      try {
+        info = parseInitSegment(new Uint8Array(await new Response(read.body).arrayBuffer()));
+      } catch (error) {
+        if (!(error instanceof MediaFormatError)) throw error;
+        info = null;
+      }
+    }
+    this.#rememberInit(key, info);
+    return info ?? undefined;
+  }
+
+  #rememberInit(key: string, info: InitSegmentInfo | null): void {
+    this.#inits.delete(key);
+    if (this.#inits.size >= MAX_CACHED_INITS) this.#inits.delete(this.#inits.keys().next().value!);
+    this.#inits.set(key, info);
+  }
+
+  /**
+   * Stores the upload's `bytes` (read whole and checked) under `key`, where they become visible
+   * only whole and of digest `sha256`.
    */
   async #store(
     key: string,
-    head: Uint8Array,
+    bytes: Uint8Array,
     upload: Upload,
     sha256: string,
     contentType: string,
   ): Promise<IngestResult> {
     let stored;
     try {
-      stored = await this.store.putIfAbsent(key, upload.body, {
+      stored = await this.store.putIfAbsent(key, ReadableStream.from([]), {
         contentType,
         sha256,
         maxBytes: upload.maxBytes,
-        size: upload.size,
-        prefix: head,
+        size: bytes.byteLength,
+        prefix: bytes,
       });
     } catch (error) {
       throw uploadError(error);
@@ -295,6 +373,15 @@ function uploadError(error: unknown): unknown {
     );
   }
   return error;
+}
+
+/** A media error's reason, to follow "Cannot accept segment …: ". */
+function reasonOf(error: MediaFormatError): string {
+  const reason = error.message.replace(
+    /^Cannot use (media segment|init segment|transport stream): /,
+    "",
+  );
+  return reason === error.message ? reason[0].toLowerCase() + reason.slice(1) : reason;
 }
 
 /** The object-key prefix of a recording's files. */

@@ -24,6 +24,10 @@ export interface InitSegmentInfo {
   defaultSampleDuration: number;
   /** `trex` default sample flags. */
   defaultSampleFlags: number;
+  /** `trex` default sample size, in bytes (0 when the encoder left it unset). */
+  defaultSampleSize: number;
+  /** Bytes of the length before each NAL unit of a sample (1, 2 or 4; `avcC`/`hvcC`). */
+  nalLengthSize: number;
 }
 
 /** What a media segment's fragments say about its video track. */
@@ -88,13 +92,14 @@ export function parseInitSegment(bytes: Uint8Array): InitSegmentInfo {
     const trex = childrenOf(mvex).find((box) =>
       box.type === "trex" && trexTrackId(box) === trackId
     );
-    const defaults = trex ? trexDefaults(trex) : { duration: 0, flags: 0 };
+    const defaults = trex ? trexDefaults(trex) : { duration: 0, size: 0, flags: 0 };
     return {
       trackId,
       timescale,
       ...visualSampleEntry(entry),
       defaultSampleDuration: defaults.duration,
       defaultSampleFlags: defaults.flags,
+      defaultSampleSize: defaults.size,
     };
   }
   throw new MediaFormatError("Cannot use init segment: it has no video track");
@@ -272,12 +277,12 @@ function trexTrackId(trex: Box): number {
   return reader.u32();
 }
 
-function trexDefaults(trex: Box): { duration: number; flags: number } {
+function trexDefaults(trex: Box): { duration: number; size: number; flags: number } {
   const reader = new FieldReader(trex.body, 'box "trex"');
   reader.skip(12); // version, flags, track_ID, default_sample_description_index
   const duration = reader.u32();
-  reader.skip(4); // default_sample_size
-  return { duration, flags: reader.u32() };
+  const size = reader.u32();
+  return { duration, size, flags: reader.u32() };
 }
 
 function firstSampleEntry(stsd: Box): Box {
@@ -288,8 +293,13 @@ function firstSampleEntry(stsd: Box): Box {
   return entry;
 }
 
-/** VisualSampleEntry (ISO/IEC 14496-12 12.1.3): size at byte 24, child boxes from byte 78. */
-function visualSampleEntry(entry: Box): { width: number; height: number; codec: string } {
+/**
+ * VisualSampleEntry (ISO/IEC 14496-12 12.1.3): size at byte 24, child boxes from byte 78; the NAL
+ * length size is `lengthSizeMinusOne` + 1, at byte 4 of `avcC` and byte 21 of `hvcC`.
+ */
+function visualSampleEntry(
+  entry: Box,
+): { width: number; height: number; codec: string; nalLengthSize: number } {
   const reader = new FieldReader(entry.body, `sample entry "${entry.type}"`);
   reader.skip(24);
   const width = reader.u16();
@@ -298,24 +308,40 @@ function visualSampleEntry(entry: Box): { width: number; height: number; codec: 
   const children = readBoxes(entry.body.subarray(78), `sample entry "${entry.type}"`);
   switch (entry.type) {
     case "avc1":
-    case "avc3":
+    case "avc3": {
+      const avcC = requireBox(children, "avcC", "avc1").body;
       return {
         width,
         height,
-        codec: avcCodec(entry.type, requireBox(children, "avcC", "avc1").body),
+        codec: avcCodec(entry.type, avcC),
+        nalLengthSize: lengthSize(avcC, 4),
       };
+    }
     case "hvc1":
-    case "hev1":
+    case "hev1": {
+      const hvcC = requireBox(children, "hvcC", "hvc1").body;
       return {
         width,
         height,
-        codec: hevcCodec(entry.type, requireBox(children, "hvcC", "hvc1").body),
+        codec: hevcCodec(entry.type, hvcC),
+        nalLengthSize: lengthSize(hvcC, 21),
       };
+    }
     default:
       throw new MediaFormatError(
         `Cannot use video track: sample entry "${entry.type}" is not H.264 or H.265`,
       );
   }
+}
+
+/** A decoder configuration record's `lengthSizeMinusOne` (its low two bits at `at`) plus one. */
+function lengthSize(record: Uint8Array, at: number): number {
+  if (record.length <= at) {
+    throw new MediaFormatError("Cannot read the NAL unit length size: decoder record is truncated");
+  }
+  const size = (record[at] & 3) + 1;
+  if (size === 3) throw new MediaFormatError("Cannot use a NAL unit length size of 3 bytes");
+  return size;
 }
 
 function gcd(a: number, b: number): number {

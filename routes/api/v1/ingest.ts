@@ -77,6 +77,10 @@ export function registerIngestRoutes(app: ApiApp, { ingest, secure, config }: Ro
           201: jsonResponse(Stored, "Stored"),
           409: { description: "Already stored with other bytes" },
           415: { description: "Not an ISO BMFF file" },
+          422: {
+            description:
+              "An ISO BMFF file that is not a fragmented H.264/H.265 init segment a player can read (the problem's detail names what is wrong); nothing stored",
+          },
         },
       }),
       limits,
@@ -118,6 +122,10 @@ export function registerIngestRoutes(app: ApiApp, { ingest, secure, config }: Ro
           201: jsonResponse(Stored, "Stored"),
           409: { description: "Already stored with other bytes" },
           415: { description: "Neither fMP4 nor MPEG-TS" },
+          422: {
+            description:
+              "fMP4 or MPEG-TS a player could not play back (truncated or misplaced boxes, samples outside their mdat, another track or codec than the recording's init segment, broken TS packets; the problem's detail names what is wrong); nothing stored",
+          },
           503: { description: "Stored but not announced; retry" },
         },
       }),
