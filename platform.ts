@@ -56,7 +56,10 @@ export async function createPlatform(
   const registry = new FleetRegistry(catalog, identity);
   const store = openObjectStore(config.storageUrl);
   const bus = openBus(config.busUrl, logger);
-  const ingest = new Ingest(catalog, store, bus, { maxClockSkewMs: config.maxClockSkewMs });
+  const ingest = new Ingest(catalog, store, bus, {
+    maxClockSkewMs: config.maxClockSkewMs,
+    logger: logger.child({ part: "ingest" }),
+  });
   const playback = new Playback(catalog, store, identity.urls, {
     mediaBaseUrl: config.mediaBaseUrl,
     mediaUrlTtlMs: config.mediaUrlTtlMs,

@@ -8,6 +8,7 @@ import {
   observe,
   problemOf,
   problemResponse,
+  serverTime,
 } from "../lib/http/mod.ts";
 import { registerAdminRoutes } from "./admin.tsx";
 import { registerAuthRoutes } from "./api/v1/auth.ts";
@@ -65,6 +66,9 @@ export function createApp(deps: RouteDeps): ApiApp {
     "*",
     observe({ logger: deps.logger, metrics: deps.metrics, trustProxy: deps.config.trustProxy }),
   );
+  // Vehicles set their clocks' offset from it (vehicle/server_clock.ts).
+  app.use("/api/v1/device/*", serverTime());
+  app.use("/api/v1/ingest/*", serverTime());
   registerSystemRoutes(app, deps);
   registerAuthRoutes(app, deps);
   registerFleetRoutes(app, deps);

@@ -10,6 +10,7 @@ import type { AgentConfig } from "./config.ts";
 import { Heartbeat, type HeartbeatBody } from "./heartbeat.ts";
 import { type DeviceState, DeviceTokens, loadDeviceState } from "./identity.ts";
 import type { LiveLink } from "./live/live_link.ts";
+import { ServerClock } from "./server_clock.ts";
 import { Spool } from "./spool.ts";
 import { type TokenSource, Uploader } from "./uploader.ts";
 
@@ -29,6 +30,7 @@ export class Agent {
   readonly #log: Logger;
   readonly #clocks: Clocks;
   readonly #startedAt: number;
+  readonly #serverClock: ServerClock;
   #spool: Spool | undefined;
   #uploader: Uploader | undefined;
   #captures: CameraCapture[] = [];
@@ -42,6 +44,9 @@ export class Agent {
     this.#log = options.logger;
     this.#clocks = options.clocks ?? SYSTEM_CLOCKS;
     this.#startedAt = this.#clocks.monotonic();
+    // Segment times come from ffmpeg and the file system, so from the system's clocks, whatever
+    // wall clock a test injects for the clock watch.
+    this.#serverClock = new ServerClock();
   }
 
   /** The spool, once started (for tests and diagnostics). */
@@ -59,7 +64,8 @@ export class Agent {
     const { config } = this.options;
     const state = this.options.state ?? await loadDeviceState(config.stateDir);
     const serverUrl = config.server ?? state.serverUrl;
-    const tokens = this.options.tokens ?? new DeviceTokens({ ...state, serverUrl });
+    const serverClock = this.#serverClock;
+    const tokens = this.options.tokens ?? new DeviceTokens({ ...state, serverUrl }, serverClock);
 
     const spool = this.#spool = new Spool({
       dir: config.spoolDir,
@@ -68,6 +74,7 @@ export class Agent {
       drainOrder: config.drainOrder,
       segmentSeconds: config.segmentSeconds,
       logger: this.#log.child({ part: "spool" }),
+      clockStamp: () => serverClock.stamp(),
     });
     await spool.open();
     if (this.#closing) return;
@@ -81,6 +88,7 @@ export class Agent {
       concurrency: config.uploadConcurrency,
       bytesPerSecond: config.uploadBytesPerSecond,
       backoff: { baseMs: 1_000, capMs: config.retryMaxSeconds * 1000 },
+      clock: serverClock,
     });
     spool.onQueued = () => uploader.wake();
     uploader.start();
@@ -117,6 +125,7 @@ export class Agent {
       intervalMs: config.heartbeatSeconds * 1000,
       logger: this.#log.child({ part: "heartbeat" }),
       report: () => this.report(),
+      fetch: serverClock.fetch,
       delivered: (body) => {
         this.#clock?.delivered(body.clock);
         // The server answers: uploads waiting out a network error need not wait any longer.
@@ -155,7 +164,10 @@ export class Agent {
     return {
       sentAt: new Date(this.#clocks.wall()).toISOString(),
       uptimeS: Math.round((this.#clocks.monotonic() - this.#startedAt) / 1000),
-      clock: this.#clock?.report() ?? { state: "ok", lastJumpAt: null, jumps: 0 },
+      clock: {
+        ...this.#clock?.report() ?? { state: "ok", lastJumpAt: null, jumps: 0 },
+        aheadMs: this.#aheadMs(),
+      },
       cameras: names.map((camera) => {
         const last = this.#uploader?.lastUploadAt(camera);
         const stats = spool?.stats(camera) ??
@@ -168,6 +180,12 @@ export class Agent {
         };
       }),
     };
+  }
+
+  /** How far the wall clock is ahead of the server's, to the nearest 10 ms; null until known. */
+  #aheadMs(): number | null {
+    const offset = this.#serverClock.offset();
+    return offset === undefined ? null : -Math.round(offset / 10) * 10 || 0;
   }
 
   /** Stops everything in order; safe to call twice (the second call waits for the first). */

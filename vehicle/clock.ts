@@ -29,6 +29,8 @@ export interface ClockReport {
   state: "ok" | "jumped";
   lastJumpAt: string | null;
   jumps: number;
+  /** How far the wall clock is ahead of the server's (ms; negative: behind); null until known. */
+  aheadMs?: number | null;
 }
 
 /** Options of {@linkcode ClockWatch}. */

@@ -4,6 +4,7 @@
  * The private key never leaves the vehicle's state folder.
  */
 import { exportJWK, generateKeyPair, importJWK, type JWK, SignJWT } from "jose";
+import { ServerClock } from "./server_clock.ts";
 
 /** What the vehicle keeps in `<stateDir>/device.json` (mode 0600). */
 export interface DeviceState {
@@ -29,6 +30,8 @@ const ASSERTION_TTL_S = 120;
 const RENEW_BEFORE_MS = 60_000;
 /** A vehicle's link can swallow packets: never wait for a token longer than this. */
 const TOKEN_TIMEOUT_MS = 30_000;
+/** A correction of the clock larger than this may explain a refused assertion: retry it. */
+const CLOCK_RETRY_MS = 5_000;
 
 async function problemDetail(response: Response): Promise<string> {
   const text = await response.text();
@@ -111,16 +114,23 @@ export async function loadDeviceState(stateDir: string): Promise<DeviceState> {
   return state;
 }
 
-/** Obtains and caches device tokens, renewing each a minute before it expires. */
+/**
+ * Obtains and caches device tokens, renewing each a minute before it expires. Assertions are
+ * signed with the server's time as `clock` knows it, so a vehicle whose clock is wrong (a dead RTC
+ * battery, no GPS or NTP fix yet) is not locked out: when the server refuses the first assertion
+ * of an unknown or changed offset, the refusal itself stated the server's time, and a second one,
+ * signed with it, is sent at once.
+ */
 export class DeviceTokens {
   #token: { value: string; expiresAt: number } | undefined;
   #pending: Promise<string> | undefined;
 
-  constructor(readonly state: DeviceState, private readonly now: () => number = Date.now) {}
+  constructor(readonly state: DeviceState, readonly clock: ServerClock = new ServerClock()) {}
 
   /** A valid device token, fetched anew when the cached one is about to expire. */
   token(): Promise<string> {
-    if (this.#token && this.#token.expiresAt - this.now() > RENEW_BEFORE_MS) {
+    // Lifetimes are kept on the monotonic clock: a wall-clock jump neither expires nor extends them.
+    if (this.#token && this.#token.expiresAt - performance.now() > RENEW_BEFORE_MS) {
       return Promise.resolve(this.#token.value);
     }
     this.#pending ??= this.#fetch().finally(() => this.#pending = undefined);
@@ -133,9 +143,24 @@ export class DeviceTokens {
   }
 
   async #fetch(): Promise<string> {
+    const first = await this.#exchange();
+    if (first.status === 401 && first.retry) {
+      const second = await this.#exchange();
+      if (second.status === 200) return second.token!;
+      throw second.error!;
+    }
+    if (first.status === 200) return first.token!;
+    throw first.error!;
+  }
+
+  /** One assertion for one token; `retry` says the refusal may be the clock's fault. */
+  async #exchange(): Promise<
+    { status: number; token?: string; error?: DeviceAuthError; retry?: boolean }
+  > {
     const endpoint = `${this.state.serverUrl}/api/v1/device/token`;
     const key = await importJWK(this.state.privateJwk, "ES256");
-    const now = Math.floor(this.now() / 1000);
+    const offsetBefore = this.clock.offset();
+    const now = Math.floor(this.clock.now() / 1000);
     const assertion = await new SignJWT({})
       .setProtectedHeader({ alg: "ES256", typ: "JWT" })
       .setIssuer(this.state.credentialId)
@@ -147,23 +172,30 @@ export class DeviceTokens {
       .sign(key);
     let response: Response;
     try {
-      response = await fetch(endpoint, {
+      response = await this.clock.fetch(endpoint, {
         method: "POST",
         headers: { "content-type": "application/json" },
         body: JSON.stringify({ assertion }),
         signal: AbortSignal.timeout(TOKEN_TIMEOUT_MS),
       });
     } catch (error) {
-      throw new DeviceAuthError(`Cannot reach "${endpoint}": ${(error as Error).message}`, 0);
+      const message = `Cannot reach "${endpoint}": ${(error as Error).message}`;
+      return { status: 0, error: new DeviceAuthError(message, 0) };
     }
     if (response.status !== 200) {
-      throw new DeviceAuthError(
+      const offsetAfter = this.clock.offset();
+      const error = new DeviceAuthError(
         `Device token refused (${response.status}): ${await problemDetail(response)}`,
         response.status,
       );
+      // Signed with a clock the server has just corrected by more than an assertion tolerates.
+      const retry = offsetAfter !== undefined &&
+        Math.abs(offsetAfter - (offsetBefore ?? 0)) > CLOCK_RETRY_MS;
+      return { status: response.status, error, retry };
     }
     const body = await response.json();
-    this.#token = { value: body.accessToken, expiresAt: this.now() + body.expiresIn * 1000 };
-    return body.accessToken;
+    const expiresAt = performance.now() + body.expiresIn * 1000;
+    this.#token = { value: body.accessToken, expiresAt };
+    return { status: 200, token: body.accessToken };
   }
 }

@@ -26,6 +26,12 @@ export interface QueueEntry {
   estimated?: boolean;
   /** When the recording ended (kind "end"). */
   endedAtMs?: number;
+  /** The agent run that harvested it: its monotonic clock relates the times above to the server's. */
+  clockRun?: string;
+  /** The wall clock minus the monotonic clock at harvest. */
+  wallMinusMonoMs?: number;
+  /** The server's clock minus the wall clock at harvest, when known then. */
+  serverOffsetMs?: number;
 }
 
 /** Sidecar file name of an entry's file. */

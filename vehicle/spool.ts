@@ -14,6 +14,7 @@
  */
 import type { Logger } from "../lib/log/mod.ts";
 import type { DrainOrder } from "./config.ts";
+import type { ClockStamp } from "./server_clock.ts";
 import {
   type CapturePlaylist,
   estimateUnlisted,
@@ -56,6 +57,11 @@ export interface SpoolOptions {
   /** Target segment length, to estimate the timing of a segment ffmpeg never listed. */
   segmentSeconds: number;
   logger: Logger;
+  /**
+   * What each entry harvested by this run keeps of the clocks, to have its times put on the
+   * server's clock at upload (`ServerClock.stamp`).
+   */
+  clockStamp?: () => ClockStamp;
 }
 
 /** How far a recording's capture folder has been harvested. */
@@ -202,6 +208,7 @@ export class Spool {
         file: "end",
         bytes: 0,
         endedAtMs,
+        ...this.#clockStamp(harvest),
       };
       await writeSidecar(`${dir}/${sidecarName("end")}`, entry);
       if (state.end) this.#queue.delete(state.end);
@@ -398,6 +405,7 @@ export class Spool {
       bytes: bytes.byteLength,
       sha256: await sha256Base64(bytes),
       ...extra,
+      ...this.#clockStamp(harvest),
     };
     await writeSidecar(`${dir}/${sidecarName(file)}`, entry);
     await Deno.rename(source, `${dir}/${file}`);
@@ -413,6 +421,11 @@ export class Spool {
       bytes: entry.bytes,
     });
     return true;
+  }
+
+  /** The clocks' stamp for an entry of `harvest`; none for what an earlier run captured. */
+  #clockStamp(harvest: Harvest): Partial<ClockStamp> {
+    return harvest.dir.endsWith(RECOVERING) ? {} : this.options.clockStamp?.() ?? {};
   }
 
   /** Loads every sidecar of the queue; drops half-written ones. */

@@ -18,6 +18,7 @@ import {
 } from "./backoff.ts";
 import { DeviceAuthError } from "./identity.ts";
 import type { QueueEntry } from "./queue_entry.ts";
+import type { ServerClock } from "./server_clock.ts";
 import { ServerProbe } from "./server_probe.ts";
 import type { Spool } from "./spool.ts";
 
@@ -41,6 +42,8 @@ export interface UploaderOptions {
   /** How long a camera the server does not know (403/404) is held back. */
   blockedMs?: number;
   random?: () => number;
+  /** The server's clock: times go with their correction to it, and every response teaches it. */
+  clock?: ServerClock;
   /** Pause between probes of the server while network errors hold uploads back (default 1 s). */
   probeIntervalMs?: number;
 }
@@ -277,6 +280,12 @@ export class Uploader {
     return delay;
   }
 
+  /** `{ [field]: RFC 3339 }`: a time of `entry` on the server's clock, when it can be known. */
+  #corrected(field: string, wallMs: number, entry: QueueEntry): Record<string, string> {
+    const corrected = this.options.clock?.correct(wallMs, entry);
+    return corrected === undefined ? {} : { [field]: new Date(corrected).toISOString() };
+  }
+
   async #upload(entry: QueueEntry): Promise<Outcome> {
     const { serverUrl, vehicleId } = this.options;
     const base = `${serverUrl}/api/v1/ingest/vehicles/${
@@ -289,7 +298,10 @@ export class Uploader {
       init = {
         method: "POST",
         headers: { "content-type": "application/json" },
-        body: JSON.stringify({ endedAt: new Date(entry.endedAtMs!).toISOString() }),
+        body: JSON.stringify({
+          endedAt: new Date(entry.endedAtMs!).toISOString(),
+          ...this.#corrected("endedAtCorrected", entry.endedAtMs!, entry),
+        }),
       };
     } else {
       let body: Uint8Array;
@@ -312,6 +324,10 @@ export class Uploader {
         headers["content-type"] = "video/iso.segment";
         headers["motorcade-segment-start"] = new Date(entry.startMs!).toISOString();
         headers["motorcade-segment-duration"] = formatDuration(entry.durationS!);
+        Object.assign(
+          headers,
+          this.#corrected("motorcade-segment-start-corrected", entry.startMs!, entry),
+        );
       }
       init = { method: "PUT", headers, body: body as BodyInit };
       if (this.#limiter) {
@@ -340,7 +356,7 @@ export class Uploader {
     const timeoutMs = 30_000 + entry.bytes / 16;
     let response: Response;
     try {
-      response = await fetch(url, {
+      response = await (this.options.clock?.fetch ?? fetch)(url, {
         ...init,
         signal: AbortSignal.any([this.#abort.signal, AbortSignal.timeout(timeoutMs)]),
       });

@@ -3,4 +3,5 @@ export { type ApiApp, type AppEnv, createApiApp, ProblemSchema, secured } from "
 export type { BodyLimits, SecuredOptions } from "./api.ts";
 export { Metrics } from "./metrics.ts";
 export { observe } from "./observe.ts";
+export { SERVER_TIME_HEADER, serverTime } from "./server_time.ts";
 export { handleError, type Problem, PROBLEM_TYPE, problemOf, problemResponse } from "./problem.ts";

@@ -9,6 +9,7 @@ import {
   UnsupportedMediaTypeError,
   ValidationError,
 } from "../errors/mod.ts";
+import type { Logger } from "../log/mod.ts";
 import {
   checkMediaSegment,
   checkTransportStream,
@@ -52,8 +53,11 @@ export interface UploadTarget {
 /** A media segment's timing, from the vehicle's headers. */
 export interface SegmentTiming {
   sequence: number;
+  /** The first frame on the vehicle's own clock. */
   startMs: number;
   durationMs: number;
+  /** The same instant on the server's clock, as the vehicle estimates it (when it could). */
+  correctedStartMs?: number;
 }
 
 /** The outcome of an upload: created, or already there with the same bytes. */
@@ -74,7 +78,12 @@ export interface IngestOptions {
    */
   cameraCacheMs?: number;
   now?: () => number;
+  /** Told about segments and ends re-timed because the vehicle's clock was not plausible. */
+  logger?: Logger;
 }
+
+/** Recordings whose re-timing is remembered at most; past it the memory starts again. */
+const MAX_RETIMED_RECORDINGS = 10_000;
 
 /**
  * Ingest — the seed's API Gateway + Lambda. Checks an upload (camera, ids, timing, digest, that
@@ -89,6 +98,8 @@ export class Ingest {
   readonly #cameras = new Map<string, { at: number; ids: Map<string, string> }>();
   /** Parsed init segments by object key, least recently used first (null: stored but unusable). */
   readonly #inits = new Map<string, InitSegmentInfo | null>();
+  /** Per re-timed recording (`cameraId/recordingId`): server time minus the vehicle's time. */
+  readonly #retimed = new Map<string, number>();
 
   constructor(
     private readonly catalog: Catalog,
@@ -142,6 +153,7 @@ export class Ingest {
   ): Promise<IngestResult> {
     const cameraId = await this.#camera(target);
     this.#checkTiming(timing);
+    const startMs = this.#placeStart(cameraId, target, timing);
     const sha256 = parseContentDigest(upload.digest);
     const head = await this.#head(upload);
     const type = sniffMediaType(head);
@@ -172,7 +184,7 @@ export class Ingest {
       cameraId,
       recordingId: target.recordingId,
       sequence: timing.sequence,
-      startMs: timing.startMs,
+      startMs,
       durationMs: timing.durationMs,
       size: result.size,
       sha256,
@@ -181,11 +193,28 @@ export class Ingest {
     return result;
   }
 
-  /** Records that the vehicle finished a recording. */
-  async endRecording(target: UploadTarget, endedAtMs: number): Promise<void> {
+  /**
+   * Records that the vehicle finished a recording, at `correctedEndedAtMs` (the server's clock, as
+   * the vehicle estimates it) or else `endedAtMs` (its own). An end time that is not plausible is
+   * moved like the recording's segments were, or to now: never refused for its time alone.
+   */
+  async endRecording(
+    target: UploadTarget,
+    endedAtMs: number,
+    correctedEndedAtMs?: number,
+  ): Promise<void> {
     const cameraId = await this.#camera(target);
-    if (endedAtMs > this.#now() + this.options.maxClockSkewMs || endedAtMs < EARLIEST_MS) {
-      throw new ValidationError(`End time "${new Date(endedAtMs).toISOString()}" is not plausible`);
+    const now = this.#now();
+    const delta = this.#retimed.get(`${cameraId}/${target.recordingId}`);
+    let endedAt = [correctedEndedAtMs, endedAtMs, delta === undefined ? NaN : endedAtMs + delta]
+      .find((t) => t !== undefined && this.#plausible(t, now));
+    if (endedAt === undefined) {
+      endedAt = now;
+      this.options.logger?.warn("recording end re-timed: the vehicle's clock is not plausible", {
+        recordingId: target.recordingId,
+        vehicleId: target.vehicleId,
+        endedAt: Number.isFinite(endedAtMs) ? new Date(endedAtMs).toISOString() : null,
+      });
     }
     await this.#publish(cameraId, {
       type: "recording.ended",
@@ -193,7 +222,7 @@ export class Ingest {
       vehicleId: target.vehicleId,
       cameraId,
       recordingId: target.recordingId,
-      endedAt: endedAtMs,
+      endedAt,
     });
   }
 
@@ -226,25 +255,11 @@ export class Ingest {
     return id;
   }
 
-  #checkTiming({ sequence, startMs, durationMs }: SegmentTiming): void {
+  #checkTiming({ sequence, durationMs }: SegmentTiming): void {
     if (!Number.isInteger(sequence) || sequence < 0 || sequence > MAX_SEQUENCE) {
       throw new ValidationError(`Sequence must be an integer from 0 to ${MAX_SEQUENCE}`, [
         { path: "sequence", message: "out of range" },
       ]);
-    }
-    const now = this.#now();
-    if (!Number.isFinite(startMs) || startMs < EARLIEST_MS) {
-      throw new ValidationError("Segment start time is before 2000: the vehicle clock is not set", [
-        { path: "headers.motorcade-segment-start", message: "implausible" },
-      ]);
-    }
-    if (startMs > now + this.options.maxClockSkewMs) {
-      throw new ValidationError(
-        `Segment start time "${new Date(startMs).toISOString()}" is in the future (server time ${
-          new Date(now).toISOString()
-        })`,
-        [{ path: "headers.motorcade-segment-start", message: "in the future" }],
-      );
     }
     if (!Number.isFinite(durationMs) || durationMs <= 0 || durationMs > MAX_SEGMENT_MS) {
       throw new ValidationError(
@@ -252,6 +267,45 @@ export class Ingest {
         [{ path: "headers.motorcade-segment-duration", message: "out of range" }],
       );
     }
+  }
+
+  /** Whether a time may be a segment's: after 2000, and not further ahead than clocks drift. */
+  #plausible(ms: number, now: number): boolean {
+    return Number.isFinite(ms) && ms >= EARLIEST_MS && ms <= now + this.options.maxClockSkewMs;
+  }
+
+  /**
+   * Where a segment goes on the server's timeline: its corrected start, else its own, when
+   * plausible. A vehicle whose clock is far ahead or not set at all (no correction known: it has
+   * been offline since boot, or its previous run captured it) still loses nothing: the segment is
+   * re-timed to end when it arrived, and the rest of its recording moves by the same amount, so
+   * that the recording stays in one piece.
+   */
+  #placeStart(cameraId: string, target: UploadTarget, timing: SegmentTiming): number {
+    const now = this.#now();
+    const { startMs, correctedStartMs, durationMs } = timing;
+    if (correctedStartMs !== undefined && this.#plausible(correctedStartMs, now)) {
+      return correctedStartMs;
+    }
+    if (this.#plausible(startMs, now)) return startMs;
+    const key = `${cameraId}/${target.recordingId}`;
+    const delta = this.#retimed.get(key);
+    if (delta !== undefined && Number.isFinite(startMs) && this.#plausible(startMs + delta, now)) {
+      return startMs + delta;
+    }
+    const placed = now - durationMs;
+    if (Number.isFinite(startMs)) {
+      if (this.#retimed.size >= MAX_RETIMED_RECORDINGS) this.#retimed.clear();
+      this.#retimed.set(key, placed - startMs);
+    }
+    this.options.logger?.warn("segment re-timed: the vehicle's clock is not plausible", {
+      recordingId: target.recordingId,
+      vehicleId: target.vehicleId,
+      sequence: timing.sequence,
+      vehicleStart: Number.isFinite(startMs) ? new Date(startMs).toISOString() : null,
+      start: new Date(placed).toISOString(),
+    });
+    return placed;
   }
 
   /** The first bytes of an upload, to sniff; an empty upload is refused. */

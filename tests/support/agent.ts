@@ -22,6 +22,8 @@ export function startAgent(options: {
   args?: string[];
   /** Publish live on demand (ICE on the test namespace's 127.0.0.2); off by default. */
   live?: boolean;
+  /** Extra environment, e.g. libfaketime's `LD_PRELOAD` and `FAKETIME` for a wrong clock. */
+  env?: Record<string, string>;
 }): TestAgent {
   const host = new URL(options.server).host;
   const child = new Deno.Command(Deno.execPath(), {
@@ -31,7 +33,8 @@ export function startAgent(options: {
       options.live ? "--allow-net" : `--allow-net=${host}`,
       `--allow-read=${options.stateDir},${options.spoolDir},/usr/share/fonts`,
       `--allow-write=${options.stateDir},${options.spoolDir}`,
-      "--allow-run=ffmpeg",
+      // Deno lets a child inherit LD_PRELOAD (libfaketime) only with --allow-run for everything.
+      options.env?.LD_PRELOAD ? "--allow-run" : "--allow-run=ffmpeg",
       "--allow-env",
       // werift enumerates interfaces for host candidates.
       ...(options.live ? ["--allow-sys=networkInterfaces"] : []),
@@ -50,6 +53,7 @@ export function startAgent(options: {
       ...(options.live ? ["--live", "on", "--ice-host", "127.0.0.2"] : ["--live", "off"]),
       ...(options.args ?? []),
     ],
+    env: options.env,
     stdout: "piped",
     stderr: "piped",
   }).spawn();

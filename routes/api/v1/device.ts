@@ -34,6 +34,7 @@ export const HeartbeatBody = z.object({
     state: z.enum(["ok", "jumped"]),
     lastJumpAt: Timestamp.nullable(),
     jumps: Count,
+    aheadMs: z.number().int().nullable().optional(),
   }).strict(),
   cameras: z.array(
     z.object({

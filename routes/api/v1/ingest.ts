@@ -41,6 +41,10 @@ function uploadOf(c: Context, digest: string | undefined, maxBytes: number): Upl
   return { body: c.req.raw.body ?? ReadableStream.from([]), digest, size, maxBytes };
 }
 
+/** `{ [field]: epoch ms }` of an optional RFC 3339 time; `{}` without one. */
+const optionalTime = (field: string, value: string | undefined) =>
+  value === undefined ? {} : { [field]: Date.parse(value) };
+
 const stored = (r: { created: boolean; size: number; sha256: string }) => ({
   status: r.created ? "stored" as const : "duplicate" as const,
   size: r.size,
@@ -111,6 +115,13 @@ export function registerIngestRoutes(app: ApiApp, { ingest, secure, config }: Ro
               error:
                 'Header "Motorcade-Segment-Start" is required: RFC 3339 time of the first frame',
             }).datetime({ offset: true, error: "must be an RFC 3339 time" }),
+            "motorcade-segment-start-corrected": z.string().datetime({
+              offset: true,
+              error: "must be an RFC 3339 time",
+            }).optional().openapi({
+              description:
+                "The first frame on the server's clock, as the vehicle estimates it from the server's Motorcade-Time; used instead of Motorcade-Segment-Start when present",
+            }),
             "motorcade-segment-duration": z.string({
               error: 'Header "Motorcade-Segment-Duration" is required: seconds, e.g. 2.000',
             }).regex(/^\d{1,3}(\.\d{1,6})?$/, "must be seconds such as 2.000"),
@@ -140,6 +151,7 @@ export function registerIngestRoutes(app: ApiApp, { ingest, secure, config }: Ro
           sequence: Number(params.sequence),
           startMs: Date.parse(headers["motorcade-segment-start"]),
           durationMs: Math.round(Number(headers["motorcade-segment-duration"]) * 1000),
+          ...optionalTime("correctedStartMs", headers["motorcade-segment-start-corrected"]),
         },
         uploadOf(c, headers["content-digest"], limits.maxBodyBytes),
       );
@@ -158,15 +170,22 @@ export function registerIngestRoutes(app: ApiApp, { ingest, secure, config }: Ro
         summary: "Say a recording is finished (its playlist becomes VOD)",
         request: {
           params: RecordingParams,
-          ...jsonBody(z.object({ endedAt: z.string().datetime({ offset: true }) }).strict()),
+          ...jsonBody(
+            z.object({
+              endedAt: z.string().datetime({ offset: true }),
+              endedAtCorrected: z.string().datetime({ offset: true }).optional(),
+            }).strict(),
+          ),
         },
         responses: { 204: { description: "Recorded" } },
       }),
     ),
     async (c) => {
+      const { endedAt, endedAtCorrected } = c.req.valid("json");
       await ingest.endRecording(
         target(c, c.req.valid("param")),
-        Date.parse(c.req.valid("json").endedAt),
+        Date.parse(endedAt),
+        endedAtCorrected === undefined ? undefined : Date.parse(endedAtCorrected),
       );
       return c.body(null, 204);
     },
