@@ -14,7 +14,8 @@ const WHOLE_MAX_BYTES = 4 * 1024 * 1024;
 
 /**
  * Receives `body` (after `options.prefix`) into the file `opening` resolves to, header first,
- * and returns its metadata once its digest is the claimed one. A body of declared size (up to
+ * and returns its metadata once its digest is the claimed one. A prefix that is the whole body is
+ * hashed by WebCrypto and written as it is. A body of declared size (up to
  * 4 MiB) is received into memory, read straight from the connection into one buffer, hashed by
  * WebCrypto off the main thread and written at once; a larger or chunked one is streamed, hashed
  * chunk by chunk. Writes are synchronous: a write to the page cache copies memory and does not
@@ -31,6 +32,20 @@ export async function receiveInto(
   if (size !== undefined && size > maxBytes) {
     await body.cancel().catch(() => {});
     throw new BodyTooLargeError(key, maxBytes);
+  }
+  if (size !== undefined && options.prefix?.byteLength === size) {
+    // The caller holds the whole body already (ingest reads it to check the media): no copy.
+    const whole = options.prefix;
+    await expectEnd(key, body, size);
+    const sha256 = base64(
+      new Uint8Array(await crypto.subtle.digest("SHA-256", whole as BufferSource)),
+    );
+    if (sha256 !== claimed) throw new DigestMismatchError(key, sha256);
+    const meta = { size, contentType, sha256 };
+    const file = await opening;
+    writeAllSync(file, headerOf(meta));
+    writeAllSync(file, whole);
+    return meta;
   }
   if (size !== undefined && size <= WHOLE_MAX_BYTES) {
     const whole = await receiveWhole(key, body, { ...options, size });
@@ -96,6 +111,26 @@ async function receiveWhole(
   const bytes = new Uint8Array(buffer, 0, end);
   const digest = await crypto.subtle.digest("SHA-256", bytes.subarray(HEADER_BYTES));
   return { bytes, sha256: base64(new Uint8Array(digest)) };
+}
+
+/** Checks that `body` has nothing after the `size` bytes already received. */
+async function expectEnd(
+  key: string,
+  body: ReadableStream<Uint8Array>,
+  size: number,
+): Promise<void> {
+  const reader = body.getReader();
+  let extra = 0;
+  try {
+    const { done, value } = await reader.read();
+    extra = done ? 0 : value.byteLength;
+  } catch (error) {
+    throw new IncompleteBodyError(key, size, size, { cause: error });
+  }
+  if (extra > 0) {
+    await reader.cancel().catch(() => {});
+    throw new IncompleteBodyError(key, size + extra, size);
+  }
 }
 
 /**

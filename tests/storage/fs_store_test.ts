@@ -101,6 +101,10 @@ Deno.test("fs store stores a body exactly, whether its size is declared or not, 
         () => byteStream(bytes.subarray(377)).stream,
         { prefix: bytes.slice(0, 377) },
       ],
+      ["the whole body already read", () => ReadableStream.from([]), {
+        size: 700_001,
+        prefix: bytes,
+      }],
     ];
     for (const [i, [label, stream, extra]] of cases.entries()) {
       const key = KEY.replace("0000000001", String(i).padStart(10, "0"));
@@ -147,9 +151,11 @@ Deno.test("fs store: the first writer wins, a retry sees the object, and racing 
 Deno.test("fs store refuses a body whose digest is not the one claimed and keeps nothing", async () => {
   await withStore(async (store, root) => {
     const bytes = bytesOf(300_000);
-    for (const extra of [{ size: bytes.byteLength }, {}]) {
+    const whole = { size: bytes.byteLength, prefix: bytes };
+    for (const extra of [{ size: bytes.byteLength }, {}, whole]) {
+      const body = extra === whole ? ReadableStream.from([]) : byteStream(bytes).stream;
       await assert.rejects(
-        store.putIfAbsent(KEY, byteStream(bytes).stream, {
+        store.putIfAbsent(KEY, body, {
           ...options(bytes, extra),
           sha256: sha256(bytesOf(10)),
         }),
@@ -196,6 +202,12 @@ Deno.test("fs store refuses a body that fails or is not the declared size, and k
       ["shorter than declared", byteStream(bytes).stream, { size: 600_000 }, 600_000],
       ["longer than declared", byteStream(bytes).stream, { size: 400_000 }, 400_000],
       ["shorter, streamed", byteStream(bytes).stream, { size: 5_000_000, maxBytes: 6e6 }, 5e6],
+      [
+        "longer than the whole body already read",
+        byteStream(bytes.subarray(400_000)).stream,
+        { size: 400_000, prefix: bytes.subarray(0, 400_000) },
+        400_000,
+      ],
     ];
     for (const [label, stream, extra, expected] of cases) {
       await assert.rejects(
