@@ -164,3 +164,39 @@ Deno.test("ingest ends a recording at the corrected end time when the vehicle se
   });
   assert.equal(recording.closedAt!.getTime(), start + 2000);
 });
+
+Deno.test("a recording whose clock put it over an earlier one stays listed and playable", async () => {
+  await using platform = await startTestPlatform();
+  const f = await fixture(platform);
+  // "b" was recorded after "a", but by a clock behind (a run whose offset was never learnt).
+  const t0 = Date.now() - 60_000;
+  for (const [recordingId, startMs] of [["a", t0], ["b", t0 + 1000]] as const) {
+    await f.init(recordingId);
+    let at = startMs;
+    for (const [sequence, segment] of cmaf.segments.entries()) {
+      const response = await f.segment(recordingId, sequence, {
+        "motorcade-segment-start": new Date(at).toISOString(),
+      });
+      assert.equal(response.status, 201, await response.text());
+      at += segment.durationMs;
+    }
+    await f.stored(recordingId, cmaf.segments.length);
+  }
+  const camera =
+    `/api/v1/fleets/${f.fleet.fleetId}/vehicles/${f.fleet.vehicleId}/cameras/${f.fleet.cameraId}`;
+  const token = f.fleet.tokens.viewer;
+  const list = await (await platform.call("GET", `${camera}/recordings`, { token })).json();
+  assert.deepEqual(list.recordings.map((r: { id: string }) => r.id), ["a", "b"]);
+  for (const recordingId of ["a", "b"]) {
+    const playlist = await platform.call("GET", `${camera}/recordings/${recordingId}/index.m3u8`, {
+      token,
+    });
+    assert.equal(playlist.status, 200);
+    const uris = (await playlist.text()).split("\n").filter((l) => /\/\d{10}\.m4s/.test(l));
+    assert.deepEqual(
+      uris.map((uri) => /\/([a-z])\/(\d{10})\.m4s/.exec(uri)!.slice(1).join("/")),
+      cmaf.segments.map((_, i) => `${recordingId}/${String(i).padStart(10, "0")}`),
+      `${recordingId}: every segment in its own playlist`,
+    );
+  }
+});
