@@ -9,6 +9,7 @@ import { type EventBus, openBus } from "./lib/bus/mod.ts";
 import { FleetRegistry } from "./lib/fleet/mod.ts";
 import { Indexer, Ingest } from "./lib/ingest/mod.ts";
 import { Playback } from "./lib/playback/mod.ts";
+import { Slates } from "./lib/slate/mod.ts";
 import { type ObjectStore, openObjectStore } from "./lib/storage/mod.ts";
 import { type ApiApp, Metrics } from "./lib/http/mod.ts";
 import { createLogger, type Logger } from "./lib/log/mod.ts";
@@ -64,6 +65,11 @@ export async function createPlatform(
     mediaBaseUrl: config.mediaBaseUrl,
     mediaUrlTtlMs: config.mediaUrlTtlMs,
     gapToleranceMs: config.gapToleranceMs,
+    slates: new Slates({
+      dir: `${config.dataDir}/slates`,
+      logger: logger.child({ part: "slates" }),
+    }),
+    logger: logger.child({ part: "playback" }),
   });
   const indexer = new Indexer(catalog, bus, logger);
   indexer.onIndexed = (events) => {
@@ -75,6 +81,7 @@ export async function createPlatform(
   const live = config.live ? await startLive(config.live, config.dataDir, logger) : null;
   const metrics = new Metrics();
   if (live) live.service.registerMetrics(metrics.registry);
+  playback.registerMetrics(metrics.registry);
   const app = createApp({
     config,
     catalog,

@@ -1,6 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { access } from "../lib/auth/mod.ts";
-import { serveObject } from "../lib/delivery/mod.ts";
+import { serveBytes, serveObject } from "../lib/delivery/mod.ts";
 import { IdSchema } from "../lib/fleet/mod.ts";
 import { type ApiApp, secured } from "../lib/http/mod.ts";
 import type { RouteDeps } from "./deps.ts";
@@ -10,21 +10,42 @@ const MediaParams = z.object({
   vehicleId: IdSchema,
   cameraId: IdSchema,
   recordingId: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/),
-  file: z.string().regex(/^(init\.mp4|\d{10}\.(m4s|ts))$/, "must be init.mp4 or a segment"),
+  // DASH asks for `$Number$` unpadded (libavformat reads no wider padding); ingest stores 10 digits.
+  file: z.string().regex(/^(init\.mp4|\d{1,10}\.(m4s|ts))$/, "must be init.mp4 or a segment"),
 });
+const EncodingKey = z.string().regex(/^[A-Za-z0-9._]{1,80}$/, "must be an encoding key");
+const FillerParams = z.object({
+  fleetId: IdSchema,
+  vehicleId: IdSchema,
+  cameraId: IdSchema,
+  encoding: EncodingKey,
+});
+const FillerPieceParams = FillerParams.extend({
+  totalMs: z.string().regex(/^[1-9]\d{0,9}$/, "must be milliseconds"),
+  count: z.string().regex(/^[1-9]\d{0,9}$/, "must be a piece count"),
+  file: z.string().regex(/^\d{1,10}\.m4s$/, "must be a piece"),
+});
+const CAMERA_PATH = "/media/fleets/{fleetId}/vehicles/{vehicleId}/cameras/{cameraId}";
+const MEDIA_RESPONSES = {
+  200: { description: "The bytes", content: { "video/iso.segment": { schema: z.string() } } },
+  206: { description: "A byte range" },
+  304: { description: "Not modified" },
+  416: { description: "Range not satisfiable" },
+};
 
 /** The path prefix a camera's media signature covers. */
 export const mediaPrefix = (fleetId: string, vehicleId: string, cameraId: string) =>
   `/media/fleets/${fleetId}/vehicles/${vehicleId}/cameras/${cameraId}/`;
 
 /** Segment bytes behind signed URLs: what players, and a CDN in front, fetch. */
-export function registerMediaRoutes(app: ApiApp, { store, secure }: RouteDeps) {
+export function registerMediaRoutes(app: ApiApp, { store, playback, secure }: RouteDeps) {
+  const signed = access.signedPrefix((c) =>
+    mediaPrefix(c.req.param("fleetId")!, c.req.param("vehicleId")!, c.req.param("cameraId")!)
+  );
   app.openapi(
     secured(
       secure,
-      access.signedPrefix((c) =>
-        mediaPrefix(c.req.param("fleetId")!, c.req.param("vehicleId")!, c.req.param("cameraId")!)
-      ),
+      signed,
       createRoute({
         method: "get",
         path:
@@ -45,13 +66,73 @@ export function registerMediaRoutes(app: ApiApp, { store, secure }: RouteDeps) {
     ),
     async (c) => {
       const p = c.req.valid("param");
+      const [name, extension] = p.file.split(".");
+      const file = p.file === "init.mp4" ? p.file : `${name.padStart(10, "0")}.${extension}`;
       const key =
-        `fleets/${p.fleetId}/vehicles/${p.vehicleId}/cameras/${p.cameraId}/${p.recordingId}/${p.file}`;
+        `fleets/${p.fleetId}/vehicles/${p.vehicleId}/cameras/${p.cameraId}/${p.recordingId}/${file}`;
       const response = await serveObject(store, key, {
         range: c.req.header("range"),
         ifNoneMatch: c.req.header("if-none-match"),
       });
       // Through the context, so middleware headers (CORS) are kept.
+      return c.newResponse(response.body, response) as never;
+    },
+  );
+
+  app.openapi(
+    secured(
+      secure,
+      signed,
+      createRoute({
+        method: "get",
+        path: `${CAMERA_PATH}/gap/{encoding}/init.mp4`,
+        tags: ["playback"],
+        summary: "The init segment of the slate that fills holes of one encoding (signed URL)",
+        request: { params: FillerParams, query: z.object({ exp: z.string(), sig: z.string() }) },
+        responses: MEDIA_RESPONSES,
+      }),
+    ),
+    async (c) => {
+      const { encoding } = c.req.valid("param");
+      const filler = await playback.fillerInit(encoding);
+      const response = serveBytes(filler.bytes, filler.etag, "video/mp4", {
+        range: c.req.header("range"),
+        ifNoneMatch: c.req.header("if-none-match"),
+      });
+      return c.newResponse(response.body, response) as never;
+    },
+  );
+
+  app.openapi(
+    secured(
+      secure,
+      signed,
+      createRoute({
+        method: "get",
+        path: `${CAMERA_PATH}/gap/{encoding}/{totalMs}/{count}/{file}`,
+        tags: ["playback"],
+        summary: "A piece of slate filling a hole (signed URL; Range, ETag, immutable)",
+        description:
+          "Piece `n` of a hole of `totalMs` cut into `count` pieces: the slate's keyframe, timed to the piece.",
+        request: {
+          params: FillerPieceParams,
+          query: z.object({ exp: z.string(), sig: z.string() }),
+        },
+        responses: MEDIA_RESPONSES,
+      }),
+    ),
+    async (c) => {
+      const p = c.req.valid("param");
+      const filler = await playback.fillerSegment(
+        p.encoding,
+        Number(p.totalMs),
+        Number(p.count),
+        Number(p.file.slice(0, -4)),
+      );
+      const response = serveBytes(filler.bytes, filler.etag, "video/iso.segment", {
+        range: c.req.header("range"),
+        ifNoneMatch: c.req.header("if-none-match"),
+      });
       return c.newResponse(response.body, response) as never;
     },
   );

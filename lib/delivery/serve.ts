@@ -71,3 +71,40 @@ export async function serveObject(
     },
   });
 }
+
+/**
+ * Answers a GET for bytes made on request that never change under `etag` (filler segments):
+ * the same validators, ranges and caching as {@linkcode serveObject}.
+ */
+export function serveBytes(
+  bytes: Uint8Array<ArrayBuffer>,
+  etag: string,
+  contentType: string,
+  headers: { range?: string; ifNoneMatch?: string },
+): Response {
+  const common = {
+    "etag": etag,
+    "cache-control": IMMUTABLE,
+    "accept-ranges": "bytes",
+    "content-type": contentType,
+  };
+  if (headers.ifNoneMatch?.split(",").some((tag) => tag.trim() === etag)) {
+    return new Response(null, { status: 304, headers: common });
+  }
+  const size = bytes.byteLength;
+  const range = parseRange(headers.range, size);
+  if (!range) {
+    return new Response(bytes, {
+      status: 200,
+      headers: { ...common, "content-length": String(size) },
+    });
+  }
+  return new Response(bytes.subarray(range.start, range.end + 1), {
+    status: 206,
+    headers: {
+      ...common,
+      "content-length": String(range.end - range.start + 1),
+      "content-range": `bytes ${range.start}-${range.end}/${size}`,
+    },
+  });
+}

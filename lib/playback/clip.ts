@@ -1,8 +1,15 @@
 import { ConflictError, NotFoundError } from "../errors/mod.ts";
 import { childrenOf, findBox, readBoxes } from "../media/box.ts";
-import { parseInitSegment, parseMediaSegment } from "../media/mod.ts";
+import { type InitSegmentInfo, parseInitSegment, parseMediaSegment } from "../media/mod.ts";
 import type { Timeline, TimelineRun } from "../playlist/mod.ts";
 import type { ObjectStore } from "../storage/mod.ts";
+
+/** A stored object a clip (or a playlist) left out, and why. */
+export interface SkippedObject {
+  kind: "init" | "segment";
+  key: string;
+  error: unknown;
+}
 
 async function readAll(store: ObjectStore, key: string): Promise<Uint8Array> {
   const read = await store.read(key);
@@ -15,12 +22,18 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
 }
 
 /**
- * Sets every track fragment's decode time (`tfdt`) of a media segment, on a copy, and drops its
- * segment index (`sidx`, optional), whose times would still be the recording's. This is what lets
- * fragments cut from the middle of a recording, or from several recordings, play as one file
- * starting at zero.
+ * A media segment made to continue a clip, on a copy: its fragments' decode times (`tfdt`)
+ * shifted so the first starts at `baseMediaDecodeTime`, their sequence numbers (`mfhd`)
+ * renumbered from `firstSequenceNumber` (ISO/IEC 14496-12 8.8.5: increasing in file order), and
+ * its segment index (`sidx`, optional) dropped, whose times would still be the recording's. This
+ * is what lets fragments cut from the middle of a recording, or from several recordings, play as
+ * one file starting at zero. `fragments` is how many sequence numbers it took.
  */
-export function rebaseFragment(segment: Uint8Array, baseMediaDecodeTime: number): Uint8Array {
+export function rebaseFragment(
+  segment: Uint8Array,
+  baseMediaDecodeTime: number,
+  firstSequenceNumber = 1,
+): { bytes: Uint8Array; fragments: number } {
   const kept = readBoxes(segment, "segment").filter((box) => box.type !== "sidx");
   const copy = new Uint8Array(kept.reduce((n, box) => n + box.size, 0));
   let at = 0;
@@ -28,58 +41,98 @@ export function rebaseFragment(segment: Uint8Array, baseMediaDecodeTime: number)
     copy.set(segment.subarray(box.offset, box.offset + box.size), at);
     at += box.size;
   }
+  let shift: number | undefined;
+  let sequence = firstSequenceNumber;
   for (const moof of readBoxes(copy, "segment").filter((box) => box.type === "moof")) {
-    for (const traf of childrenOf(moof).filter((box) => box.type === "traf")) {
+    const children = childrenOf(moof);
+    const mfhd = findBox(children, "mfhd");
+    if (mfhd) {
+      if (mfhd.body.byteLength < 8) throw new RangeError('Cannot renumber a truncated "mfhd"');
+      new DataView(mfhd.body.buffer, mfhd.body.byteOffset, 8).setUint32(4, sequence);
+    }
+    sequence++;
+    for (const traf of children.filter((box) => box.type === "traf")) {
       const tfdt = findBox(childrenOf(traf), "tfdt");
       if (!tfdt) continue;
       const view = new DataView(tfdt.body.buffer, tfdt.body.byteOffset, tfdt.body.byteLength);
-      if (tfdt.body[0] === 1) view.setBigUint64(4, BigInt(baseMediaDecodeTime));
-      else if (baseMediaDecodeTime <= 0xffffffff) view.setUint32(4, baseMediaDecodeTime);
+      const version1 = tfdt.body[0] === 1;
+      const original = version1 ? Number(view.getBigUint64(4)) : view.getUint32(4);
+      shift ??= baseMediaDecodeTime - original;
+      const time = original + shift;
+      if (version1) view.setBigUint64(4, BigInt(time));
+      else if (time <= 0xffffffff) view.setUint32(4, time);
       else throw new RangeError("Clip is too long for a version 0 tfdt");
     }
   }
-  return copy;
+  return { bytes: copy, fragments: sequence - firstSequenceNumber };
 }
 
 /**
  * Streams a timeline's fMP4 segments as one fragmented MP4: the init segment once, then every
  * fragment with its decode time rebased so the clip starts at zero and holes between segments or
- * recordings are closed. No re-encoding: the clip starts at the keyframe that opens the first
- * segment overlapping the range and ends with the last one. Recordings must share an encoding
- * (identical init segments); otherwise it is a ConflictError naming where the encoding changes.
- * The timeline must carry its segments' object keys.
+ * recordings are closed (a clip is the recorded video, played back to back: its own timeline
+ * has no holes; the playlists are where holes keep their place), its fragment sequence numbers
+ * counting from 1 across the whole clip. No re-encoding: the clip starts at the keyframe that
+ * opens the first segment overlapping the range and ends with the last one. Recordings must
+ * share an encoding (identical init segments); otherwise it is a ConflictError naming where the
+ * encoding changes. A stored object that is missing or unreadable is left out (a recording whose
+ * init segment is, wholly) and reported to `onSkip`. The timeline must carry its segments'
+ * object keys.
  */
 export async function* clipFragments(
   store: ObjectStore,
   timeline: Timeline,
+  onSkip: (skipped: SkippedObject) => void = () => {},
 ): AsyncGenerator<Uint8Array> {
   const runs = timeline.items.filter((item): item is TimelineRun => item.kind === "run");
   if (runs.length === 0) throw new NotFoundError("Nothing was recorded in that range");
   if (runs.some((run) => run.initKey === null)) {
     throw new ConflictError("Clips are made of fMP4 (CMAF) recordings; this range holds MPEG-TS");
   }
-  const init = await readAll(store, runs[0].initKey!);
-  for (const run of runs.slice(1)) {
-    if (!sameBytes(init, await readAll(store, run.initKey!))) {
+  let init: Uint8Array | undefined;
+  let track: InitSegmentInfo | undefined;
+  const playable: TimelineRun[] = [];
+  for (const run of runs) {
+    let bytes: Uint8Array;
+    try {
+      bytes = await readAll(store, run.initKey!);
+      if (!init) track = parseInitSegment(bytes);
+    } catch (error) {
+      onSkip({ kind: "init", key: run.initKey!, error });
+      continue;
+    }
+    if (!init) init = bytes;
+    else if (!sameBytes(init, bytes)) {
       throw new ConflictError(
         `The range spans recordings with different encodings (recording "${run.recordingId}" ` +
           `starts at ${new Date(run.startMs).toISOString()}): export the parts separately`,
       );
     }
+    playable.push(run);
   }
-  const track = parseInitSegment(init); // a clear error now rather than an unplayable file later
+  if (!init || !track) throw new NotFoundError("Nothing playable was recorded in that range");
   yield init;
   let decodeTime = 0;
-  for (const run of runs) {
+  let sequence = 1;
+  for (const run of playable) {
     for (const entry of run.entries) {
       if (entry.kind !== "segment") continue;
       if (entry.objectKey === undefined) {
         throw new TypeError("Cannot export a clip from a timeline made without object keys");
       }
-      const bytes = await readAll(store, entry.objectKey);
-      const info = parseMediaSegment(bytes, track);
-      yield rebaseFragment(bytes, decodeTime);
-      decodeTime += info.durationInTimescale;
+      let rebased: { bytes: Uint8Array; fragments: number };
+      let duration: number;
+      try {
+        const bytes = await readAll(store, entry.objectKey);
+        duration = parseMediaSegment(bytes, track).durationInTimescale;
+        rebased = rebaseFragment(bytes, decodeTime, sequence);
+      } catch (error) {
+        onSkip({ kind: "segment", key: entry.objectKey, error });
+        continue;
+      }
+      yield rebased.bytes;
+      decodeTime += duration;
+      sequence += rebased.fragments;
     }
   }
 }

@@ -1,6 +1,7 @@
 /** Playback of recordings: HLS and DASH playlists with signed segment URLs, and clip export. */
 export {
   type CameraRef,
+  type FillerBytes,
   MAX_CLIP_MS,
   MAX_RANGE_MS,
   Playback,
@@ -9,4 +10,4 @@ export {
 } from "./playback.ts";
 export { PlaylistCache } from "./playlist_cache.ts";
 export { RenderedPlaylist } from "./rendered_playlist.ts";
-export { clipFragments, rebaseFragment } from "./clip.ts";
+export { clipFragments, rebaseFragment, type SkippedObject } from "./clip.ts";

@@ -1,17 +1,23 @@
+import { Counter, type Registry } from "prom-client";
 import type { UrlSigner } from "../auth/mod.ts";
 import type { Catalog, Recording } from "../catalog/mod.ts";
 import { NotFoundError, ValidationError } from "../errors/mod.ts";
-import { parseInitSegment } from "../media/mod.ts";
+import type { Logger } from "../log/mod.ts";
+import { type InitSegmentInfo, parseInitSegment } from "../media/mod.ts";
 import {
   buildTimeline,
+  type DashFiller,
   type DashVideo,
+  type HlsFiller,
   type Timeline,
   type TimelineSegmentInput,
+  withoutRuns,
   writeDashManifest,
   writeHlsMediaPlaylist,
 } from "../playlist/mod.ts";
+import { type Slate, slateEncoding, type Slates, slateSegment } from "../slate/mod.ts";
 import type { ObjectStore } from "../storage/mod.ts";
-import { clipFragments } from "./clip.ts";
+import { clipFragments, type SkippedObject } from "./clip.ts";
 import { mediaUrlExpiry, MediaUrls } from "./media_urls.ts";
 import { PlaylistCache } from "./playlist_cache.ts";
 import { playlistEtag, RenderedPlaylist, utf8Text } from "./rendered_playlist.ts";
@@ -25,6 +31,17 @@ export interface PlaybackOptions {
   /** A recording with no new segment for this long is finished even if never closed. */
   idleCloseMs?: number;
   now?: () => number;
+  /** Slates for holes; without them holes are EXT-X-GAP entries and gaps between Periods. */
+  slates?: Slates;
+  /** Where skipped stored objects are reported. */
+  logger?: Logger;
+}
+
+/** A filler segment or init segment, ready to send. */
+export interface FillerBytes {
+  bytes: Uint8Array<ArrayBuffer>;
+  /** Strong validator: the slate's digest and the piece. */
+  etag: string;
 }
 
 /** Which camera, in whose fleet. */
@@ -70,7 +87,11 @@ interface ScopeState {
  */
 export class Playback {
   readonly cache = new PlaylistCache();
-  readonly #videos = new Map<string, DashVideo>();
+  /** Stored objects playback left out because they were missing or unreadable. */
+  readonly skipped: Counter<"kind" | "reason">;
+  readonly #inits = new Map<string, InitSegmentInfo>();
+  /** Init segments that could not be read, and when. */
+  readonly #badInits = new Map<string, number>();
   readonly #now: () => number;
 
   constructor(
@@ -80,6 +101,54 @@ export class Playback {
     private readonly options: PlaybackOptions,
   ) {
     this.#now = options.now ?? Date.now;
+    this.skipped = new Counter({
+      name: "motorcade_playback_skipped_objects_total",
+      help: "Stored init or media segments playback skipped as holes, by kind and reason",
+      labelNames: ["kind", "reason"],
+      registers: [],
+    });
+  }
+
+  /** Playback's counters on a Prometheus registry. */
+  registerMetrics(registry: Registry): void {
+    registry.registerMetric(this.skipped);
+  }
+
+  /** The init segment of the slate an encoding key names; NotFoundError when there is none. */
+  async fillerInit(encodingKey: string): Promise<FillerBytes> {
+    const slate = await this.#slate(encodingKey);
+    return { bytes: new Uint8Array(slate.init), etag: `"${slate.digest}-init"` };
+  }
+
+  /**
+   * Piece `index` of a hole of `totalMs` cut into `count` pieces, from the slate an encoding key
+   * names; NotFoundError when there is no such slate or piece.
+   */
+  async fillerSegment(
+    encodingKey: string,
+    totalMs: number,
+    count: number,
+    index: number,
+  ): Promise<FillerBytes> {
+    const slate = await this.#slate(encodingKey);
+    if (totalMs > MAX_RANGE_MS || count > totalMs || index >= count) {
+      throw new NotFoundError(`No piece ${index} of ${count} in a hole of ${totalMs} ms`);
+    }
+    const bytes = slateSegment(slate, totalMs, count, index) as Uint8Array<ArrayBuffer>;
+    return { bytes, etag: `"${slate.digest}-${totalMs}-${count}-${index}"` };
+  }
+
+  async #slate(encodingKey: string): Promise<Slate> {
+    const slate = await this.options.slates?.byKey(encodingKey);
+    if (!slate) throw new NotFoundError(`No slate for encoding "${encodingKey}"`);
+    return slate;
+  }
+
+  /** Counts and logs a stored object left out of playback. */
+  #skip({ kind, key, error }: SkippedObject): void {
+    const reason = error instanceof NotFoundError ? "missing" : "malformed";
+    this.skipped.inc({ kind, reason });
+    this.options.logger?.warn(`Skipped a ${reason} ${kind} in playback`, { key, error });
   }
 
   /**
@@ -124,14 +193,40 @@ export class Playback {
     const { recordings } = state;
     const media = new MediaUrls(this.urls, this.options.mediaBaseUrl, camera, expiresAt);
     const mpegTs = new Set(recordings.filter((r) => r.initKey === null).map((r) => r.id));
-    const timeline = buildTimeline({
+    const full = buildTimeline({
       recordings,
       segments: await state.segments(mpegTs.size > 0), // keys tell MPEG-TS from fMP4 awaiting init
       fromMs: state.fromMs,
       toMs: state.toMs,
       gapToleranceMs: this.options.gapToleranceMs,
     });
+    // What the init segments say: DASH describes every recording with it, and a hole's slate
+    // matches the recording next to it (HLS reads them only when there are holes).
+    const inits = new Map<string, InitSegmentInfo>();
+    if (format === "dash" || hasGaps(full)) {
+      for (const item of full.items) {
+        if (item.kind !== "run" || item.initKey === null) continue;
+        const info = await this.#init(item.initKey);
+        if (info) inits.set(item.recordingId, info);
+      }
+    }
+    // In DASH, a recording whose init segment cannot be read plays as a hole; an HLS player
+    // asks for the init segment itself, and is answered as for any segment.
+    const timeline = format === "hls"
+      ? full
+      : withoutRuns(full, (run) => run.initKey !== null && !inits.has(run.recordingId));
     const type = state.final ? "VOD" : "EVENT";
+    // Nothing, and nothing more to come: the answer a clip gives. A range still open is "not
+    // yet": a playlist that grows (HLS EVENT) or is updated (DASH dynamic, no Period yet).
+    if (timeline.runCount === 0 && state.final) {
+      throw new NotFoundError("Nothing was recorded in that range");
+    }
+    const slates = new Map<string, Slate>();
+    for (const [recordingId, info] of inits) {
+      const slate = await this.options.slates?.get(slateEncoding(info));
+      if (slate) slates.set(recordingId, slate);
+    }
+    const gap = (slate: Slate, file: string) => media.file("gap", `${slate.key}/${file}`);
     if (format === "hls") {
       return utf8Text((write) =>
         writeHlsMediaPlaylist(timeline, {
@@ -141,23 +236,37 @@ export class Playback {
           mediaUri: (recordingId, number) =>
             media.file(recordingId, `${number}${mpegTs.has(recordingId) ? ".ts" : ".m4s"}`),
           gapUri: media.file("gap", "0000000000.m4s"),
+          filler: (recordingId): HlsFiller | undefined => {
+            const slate = slates.get(recordingId);
+            return slate && {
+              initUri: gap(slate, "init.mp4"),
+              pieceUri: (total, count, index) => gap(slate, `${total}/${count}/${index}.m4s`),
+            };
+          },
           minTargetDuration: 2,
         }, write)
       );
-    }
-    if (timeline.runCount === 0) throw new NotFoundError("Nothing was recorded in that range");
-    const videos = new Map<string, DashVideo>();
-    for (const item of timeline.items) {
-      if (item.kind === "run" && item.initKey) {
-        videos.set(item.recordingId, await this.#video(item.initKey));
-      }
     }
     return utf8Text((write) =>
       writeDashManifest(timeline, {
         type,
         initUri: (recordingId) => media.file(recordingId, "init.mp4"),
+        // `$Number$` unpadded: the media route reads unpadded sequence numbers.
         mediaUri: (recordingId, number) => media.file(recordingId, `${number}.m4s`),
-        video: (recordingId) => videos.get(recordingId)!,
+        video: (recordingId) => dashVideo(inits.get(recordingId)!),
+        filler: (recordingId): DashFiller | undefined => {
+          const slate = slates.get(recordingId);
+          return slate && {
+            initUri: gap(slate, "init.mp4"),
+            mediaUri: (total, count, number) => gap(slate, `${total}/${count}/${number}.m4s`),
+            video: {
+              codec: slate.codec,
+              width: slate.width,
+              height: slate.height,
+              bandwidth: Math.ceil((slate.sample.byteLength * 8000) / 2000),
+            },
+          };
+        },
         availabilityStartTime: "fromMs" in scope ? new Date(scope.fromMs) : undefined,
         now: new Date(this.#now()),
       }, write)
@@ -173,7 +282,7 @@ export class Playback {
       throw new ValidationError(`A clip spans at most ${MAX_CLIP_MS / HOUR} hours`);
     }
     const { timeline } = await this.timeline(camera, { fromMs, toMs });
-    const fragments = clipFragments(this.store, timeline);
+    const fragments = clipFragments(this.store, timeline, (skipped) => this.#skip(skipped));
     const first = await fragments.next(); // errors (nothing recorded, mixed encodings) surface here
     return new ReadableStream<Uint8Array>({
       start(controller) {
@@ -261,19 +370,41 @@ export class Playback {
     return later.some((r) => r.id !== recording.id && r.startedAt > recording.startedAt);
   }
 
-  async #video(initKey: string): Promise<DashVideo> {
-    let video = this.#videos.get(initKey);
-    if (!video) {
-      const read = await this.store.read(initKey);
-      if (!read) throw new NotFoundError("Init segment is missing from the store");
-      const bytes = new Uint8Array(await new Response(read.body).arrayBuffer());
-      const info = parseInitSegment(bytes);
-      video = { codec: info.codec, width: info.width, height: info.height };
-      if (this.#videos.size > 10_000) this.#videos.clear();
-      this.#videos.set(initKey, video);
+  /**
+   * What an init segment says, read once; undefined (counted, logged, and not read again for a
+   * minute) when it cannot be read.
+   */
+  async #init(initKey: string): Promise<InitSegmentInfo | undefined> {
+    let info = this.#inits.get(initKey);
+    if (!info) {
+      const failedAt = this.#badInits.get(initKey);
+      if (failedAt !== undefined && this.#now() - failedAt < 60_000) return undefined;
+      try {
+        const read = await this.store.read(initKey);
+        if (!read) throw new NotFoundError(`Init segment "${initKey}" is missing from the store`);
+        info = parseInitSegment(new Uint8Array(await new Response(read.body).arrayBuffer()));
+      } catch (error) {
+        this.#skip({ kind: "init", key: initKey, error });
+        if (this.#badInits.size > 10_000) this.#badInits.clear();
+        this.#badInits.set(initKey, this.#now());
+        return undefined;
+      }
+      this.#badInits.delete(initKey);
+      if (this.#inits.size > 10_000) this.#inits.clear();
+      this.#inits.set(initKey, info);
     }
-    return video;
+    return info;
   }
+}
+
+function hasGaps(timeline: Timeline): boolean {
+  return timeline.items.some((item) =>
+    item.kind === "gap" || item.entries.some((entry) => entry.kind === "gap")
+  );
+}
+
+function dashVideo(info: InitSegmentInfo): DashVideo {
+  return { codec: info.codec, width: info.width, height: info.height };
 }
 
 /** A recording's state as far as its segments go (see `ScopeState.source`). */

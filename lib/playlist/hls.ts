@@ -14,11 +14,28 @@
  *   discontinuity or gap; within a stretch the placed times are exactly the sum of the EXTINFs,
  *   so a tag per segment would repeat what a client already computes. `"every-segment"` writes
  *   one per segment anyway (about 45 bytes more each).
- * - A gap longer than the target duration is split into equal EXT-X-GAP entries no longer
- *   than it. A gap between two runs is written before the next run's EXT-X-DISCONTINUITY.
+ * - A hole is written as filler when the caller has one for the encoding around it (`filler`):
+ *   an EXT-X-DISCONTINUITY, the filler's EXT-X-MAP and EXT-X-PROGRAM-DATE-TIME, then entries
+ *   no longer than the target duration (cut as `gapPiece` says) whose URIs answer real
+ *   segments of a slate, then another EXT-X-DISCONTINUITY back to the recording's MAP. Every
+ *   player plays the hole as the slate and the timeline keeps its length. They carry no
+ *   EXT-X-GAP unless `fillerGapTag`: hls.js 1.7 stalls at EXT-X-GAP entries
+ *   (`bufferStalledError`) instead of playing on, and what a player that honours the tag would
+ *   skip is only the slate. Without filler (no slate for the encoding, or MPEG-TS runs, which
+ *   cannot follow an EXT-X-MAP), a hole is EXT-X-GAP entries on `gapUri`, as rfc8216bis has it.
+ *   A gap between two runs is written before the next run's EXT-X-DISCONTINUITY.
  */
 import { ChunkedSink, decimalSeconds, isoDateTime } from "./format.ts";
+import { gapPiece, gapPieceCount } from "./gap_pieces.ts";
 import type { Timeline, TimelineRun, TimelineSegment } from "./timeline.ts";
+
+/** Filler for the holes of one encoding: a slate's init segment and the URIs of its pieces. */
+export interface HlsFiller {
+  /** URI of the filler's init segment (signed by the caller). */
+  initUri: string;
+  /** URI of piece `index` of a hole of `totalMs` cut into `count` pieces (see `gapPiece`). */
+  pieceUri: (totalMs: number, count: number, index: number) => string;
+}
 
 /** Options of {@linkcode writeHlsMediaPlaylist}. */
 export interface HlsMediaPlaylistOptions {
@@ -37,8 +54,15 @@ export interface HlsMediaPlaylistOptions {
   numberWidth?: number;
   /** URI of a recording's init segment (signed by the caller). */
   initUri: (recordingId: string, initKey: string) => string;
-  /** URI written on EXT-X-GAP entries; clients do not load it. */
+  /** URI written on EXT-X-GAP entries when a hole has no filler; clients do not load it. */
   gapUri: string;
+  /**
+   * Filler for a hole next to recording `recordingId` (inside its run, or after it): undefined
+   * when there is none, and the hole is written as EXT-X-GAP entries instead.
+   */
+  filler?: (recordingId: string) => HlsFiller | undefined;
+  /** Whether filler entries carry EXT-X-GAP too; default false (see the module doc). */
+  fillerGapTag?: boolean;
   /** Where EXT-X-PROGRAM-DATE-TIME goes; default `"anchors"` (see the module doc). */
   programDateTime?: "anchors" | "every-segment";
   /**
@@ -102,7 +126,27 @@ export function writeHlsMediaPlaylist(
       "#EXT-X-INDEPENDENT-SEGMENTS\n",
   );
 
-  const writeGap = (durationMs: number) => {
+  const fmp4Only = runs.every((run) => run.initKey !== null);
+  /** Writes a hole next to `recordingId`; true when it was filler, so a MAP must follow. */
+  const writeGap = (startMs: number, durationMs: number, recordingId: string): boolean => {
+    const filler = fmp4Only ? options.filler?.(recordingId) : undefined;
+    if (filler) {
+      const total = Math.round(durationMs);
+      const count = gapPieceCount(total, maxGapMs);
+      if (count === 0) return false;
+      sink.push(
+        "#EXT-X-DISCONTINUITY\n" +
+          `#EXT-X-MAP:URI="${checkUri(filler.initUri, "filler init")}"\n` +
+          `#EXT-X-PROGRAM-DATE-TIME:${isoDateTime(startMs)}\n`,
+      );
+      const tag = options.fillerGapTag ? "#EXT-X-GAP\n" : "";
+      for (let i = 0; i < count; i++) {
+        const piece = gapPiece(total, count, i);
+        sink.push(`#EXTINF:${decimalSeconds(piece.durationMs)},\n${tag}`);
+        sink.push(`${checkSegmentUri(filler.pieceUri(total, count, i))}\n`);
+      }
+      return true;
+    }
     const total = Math.round(durationMs);
     const pieces = Math.ceil(total / maxGapMs);
     const base = Math.floor(total / pieces);
@@ -110,28 +154,33 @@ export function writeHlsMediaPlaylist(
       const piece = i < total - base * pieces ? base + 1 : base;
       if (piece > 0) sink.push(`#EXTINF:${decimalSeconds(piece)},\n#EXT-X-GAP\n${gapUri}\n`);
     }
+    return false;
   };
 
   let first = true;
   let extinfMs = NaN;
   let extinf = "";
+  let previousRun: TimelineRun | undefined;
   for (const item of timeline.items) {
     if (item.kind === "gap") {
-      writeGap(item.durationMs);
+      writeGap(item.startMs, item.durationMs, previousRun!.recordingId);
       continue;
     }
+    previousRun = item;
     if (!first) sink.push("#EXT-X-DISCONTINUITY\n");
     first = false;
-    if (item.initKey !== null) {
-      const uri = checkUri(options.initUri(item.recordingId, item.initKey), "init");
-      sink.push(`#EXT-X-MAP:URI="${uri}"\n`);
-    }
+    const map = item.initKey === null
+      ? ""
+      : `#EXT-X-MAP:URI="${checkUri(options.initUri(item.recordingId, item.initKey), "init")}"\n`;
+    sink.push(map);
     // With a template, a segment's URI line is three pieces: before, the number, after.
     const template = mediaUri && templatePieces(mediaUri(item.recordingId, NUMBER));
     let anchor = true;
     for (const entry of item.entries) {
       if (entry.kind === "gap") {
-        writeGap(entry.durationMs);
+        if (writeGap(entry.startMs, entry.durationMs, item.recordingId)) {
+          sink.push(`#EXT-X-DISCONTINUITY\n${map}`);
+        }
         anchor = true;
         continue;
       }

@@ -19,14 +19,18 @@ export {
   type TimelineRun,
   type TimelineSegment,
   type TimelineSegmentInput,
+  withoutRuns,
 } from "./timeline.ts";
+export { type GapPiece, gapPiece, gapPieceCount } from "./gap_pieces.ts";
 export {
+  type HlsFiller,
   hlsMediaPlaylist,
   type HlsMediaPlaylistOptions,
   hlsTargetDuration,
   writeHlsMediaPlaylist,
 } from "./hls.ts";
 export {
+  type DashFiller,
   dashManifest,
   type DashManifestOptions,
   type DashVideo,

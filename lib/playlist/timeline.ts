@@ -257,3 +257,47 @@ interface KnownRecording {
 function compare(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
+
+/**
+ * `timeline` with the runs `drop` picks turned into holes (time kept, nothing to play), as when
+ * a recording's init segment cannot be read; gaps that then touch are merged, and a timeline no
+ * longer starts or ends with one.
+ */
+export function withoutRuns(timeline: Timeline, drop: (run: TimelineRun) => boolean): Timeline {
+  if (!timeline.items.some((item) => item.kind === "run" && drop(item))) return timeline;
+  const items: Timeline["items"] = [];
+  let hole: TimelineGap | undefined;
+  const extendHole = (fromMs: number, toMs: number) => {
+    const startMs = hole?.startMs ?? fromMs;
+    hole = { kind: "gap", startMs, durationMs: toMs - startMs };
+  };
+  for (const item of timeline.items) {
+    if (item.kind === "gap") {
+      if (items.length) extendHole(item.startMs, item.startMs + item.durationMs);
+    } else if (drop(item)) {
+      if (items.length) extendHole(item.startMs, item.endMs);
+    } else {
+      if (hole && hole.durationMs > 0) items.push(hole);
+      hole = undefined;
+      items.push(item);
+    }
+  }
+  const runs = items.filter((item): item is TimelineRun => item.kind === "run");
+  let maxSegmentDurationMs = 0;
+  for (const run of runs) {
+    for (const entry of run.entries) {
+      if (entry.kind === "segment" && entry.durationMs > maxSegmentDurationMs) {
+        maxSegmentDurationMs = entry.durationMs;
+      }
+    }
+  }
+  return {
+    items,
+    startMs: runs.length ? runs[0].startMs : 0,
+    endMs: runs.length ? runs[runs.length - 1].endMs : 0,
+    segmentCount: runs.reduce((n, run) => n + run.segmentCount, 0),
+    runCount: runs.length,
+    maxSegmentDurationMs,
+    dropped: timeline.dropped,
+  };
+}
