@@ -9,6 +9,7 @@ const modules = new URL("../../node_modules/", import.meta.url);
 const SCRIPTS: Record<string, URL> = {
   "/hls.js": new URL("hls.js/dist/hls.min.js", modules),
   "/dash.js": new URL("dashjs/dist/modern/umd/dash.all.min.js", modules),
+  "/shaka.js": new URL("shaka-player/dist/shaka-player.compiled.js", modules),
   // medooze's WHEP client (by an author of the WHEP draft): an independent WHEP implementation.
   "/whep.js": new URL("whip-whep/whep.js", modules),
 };
@@ -32,7 +33,12 @@ const WHEP_PAGE = (url: string, token: string) =>
     .catch((error) => (window.whepError = String(error)));
 </script>`;
 
-const PAGE = (player: "hls" | "dash", url: string) =>
+/** The players a page can run: hls.js (HLS), dash.js (DASH), Shaka Player (both). */
+export type BrowserPlayer = "hls" | "dash" | "shaka";
+
+// `playerErrors` holds fatal errors (the player gave up), `playerWarnings` the ones it recovers
+// from; both as "name: detail" lines.
+const PAGE = (player: BrowserPlayer, url: string) =>
   `<!doctype html>
 <meta charset="utf-8"><title>${player} player</title>
 <video id="video" muted playsinline autoplay style="width:640px"></video>
@@ -40,12 +46,27 @@ const PAGE = (player: "hls" | "dash", url: string) =>
 <script>
   const video = document.getElementById("video");
   window.playerErrors = [];
+  window.playerWarnings = [];
   const url = ${JSON.stringify(url)};
   if (${JSON.stringify(player)} === "hls") {
     const hls = new Hls();
-    hls.on(Hls.Events.ERROR, (_, data) => { if (data.fatal) window.playerErrors.push(data.details); });
+    hls.on(Hls.Events.ERROR, (_, data) => {
+      const line = data.type + ": " + data.details + (data.response ? " " + data.response.code : "");
+      (data.fatal ? window.playerErrors : window.playerWarnings).push(line);
+    });
     hls.loadSource(url);
     hls.attachMedia(video);
+  } else if (${JSON.stringify(player)} === "shaka") {
+    shaka.polyfill.installAll();
+    const shakaPlayer = new shaka.Player();
+    const shakaError = (error) => {
+      const line = "shaka " + error.code + ": " + JSON.stringify(error.data ?? []).slice(0, 300);
+      (error.severity === 2 ? window.playerErrors : window.playerWarnings).push(line);
+    };
+    shakaPlayer.addEventListener("error", (event) => shakaError(event.detail));
+    shakaPlayer.attach(video)
+      .then(() => shakaPlayer.load(url))
+      .then(() => video.play().catch(() => {}), shakaError);
   } else {
     const dash = dashjs.MediaPlayer().create();
     dash.on("error", (e) => window.playerErrors.push(JSON.stringify(e.error ?? e)));
@@ -57,7 +78,7 @@ const PAGE = (player: "hls" | "dash", url: string) =>
 /** A running player page server; `await using` stops it. */
 export interface PlayerPages extends AsyncDisposable {
   /** URL of a page playing `url` with `player`. */
-  page(player: "hls" | "dash", url: string): string;
+  page(player: BrowserPlayer, url: string): string;
   /** URL of a page watching the WHEP endpoint `url` with `token`. */
   whep(url: string, token: string): string;
 }
@@ -80,7 +101,8 @@ export function servePlayerPages(): PlayerPages {
       return new Response(page, { headers: { "content-type": "text/html" } });
     }
     if (url.pathname === "/play") {
-      const player = url.searchParams.get("player") === "dash" ? "dash" : "hls";
+      const asked = url.searchParams.get("player");
+      const player = asked === "dash" || asked === "shaka" ? asked : "hls";
       return new Response(PAGE(player, url.searchParams.get("url") ?? ""), {
         headers: { "content-type": "text/html" },
       });
@@ -130,6 +152,122 @@ export async function playsPast(
       );
     }
     return state.time;
+  } finally {
+    await page.close();
+  }
+}
+
+/** What a browser player did with a whole range: see {@linkcode playThrough}. */
+export interface BrowserPlayback {
+  /** Frames the browser decoded (`getVideoPlaybackQuality().totalVideoFrames`) up to the end. */
+  frames: number;
+  /** The player's duration of the presentation. */
+  durationS: number;
+  /** The stretches of the timeline played (`video.played`), in seconds. */
+  played: Array<[number, number]>;
+  /** Whether the video reached its end (`ended`). */
+  ended: boolean;
+  /** Fatal player errors, page errors, and why playback stopped early (a stall, a timeout). */
+  errors: string[];
+  /** Errors the player recovered from. */
+  warnings: string[];
+  /** After the end, a seek to `seekS`: the time reached within the seek's wait. */
+  afterSeekS?: number;
+}
+
+/**
+ * Opens `pageUrl` (a player page), plays it to the end at `rate` times real time, then seeks to
+ * `seek.toS` and waits until playback passes `seek.pastS`. Every wait is bounded: a player that
+ * stops advancing for `stallMs` (or runs out of `timeoutMs`) ends the run with an error line.
+ */
+export async function playThrough(
+  browser: import("playwright-core").Browser,
+  pageUrl: string,
+  options: {
+    rate: number;
+    timeoutMs: number;
+    stallMs?: number;
+    seek?: { toS: number; pastS: number };
+  },
+): Promise<BrowserPlayback> {
+  const page = await browser.newPage();
+  const pageErrors: string[] = [];
+  page.on("pageerror", (error) => pageErrors.push(`page: ${error.message}`));
+  const stallMs = options.stallMs ?? 10_000;
+  type State = {
+    time: number;
+    ended: boolean;
+    duration: number;
+    frames: number;
+    errors: string[];
+    warnings: string[];
+    played: Array<[number, number]>;
+  };
+  const state = () =>
+    page.evaluate((rate): State => {
+      const video = document.querySelector("video")!;
+      // Players set the rate back on loads and seeks; keep asking for ours.
+      if (video.playbackRate !== rate) video.playbackRate = rate;
+      const played: Array<[number, number]> = [];
+      for (let i = 0; i < video.played.length; i++) {
+        played.push([video.played.start(i), video.played.end(i)]);
+      }
+      const g = globalThis as { playerErrors?: string[]; playerWarnings?: string[] };
+      return {
+        time: video.currentTime,
+        ended: video.ended,
+        duration: video.duration,
+        frames: video.getVideoPlaybackQuality().totalVideoFrames,
+        errors: [...(g.playerErrors ?? [])],
+        warnings: [...(g.playerWarnings ?? [])],
+        played,
+      };
+    }, options.rate);
+  /** Polls until `done` holds, errors appear, time stops moving for `stallMs`, or time runs out. */
+  const until = async (done: (s: State) => boolean, what: string, deadline: number) => {
+    let s = await state();
+    let lastMove = Date.now();
+    let lastTime = s.time;
+    while (!done(s) && s.errors.length === 0 && pageErrors.length === 0) {
+      if (Date.now() > deadline) return { s, stop: `timed out ${what} at ${s.time.toFixed(2)} s` };
+      if (Date.now() - lastMove > stallMs) {
+        return { s, stop: `stalled ${what} at ${s.time.toFixed(2)} s for ${stallMs} ms` };
+      }
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      s = await state();
+      if (s.time !== lastTime) [lastTime, lastMove] = [s.time, Date.now()];
+    }
+    return { s, stop: undefined };
+  };
+  try {
+    const deadline = Date.now() + options.timeoutMs;
+    await page.goto(pageUrl);
+    const end = await until((s) => s.ended, "playing to the end", deadline);
+    const result: BrowserPlayback = {
+      frames: end.s.frames,
+      durationS: end.s.duration,
+      played: end.s.played,
+      ended: end.s.ended,
+      errors: [...end.s.errors, ...pageErrors, ...(end.stop ? [end.stop] : [])],
+      warnings: end.s.warnings,
+    };
+    if (options.seek && result.errors.length === 0) {
+      const { toS, pastS } = options.seek;
+      await page.evaluate((to) => {
+        const video = document.querySelector("video")!;
+        video.currentTime = to;
+        video.play().catch(() => {});
+      }, toS);
+      const seek = await until(
+        (s) => s.time > pastS,
+        `after seeking to ${toS} s`,
+        Math.min(deadline, Date.now() + 30_000),
+      );
+      result.afterSeekS = seek.s.time;
+      result.errors.push(...seek.s.errors, ...pageErrors, ...(seek.stop ? [seek.stop] : []));
+      result.warnings = seek.s.warnings;
+    }
+    return result;
   } finally {
     await page.close();
   }
