@@ -59,6 +59,7 @@ export async function createPlatform(
   const bus = openBus(config.busUrl, logger);
   const ingest = new Ingest(catalog, store, bus, {
     maxClockSkewMs: config.maxClockSkewMs,
+    bufferBytes: config.ingestBufferBytes,
     logger: logger.child({ part: "ingest" }),
   });
   const playback = new Playback(catalog, store, identity.urls, {

@@ -30,6 +30,8 @@ export interface Config {
   mediaUrlTtlMs: number;
   /** Largest segment accepted by ingest, in bytes. */
   segmentMaxBytes: number;
+  /** Bytes all uploads being read and checked may hold in memory at once. */
+  ingestBufferBytes: number;
   /** How far ahead of the server's clock a segment's start time may be. */
   maxClockSkewMs: number;
   /** Holes in a camera's timeline shorter than this are not shown as gaps. */
@@ -115,6 +117,12 @@ export const CONFIG_VARIABLES: ReadonlyArray<{ name: string; default: string; me
   },
   { name: "MEDIA_URL_TTL", default: "6h", meaning: "Lifetime of signed segment and playlist URLs" },
   { name: "SEGMENT_MAX_BYTES", default: "33554432", meaning: "Largest segment ingest accepts" },
+  {
+    name: "INGEST_BUFFER_BYTES",
+    default: "536870912",
+    meaning:
+      "Memory all uploads being checked may hold at once; past it uploads get 503 with Retry-After",
+  },
   {
     name: "MAX_CLOCK_SKEW",
     default: "5m",
@@ -388,6 +396,7 @@ export function parseConfig(source: ConfigSource): Config {
     mediaBaseUrl,
     mediaUrlTtlMs: duration("MEDIA_URL_TTL", "6h"),
     segmentMaxBytes: integer("SEGMENT_MAX_BYTES", 33_554_432, 1024, 1_073_741_824),
+    ingestBufferBytes: integer("INGEST_BUFFER_BYTES", 536_870_912, 1024, 68_719_476_736),
     maxClockSkewMs: duration("MAX_CLOCK_SKEW", "5m"),
     gapToleranceMs: duration("GAP_TOLERANCE", "500ms", true),
     tls: certFile && keyFile ? { certFile, keyFile } : undefined,

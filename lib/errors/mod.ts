@@ -87,9 +87,12 @@ export class UnprocessableContentError extends MotorcadeError {
   }
 }
 
-/** A dependency (catalog, bus, store) cannot serve the request right now. */
+/**
+ * A dependency (catalog, bus, store) or a bounded resource cannot serve the request right now;
+ * `retryAfterSeconds`, when given, becomes the answer's `Retry-After`.
+ */
 export class UnavailableError extends MotorcadeError {
-  constructor(message: string) {
+  constructor(message: string, readonly retryAfterSeconds?: number) {
     super(503, "unavailable", message);
   }
 }

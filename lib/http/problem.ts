@@ -1,7 +1,7 @@
 import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import { STATUS_TEXT } from "./status_text.ts";
-import { MotorcadeError } from "../errors/mod.ts";
+import { MotorcadeError, UnavailableError } from "../errors/mod.ts";
 import type { Logger } from "../log/mod.ts";
 
 /** Media type of RFC 9457 problem documents. */
@@ -43,6 +43,9 @@ export function problemOf(error: unknown, c: Context): { problem: Problem; unexp
   return {
     unexpected: status >= 500 && !(error instanceof MotorcadeError),
     problem: {
+      ...(error instanceof UnavailableError && error.retryAfterSeconds !== undefined
+        ? { retryAfter: error.retryAfterSeconds }
+        : {}),
       type: `urn:motorcade:problem:${code}`,
       title: STATUS_TEXT[status] ?? "Error",
       status,
@@ -61,6 +64,7 @@ export function problemResponse(problem: Problem, headers: HeadersInit = {}): Re
   h.set("content-type", PROBLEM_TYPE);
   h.set("cache-control", "no-store");
   if (problem.status === 401) h.set("www-authenticate", 'Bearer realm="motorcade"');
+  if (typeof problem.retryAfter === "number") h.set("retry-after", String(problem.retryAfter));
   return new Response(JSON.stringify(problem), { status: problem.status, headers: h });
 }
 

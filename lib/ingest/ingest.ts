@@ -39,6 +39,8 @@ const EARLIEST_MS = Date.UTC(2000, 0, 1);
 const SNIFF_BYTES = 377;
 /** Vehicles whose cameras are remembered at most; past it the memory starts again. */
 const MAX_CACHED_VEHICLES = 10_000;
+/** Default of `IngestOptions.bufferBytes`. */
+const DEFAULT_BUFFER_BYTES = 512 * 1024 * 1024;
 /** Recordings whose init segment is remembered at most; past it the least recently used goes. */
 const MAX_CACHED_INITS = 1000;
 
@@ -78,6 +80,12 @@ export interface IngestOptions {
    */
   cameraCacheMs?: number;
   now?: () => number;
+  /**
+   * Bytes all uploads being read and checked may hold at once (each reserves its declared size,
+   * or the segment limit when chunked); past it an upload is refused with 503 and Retry-After
+   * before its body is read. Default 512 MiB.
+   */
+  bufferBytes?: number;
   /** Told about segments and ends re-timed because the vehicle's clock was not plausible. */
   logger?: Logger;
 }
@@ -98,6 +106,8 @@ export class Ingest {
   readonly #cameras = new Map<string, { at: number; ids: Map<string, string> }>();
   /** Parsed init segments by object key, least recently used first (null: stored but unusable). */
   readonly #inits = new Map<string, InitSegmentInfo | null>();
+  /** Bytes reserved by the uploads being read and checked now. */
+  #buffered = 0;
   /** Per re-timed recording (`cameraId/recordingId`): server time minus the vehicle's time. */
   readonly #retimed = new Map<string, number>();
 
@@ -123,6 +133,22 @@ export class Ingest {
     const objectKey = `${
       recordingPrefix(target.fleetId, target.vehicleId, cameraId, target.recordingId)
     }init.mp4`;
+    const release = await this.#reserve(upload);
+    try {
+      return await this.#acceptInit(target, cameraId, objectKey, sha256, upload, head);
+    } finally {
+      release();
+    }
+  }
+
+  async #acceptInit(
+    target: UploadTarget,
+    cameraId: string,
+    objectKey: string,
+    sha256: string,
+    upload: Upload,
+    head: Uint8Array,
+  ): Promise<IngestResult> {
     const bytes = await readBody(upload, head);
     const info = await this.#checkMedia(
       objectKey,
@@ -167,30 +193,35 @@ export class Ingest {
     const prefix = recordingPrefix(target.fleetId, target.vehicleId, cameraId, target.recordingId);
     const objectKey = prefix + name;
     const contentType = type === "fmp4" ? "video/iso.segment" : "video/mp2t";
-    const bytes = await readBody(upload, head);
-    const init = type === "fmp4" ? await this.#initOf(`${prefix}init.mp4`) : undefined;
-    await this.#checkMedia(
-      objectKey,
-      bytes,
-      sha256,
-      `Cannot accept segment "${timing.sequence}"`,
-      () => type === "fmp4" ? checkMediaSegment(bytes, init) : checkTransportStream(bytes),
-    );
-    const result = await this.#store(objectKey, bytes, upload, sha256, contentType);
-    await this.#publish(cameraId, {
-      type: "segment.stored",
-      fleetId: target.fleetId,
-      vehicleId: target.vehicleId,
-      cameraId,
-      recordingId: target.recordingId,
-      sequence: timing.sequence,
-      startMs,
-      durationMs: timing.durationMs,
-      size: result.size,
-      sha256,
-      objectKey,
-    });
-    return result;
+    const release = await this.#reserve(upload);
+    try {
+      const bytes = await readBody(upload, head);
+      const init = type === "fmp4" ? await this.#initOf(`${prefix}init.mp4`) : undefined;
+      await this.#checkMedia(
+        objectKey,
+        bytes,
+        sha256,
+        `Cannot accept segment "${timing.sequence}"`,
+        () => type === "fmp4" ? checkMediaSegment(bytes, init) : checkTransportStream(bytes),
+      );
+      const result = await this.#store(objectKey, bytes, upload, sha256, contentType);
+      await this.#publish(cameraId, {
+        type: "segment.stored",
+        fleetId: target.fleetId,
+        vehicleId: target.vehicleId,
+        cameraId,
+        recordingId: target.recordingId,
+        sequence: timing.sequence,
+        startMs,
+        durationMs: timing.durationMs,
+        size: result.size,
+        sha256,
+        objectKey,
+      });
+      return result;
+    } finally {
+      release();
+    }
   }
 
   /**
@@ -224,6 +255,29 @@ export class Ingest {
       recordingId: target.recordingId,
       endedAt,
     });
+  }
+
+  /**
+   * Reserves what `upload` may hold in memory while it is read and checked; returns the release.
+   * Past the budget the upload is refused (503, Retry-After) before its body is read.
+   */
+  async #reserve(upload: Upload): Promise<() => void> {
+    const bytes = Math.min(upload.size ?? upload.maxBytes, upload.maxBytes);
+    const budget = this.options.bufferBytes ?? DEFAULT_BUFFER_BYTES;
+    if (this.#buffered > 0 && this.#buffered + bytes > budget) {
+      await upload.body.cancel().catch(() => {});
+      throw new UnavailableError(
+        `Cannot read the upload now: ${this.#buffered} of ${budget} bytes of ingest buffers are ` +
+          "in use; retry shortly",
+        1,
+      );
+    }
+    this.#buffered += bytes;
+    let released = false;
+    return () => {
+      if (!released) this.#buffered -= bytes;
+      released = true;
+    };
   }
 
   async #camera(target: UploadTarget): Promise<string> {

@@ -202,3 +202,42 @@ Deno.test("ingest calls damaged bytes a digest mismatch, not bad media", async (
   assert.equal(response.status, 400);
   assert.match((await response.json()).detail, /Content-Digest does not match the body/);
 });
+
+Deno.test("ingest refuses an upload with 503 and Retry-After while others hold its buffer budget", async () => {
+  await using platform = await startTestPlatform({
+    INGEST_BUFFER_BYTES: String(segment.byteLength + 1000),
+  });
+  const setup = await setUp(platform);
+  assert.equal((await put(setup, "r9/init", cmaf.init)).status, 201);
+  // A slow upload declares its size and sends half: it holds its reservation meanwhile.
+  let resume!: () => void;
+  const held = new Promise<void>((resolve) => resume = resolve);
+  const slow = new ReadableStream<Uint8Array>({
+    async start(controller) {
+      controller.enqueue(segment.subarray(0, segment.byteLength >> 1));
+      await held;
+      controller.enqueue(segment.subarray(segment.byteLength >> 1));
+      controller.close();
+    },
+  });
+  const slowResponse = platform.call("PUT", `${setup.base}/r9/segments/0`, {
+    token: setup.token,
+    body: slow,
+    headers: {
+      "content-type": "video/iso.segment",
+      "content-length": String(segment.byteLength),
+      "content-digest": await contentDigest(segment),
+      "motorcade-segment-start": new Date(Date.now() - 60_000).toISOString(),
+      "motorcade-segment-duration": "2.000",
+    },
+  });
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  const refused = await put(setup, "r9/segments/1", segment, 1);
+  assert.equal(refused.status, 503, await refused.clone().text());
+  assert.equal(refused.headers.get("retry-after"), "1");
+  assert.match((await refused.json()).detail, /ingest buffers are in use/);
+  resume();
+  assert.equal((await slowResponse).status, 201);
+  const retried = await put(setup, "r9/segments/1", segment, 1);
+  assert.equal(retried.status, 201, await retried.text());
+});
