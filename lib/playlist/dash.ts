@@ -152,10 +152,12 @@ export function writeDashManifest(
     let id = `gap-${Math.round(gap.startMs)}`;
     for (let n = 2; periodIds.has(id); n++) id = `gap-${Math.round(gap.startMs)}-${n}`;
     periodIds.add(id);
-    const media = escapeDollars(checkFillerUri(filler.mediaUri(total, count, numberIdentifier)));
-    if (!media.includes(numberIdentifier)) {
-      throw new TypeError(`Cannot use filler URI "${media}": it lacks "${numberIdentifier}"`);
+    const pieces = checkFillerUri(filler.mediaUri(total, count, numberIdentifier))
+      .split(numberIdentifier);
+    if (pieces.length < 2) {
+      throw new TypeError(`Cannot use filler URI "${pieces[0]}": it lacks "${numberIdentifier}"`);
     }
+    const media = pieces.map(escapeDollars).join(numberIdentifier);
     const init = escapeDollars(checkFillerUri(filler.initUri));
     const { video } = filler;
     const first = gapPiece(total, count, 0).durationMs;

@@ -279,3 +279,56 @@ Deno.test("the streaming MPD writer hands over chunks that add up to the MPD", (
   assert.equal(period.AdaptationSet.Representation.SegmentTemplate.SegmentTimeline.S.length, 4000);
   assert.equal(expand(period).reduce((sum, s) => sum + s.d, 0), 8_000_000);
 });
+
+Deno.test("with filler, holes are filler Periods whose starts keep time", () => {
+  const a = run("a", { count: 4 });
+  const timeline = buildTimeline({
+    recordings: [recording("a"), recording("b", T0 + 30_000)],
+    segments: [
+      a[0],
+      a[1],
+      { ...a[2], startMs: a[2].startMs + 9001 }, // a 9.001 s hole inside the recording
+      { ...a[3], startMs: a[3].startMs + 9001 },
+      ...run("b", { count: 2, startMs: T0 + 30_000 }), // 12.999 s between the recordings
+    ],
+  });
+  const filler = (recordingId: string) => ({
+    initUri: `https://cdn.example.com/m/gap/enc-${recordingId}/init.mp4?${QUERY}`,
+    mediaUri: (total: number, count: number, number: string) =>
+      `https://cdn.example.com/m/gap/enc-${recordingId}/${total}/${count}/${number}.m4s?${QUERY}`,
+    video: { codec: "avc1.64001f", width: 1280, height: 720, bandwidth: 8000 },
+  });
+  const mpd = parse(dashManifest(timeline, { ...OPTIONS, filler }));
+  assert.deepEqual(mpd.Period.map((p) => p.id), [
+    "a",
+    `gap-${T0 + 4000}`,
+    "a-2",
+    `gap-${T0 + 17_001}`,
+    "b",
+  ]);
+  // Each Period starts where the one before it ends: the holes keep their time.
+  const starts = mpd.Period.map((p) => seconds(p.start));
+  assert.deepEqual(starts, [0, 4, 13.001, 17.001, 30]);
+  const lengths = mpd.Period.map((p) => expand(p).reduce((sum, s) => sum + s.d, 0) / 1000);
+  starts.slice(1).forEach((start, i) => assert.ok(Math.abs(start - starts[i] - lengths[i]) < 1e-9));
+  assert.equal(seconds(mpd.mediaPresentationDuration), 34);
+
+  const hole = mpd.Period[1];
+  const template = hole.AdaptationSet.Representation.SegmentTemplate;
+  assert.equal(template.startNumber, 0);
+  assert.equal(template.presentationTimeOffset, 0);
+  assert.match(template.initialization, /\/gap\/enc-a\/init\.mp4\?/);
+  assert.match(template.media, /\/gap\/enc-a\/9001\/5\/\$Number\$\.m4s\?/);
+  assert.deepEqual(expand(hole), [
+    { number: 0, t: 0, d: 1801 },
+    { number: 1, t: 1801, d: 1800 },
+    { number: 2, t: 3601, d: 1800 },
+    { number: 3, t: 5401, d: 1800 },
+    { number: 4, t: 7201, d: 1800 },
+  ]);
+  // a's second Period keeps a's media time: its first segment is 13.001 s in.
+  assert.equal(
+    mpd.Period[2].AdaptationSet.Representation.SegmentTemplate.presentationTimeOffset,
+    13_001,
+  );
+});

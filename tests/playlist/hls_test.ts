@@ -309,3 +309,61 @@ Deno.test("the streaming writer hands over chunks that add up to the playlist", 
   assert.ok(chunks.slice(0, -1).every((chunk) => chunk.length >= 65_536 && chunk.length < 66_000));
   assert.equal(chunks.join(""), hlsMediaPlaylist(timeline, OPTIONS));
 });
+
+Deno.test("with filler, holes are slate pieces between discontinuities, PDT on both sides", () => {
+  const a = run("a", { count: 4 });
+  const timeline = buildTimeline({
+    recordings: [recording("a"), recording("b", T0 + 30_000)],
+    segments: [
+      a[0],
+      a[1],
+      { ...a[2], startMs: a[2].startMs + 9001 }, // a 9.001 s hole inside the recording
+      { ...a[3], startMs: a[3].startMs + 9001 },
+      ...run("b", { count: 2, startMs: T0 + 30_000 }), // 12.999 s between the recordings
+    ],
+  });
+  const filler = (recordingId: string) => ({
+    initUri: `${BASE}/gap/enc-${recordingId}/init.mp4?${QUERY}`,
+    pieceUri: (total: number, count: number, index: number) =>
+      `${BASE}/gap/enc-${recordingId}/${total}/${count}/${index}.m4s?${QUERY}`,
+  });
+  const text = hlsMediaPlaylist(timeline, { ...OPTIONS, filler });
+  assert.doesNotMatch(text, /#EXT-X-GAP/);
+  const playlist = parse(text);
+  const kinds = playlist.segments.map((s) => s.uri.split("/").at(-2));
+  assert.deepEqual(kinds, [
+    "a",
+    "a",
+    ...Array(5).fill("5"), // 9.001 s in 5 pieces
+    "a",
+    "a",
+    ...Array(7).fill("7"), // 12.999 s in 7 pieces
+    "b",
+    "b",
+  ]);
+  const pieces = playlist.segments.filter((s) => s.uri.includes("/gap/"));
+  assert.deepEqual(pieces.slice(0, 5).map((s) => s.duration), [1.801, 1.8, 1.8, 1.8, 1.8]);
+  assert.ok(pieces.every((s) => Math.round(s.duration) <= playlist.targetDuration));
+  assert.equal(pieces[4].uri, `${BASE}/gap/enc-a/9001/5/4.m4s?${QUERY}`);
+  // Into the hole and out of it: a discontinuity with the filler's map, then one with a's again.
+  const discontinuities = playlist.segments.flatMap((s, i) => s.discontinuity ? [i] : []);
+  assert.deepEqual(discontinuities, [2, 7, 9, 16]);
+  assert.deepEqual(
+    discontinuities.map((i) => playlist.segments[i].map?.uri.split("/").slice(-2, -1)[0]),
+    ["enc-a", "a", "enc-a", "b"],
+  );
+  // The wall clock is said at each side of each hole.
+  assert.deepEqual(discontinuities.map((i) => playlist.segments[i].programDateTime?.getTime()), [
+    T0 + 4000,
+    T0 + 13_001,
+    T0 + 17_001,
+    T0 + 30_000,
+  ]);
+  assertPdtMatchesDurations(playlist);
+
+  const tagged = hlsMediaPlaylist(timeline, { ...OPTIONS, filler, fillerGapTag: true });
+  assert.equal(tagged.match(/#EXT-X-GAP\n/g)?.length, 12);
+  // No filler for an encoding: EXT-X-GAP on the gap URI, as before.
+  const none = parse(hlsMediaPlaylist(timeline, { ...OPTIONS, filler: () => undefined }));
+  assert.equal(none.segments.filter((s) => s.gap && s.uri === `${BASE}/gap.m4s`).length, 12);
+});
