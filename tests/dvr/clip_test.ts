@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { createFile } from "mp4box";
 import { enrolDevice } from "../support/device.ts";
 import { type CmafFixture, contentDigest, makeCmaf } from "../support/media.ts";
 import { makeFleet, startTestPlatform, type TestPlatform } from "../support/platform.ts";
@@ -110,4 +111,112 @@ Deno.test("clip export is one valid MP4 of the requested segments, across record
   const backwards = await clip(start + 8_000, start + 2_000);
   assert.equal(backwards.status, 400);
   await backwards.body?.cancel();
+});
+
+/** The `mfhd` sequence numbers of a fragmented MP4, as mp4box.js (not our parser) reads them. */
+function sequenceNumbers(bytes: Uint8Array): number[] {
+  const file = createFile();
+  const buffer = bytes.slice().buffer as ArrayBuffer & { fileStart: number };
+  buffer.fileStart = 0;
+  file.appendBuffer(buffer);
+  file.flush();
+  assert.ok(file.getInfo().isFragmented);
+  const moofs = (file as unknown as { moofs: Array<{ mfhd: { sequence_number: number } }> })
+    .moofs;
+  return moofs.map((moof) => moof.mfhd.sequence_number);
+}
+
+Deno.test("a clip's fragments are numbered from 1 across joined recordings", async () => {
+  await using platform = await startTestPlatform();
+  const fleet = await makeFleet(platform, "Acme");
+  const { token } = await enrolDevice(platform, fleet.enrolmentCode);
+  const start = Date.now() - 120_000;
+  const firstEnd = await record(platform, token, fleet.vehicleId, "r1", small, start);
+  const secondEnd = await record(platform, token, fleet.vehicleId, "r2", small, firstEnd + 5_000);
+  await new Promise((r) => setTimeout(r, 300));
+  const path =
+    `/api/v1/fleets/${fleet.fleetId}/vehicles/${fleet.vehicleId}/cameras/${fleet.cameraId}/clip.mp4`;
+  const response = await platform.call(
+    "GET",
+    `${path}?from=${new Date(start).toISOString()}&to=${new Date(secondEnd).toISOString()}`,
+    { token: fleet.tokens.viewer },
+  );
+  assert.equal(response.status, 200);
+  const bytes = new Uint8Array(await response.arrayBuffer());
+  // Every segment ffmpeg cut is one fragment; each recording numbers its own from 1.
+  const fragments = 2 * small.segments.length;
+  assert.deepEqual(sequenceNumbers(bytes), Array.from({ length: fragments }, (_, i) => i + 1));
+  const probed = await probe(bytes);
+  assert.equal(probed.decodeErrors, "");
+  assert.equal(probed.frames, 400);
+});
+
+Deno.test("a clip leaves out a stored segment it cannot read, and counts it", async () => {
+  await using platform = await startTestPlatform();
+  const fleet = await makeFleet(platform, "Acme");
+  const { token } = await enrolDevice(platform, fleet.enrolmentCode);
+  const start = Date.now() - 120_000;
+  const end = await record(platform, token, fleet.vehicleId, "r1", small, start);
+  await new Promise((r) => setTimeout(r, 300));
+  const { timeline } = await platform.playback.timeline(
+    { fleetId: fleet.fleetId, vehicleId: fleet.vehicleId, cameraId: fleet.cameraId },
+    { fromMs: start, toMs: end },
+  );
+  const run = timeline.items.find((item) => item.kind === "run")!;
+  const keys = run.kind === "run"
+    ? run.entries.flatMap((e) => e.kind === "segment" ? [e.objectKey!] : [])
+    : [];
+  // The disk damaged one segment after it was stored; another is gone.
+  const damaged = `${platform.dataDir}/objects/${keys[1]}`;
+  const stored = await Deno.readFile(damaged);
+  const moof = stored.findIndex((_, i) =>
+    String.fromCharCode(...stored.subarray(i, i + 4)) === "moof"
+  );
+  stored.fill(0xff, moof - 4, moof); // its first fragment's size: far beyond the file
+  await Deno.writeFile(damaged, stored);
+  await Deno.remove(`${platform.dataDir}/objects/${keys[2]}`);
+  const path =
+    `/api/v1/fleets/${fleet.fleetId}/vehicles/${fleet.vehicleId}/cameras/${fleet.cameraId}/clip.mp4`;
+  const response = await platform.call(
+    "GET",
+    `${path}?from=${new Date(start).toISOString()}&to=${new Date(end).toISOString()}`,
+    { token: fleet.tokens.viewer },
+  );
+  assert.equal(response.status, 200);
+  const bytes = new Uint8Array(await response.arrayBuffer());
+  assert.deepEqual(sequenceNumbers(bytes), [1, 2]);
+  const probed = await probe(bytes);
+  assert.equal(probed.decodeErrors, "");
+  assert.equal(probed.frames, 100); // 2 of 4 segments
+  const metrics = await (await platform.call("GET", "/metrics")).text();
+  assert.match(
+    metrics,
+    /motorcade_playback_skipped_objects_total\{kind="segment",reason="malformed"\} 1/,
+  );
+  assert.match(
+    metrics,
+    /motorcade_playback_skipped_objects_total\{kind="segment",reason="missing"\} 1/,
+  );
+});
+
+Deno.test("a clip of a range wholly inside a hole is a 404 problem", async () => {
+  await using platform = await startTestPlatform();
+  const fleet = await makeFleet(platform, "Acme");
+  const { token } = await enrolDevice(platform, fleet.enrolmentCode);
+  const start = Date.now() - 120_000;
+  const firstEnd = await record(platform, token, fleet.vehicleId, "r1", small, start);
+  await record(platform, token, fleet.vehicleId, "r2", small, firstEnd + 20_000);
+  await new Promise((r) => setTimeout(r, 300));
+  const path =
+    `/api/v1/fleets/${fleet.fleetId}/vehicles/${fleet.vehicleId}/cameras/${fleet.cameraId}/clip.mp4`;
+  const response = await platform.call(
+    "GET",
+    `${path}?from=${new Date(firstEnd + 5_000).toISOString()}&to=${
+      new Date(firstEnd + 15_000).toISOString()
+    }`,
+    { token: fleet.tokens.viewer },
+  );
+  assert.equal(response.status, 404);
+  assert.match(response.headers.get("content-type")!, /application\/problem\+json/);
+  assert.match((await response.json()).detail, /Nothing was recorded in that range/);
 });
