@@ -133,9 +133,13 @@ export function registerPlaybackRoutes(
           tags: ["playback"],
           summary: `The ${what} of a time range across recordings (open-ended without "to")`,
           description:
-            "Recordings are separated by discontinuities (new Periods in DASH); holes stay on the timeline as gaps. Without `to` the playlist is EVENT-style and grows.",
+            "Recordings are separated by discontinuities (new Periods in DASH); holes stay on the timeline as slate (filler segments between discontinuities in HLS, filler Periods in DASH). Without `to` the playlist is EVENT-style and grows; one with nothing recorded yet is an empty EVENT playlist (a dynamic MPD with no Period). A closed range with nothing recorded is a 404 problem, as for a clip.",
           request: { params: CameraParams, query: RangeQuery },
-          responses: { 200: { description: what, content }, 304: { description: "Not modified" } },
+          responses: {
+            200: { description: what, content },
+            304: { description: "Not modified" },
+            404: { description: "Nothing was recorded in that range" },
+          },
         }),
       ),
       async (c) => {
@@ -161,7 +165,7 @@ export function registerPlaybackRoutes(
         tags: ["playback"],
         summary: "Export a time range as one MP4 file (fragmented, no re-encoding)",
         description:
-          "Starts at the keyframe opening the first segment that overlaps `from` and ends with the last segment that overlaps `to`; holes are closed up.",
+          "Starts at the keyframe opening the first segment that overlaps `from` and ends with the last segment that overlaps `to`. Holes are closed up: the clip is the recorded video back to back (the playlists keep holes on the timeline). A stored segment that cannot be read is left out, logged and counted (`motorcade_playback_skipped_objects_total`).",
         request: {
           params: CameraParams,
           query: z.object({
@@ -176,6 +180,7 @@ export function registerPlaybackRoutes(
             description: "The clip",
             content: { "video/mp4": { schema: z.string().openapi({ format: "binary" }) } },
           },
+          404: { description: "Nothing was recorded in that range" },
           409: { description: "The range mixes encodings, or is MPEG-TS" },
         },
       }),
