@@ -41,6 +41,8 @@ const RETRY_MS = 5 * 60_000;
  */
 export class Slates {
   readonly #memory = new Map<string, { slate: Promise<Slate | undefined> }>();
+  /** The slate being made: one ffmpeg at a time, however many encoding keys are asked for. */
+  #making: Promise<unknown> = Promise.resolve();
   #warned = false;
 
   constructor(private readonly options: SlatesOptions) {}
@@ -60,9 +62,12 @@ export class Slates {
       this.#memory.set(key, kept);
       return kept.slate;
     }
-    const slate = this.#load(key, encoding).then((slate) => {
-      if (!slate) setTimeout(() => this.#forget(key), RETRY_MS).unref?.();
-      return slate;
+    const slate = this.#making.then(() => this.#load(key, encoding));
+    this.#making = slate;
+    slate.then((slate) => {
+      if (slate) return;
+      const timer = setTimeout(() => this.#forget(key), RETRY_MS);
+      Deno.unrefTimer(timer);
     });
     this.#memory.set(key, { slate });
     while (this.#memory.size > (this.options.maxInMemory ?? 64)) {
