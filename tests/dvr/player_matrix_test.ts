@@ -90,23 +90,65 @@ const inBrowser =
     };
   };
 
+/** What a player cannot do by its own design, and the strongest check that still holds. */
+interface Limitation {
+  why: string;
+  check(f: TwoRecordings, played: Played): void;
+}
+
+/**
+ * libavformat's DASH demuxer (ffmpeg 5.1 `dashdec.c`, so ffmpeg, ffprobe and mpv) keeps one
+ * Period of an MPD: of those without `@duration`, the last (`period_duration_sec >=
+ * c->period_duration`), and then reports a duration of 0. It cannot play a hole kept as a Period.
+ * Still: it opens the MPD and decodes every frame of that Period (recording B), with no error.
+ */
+const ONE_DASH_PERIOD: Limitation = {
+  why: "libavformat plays one DASH Period, the last",
+  check(f, played) {
+    const seen = JSON.stringify({ ...played, times: undefined }).slice(0, 2_000);
+    assert.deepEqual(played.errors, [], `error lines: ${seen}`);
+    assert.ok(played.frames >= f.b.frames, `decoded ${played.frames} of B's ${f.b.frames}`);
+    if (played.times?.length) {
+      const span = Math.max(...played.times) - Math.min(...played.times) + 1 / f.fps;
+      const lengthB = f.b.toS - f.b.fromS;
+      assert.ok(Math.abs(span - lengthB) <= SEGMENT_S, `frames span ${span} s, B is ${lengthB} s`);
+    }
+  },
+};
+
 /** The matrix: player × format, each with the function that plays it. */
 const CELLS: Array<{
   player: string;
   formats: Format[];
   browser?: true;
   play: (f: TwoRecordings, format: Format, b: Browsers) => Promise<Played>;
+  limits?: Partial<Record<Format, Limitation>>;
 }> = [
   { player: "hls.js", formats: ["hls"], browser: true, play: inBrowser("hls") },
   { player: "Shaka Player", formats: ["hls", "dash"], browser: true, play: inBrowser("shaka") },
   { player: "dash.js", formats: ["dash"], browser: true, play: inBrowser("dash") },
-  { player: "ffmpeg (decode)", formats: ["hls", "dash"], play: native(ffmpegDecode) },
-  { player: "ffmpeg (save a file)", formats: ["hls", "dash"], play: native(ffmpegSave) },
-  { player: "ffprobe", formats: ["hls", "dash"], play: native(ffprobePlay) },
+  {
+    player: "ffmpeg (decode)",
+    formats: ["hls", "dash"],
+    play: native(ffmpegDecode),
+    limits: { dash: ONE_DASH_PERIOD },
+  },
+  {
+    player: "ffmpeg (save a file)",
+    formats: ["hls", "dash"],
+    play: native(ffmpegSave),
+    limits: { dash: ONE_DASH_PERIOD },
+  },
+  {
+    player: "ffprobe",
+    formats: ["hls", "dash"],
+    play: native(ffprobePlay),
+    limits: { dash: ONE_DASH_PERIOD },
+  },
   { player: "GStreamer playbin", formats: ["hls", "dash"], play: native(gstreamer("playbin")) },
   { player: "GStreamer playbin3", formats: ["hls", "dash"], play: native(gstreamer("playbin3")) },
   { player: "VLC", formats: ["hls", "dash"], play: native(vlc) },
-  { player: "mpv", formats: ["hls", "dash"], play: native(mpv) },
+  { player: "mpv", formats: ["hls", "dash"], play: native(mpv), limits: { dash: ONE_DASH_PERIOD } },
 ];
 
 /** Asserts `played` is the whole range: every frame, no errors, the hole kept on the timeline. */
@@ -184,8 +226,11 @@ Deno.test({
     const grid: string[] = [];
     for (const cell of CELLS) {
       for (const format of cell.formats) {
+        const limit = cell.limits?.[format];
         const ok = await t.step({
-          name: `${cell.player} plays the ${format.toUpperCase()} range to the end`,
+          name: limit
+            ? `${cell.player} plays what it can of the ${format.toUpperCase()} range (${limit.why})`
+            : `${cell.player} plays the ${format.toUpperCase()} range to the end`,
           ignore: cell.browser && !browser,
           fn: async () => {
             const cellStarted = Date.now();
@@ -202,10 +247,12 @@ Deno.test({
                 }).slice(0, 1_500)
               }`,
             );
-            assertPlaysThrough(f, played);
+            if (limit) limit.check(f, played);
+            else assertPlaysThrough(f, played);
           },
         });
-        grid.push(`${ok ? "pass" : "FAIL"}  ${cell.player} ${format}`);
+        const verdict = ok ? (limit ? `pass, limited: ${limit.why}` : "pass") : "FAIL";
+        grid.push(`${cell.player} ${format}: ${verdict}`);
       }
     }
 
