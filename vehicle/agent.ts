@@ -73,6 +73,7 @@ export class Agent {
       quarantineBudgetBytes: config.quarantineBudgetBytes,
       drainOrder: config.drainOrder,
       segmentSeconds: config.segmentSeconds,
+      reanchorMs: config.reanchorSeconds * 1000,
       logger: this.#log.child({ part: "spool" }),
       clockStamp: () => serverClock.stamp(),
     });

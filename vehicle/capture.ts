@@ -7,6 +7,7 @@
 import type { Logger } from "../lib/log/mod.ts";
 import { readLines, stopProcess } from "../lib/process/mod.ts";
 import { sleep } from "./backoff.ts";
+import type { CaptureClockReport } from "./capture_clock.ts";
 import type { CameraConfig } from "./config.ts";
 import { parseCapturePlaylist } from "./playlist.ts";
 import type { Harvest, Spool } from "./spool.ts";
@@ -15,6 +16,7 @@ import type { Harvest, Spool } from "./spool.ts";
 export interface CaptureStatus {
   recordingId: string | null;
   capturing: boolean;
+  captureClock: CaptureClockReport;
 }
 
 /** Options of {@linkcode CameraCapture}. */
@@ -53,27 +55,48 @@ function filterValue(value: string): string {
   return value.replace(/[\\':]/g, (c) => `\\${c}`);
 }
 
-/** ffmpeg's input arguments and video filter for `camera`; the test pattern burns in the clock. */
+/**
+ * Stamps each frame with the wall clock at capture: its time is milliseconds since `epochMs`
+ * (the recording's capture epoch), so that media time is real time even when the encoder falls
+ * behind, and a frame's wall clock is `epochMs` + its presentation time.
+ */
+export function captureClockFilter(epochMs: number): string {
+  return `settb=1/1000,setpts=(RTCTIME-${Math.round(epochMs) * 1000})/(TB*1000000)`;
+}
+
+/**
+ * ffmpeg's input arguments and video filter for `camera`; the test pattern burns in the clock.
+ *
+ * With `captureEpochMs`, a generated or file source is paced by the `realtime` filter instead of
+ * `-re` and its frames are stamped with the capture clock ({@linkcode captureClockFilter}): an
+ * encoder starved of CPU then makes fewer frames over the same real time, instead of media time
+ * falling behind the wall clock. Cameras (v4l2, RTSP) carry their own capture timestamps.
+ */
 export function ffmpegInput(
   camera: CameraConfig,
   font: string,
+  options: { captureEpochMs?: number } = {},
 ): { input: string[]; filter: string } {
   const { width, height, fps } = camera.video;
   const input: string[] = [];
+  const epoch = options.captureEpochMs;
+  const rate = epoch === undefined ? ["-re"] : [];
   let filter =
     `fps=${fps},scale=w=${width}:h=${height}:force_original_aspect_ratio=decrease:force_divisible_by=2`;
   const source = camera.source;
   switch (source.kind) {
     case "testsrc": {
-      input.push("-re", "-f", "lavfi", "-i", `testsrc2=size=${width}x${height}:rate=${fps}`);
+      input.push(...rate, "-f", "lavfi", "-i", `testsrc2=size=${width}x${height}:rate=${fps}`);
       const clock = String.raw`%{gmtime\:%Y-%m-%d %H\\\:%M\\\:%S} UTC  ${camera.name}`;
       const size = Math.max(12, Math.round(height / 18));
-      filter = `drawtext=fontfile=${filterValue(font)}:text='${clock}':x=${size}:y=${size}` +
-        `:fontsize=${size}:fontcolor=white:box=1:boxcolor=black@0.6:boxborderw=${size >> 2}`;
+      filter = (epoch === undefined ? "" : `realtime,${captureClockFilter(epoch)},`) +
+        `drawtext=fontfile=${filterValue(font)}:text='${clock}':x=${size}:y=${size}` +
+        `:fontsize=${size}:fontcolor=white:box=1:boxcolor=black:boxborderw=${size >> 2}`;
       break;
     }
     case "file":
-      input.push("-re", "-stream_loop", "-1", "-i", source.path);
+      input.push(...rate, "-stream_loop", "-1", "-i", source.path);
+      if (epoch !== undefined) filter = `realtime,${filter},${captureClockFilter(epoch)}`;
       break;
     case "v4l2":
       input.push(
@@ -99,11 +122,20 @@ export function ffmpegInput(
 /** ffmpeg's command line for `camera`, writing into `dir`. */
 export function ffmpegArgs(
   camera: CameraConfig,
-  options: { dir: string; segmentSeconds: number; font: string; listSize?: number },
+  options: {
+    dir: string;
+    segmentSeconds: number;
+    font: string;
+    listSize?: number;
+    /** The recording's capture epoch (see {@linkcode captureClockFilter}). */
+    captureEpochMs: number;
+  },
 ): string[] {
   const { bitrate } = camera.video;
   const seconds = String(options.segmentSeconds);
-  const { input, filter } = ffmpegInput(camera, options.font);
+  const { input, filter } = ffmpegInput(camera, options.font, {
+    captureEpochMs: options.captureEpochMs,
+  });
   return [
     "-hide_banner",
     "-nostdin",
@@ -116,6 +148,14 @@ export function ffmpegArgs(
     "-an",
     "-vf",
     filter,
+    // Frames keep their capture times: the HLS muxer is not variable-rate, so by default ffmpeg
+    // would duplicate frames to fill the time a starved encoder lost, starving it further.
+    "-fps_mode",
+    "vfr",
+    // Capture times to the millisecond: in slots of one frame, frames that a starved encoder
+    // takes in a burst would be pushed to later slots (later times than they were captured).
+    "-enc_time_base",
+    "1/1000",
     "-c:v",
     "libx264",
     "-preset",
@@ -163,6 +203,10 @@ export class CameraCapture {
   #restartRequested: string | undefined;
   #lastProgress = 0;
   #lastSegmentAt = -Infinity;
+  /** The recording being harvested (its capture clock), and re-anchors of earlier recordings. */
+  #current: Harvest | undefined;
+  #earlierReanchors = 0;
+  #lastReanchorAt: string | null = null;
 
   constructor(private readonly options: CaptureOptions) {
     this.#log = options.logger.child({ camera: options.camera.name });
@@ -201,6 +245,18 @@ export class CameraCapture {
     return {
       recordingId: this.#recordingId,
       capturing: this.#child !== undefined && performance.now() - this.#lastSegmentAt < fresh,
+      captureClock: this.#captureClock(),
+    };
+  }
+
+  /** The current recording's capture clock, with re-anchors counted over all recordings. */
+  #captureClock(): CaptureClockReport {
+    const report = this.#current?.clock.report() ??
+      { state: "ok", reanchors: 0, driftMs: null, correctionMs: 0, lastReanchorAt: null };
+    return {
+      ...report,
+      reanchors: this.#earlierReanchors + report.reanchors,
+      lastReanchorAt: report.lastReanchorAt ?? this.#lastReanchorAt,
     };
   }
 
@@ -248,11 +304,21 @@ export class CameraCapture {
   async #record(): Promise<{ code: number; lines: string[] }> {
     const { camera, spool, segmentSeconds } = this.options;
     const recordingId = newRecordingId(this.options.wall?.() ?? Date.now());
-    const harvest = await spool.begin(camera.name, recordingId);
+    // Frames of generated and file sources are stamped with the system clock minus this epoch.
+    const stamped = camera.source.kind === "testsrc" || camera.source.kind === "file";
+    const captureEpochMs = Date.now();
+    const harvest = await spool.begin(
+      camera.name,
+      recordingId,
+      stamped ? captureEpochMs : undefined,
+    );
+    this.#retire();
+    this.#current = harvest;
     const args = ffmpegArgs(camera, {
       dir: harvest.dir,
       segmentSeconds,
       font: this.options.font ?? "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
+      captureEpochMs,
     });
     let child: Deno.ChildProcess;
     try {
@@ -297,6 +363,15 @@ export class CameraCapture {
     return { code: status.code, lines };
   }
 
+  /** Counts the re-anchors of the recording that ended into the camera's total. */
+  #retire(): void {
+    const report = this.#current?.clock.report();
+    if (!report) return;
+    this.#earlierReanchors += report.reanchors;
+    this.#lastReanchorAt = report.lastReanchorAt ?? this.#lastReanchorAt;
+    this.#current = undefined;
+  }
+
   /** Harvests whenever the playlist changes; restarts a stalled ffmpeg. */
   async #watch(harvest: Harvest, exited: AbortSignal): Promise<void> {
     const pollMs = this.options.pollMs ??
@@ -330,7 +405,7 @@ export class CameraCapture {
       if (!final && this.#playlistMtime.get(harvest) === mtime) return 0;
       const playlist = parseCapturePlaylist(await Deno.readTextFile(path));
       this.#playlistMtime.set(harvest, mtime);
-      return await this.options.spool.harvest(harvest, playlist);
+      return await this.options.spool.harvest(harvest, playlist, final);
     } catch (error) {
       if (error instanceof Deno.errors.NotFound) return 0;
       this.#log.warn("cannot harvest the capture folder", { dir: harvest.dir, error });

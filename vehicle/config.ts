@@ -55,6 +55,8 @@ export interface AgentConfig {
   heartbeatSeconds: number;
   /** Smallest wall-clock jump that ends the recordings. */
   clockJumpSeconds: number;
+  /** Drift between a segment's media time and the capture clock that re-anchors its times. */
+  reanchorSeconds: number;
   /** On stop, how long to keep uploading what is queued before exiting. */
   stopDrainSeconds: number;
   logLevel: LogLevel;
@@ -95,6 +97,7 @@ export interface AgentFlags {
   "drain-order"?: string;
   "heartbeat-seconds"?: string;
   "clock-jump-seconds"?: string;
+  "reanchor-seconds"?: string;
   "stop-drain-seconds"?: string;
   "log-level"?: string;
   live?: string;
@@ -118,6 +121,7 @@ const FLAG_FIELDS: Record<Exclude<keyof AgentFlags, "camera">, string> = {
   "drain-order": "drainOrder",
   "heartbeat-seconds": "heartbeatSeconds",
   "clock-jump-seconds": "clockJumpSeconds",
+  "reanchor-seconds": "reanchorSeconds",
   "stop-drain-seconds": "stopDrainSeconds",
   "log-level": "logLevel",
   live: "live",
@@ -141,6 +145,7 @@ const KNOWN_FIELDS = new Set([
   "drainOrder",
   "heartbeatSeconds",
   "clockJumpSeconds",
+  "reanchorSeconds",
   "stopDrainSeconds",
   "logLevel",
   "ffmpeg",
@@ -349,6 +354,7 @@ export function parseAgentConfig(
     drainOrder: oneOf("drainOrder", ["oldest", "newest"] as const, "oldest"),
     heartbeatSeconds: number("heartbeatSeconds", 30, 1, 3600),
     clockJumpSeconds: number("clockJumpSeconds", 2, 0.5, 3600),
+    reanchorSeconds: number("reanchorSeconds", 1, 0.1, 3600),
     stopDrainSeconds: number("stopDrainSeconds", 5, 0, 600),
     logLevel: oneOf("logLevel", ["debug", "info", "warn", "error"] as const, "info"),
     ffmpeg: text("ffmpeg", "ffmpeg"),

@@ -4,6 +4,7 @@
  */
 import type { Logger } from "../lib/log/mod.ts";
 import { sleep } from "./backoff.ts";
+import type { CaptureClockReport } from "./capture_clock.ts";
 import type { ClockReport } from "./clock.ts";
 import type { TokenSource } from "./uploader.ts";
 
@@ -18,6 +19,8 @@ export interface CameraHeartbeat {
   evictedSegments: number;
   evictedBytes: number;
   quarantined: number;
+  /** Whether segment times had to be re-anchored on the capture clock. */
+  captureClock?: CaptureClockReport;
 }
 
 /** The body of `POST /api/v1/device/heartbeat`. */

@@ -18,7 +18,7 @@ const USAGE = `usage: vehicle enrol --server URL --code CODE [--state DIR]
                       [--fps N] [--bitrate RATE] [--disk-budget BYTES] [--upload-rate BYTES]
                       [--upload-concurrency N] [--retry-max-seconds N]
                       [--drain-order oldest|newest]
-                      [--heartbeat-seconds N] [--clock-jump-seconds N]
+                      [--heartbeat-seconds N] [--clock-jump-seconds N] [--reanchor-seconds N]
                       [--stop-drain-seconds N] [--log-level debug|info|warn|error]
                       [--live on|off] [--live-layers 1|3] [--ice-host ADDRESS[,ADDRESS]]
   SOURCE: testsrc | file:PATH | v4l2:/dev/videoN | rtsp://… | http(s)://…`;
@@ -44,6 +44,7 @@ const RECORD_FLAGS = [
   "drain-order",
   "heartbeat-seconds",
   "clock-jump-seconds",
+  "reanchor-seconds",
   "stop-drain-seconds",
   "log-level",
   "live",

@@ -13,11 +13,19 @@
  *   <spool>/counters.json                     evictions and quarantines, per camera, cumulative
  */
 import type { Logger } from "../lib/log/mod.ts";
+import { CaptureClock, parseCaptureClockState } from "./capture_clock.ts";
+import {
+  readSegmentTimes,
+  readTrackTimeline,
+  type SegmentTimes,
+  type TrackTimeline,
+} from "./cmaf_times.ts";
 import type { DrainOrder } from "./config.ts";
 import type { ClockStamp } from "./server_clock.ts";
 import {
   type CapturePlaylist,
   estimateUnlisted,
+  type ListedSegment,
   parseCapturePlaylist,
   segmentFileName,
   segmentSequence,
@@ -56,6 +64,8 @@ export interface SpoolOptions {
   drainOrder: DrainOrder;
   /** Target segment length, to estimate the timing of a segment ffmpeg never listed. */
   segmentSeconds: number;
+  /** Drift between ffmpeg's segment times and the capture clock that re-anchors; 1 s default. */
+  reanchorMs?: number;
   logger: Logger;
   /**
    * What each entry harvested by this run keeps of the clocks, to have its times put on the
@@ -75,6 +85,12 @@ export interface Harvest {
   lastEndMs: number | undefined;
   /** Files moved into the queue so far. */
   count: number;
+  /** Keeps the recording's segment times on the capture clock. */
+  clock: CaptureClock;
+  /** ffmpeg stamps frames with the wall clock minus this epoch (generated and file sources). */
+  captureEpochMs?: number;
+  /** The video track's timeline, once the init segment was read. */
+  track?: TrackTimeline;
 }
 
 interface RecordingState {
@@ -91,6 +107,10 @@ type Counters = Record<
 >;
 
 const RECOVERING = ".recovering";
+/** The capture clock's state, in the capture folder (so crash recovery keeps its correction). */
+const CLOCK_FILE = "capture_clock.json";
+/** Bytes read from the start of a segment to find its timestamps (styp, moof). */
+const SEGMENT_HEAD_BYTES = 256 * 1024;
 
 /** The on-disk upload queue. */
 export class Spool {
@@ -144,12 +164,16 @@ export class Spool {
     });
   }
 
-  /** Creates the capture folder of a new recording and returns its harvest state. */
-  async begin(camera: string, recordingId: string): Promise<Harvest> {
+  /**
+   * Creates the capture folder of a new recording and returns its harvest state. With
+   * `captureEpochMs`, ffmpeg stamps frames with the wall clock minus that epoch, and segment
+   * times are read from the segments themselves.
+   */
+  async begin(camera: string, recordingId: string, captureEpochMs?: number): Promise<Harvest> {
     const dir = `${this.options.dir}/capture/${camera}/${recordingId}`;
     await Deno.mkdir(dir, { recursive: true });
     this.#recording(camera, recordingId).active = true;
-    return {
+    const harvest: Harvest = {
       camera,
       recordingId,
       dir,
@@ -157,37 +181,152 @@ export class Spool {
       lastSequence: -1,
       lastEndMs: undefined,
       count: 0,
+      clock: new CaptureClock({ thresholdMs: this.options.reanchorMs ?? 1_000 }),
+      captureEpochMs,
     };
+    await this.#saveClock(harvest);
+    return harvest;
   }
 
-  /** Queues what `playlist` lists as finished and was not harvested yet. Returns how many. */
-  async harvest(harvest: Harvest, playlist: CapturePlaylist): Promise<number> {
+  /**
+   * Queues what `playlist` lists as finished and was not harvested yet. Returns how many. A
+   * segment timed from its frames waits for the next one (which gives its end) unless `final`.
+   */
+  async harvest(harvest: Harvest, playlist: CapturePlaylist, final = false): Promise<number> {
     let added = 0;
     if (playlist.init && !harvest.initDone) {
+      if (harvest.captureEpochMs !== undefined) {
+        harvest.track = await this.#readTrack(harvest, playlist.init);
+      }
       if (await this.#enqueue(harvest, "init", playlist.init, {})) added++;
       harvest.initDone = true;
     }
-    for (const segment of playlist.segments) {
-      if (segment.sequence <= harvest.lastSequence) continue;
-      const startMs = segment.startMs ?? harvest.lastEndMs;
-      const timing = startMs === undefined
-        ? { startMs: Date.now() - segment.durationS * 1000, estimated: true }
-        : { startMs, estimated: segment.estimated === true || segment.startMs === undefined };
+    const fresh = playlist.segments.filter((s) => s.sequence > harvest.lastSequence);
+    for (const [i, segment] of fresh.entries()) {
+      const placed = await this.#place(harvest, segment);
+      if (placed.fromMedia && placed.startMs !== undefined) {
+        // Its length is where the next one starts: the last sample's own duration is a guess
+        // when frames come irregularly. So it waits for the next one, unless the recording ended.
+        const next = fresh[i + 1] && await this.#mediaTimes(harvest, fresh[i + 1].file);
+        if (next) {
+          placed.durationS = (harvest.captureEpochMs! + next.startS * 1000 - placed.startMs) / 1000;
+        } else if (!final && !playlist.ended) break;
+      }
+      const timing = placed.startMs === undefined
+        ? { startMs: Date.now() - placed.durationS * 1000, estimated: true }
+        : { startMs: placed.startMs, estimated: placed.estimated };
       if (
         await this.#enqueue(harvest, "segment", segment.file, {
           sequence: segment.sequence,
-          durationS: segment.durationS,
+          durationS: placed.durationS,
           ...timing,
         })
       ) added++;
       harvest.lastSequence = segment.sequence;
-      harvest.lastEndMs = timing.startMs + segment.durationS * 1000;
+      harvest.lastEndMs = timing.startMs + placed.durationS * 1000;
     }
+    if (harvest.clock.takeChanged()) await this.#saveClock(harvest);
     if (added) {
       await this.#enforceBudget();
       this.onQueued();
     }
     return added;
+  }
+
+  /** Saves what crash recovery needs to keep placing the recording's segments the same way. */
+  async #saveClock(harvest: Harvest): Promise<void> {
+    const path = `${harvest.dir}/${CLOCK_FILE}`;
+    const saved = { captureEpochMs: harvest.captureEpochMs ?? null, ...harvest.clock.state };
+    await writeSynced(`${path}.tmp`, JSON.stringify(saved));
+    await Deno.rename(`${path}.tmp`, path);
+  }
+
+  /** The recording's timeline from its init segment (in the capture folder or already queued). */
+  async #readTrack(harvest: Harvest, file: string): Promise<TrackTimeline | undefined> {
+    for (const dir of [harvest.dir, this.#queueDir(harvest.camera, harvest.recordingId)]) {
+      try {
+        return readTrackTimeline(await Deno.readFile(`${dir}/${file}`));
+      } catch (error) {
+        if (!(error instanceof Deno.errors.NotFound)) throw error;
+      }
+    }
+    return undefined;
+  }
+
+  /**
+   * A segment's start and duration on the capture clock: from its own timestamps when ffmpeg
+   * stamped frames with the capture clock, else from ffmpeg's playlist; then checked against when
+   * its file was finished, re-anchoring if the two drifted apart.
+   */
+  async #place(
+    harvest: Harvest,
+    segment: ListedSegment,
+  ): Promise<
+    { startMs: number | undefined; durationS: number; estimated: boolean; fromMedia?: boolean }
+  > {
+    let appearedMs: number | undefined;
+    try {
+      appearedMs = (await Deno.stat(`${harvest.dir}/${segment.file}`)).mtime?.getTime();
+    } catch (error) {
+      if (!(error instanceof Deno.errors.NotFound)) throw error;
+    }
+    const times = await this.#mediaTimes(harvest, segment.file);
+    const correction = harvest.clock.state.correctionMs;
+    if (times) {
+      const startMs = harvest.captureEpochMs! + times.startS * 1000;
+      const dated = { startMs, durationS: times.durationS };
+      return { ...this.#check(harvest, segment.file, dated, appearedMs, true), fromMedia: true };
+    }
+    if (segment.startMs === undefined) {
+      return { startMs: harvest.lastEndMs, durationS: segment.durationS, estimated: true };
+    }
+    const estimated = segment.estimated === true;
+    const dated = { startMs: segment.startMs, durationS: segment.durationS };
+    if (estimated) return { ...dated, startMs: segment.startMs + correction, estimated };
+    return this.#check(harvest, segment.file, dated, appearedMs);
+  }
+
+  /** A segment's times from its frames, when ffmpeg stamped them with the capture clock. */
+  async #mediaTimes(harvest: Harvest, file: string): Promise<SegmentTimes | undefined> {
+    if (!harvest.track || harvest.captureEpochMs === undefined) return undefined;
+    try {
+      using handle = await Deno.open(`${harvest.dir}/${file}`);
+      const head = new Uint8Array(SEGMENT_HEAD_BYTES);
+      const read = await handle.read(head) ?? 0;
+      return readSegmentTimes(head.subarray(0, read), harvest.track);
+    } catch (error) {
+      if (error instanceof Deno.errors.NotFound) return undefined;
+      throw error;
+    }
+  }
+
+  /**
+   * Places a dated segment on the capture clock, re-anchoring on drift (unless its times are
+   * `trusted`: read from frames stamped by the capture clock itself), logging re-anchors.
+   */
+  #check(
+    harvest: Harvest,
+    file: string,
+    dated: { startMs: number; durationS: number },
+    appearedMs: number | undefined,
+    trusted = false,
+  ): { startMs: number; durationS: number; estimated: boolean } {
+    if (appearedMs === undefined) {
+      const startMs = Math.round(dated.startMs + harvest.clock.state.correctionMs);
+      return { startMs, durationS: dated.durationS, estimated: false };
+    }
+    const placed = harvest.clock.place(dated, appearedMs, trusted);
+    if (placed.reanchored) {
+      this.#log.warn("capture clock re-anchored: segment times drifted from the wall clock", {
+        camera: harvest.camera,
+        recordingId: harvest.recordingId,
+        file,
+        driftMs: Math.round(placed.driftMs),
+        correctionMs: Math.round(harvest.clock.state.correctionMs),
+        reanchors: harvest.clock.state.reanchors,
+      });
+    }
+    return { startMs: placed.startMs, durationS: dated.durationS, estimated: false };
   }
 
   /**
@@ -483,6 +622,9 @@ export class Spool {
     const recordingId = name.endsWith(RECOVERING) ? name.slice(0, -RECOVERING.length) : name;
     const dir = `${base}/${recordingId}${RECOVERING}`;
     if (!name.endsWith(RECOVERING)) await Deno.rename(`${base}/${name}`, dir);
+    const file = await readJson<Record<string, unknown>>(`${dir}/${CLOCK_FILE}`);
+    const saved = parseCaptureClockState(file);
+    const epoch = file?.captureEpochMs;
     const harvest: Harvest = {
       camera,
       recordingId,
@@ -491,6 +633,8 @@ export class Spool {
       lastSequence: -1,
       lastEndMs: undefined,
       count: 0,
+      clock: new CaptureClock({ thresholdMs: this.options.reanchorMs ?? 1_000, state: saved }),
+      captureEpochMs: typeof epoch === "number" && Number.isFinite(epoch) ? epoch : undefined,
     };
     let playlist: CapturePlaylist = { init: undefined, segments: [], ended: false };
     try {
@@ -522,7 +666,7 @@ export class Spool {
     const all = { ...playlist, segments: [...playlist.segments, ...estimated] };
     all.segments.sort((a, b) => a.sequence - b.sequence);
     this.#recording(camera, recordingId).active = true;
-    await this.harvest(harvest, all);
+    await this.harvest(harvest, all, true);
     const lastListed = playlist.segments.at(-1);
     const producedAnything = playlist.init !== undefined || lastListed !== undefined;
     await this.end(harvest, producedAnything ? harvest.lastEndMs ?? Date.now() : undefined);

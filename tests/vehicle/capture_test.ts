@@ -48,21 +48,29 @@ async function ffprobe(path: string, ...args: string[]) {
 }
 
 Deno.test("ffmpeg command line fits each kind of source", () => {
-  const options = { dir: "/spool/capture/front/r1", segmentSeconds: 2, font: "/f.ttf" };
+  const options = {
+    dir: "/spool/capture/front/r1",
+    segmentSeconds: 2,
+    font: "/f.ttf",
+    captureEpochMs: 1_796_600_000_000,
+  };
   const test = ffmpegArgs(camera("testsrc"), options);
-  assert.deepEqual(test.slice(test.indexOf("-re"), test.indexOf("-re") + 5), [
-    "-re",
+  // Paced by the realtime filter (not -re) and stamped with the capture clock.
+  assert.deepEqual(test.slice(test.indexOf("-f"), test.indexOf("-f") + 4), [
     "-f",
     "lavfi",
     "-i",
     "testsrc2=size=320x180:rate=25",
   ]);
+  assert.ok(!test.includes("-re"));
   assert.match(
     test[test.indexOf("-vf") + 1],
-    /^drawtext=fontfile=\/f\.ttf:text='%\{gmtime.*front'/,
+    /^realtime,settb=1\/1000,setpts=\(RTCTIME-1796600000000000\)\/\(TB\*1000000\),drawtext=fontfile=\/f\.ttf:text='%\{gmtime.*front'/,
   );
   for (
     const [flag, value] of [
+      ["-fps_mode", "vfr"],
+      ["-enc_time_base", "1/1000"],
       ["-force_key_frames", "expr:gte(t,n_forced*2)"],
       ["-sc_threshold", "0"],
       ["-hls_segment_type", "fmp4"],
@@ -76,8 +84,8 @@ Deno.test("ffmpeg command line fits each kind of source", () => {
   }
   assert.equal(test.at(-1), "/spool/capture/front/r1/index.m3u8");
   const file = ffmpegArgs(camera("file:/srv/loop.mp4"), options);
-  assert.deepEqual(file.slice(file.indexOf("-re"), file.indexOf("-re") + 5), [
-    "-re",
+  assert.match(file[file.indexOf("-vf") + 1], /^realtime,fps=25,scale=.*,settb=1\/1000,setpts=/);
+  assert.deepEqual(file.slice(file.indexOf("-stream_loop"), file.indexOf("-stream_loop") + 4), [
     "-stream_loop",
     "-1",
     "-i",
@@ -119,7 +127,10 @@ Deno.test("capture of a test pattern makes keyframe-aligned 2 s CMAF segments ff
     assert.equal(capture.status().capturing, true);
     const recordingId = capture.status().recordingId;
     await capture.close();
-    assert.deepEqual(capture.status(), { recordingId: null, capturing: false });
+    const { captureClock, ...status } = capture.status();
+    assert.deepEqual(status, { recordingId: null, capturing: false });
+    assert.equal(captureClock.state, "ok", "no re-anchor while the encoder keeps up");
+    assert.equal(captureClock.reanchors, 0);
     await assert.rejects(
       () => Deno.stat(`${dir}/capture/front/${recordingId}`),
       Deno.errors.NotFound,

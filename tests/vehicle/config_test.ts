@@ -166,3 +166,20 @@ Deno.test("byte counts and sources parse as documented", () => {
   assert.deepEqual(parseSource("rtsps://cam/1"), { kind: "url", url: "rtsps://cam/1" });
   assert.match(parseSource("file:") as string, /needs a path/);
 });
+
+Deno.test("agent config takes a re-anchor threshold in seconds and refuses a bad one", () => {
+  const cameras = [{ name: "front", source: "testsrc" }];
+  assert.equal(parseAgentConfig({ cameras }).reanchorSeconds, 1);
+  assert.equal(parseAgentConfig({ cameras, reanchorSeconds: 2.5 }).reanchorSeconds, 2.5);
+  assert.equal(
+    parseAgentConfig({ cameras }, { "reanchor-seconds": "0.5" }).reanchorSeconds,
+    0.5,
+  );
+  assert.deepEqual(problemsOf(() => parseAgentConfig({ cameras, reanchorSeconds: 0 })), [
+    `"reanchorSeconds" must be a number from 0.1 to 3600, got 0`,
+  ]);
+  assert.deepEqual(
+    problemsOf(() => parseAgentConfig({ cameras }, { "reanchor-seconds": "soon" })),
+    [`--reanchor-seconds must be a number from 0.1 to 3600, got "soon"`],
+  );
+});

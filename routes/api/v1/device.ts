@@ -47,6 +47,15 @@ export const HeartbeatBody = z.object({
       evictedSegments: Count,
       evictedBytes: Count,
       quarantined: Count,
+      captureClock: z.object({
+        state: z.enum(["ok", "reanchored"]),
+        reanchors: Count,
+        driftMs: z.number().int().nullable(),
+        correctionMs: z.number().int(),
+        lastReanchorAt: Timestamp.nullable(),
+      }).strict().optional().openapi({
+        description: "Segment times kept on the capture clock: re-anchors when media time drifted",
+      }),
     }).strict(),
   ).max(32),
 }).strict().openapi("Heartbeat");
