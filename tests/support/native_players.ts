@@ -216,7 +216,10 @@ export const vlc: NativeRunner = async (url, work, timeoutMs) => {
   // x264 sums up what it was given: "frame I:1 …", "frame P:244 …".
   const frames = all.map((l) => /x264 encoder: frame [IPB]:(\d+)/.exec(l))
     .reduce((n, m) => n + (m ? Number(m[1]) : 0), 0);
-  const errors = all.filter((l) => / (error|warning): /.test(l))
+  // VLC's own error lines, and libavcodec's, which VLC passes on only at error level.
+  const errors = all.filter((l) =>
+    / (error|warning): /.test(l) || /^\[\w+ @ 0x[0-9a-f]+\] /.test(l)
+  )
     .filter((l) => !VLC_ENVIRONMENT.some((pattern) => pattern.test(l)));
   const file = await probeFile(out, timeoutMs);
   return {

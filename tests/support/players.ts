@@ -173,6 +173,8 @@ export interface BrowserPlayback {
   warnings: string[];
   /** After the end, a seek to `seekS`: the time reached within the seek's wait. */
   afterSeekS?: number;
+  /** Longest wall-clock time the position stood still once playing, before the end, in ms. */
+  longestStallMs: number;
 }
 
 /**
@@ -223,12 +225,14 @@ export async function playThrough(
         played,
       };
     }, options.rate);
+  let longestStallMs = 0;
   /** Polls until `done` holds, errors appear, time stops moving for `stallMs`, or time runs out. */
   const until = async (done: (s: State) => boolean, what: string, deadline: number) => {
     let s = await state();
     let lastMove = Date.now();
     let lastTime = s.time;
     while (!done(s) && s.errors.length === 0 && pageErrors.length === 0) {
+      if (s.time > 0) longestStallMs = Math.max(longestStallMs, Date.now() - lastMove);
       if (Date.now() > deadline) return { s, stop: `timed out ${what} at ${s.time.toFixed(2)} s` };
       if (Date.now() - lastMove > stallMs) {
         return { s, stop: `stalled ${what} at ${s.time.toFixed(2)} s for ${stallMs} ms` };
@@ -250,6 +254,7 @@ export async function playThrough(
       ended: end.s.ended,
       errors: [...end.s.errors, ...pageErrors, ...(end.stop ? [end.stop] : [])],
       warnings: end.s.warnings,
+      longestStallMs,
     };
     if (options.seek && result.errors.length === 0) {
       const { toS, pastS } = options.seek;
