@@ -27,9 +27,18 @@
  * - Dynamic (EVENT) MPDs have no timeShiftBufferDepth: the whole DVR window stays seekable.
  *   They carry a `urn:mpeg:dash:utc:direct:2014` UTCTiming with the publish time.
  * - Only fMP4 (CMAF) runs can be described; an MPEG-TS run is a TypeError.
+ * - Stretches (`stretches`, see `continuousStretches`): runs of one encoding played as one
+ *   continuous media timeline are one Period (start = the stretch's start, presentationTimeOffset
+ *   0) with one init segment, its holes filler played under that init. Each segment's URL
+ *   carries its own recording and decode time, so the Period is a SegmentList (a `SegmentURL`
+ *   per segment) over a SegmentTimeline in milliseconds from the stretch's start: no template
+ *   could name them; each `<S>` is one segment (no `@r`: dash.js 5 picks a SegmentList's URL by
+ *   the index of the `<S>`). libavformat, which plays one Period of an MPD, then plays the whole range
+ *   when the encoding does not change.
  */
 import { ChunkedSink, isoDateTime, xmlAttribute, xsDuration } from "./format.ts";
 import { gapPiece, gapPieceCount } from "./gap_pieces.ts";
+import { type RunStretch, stretchTicks } from "./stretches.ts";
 import type { Timeline, TimelineGap, TimelineRun, TimelineSegment } from "./timeline.ts";
 
 /** The video of a recording, from its init segment (see `parseInitSegment` in lib/media). */
@@ -53,6 +62,11 @@ export interface DashFiller {
    * (the `$Number…$` identifier, counting pieces from 0) verbatim where the index goes.
    */
   mediaUri: (totalMs: number, count: number, number: string) => string;
+  /**
+   * URL of piece `index` made to play under the recording's own init segment, starting at decode
+   * time `ticks` of its stretch; needed for holes inside a stretch.
+   */
+  continuousPieceUri?: (totalMs: number, count: number, index: number, ticks: number) => string;
   video: DashVideo;
 }
 
@@ -65,9 +79,10 @@ export interface DashManifestOptions {
   /**
    * URL template of a recording's media segments: place `number` (the `$Number…$` identifier)
    * verbatim where the sequence goes, e.g. `${base}/${recordingId}/${number}.m4s?${query}`.
-   * Every other `$` is escaped as `$$`.
+   * Every other `$` is escaped as `$$`. In a stretch it is called per segment with the
+   * sequence as `number` and its decode time on the stretch's timeline as `time` (a plain URL).
    */
-  mediaUri: (recordingId: string, number: string) => string;
+  mediaUri: (recordingId: string, number: string, time?: string) => string;
   /** Zero-padded width of `$Number$`; default 0 (none; see the module doc). */
   numberWidth?: number;
   /** The video of a recording. */
@@ -77,6 +92,8 @@ export interface DashManifestOptions {
    * when there is none, and the hole is left between Periods (or `@t`) instead.
    */
   filler?: (recordingId: string) => DashFiller | undefined;
+  /** Runs played as one continuous timeline, one Period each (see the module doc). */
+  stretches?: Map<TimelineRun, RunStretch>;
   /** Longest filler piece; default the longest segment, at least 2 s. */
   maxFillerPieceMs?: number;
   /** publishTime (and UTCTiming) of a dynamic MPD; default now. */
@@ -185,10 +202,112 @@ export function writeDashManifest(
         "  </Period>\n",
     );
   };
+  const uniqueId = (wanted: string) => {
+    let id = wanted;
+    for (let n = 2; periodIds.has(id); n++) id = `${wanted}-${n}`;
+    periodIds.add(id);
+    return id;
+  };
+  /** Writes a stretch (runs, and the gaps between them) as one Period. */
+  const writeStretch = (parts: Array<TimelineRun | TimelineGap>, stretch: RunStretch) => {
+    const runsIn = parts.filter((part): part is TimelineRun => part.kind === "run");
+    const head = runsIn[0];
+    const init = checkUri(options.initUri(head.recordingId, head.initKey!), head);
+    const video = options.video(head.recordingId);
+    const bandwidth = video.bandwidth ??
+      Math.max(...runsIn.map((run) => peakBitRate(run.entries, 0, run.entries.length - 1)));
+    const at = (ms: number) => Math.round(ms - stretch.startMs);
+    /** Calls `piece` for every segment and filler piece of the stretch, in order. */
+    const eachPiece = (piece: (start: number, stop: number, url: () => string) => void) => {
+      const fill = (gap: TimelineGap, recordingId: string) => {
+        const filler = options.filler?.(recordingId);
+        if (!filler?.continuousPieceUri) {
+          throw new TypeError(`Cannot fill a hole after recording "${recordingId}" in its stretch`);
+        }
+        const total = Math.round(gap.durationMs);
+        const count = gapPieceCount(total, maxPieceMs);
+        for (let i = 0; i < count; i++) {
+          const p = gapPiece(total, count, i);
+          const startMs = gap.startMs + p.startMs;
+          piece(at(startMs), at(startMs + p.durationMs), () =>
+            checkFillerUri(
+              filler.continuousPieceUri!(total, count, i, stretchTicks(stretch, startMs)),
+            ));
+        }
+      };
+      let previous = head.recordingId;
+      for (const part of parts) {
+        if (part.kind === "gap") {
+          fill(part, previous);
+          continue;
+        }
+        previous = part.recordingId;
+        for (const entry of part.entries) {
+          if (entry.kind === "gap") {
+            fill(entry, part.recordingId);
+            continue;
+          }
+          piece(at(entry.startMs), at(entry.startMs + entry.durationMs), () =>
+            checkUri(
+              options.mediaUri(
+                part.recordingId,
+                String(entry.sequence),
+                String(stretchTicks(stretch, entry.startMs)),
+              ),
+              part,
+            ));
+        }
+      }
+    };
+    sink.push(
+      `  <Period id="${xmlAttribute(uniqueId(head.recordingId))}" start="${
+        xsDuration(stretch.startMs - zeroMs)
+      }">\n` +
+        '    <AdaptationSet contentType="video" mimeType="video/mp4" segmentAlignment="true" ' +
+        'startWithSAP="1">\n' +
+        `      <Representation id="video" bandwidth="${bandwidth}" ` +
+        `codecs="${xmlAttribute(video.codec)}" width="${video.width}" height="${video.height}"` +
+        (video.frameRate ? ` frameRate="${xmlAttribute(video.frameRate)}"` : "") + ">\n" +
+        '        <SegmentList timescale="1000" presentationTimeOffset="0">\n' +
+        `          <Initialization sourceURL="${xmlAttribute(init)}"/>\n` +
+        "          <SegmentTimeline>\n",
+    );
+    // One <S> per SegmentURL: dash.js 5 picks a SegmentList's URL by the index of the <S>, not
+    // of the segment, so an `@r` would send it to the wrong URLs.
+    const timelineSink = new SegmentTimelineSink(sink, false);
+    eachPiece((start, stop) => timelineSink.add(start, stop));
+    timelineSink.flush();
+    sink.push("          </SegmentTimeline>\n");
+    eachPiece((_start, _stop, url) =>
+      sink.push(`          <SegmentURL media="${xmlAttribute(url())}"/>\n`)
+    );
+    sink.push(
+      "        </SegmentList>\n" +
+        "      </Representation>\n" +
+        "    </AdaptationSet>\n" +
+        "  </Period>\n",
+    );
+  };
   let previousRun: TimelineRun | undefined;
-  for (const item of timeline.items) {
+  const { items } = timeline;
+  for (let at = 0; at < items.length; at++) {
+    const item = items[at];
     if (item.kind === "gap") {
       if (previousRun) writeFiller(item, previousRun.recordingId);
+      continue;
+    }
+    const stretch = options.stretches?.get(item);
+    if (stretch) {
+      let end = at;
+      for (let k = at + 1; k < items.length; k++) {
+        const next = items[k];
+        if (next.kind !== "run") continue;
+        if (!options.stretches?.get(next)?.continues) break;
+        end = k;
+      }
+      writeStretch(items.slice(at, end + 1), stretch);
+      previousRun = items[end] as TimelineRun;
+      at = end;
       continue;
     }
     const run = item;
@@ -256,6 +375,41 @@ export function dashManifest(timeline: Timeline, options: DashManifestOptions): 
   const chunks: string[] = [];
   writeDashManifest(timeline, options, (chunk) => chunks.push(chunk));
   return chunks.join("");
+}
+
+/** `<S>` entries from consecutive [start, stop) spans, run-length compressed. */
+class SegmentTimelineSink {
+  #t = 0;
+  #d = -1;
+  #r = 0;
+  #explicit = true;
+  #end = NaN;
+
+  /** `repeat` false: one `<S>` per segment, no `@r`. */
+  constructor(private readonly sink: ChunkedSink, private readonly repeat = true) {}
+
+  add(start: number, stop: number): void {
+    const duration = stop - start;
+    if (this.repeat && start === this.#end && duration === this.#d) {
+      this.#r++;
+    } else {
+      this.flush();
+      this.#explicit = start !== this.#end;
+      this.#t = start;
+      this.#d = duration;
+      this.#r = 0;
+    }
+    this.#end = stop;
+  }
+
+  flush(): void {
+    if (this.#d < 0) return;
+    const r = this.#r > 0 ? ` r="${this.#r}"` : "";
+    this.sink.push(
+      `            <S${this.#explicit ? ` t="${this.#t}"` : ""} d="${this.#d}"${r}/>\n`,
+    );
+    this.#d = -1;
+  }
 }
 
 /** `<S>` entries for entries[first..last] of `run`, run-length compressed. */

@@ -24,9 +24,17 @@
  *   skip is only the slate. Without filler (no slate for the encoding, or MPEG-TS runs, which
  *   cannot follow an EXT-X-MAP), a hole is EXT-X-GAP entries on `gapUri`, as rfc8216bis has it.
  *   A gap between two runs is written before the next run's EXT-X-DISCONTINUITY.
+ * - Stretches (`stretches`, see `continuousStretches`): runs of one encoding played as one
+ *   continuous media timeline. A stretch has one EXT-X-MAP (its first run's) and no
+ *   EXT-X-DISCONTINUITY inside: its runs follow one another, and its holes are filler served
+ *   under the stretch's own init segment (`HlsFiller.continuousPieceUri`), every URI carrying its
+ *   decode time on the stretch's timeline (`stretchTicks`). EXT-X-PROGRAM-DATE-TIME still goes on
+ *   every anchor. Players that ignore discontinuities (libavformat, GStreamer, VLC) then see
+ *   timestamps that only go forward; a discontinuity is left only where the encoding changes.
  */
 import { ChunkedSink, decimalSeconds, isoDateTime } from "./format.ts";
 import { gapPiece, gapPieceCount } from "./gap_pieces.ts";
+import { type RunStretch, stretchTicks } from "./stretches.ts";
 import type { Timeline, TimelineRun, TimelineSegment } from "./timeline.ts";
 
 /** Filler for the holes of one encoding: a slate's init segment and the URIs of its pieces. */
@@ -35,6 +43,11 @@ export interface HlsFiller {
   initUri: string;
   /** URI of piece `index` of a hole of `totalMs` cut into `count` pieces (see `gapPiece`). */
   pieceUri: (totalMs: number, count: number, index: number) => string;
+  /**
+   * URI of the same piece made to play under the recording's own init segment, starting at
+   * decode time `ticks` of its stretch; needed for holes inside a stretch.
+   */
+  continuousPieceUri?: (totalMs: number, count: number, index: number, ticks: number) => string;
 }
 
 /** Options of {@linkcode writeHlsMediaPlaylist}. */
@@ -42,14 +55,21 @@ export interface HlsMediaPlaylistOptions {
   /** `VOD`: complete, ends with EXT-X-ENDLIST. `EVENT`: still growing, no EXT-X-ENDLIST. */
   type: "VOD" | "EVENT";
   /** URI of a media segment (signed by the caller); needed unless `mediaUri` is given. */
-  segmentUri?: (recordingId: string, sequence: number, segment: TimelineSegment) => string;
+  segmentUri?: (
+    recordingId: string,
+    sequence: number,
+    segment: TimelineSegment,
+    ticks?: number,
+  ) => string;
   /**
    * URI template of a recording's media segments, used instead of `segmentUri`: place `number`
    * verbatim where the sequence goes, e.g. `${base}/${recordingId}/${number}.m4s?${query}`; the
    * sequence is written there zero-padded to `numberWidth` digits, as DASH's `$Number%010d$`.
-   * One call and one check per run instead of per segment: a day is 43,200 segments.
+   * One call and one check per run instead of per segment: a day is 43,200 segments. In a
+   * stretch it is also given `time`, to place verbatim where the segment's decode time on the
+   * stretch's timeline goes (e.g. `&t=${time}`).
    */
-  mediaUri?: (recordingId: string, number: string) => string;
+  mediaUri?: (recordingId: string, number: string, time?: string) => string;
   /** Zero-padded width of the sequence in `mediaUri`; default 10, 0 for none. */
   numberWidth?: number;
   /** URI of a recording's init segment (signed by the caller). */
@@ -61,6 +81,8 @@ export interface HlsMediaPlaylistOptions {
    * when there is none, and the hole is written as EXT-X-GAP entries instead.
    */
   filler?: (recordingId: string) => HlsFiller | undefined;
+  /** Runs played as one continuous timeline (see the module doc); none by default. */
+  stretches?: Map<TimelineRun, RunStretch>;
   /** Whether filler entries carry EXT-X-GAP too; default false (see the module doc). */
   fillerGapTag?: boolean;
   /** Where EXT-X-PROGRAM-DATE-TIME goes; default `"anchors"` (see the module doc). */
@@ -76,6 +98,8 @@ export interface HlsMediaPlaylistOptions {
 const UNSAFE_URI = /[\u0000-\u001f\u007f"]/;
 /** What `mediaUri` is given for the number: no URI can hold it, so it cannot be mistaken. */
 const NUMBER = "\u0000number\u0000";
+/** What `mediaUri` is given for the decode time, likewise. */
+const TIME = "\u0000time\u0000";
 
 /**
  * Writes `timeline` as an HLS media playlist, handing the text to `write` in chunks.
@@ -157,28 +181,67 @@ export function writeHlsMediaPlaylist(
     return false;
   };
 
+  /** Writes a hole inside a stretch: filler under the stretch's init, no discontinuity. */
+  const writeContinuousGap = (
+    startMs: number,
+    durationMs: number,
+    recordingId: string,
+    stretch: RunStretch,
+  ) => {
+    const filler = options.filler?.(recordingId);
+    if (!filler?.continuousPieceUri) {
+      throw new TypeError(`Cannot fill a hole after recording "${recordingId}" in its stretch`);
+    }
+    const total = Math.round(durationMs);
+    const count = gapPieceCount(total, maxGapMs);
+    if (count === 0) return;
+    sink.push(`#EXT-X-PROGRAM-DATE-TIME:${isoDateTime(startMs)}\n`);
+    const tag = options.fillerGapTag ? "#EXT-X-GAP\n" : "";
+    for (let i = 0; i < count; i++) {
+      const piece = gapPiece(total, count, i);
+      const ticks = stretchTicks(stretch, startMs + piece.startMs);
+      sink.push(`#EXTINF:${decimalSeconds(piece.durationMs)},\n${tag}`);
+      sink.push(`${checkSegmentUri(filler.continuousPieceUri(total, count, i, ticks))}\n`);
+    }
+  };
+
   let first = true;
   let extinfMs = NaN;
   let extinf = "";
   let previousRun: TimelineRun | undefined;
-  for (const item of timeline.items) {
+  const { items } = timeline;
+  for (let at = 0; at < items.length; at++) {
+    const item = items[at];
     if (item.kind === "gap") {
-      writeGap(item.startMs, item.durationMs, previousRun!.recordingId);
+      const next = items[at + 1];
+      const stretch = next?.kind === "run" ? options.stretches?.get(next) : undefined;
+      if (stretch?.continues) {
+        writeContinuousGap(item.startMs, item.durationMs, previousRun!.recordingId, stretch);
+      } else {
+        writeGap(item.startMs, item.durationMs, previousRun!.recordingId);
+      }
       continue;
     }
     previousRun = item;
-    if (!first) sink.push("#EXT-X-DISCONTINUITY\n");
-    first = false;
+    const stretch = options.stretches?.get(item);
     const map = item.initKey === null
       ? ""
       : `#EXT-X-MAP:URI="${checkUri(options.initUri(item.recordingId, item.initKey), "init")}"\n`;
-    sink.push(map);
-    // With a template, a segment's URI line is three pieces: before, the number, after.
-    const template = mediaUri && templatePieces(mediaUri(item.recordingId, NUMBER));
+    if (!stretch?.continues) {
+      if (!first) sink.push("#EXT-X-DISCONTINUITY\n");
+      sink.push(map);
+    }
+    first = false;
+    // With a template, a segment's URI line is three pieces: before, the number, after (five in
+    // a stretch: before, the number, between, the decode time, after).
+    const template = mediaUri &&
+      templatePieces(mediaUri(item.recordingId, NUMBER, stretch ? TIME : undefined), !!stretch);
     let anchor = true;
     for (const entry of item.entries) {
       if (entry.kind === "gap") {
-        if (writeGap(entry.startMs, entry.durationMs, item.recordingId)) {
+        if (stretch) {
+          writeContinuousGap(entry.startMs, entry.durationMs, item.recordingId, stretch);
+        } else if (writeGap(entry.startMs, entry.durationMs, item.recordingId)) {
           sink.push(`#EXT-X-DISCONTINUITY\n${map}`);
         }
         anchor = true;
@@ -197,8 +260,13 @@ export function writeHlsMediaPlaylist(
         sink.push(template[0]);
         sink.push(width > 0 ? String(entry.sequence).padStart(width, "0") : String(entry.sequence));
         sink.push(template[1]);
+        if (stretch) {
+          sink.push(String(stretchTicks(stretch, entry.startMs)));
+          sink.push(template[2]);
+        }
       } else {
-        sink.push(checkSegmentUri(segmentUri!(item.recordingId, entry.sequence, entry)));
+        const ticks = stretch && stretchTicks(stretch, entry.startMs);
+        sink.push(checkSegmentUri(segmentUri!(item.recordingId, entry.sequence, entry, ticks)));
         sink.push("\n");
       }
     }
@@ -233,15 +301,22 @@ function checkUri(uri: string, what: string): string {
 }
 
 /**
- * A `mediaUri` template split at the number, the line's end added after it, each piece checked
- * as {@linkcode checkSegmentUri} checks a whole URI.
+ * A `mediaUri` template split at the number (and at the time when `timed`), the line's end
+ * added after the last piece, each piece checked as {@linkcode checkSegmentUri} checks a whole
+ * URI.
  */
-function templatePieces(template: string): [string, string] {
+function templatePieces(template: string, timed: boolean): string[] {
   const pieces = template.split(NUMBER);
   if (pieces.length !== 2) {
     throw new TypeError(`Cannot use media URI "${template}": it must hold the number once`);
   }
-  return [checkSegmentUri(pieces[0]), `${checkSegmentUri(pieces[1])}\n`];
+  const rest = timed ? pieces[1].split(TIME) : [pieces[1]];
+  if (rest.length !== (timed ? 2 : 1) || pieces[0].includes(TIME)) {
+    throw new TypeError(`Cannot use media URI "${template}": it must hold the time once`);
+  }
+  const all = [pieces[0], ...rest].map(checkSegmentUri);
+  all[all.length - 1] += "\n";
+  return all;
 }
 
 /** The check of segment URIs, one per segment: a line break is what could inject a tag. */

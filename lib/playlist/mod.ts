@@ -36,3 +36,9 @@ export {
   type DashVideo,
   writeDashManifest,
 } from "./dash.ts";
+export {
+  continuousStretches,
+  type RunStretch,
+  type StretchEncoding,
+  stretchTicks,
+} from "./stretches.ts";
