@@ -1,6 +1,8 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { access } from "../lib/auth/mod.ts";
 import { serveBytes, serveObject } from "../lib/delivery/mod.ts";
+import { ValidationError } from "../lib/errors/mod.ts";
+import { MAX_STRETCH_TICKS, timedEtag, timedSegment } from "../lib/playback/mod.ts";
 import { IdSchema } from "../lib/fleet/mod.ts";
 import { type ApiApp, secured } from "../lib/http/mod.ts";
 import type { RouteDeps } from "./deps.ts";
@@ -12,6 +14,15 @@ const MediaParams = z.object({
   recordingId: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/),
   // DASH asks for `$Number$` unpadded (libavformat reads no wider padding); ingest stores 10 digits.
   file: z.string().regex(/^(init\.mp4|\d{1,10}\.(m4s|ts))$/, "must be init.mp4 or a segment"),
+});
+/** Decode time on a stretch's timeline, in ticks (see `continuousStretches`). */
+const Ticks = z.string().regex(/^(0|[1-9]\d{0,14})$/, "must be a decode time in ticks")
+  .refine((t) => Number(t) <= MAX_STRETCH_TICKS, "must be a decode time in ticks")
+  .optional();
+const SignedQuery = z.object({ exp: z.string(), sig: z.string() });
+const TimedQuery = SignedQuery.extend({ t: Ticks });
+const FillerQuery = TimedQuery.extend({
+  c: z.string().regex(/^(0|[1-9]\d{0,9})$/, "must be a composition offset in ticks").optional(),
 });
 const EncodingKey = z.string().regex(/^[A-Za-z0-9._]{1,80}$/, "must be an encoding key");
 const FillerParams = z.object({
@@ -52,7 +63,9 @@ export function registerMediaRoutes(app: ApiApp, { store, playback, secure }: Ro
           "/media/fleets/{fleetId}/vehicles/{vehicleId}/cameras/{cameraId}/{recordingId}/{file}",
         tags: ["playback"],
         summary: "A stored init or media segment (signed URL; Range, ETag, immutable)",
-        request: { params: MediaParams, query: z.object({ exp: z.string(), sig: z.string() }) },
+        description: "With `t`, a media segment's decode times are moved so it starts at `t` " +
+          "ticks: its place on a stretch of recordings played as one timeline.",
+        request: { params: MediaParams, query: TimedQuery },
         responses: {
           200: {
             description: "The bytes",
@@ -70,6 +83,25 @@ export function registerMediaRoutes(app: ApiApp, { store, playback, secure }: Ro
       const file = p.file === "init.mp4" ? p.file : `${name.padStart(10, "0")}.${extension}`;
       const key =
         `fleets/${p.fleetId}/vehicles/${p.vehicleId}/cameras/${p.cameraId}/${p.recordingId}/${file}`;
+      const { t } = c.req.valid("query");
+      if (t !== undefined) {
+        if (extension !== "m4s") {
+          throw new ValidationError('"t" applies to fMP4 media segments (.m4s) only');
+        }
+        const ticks = Number(t);
+        const ifNoneMatch = c.req.header("if-none-match");
+        const head = ifNoneMatch ? await store.head(key) : undefined;
+        const timed = head && ifNoneMatch!.split(",").some((tag) =>
+            tag.trim() === timedEtag(head, ticks)
+          )
+          ? { bytes: new Uint8Array(0), etag: timedEtag(head, ticks) }
+          : await timedSegment(store, key, ticks);
+        const response = serveBytes(timed.bytes, timed.etag, "video/iso.segment", {
+          range: c.req.header("range"),
+          ifNoneMatch,
+        });
+        return c.newResponse(response.body, response) as never;
+      }
       const response = await serveObject(store, key, {
         range: c.req.header("range"),
         ifNoneMatch: c.req.header("if-none-match"),
@@ -88,7 +120,7 @@ export function registerMediaRoutes(app: ApiApp, { store, playback, secure }: Ro
         path: `${CAMERA_PATH}/gap/{encoding}/init.mp4`,
         tags: ["playback"],
         summary: "The init segment of the slate that fills holes of one encoding (signed URL)",
-        request: { params: FillerParams, query: z.object({ exp: z.string(), sig: z.string() }) },
+        request: { params: FillerParams, query: SignedQuery },
         responses: MEDIA_RESPONSES,
       }),
     ),
@@ -113,21 +145,24 @@ export function registerMediaRoutes(app: ApiApp, { store, playback, secure }: Ro
         tags: ["playback"],
         summary: "A piece of slate filling a hole (signed URL; Range, ETag, immutable)",
         description:
-          "Piece `n` of a hole of `totalMs` cut into `count` pieces: the slate's keyframe, timed to the piece.",
-        request: {
-          params: FillerPieceParams,
-          query: z.object({ exp: z.string(), sig: z.string() }),
-        },
+          "Piece `n` of a hole of `totalMs` cut into `count` pieces: the slate's keyframe, timed to the piece. " +
+          "With `t` (and `c`), it plays under the recording's own init segment: decode time `t` ticks, " +
+          "presented `c` ticks later.",
+        request: { params: FillerPieceParams, query: FillerQuery },
         responses: MEDIA_RESPONSES,
       }),
     ),
     async (c) => {
       const p = c.req.valid("param");
+      const q = c.req.valid("query");
       const filler = await playback.fillerSegment(
         p.encoding,
         Number(p.totalMs),
         Number(p.count),
         Number(p.file.slice(0, -4)),
+        q.t === undefined
+          ? undefined
+          : { decodeTime: Number(q.t), compositionOffset: Number(q.c ?? 0) },
       );
       const response = serveBytes(filler.bytes, filler.etag, "video/iso.segment", {
         range: c.req.header("range"),

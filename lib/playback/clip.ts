@@ -27,12 +27,13 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
  * renumbered from `firstSequenceNumber` (ISO/IEC 14496-12 8.8.5: increasing in file order), and
  * its segment index (`sidx`, optional) dropped, whose times would still be the recording's. This
  * is what lets fragments cut from the middle of a recording, or from several recordings, play as
- * one file starting at zero. `fragments` is how many sequence numbers it took.
+ * one file starting at zero. `fragments` is how many sequence numbers it took. With
+ * `firstSequenceNumber` null, the sequence numbers are kept (a segment served on its own).
  */
 export function rebaseFragment(
   segment: Uint8Array,
   baseMediaDecodeTime: number,
-  firstSequenceNumber = 1,
+  firstSequenceNumber: number | null = 1,
 ): { bytes: Uint8Array; fragments: number } {
   const kept = readBoxes(segment, "segment").filter((box) => box.type !== "sidx");
   const copy = new Uint8Array(kept.reduce((n, box) => n + box.size, 0));
@@ -42,11 +43,11 @@ export function rebaseFragment(
     at += box.size;
   }
   let shift: number | undefined;
-  let sequence = firstSequenceNumber;
+  let sequence = firstSequenceNumber ?? 0;
   for (const moof of readBoxes(copy, "segment").filter((box) => box.type === "moof")) {
     const children = childrenOf(moof);
     const mfhd = findBox(children, "mfhd");
-    if (mfhd) {
+    if (mfhd && firstSequenceNumber !== null) {
       if (mfhd.body.byteLength < 8) throw new RangeError('Cannot renumber a truncated "mfhd"');
       new DataView(mfhd.body.buffer, mfhd.body.byteOffset, 8).setUint32(4, sequence);
     }
@@ -64,7 +65,7 @@ export function rebaseFragment(
       else throw new RangeError("Clip is too long for a version 0 tfdt");
     }
   }
-  return { bytes: copy, fragments: sequence - firstSequenceNumber };
+  return { bytes: copy, fragments: sequence - (firstSequenceNumber ?? 0) };
 }
 
 /**

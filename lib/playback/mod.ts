@@ -11,3 +11,11 @@ export {
 export { PlaylistCache } from "./playlist_cache.ts";
 export { RenderedPlaylist } from "./rendered_playlist.ts";
 export { clipFragments, rebaseFragment, type SkippedObject } from "./clip.ts";
+export {
+  type InitFacts,
+  initFacts,
+  MAX_STRETCH_TICKS,
+  timedEtag,
+  type TimedSegment,
+  timedSegment,
+} from "./stretch_media.ts";

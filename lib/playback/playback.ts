@@ -3,12 +3,14 @@ import type { UrlSigner } from "../auth/mod.ts";
 import type { Catalog, Recording } from "../catalog/mod.ts";
 import { NotFoundError, ValidationError } from "../errors/mod.ts";
 import type { Logger } from "../log/mod.ts";
-import { type InitSegmentInfo, parseInitSegment } from "../media/mod.ts";
+import type { InitSegmentInfo } from "../media/mod.ts";
 import {
   buildTimeline,
+  continuousStretches,
   type DashFiller,
   type DashVideo,
   type HlsFiller,
+  type StretchEncoding,
   type Timeline,
   type TimelineSegmentInput,
   withoutRuns,
@@ -19,6 +21,7 @@ import { type Slate, slateEncoding, type Slates, slateSegment } from "../slate/m
 import type { ObjectStore } from "../storage/mod.ts";
 import { clipFragments, type SkippedObject } from "./clip.ts";
 import { mediaUrlExpiry, MediaUrls } from "./media_urls.ts";
+import { type InitFacts, initFacts, MAX_STRETCH_TICKS } from "./stretch_media.ts";
 import { PlaylistCache } from "./playlist_cache.ts";
 import { playlistEtag, RenderedPlaylist, utf8Text } from "./rendered_playlist.ts";
 
@@ -89,7 +92,7 @@ export class Playback {
   readonly cache = new PlaylistCache();
   /** Stored objects playback left out because they were missing or unreadable. */
   readonly skipped: Counter<"kind" | "reason">;
-  readonly #inits = new Map<string, InitSegmentInfo>();
+  readonly #inits = new Map<string, InitFacts>();
   /** Init segments that could not be read, and when. */
   readonly #badInits = new Map<string, number>();
   readonly #now: () => number;
@@ -122,20 +125,26 @@ export class Playback {
 
   /**
    * Piece `index` of a hole of `totalMs` cut into `count` pieces, from the slate an encoding key
-   * names; NotFoundError when there is no such slate or piece.
+   * names; NotFoundError when there is no such slate or piece. With `at`, the piece plays under
+   * the recording's own init segment, at that decode time of its stretch (see `slateSegment`).
    */
   async fillerSegment(
     encodingKey: string,
     totalMs: number,
     count: number,
     index: number,
+    at?: { decodeTime: number; compositionOffset?: number },
   ): Promise<FillerBytes> {
     const slate = await this.#slate(encodingKey);
     if (totalMs > MAX_RANGE_MS || count > totalMs || index >= count) {
       throw new NotFoundError(`No piece ${index} of ${count} in a hole of ${totalMs} ms`);
     }
-    const bytes = slateSegment(slate, totalMs, count, index) as Uint8Array<ArrayBuffer>;
-    return { bytes, etag: `"${slate.digest}-${totalMs}-${count}-${index}"` };
+    if (at && (at.decodeTime > MAX_STRETCH_TICKS || (at.compositionOffset ?? 0) > 2 ** 31)) {
+      throw new ValidationError("Decode time or composition offset out of range");
+    }
+    const bytes = slateSegment(slate, totalMs, count, index, at) as Uint8Array<ArrayBuffer>;
+    const timed = at ? `-t${at.decodeTime}-c${at.compositionOffset ?? 0}` : "";
+    return { bytes, etag: `"${slate.digest}-${totalMs}-${count}-${index}${timed}"` };
   }
 
   async #slate(encodingKey: string): Promise<Slate> {
@@ -200,16 +209,19 @@ export class Playback {
       toMs: state.toMs,
       gapToleranceMs: this.options.gapToleranceMs,
     });
-    // What the init segments say: DASH describes every recording with it, and a hole's slate
-    // matches the recording next to it (HLS reads them only when there are holes).
-    const inits = new Map<string, InitSegmentInfo>();
-    if (format === "dash" || hasGaps(full)) {
+    // What the init segments say: DASH describes every recording with it, a hole's slate
+    // matches the recording next to it, and runs of one encoding share a timeline (HLS reads
+    // them only when there are holes or several runs).
+    const facts = new Map<string, InitFacts>();
+    if (format === "dash" || hasGaps(full) || full.runCount > 1) {
       for (const item of full.items) {
         if (item.kind !== "run" || item.initKey === null) continue;
-        const info = await this.#init(item.initKey);
-        if (info) inits.set(item.recordingId, info);
+        const read = await this.#init(item.initKey);
+        if (read) facts.set(item.recordingId, read);
       }
     }
+    const inits = new Map<string, InitSegmentInfo>();
+    for (const [id, read] of facts) inits.set(id, read.info);
     // In DASH, a recording whose init segment cannot be read plays as a hole; an HLS player
     // asks for the init segment itself, and is answered as for any segment.
     const timeline = format === "hls"
@@ -227,22 +239,50 @@ export class Playback {
       if (slate) slates.set(recordingId, slate);
     }
     const gap = (slate: Slate, file: string) => media.file("gap", `${slate.key}/${file}`);
+    // Runs of one encoding play as one timeline; holes inside it are slate under the
+    // recording's own init, which only H.264 slates can be (their parameter sets ride in the
+    // frame under an id of their own) and only on the recording's track and timescale.
+    const fillsUnderInit = (recordingId: string) => {
+      const slate = slates.get(recordingId);
+      const own = facts.get(recordingId)?.info;
+      return !!slate && !!own && /^avc[13]\./.test(slate.codec) &&
+        slate.trackId === own.trackId && slate.timescale === own.timescale;
+    };
+    const stretches = continuousStretches(timeline, (run): StretchEncoding | undefined => {
+      const own = facts.get(run.recordingId);
+      return own && {
+        key: own.digest,
+        timescale: own.info.timescale,
+        fillsHoles: fillsUnderInit(run.recordingId),
+      };
+    });
+    const continuousPieceUri = (recordingId: string, slate: Slate) =>
+      fillsUnderInit(recordingId)
+        ? (total: number, count: number, index: number, ticks: number) => {
+          const offset = facts.get(recordingId)!.editMediaTime;
+          return gap(slate, `${total}/${count}/${index}.m4s`) + `&t=${ticks}` +
+            (offset > 0 ? `&c=${offset}` : "");
+        }
+        : undefined;
     if (format === "hls") {
       return utf8Text((write) =>
         writeHlsMediaPlaylist(timeline, {
           type,
           initUri: (recordingId) => media.file(recordingId, "init.mp4"),
           // Segments as ingest names them: the sequence in 10 digits, `.ts` without an init.
-          mediaUri: (recordingId, number) =>
-            media.file(recordingId, `${number}${mpegTs.has(recordingId) ? ".ts" : ".m4s"}`),
+          mediaUri: (recordingId, number, time) =>
+            media.file(recordingId, `${number}${mpegTs.has(recordingId) ? ".ts" : ".m4s"}`) +
+            (time === undefined ? "" : `&t=${time}`),
           gapUri: media.file("gap", "0000000000.m4s"),
           filler: (recordingId): HlsFiller | undefined => {
             const slate = slates.get(recordingId);
             return slate && {
               initUri: gap(slate, "init.mp4"),
               pieceUri: (total, count, index) => gap(slate, `${total}/${count}/${index}.m4s`),
+              continuousPieceUri: continuousPieceUri(recordingId, slate),
             };
           },
+          stretches,
           minTargetDuration: 2,
         }, write)
       );
@@ -252,21 +292,27 @@ export class Playback {
         type,
         initUri: (recordingId) => media.file(recordingId, "init.mp4"),
         // `$Number$` unpadded: the media route reads unpadded sequence numbers.
-        mediaUri: (recordingId, number) => media.file(recordingId, `${number}.m4s`),
+        mediaUri: (recordingId, number, time) =>
+          media.file(recordingId, `${number}.m4s`) + (time === undefined ? "" : `&t=${time}`),
         video: (recordingId) => dashVideo(inits.get(recordingId)!),
         filler: (recordingId): DashFiller | undefined => {
           const slate = slates.get(recordingId);
           return slate && {
             initUri: gap(slate, "init.mp4"),
             mediaUri: (total, count, number) => gap(slate, `${total}/${count}/${number}.m4s`),
+            continuousPieceUri: continuousPieceUri(recordingId, slate),
             video: {
               codec: slate.codec,
               width: slate.width,
               height: slate.height,
-              bandwidth: Math.ceil((slate.sample.byteLength * 8000) / 2000),
+              // Two seconds of slate: its keyframe and the still frames after it.
+              bandwidth: Math.ceil(
+                (slate.samples.slice(0, 50).reduce((n, x) => n + x.byteLength, 0) * 8000) / 2000,
+              ),
             },
           };
         },
+        stretches,
         availabilityStartTime: "fromMs" in scope ? new Date(scope.fromMs) : undefined,
         now: new Date(this.#now()),
       }, write)
@@ -374,7 +420,7 @@ export class Playback {
    * What an init segment says, read once; undefined (counted, logged, and not read again for a
    * minute) when it cannot be read.
    */
-  async #init(initKey: string): Promise<InitSegmentInfo | undefined> {
+  async #init(initKey: string): Promise<InitFacts | undefined> {
     let info = this.#inits.get(initKey);
     if (!info) {
       const failedAt = this.#badInits.get(initKey);
@@ -382,7 +428,7 @@ export class Playback {
       try {
         const read = await this.store.read(initKey);
         if (!read) throw new NotFoundError(`Init segment "${initKey}" is missing from the store`);
-        info = parseInitSegment(new Uint8Array(await new Response(read.body).arrayBuffer()));
+        info = await initFacts(new Uint8Array(await new Response(read.body).arrayBuffer()));
       } catch (error) {
         this.#skip({ kind: "init", key: initKey, error });
         if (this.#badInits.size > 10_000) this.#badInits.clear();

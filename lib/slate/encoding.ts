@@ -18,6 +18,10 @@ export interface SlateEncoding {
 const CODEC =
   /^(avc1|avc3)\.[0-9a-f]{6}$|^(hvc1|hev1)\.[A-C]?\d{1,2}\.[0-9A-F]{1,8}\.[LH]\d{1,3}(\.[0-9A-F]{2}){0,6}$/;
 const KEY = /^([A-Za-z0-9.]+)_(\d{1,4})x(\d{1,4})_(\d{1,7})$/;
+/** Frames per second of a slate. */
+export const SLATE_FPS = 25;
+/** Frames in a slate (10 s): its keyframe and the still frames after it. */
+export const SLATE_FRAMES = 250;
 /** Largest picture side a slate is made for. */
 const MAX_SIDE = 4096;
 
@@ -59,9 +63,11 @@ export function slateArguments(
   font?: { file: string; text: string },
 ): string[] {
   const { width, height, timescale } = encoding;
-  // One frame lasting 2 s, the shortest target duration: a player that ignores the pieces'
-  // own durations (libavformat keeps the first init segment of an HLS stream) assumes that.
-  let filter = `color=c=black:s=${width}x${height}:r=1/2`;
+  // A keyframe, then still frames repeating it (some bytes each) at SLATE_FPS: a piece holds as
+  // many as its length takes, so the frame rate its parameter sets state (which libavformat's
+  // H.264 parser times frames by) is the pieces' own, and libavformat's DASH reader, which
+  // probes every segment anew and ends the stream at one of 21 frames or fewer, finds enough.
+  let filter = `color=c=black:s=${width}x${height}:r=${SLATE_FPS}`;
   if (font) {
     const escape = (value: string) => value.replace(/[\\':,;=\[\]]/g, (c) => `\\${c}`);
     filter += `,drawtext=fontfile=${escape(font.file)}:text=${escape(font.text)}` +
@@ -77,7 +83,9 @@ export function slateArguments(
     "-i",
     filter,
     "-frames:v",
-    "1",
+    String(SLATE_FRAMES),
+    "-g",
+    String(SLATE_FRAMES * 2), // one keyframe
     ...codecArguments(encoding.codec),
     "-bf",
     "0",

@@ -13,6 +13,8 @@ export {
   encodingKey,
   isSlateEncoding,
   parseEncodingKey,
+  SLATE_FPS,
+  SLATE_FRAMES,
   slateArguments,
   type SlateEncoding,
   slateEncoding,

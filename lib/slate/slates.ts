@@ -28,7 +28,7 @@ export interface SlatesOptions {
 
 const DEFAULT_FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf";
 /** Version of the slate files: files of another are made anew. */
-const FORMAT = "v2";
+const FORMAT = "v3";
 /** How long a failure to make a slate is remembered before trying again. */
 const RETRY_MS = 5 * 60_000;
 

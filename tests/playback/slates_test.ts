@@ -90,7 +90,18 @@ Deno.test("a slate is made once per encoding, and its pieces play as the hole th
 
       const decoded = await decode(whole);
       assert.equal(decoded.errors, "");
-      assert.equal(decoded.frames, 5);
+      // A piece made to play under a recording's init: at its decode time on the stretch, and
+      // at least 25 frames however short (libavformat's DASH reader ends a stream at a segment
+      // of 21 or fewer).
+      const under = parseMediaSegment(
+        slateSegment(slate, 600, 1, 0, { decodeTime: 123_456, compositionOffset: 1024 }),
+        track,
+      );
+      assert.equal(under.baseMediaDecodeTime, 123_456);
+      assert.equal(under.sampleCount, 25);
+      assert.equal(under.durationInTimescale, Math.round(0.6 * encoding.timescale));
+      // Each piece of 1.8 s: the keyframe and still frames at the slate's 25 fps.
+      assert.equal(decoded.frames, 5 * 45);
       assert.equal(decoded.width, 640);
       assert.ok(Math.abs(decoded.seconds - 9.001) < 0.01, `${decoded.seconds} s`);
     }
