@@ -101,52 +101,15 @@ const inBrowser =
     };
   };
 
-/** What a player cannot do by its own design, and the strongest check that still holds. */
+/**
+ * What a player cannot do by its own design, and the strongest check that still holds. None is
+ * left: libavformat's one DASH Period and VLC 3's stop at an fMP4 HLS discontinuity no longer
+ * matter since recordings of one encoding play as one stretch (one Period, no discontinuity).
+ */
 interface Limitation {
   why: string;
   check(f: TwoRecordings, played: Played): void;
 }
-
-/**
- * libavformat's DASH demuxer (ffmpeg 5.1 `dashdec.c`, so ffmpeg, ffprobe and mpv) keeps one
- * Period of an MPD: of those without `@duration`, the last (`period_duration_sec >=
- * c->period_duration`), and then reports a duration of 0. It cannot play a hole kept as a Period.
- * Still: it opens the MPD and decodes every frame of that Period (recording B), with no error.
- */
-const ONE_DASH_PERIOD: Limitation = {
-  why: "libavformat plays one DASH Period, the last",
-  check(f, played) {
-    const seen = JSON.stringify({ ...played, times: undefined }).slice(0, 2_000);
-    assert.deepEqual(played.errors, [], `error lines: ${seen}`);
-    assert.ok(played.frames >= f.b.frames, `decoded ${played.frames} of B's ${f.b.frames}`);
-    if (played.times?.length) {
-      const span = Math.max(...played.times) - Math.min(...played.times) + 1 / f.fps;
-      const lengthB = f.b.toS - f.b.fromS;
-      assert.ok(Math.abs(span - lengthB) <= SEGMENT_S, `frames span ${span} s, B is ${lengthB} s`);
-    }
-  },
-};
-
-/**
- * VLC 3.0 (its adaptive module) cannot go on past an EXT-X-DISCONTINUITY in fMP4 HLS: it restarts
- * its MP4 demuxer without the init segment ("adaptive demux error: Failed to create demuxer (nil)
- * MP4") and ends. Measured here on the range's playlist with the hole cut out (A, discontinuity,
- * B), with and without B's own EXT-X-MAP: it stops after A every time. Recordings have init
- * segments of their own, so a discontinuity between them is needed. Still: VLC plays every frame
- * of A, and exits cleanly.
- */
-const VLC_NO_FMP4_DISCONTINUITY: Limitation = {
-  why: "VLC 3 stops at the first discontinuity in fMP4 HLS",
-  check(f, played) {
-    const seen = JSON.stringify({ ...played, times: undefined }).slice(0, 2_000);
-    assert.ok(
-      played.frames >= f.a.frames,
-      `decoded ${played.frames} of A's ${f.a.frames}: ${seen}`,
-    );
-    const exits = played.errors.filter((e) => /^(unshare|cvlc|ffprobe): /.test(e));
-    assert.deepEqual(exits, [], `VLC did not end cleanly: ${seen}`);
-  },
-};
 
 /** The matrix: player × format, each with the function that plays it. */
 const CELLS: Array<{
@@ -163,19 +126,16 @@ const CELLS: Array<{
     player: "ffmpeg (decode)",
     formats: ["hls", "dash"],
     play: native(ffmpegDecode),
-    limits: { dash: ONE_DASH_PERIOD },
   },
   {
     player: "ffmpeg (save a file)",
     formats: ["hls", "dash"],
     play: native(ffmpegSave),
-    limits: { dash: ONE_DASH_PERIOD },
   },
   {
     player: "ffprobe",
     formats: ["hls", "dash"],
     play: native(ffprobePlay),
-    limits: { dash: ONE_DASH_PERIOD },
   },
   { player: "GStreamer playbin", formats: ["hls", "dash"], play: native(gstreamer("playbin")) },
   { player: "GStreamer playbin3", formats: ["hls", "dash"], play: native(gstreamer("playbin3")) },
@@ -183,9 +143,8 @@ const CELLS: Array<{
     player: "VLC",
     formats: ["hls", "dash"],
     play: native(vlc),
-    limits: { hls: VLC_NO_FMP4_DISCONTINUITY },
   },
-  { player: "mpv", formats: ["hls", "dash"], play: native(mpv), limits: { dash: ONE_DASH_PERIOD } },
+  { player: "mpv", formats: ["hls", "dash"], play: native(mpv) },
 ];
 
 /** Asserts `played` is the whole range: every frame, no errors, the hole kept on the timeline. */
@@ -215,8 +174,11 @@ function assertPlaysThrough(f: TwoRecordings, played: Played) {
       `frames span ${end.toFixed(3)} s of the timeline, the range is ${f.rangeS} s`,
     );
     const fromB = at.filter((t) => t >= f.b.fromS - SEGMENT_S).length;
+    // A file a player writes may lack the last packets its encoder gave out (VLC's transcode to
+    // MPEG-TS loses its last 3 of 502 at exit): those, decoded and counted, have no time here.
+    const unwritten = Math.max(0, played.frames - played.times.length);
     assert.ok(
-      fromB >= f.b.frames,
+      fromB >= f.b.frames - unwritten,
       `${fromB} frames from ${f.b.fromS - SEGMENT_S} s on, recording B holds ${f.b.frames}`,
     );
   }
