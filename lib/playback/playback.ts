@@ -255,7 +255,7 @@ export class Playback {
         timescale: own.info.timescale,
         fillsHoles: fillsUnderInit(run.recordingId),
       };
-    });
+    }, { lone: type === "EVENT" }); // a growing playlist's URIs stay as listed
     const continuousPieceUri = (recordingId: string, slate: Slate) =>
       fillsUnderInit(recordingId)
         ? (total: number, count: number, index: number, ticks: number) => {

@@ -12,7 +12,9 @@
  *   passes between them, holes of that encoding can be filled under its init (`fillsHoles`).
  * - A run with holes inside it needs `fillsHoles` to be part of a stretch at all.
  * - Only stretches that join something (more than one run, or a hole filled inside one) are
- *   returned: a lone run without holes is played as it always was, with its own decode times.
+ *   returned: a lone run without holes is played as it always was, with its own decode times —
+ *   unless `lone` asks for it too. A growing (EVENT) playlist asks: a lone recording may gain a
+ *   successor or a hole later, and the URIs it has listed must not change when it does.
  */
 import type { Timeline, TimelineRun } from "./timeline.ts";
 
@@ -43,6 +45,7 @@ export interface RunStretch {
 export function continuousStretches(
   timeline: Timeline,
   encodingOf: (run: TimelineRun) => StretchEncoding | undefined,
+  options: { lone?: boolean } = {},
 ): Map<TimelineRun, RunStretch> {
   const stretches = new Map<TimelineRun, RunStretch>();
   let members: TimelineRun[] = [];
@@ -50,7 +53,7 @@ export function continuousStretches(
   let joined = false;
   let holeBefore = false;
   const close = () => {
-    if (joined || members.length > 1) {
+    if (joined || members.length > 1 || (options.lone && members.length > 0)) {
       const startMs = members[0].startMs;
       members.forEach((run, i) =>
         stretches.set(run, { startMs, timescale: encoding!.timescale, continues: i > 0 })

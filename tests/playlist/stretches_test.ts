@@ -161,3 +161,34 @@ Deno.test("DASH: a stretch is one Period of a SegmentList over a SegmentTimeline
   // c (another encoding, alone) keeps its SegmentTemplate Period.
   assert.ok(second.AdaptationSet.Representation.SegmentTemplate);
 });
+
+Deno.test("a growing playlist keeps the URIs it listed when a lone recording gains a successor", () => {
+  const aEnd = T0 + 10_000;
+  const growing = (withB: boolean) => {
+    const timeline = buildTimeline({
+      recordings: [recording("a", T0), ...(withB ? [recording("b", aEnd + 9_000)] : [])],
+      segments: [
+        ...run("a", { count: 5, startMs: T0 }),
+        ...(withB ? run("b", { count: 3, startMs: aEnd + 9_000 }) : []),
+      ],
+    });
+    const stretches = continuousStretches(timeline, (r) => encodings[r.recordingId], {
+      lone: true,
+    });
+    return hlsMediaPlaylist(timeline, {
+      type: "EVENT",
+      mediaUri: (id, number, time) =>
+        `${BASE}/${id}/${number}.m4s?${QUERY}${time === undefined ? "" : `&t=${time}`}`,
+      initUri: (id) => `${BASE}/${id}/init.mp4?${QUERY}`,
+      gapUri: `${BASE}/gap.m4s`,
+      filler,
+      stretches,
+    });
+  };
+  const uris = (text: string) => text.split("\n").filter((line) => line.startsWith("https://"));
+  const before = uris(growing(false));
+  const after = uris(growing(true));
+  assert.ok(before.every((uri) => uri.includes("&t=")), before.join("\n"));
+  assert.deepEqual(after.slice(0, before.length), before, "listed URIs changed as it grew");
+  assert.ok(after.length > before.length);
+});
