@@ -14,7 +14,12 @@
  * and gzip'd (`Accept-Encoding: gzip`; the fetches decode the body), with nginx then serving the
  * playlist gzip'd at Motorcade's level beside it (`gzip_static`).
  *
- *   deno task bench:playlist [--segments 43200] [--requests 50] [--seconds 10] [--connections 16]
+ * With `--recordings N` the day is N recordings of one encoding with a 20 s hole after each (the
+ * vehicle stopped N − 1 times): the playlist then plays them as one stretch, each hole as slate
+ * (filler pieces under the recordings' init, made once by ffmpeg).
+ *
+ *   deno task bench:playlist [--segments 43200] [--recordings 1] [--requests 50] [--seconds 10]
+ *     [--connections 16]
  */
 import { parseArgs } from "node:util";
 import { gzipSync } from "node:zlib";
@@ -28,6 +33,7 @@ const { values } = parseArgs({
   args: Deno.args,
   options: {
     segments: { type: "string", default: "43200" },
+    recordings: { type: "string", default: "1" },
     requests: { type: "string", default: "50" },
     seconds: { type: "string", default: "10" },
     connections: { type: "string", default: "16" },
@@ -36,6 +42,8 @@ const { values } = parseArgs({
 });
 const machine = machineLine(); // before the run: the load average is that of the machine alone
 const SEGMENTS = Number(values.segments);
+const RECORDINGS = Number(values.recordings);
+const HOLE_MS = 20_000;
 const REQUESTS = Number(values.requests);
 const SECONDS = Number(values.seconds);
 const CONNECTIONS = Number(values.connections);
@@ -87,12 +95,19 @@ interface Served {
 
 // Yesterday's recording, whole: the playlist is VOD (final) and cacheable.
 const fromMs = Math.floor(Date.now() / DAY) * DAY - 2 * DAY;
-const toMs = fromMs + SEGMENTS * SEGMENT_MS;
+const toMs = fromMs + SEGMENTS * SEGMENT_MS + (RECORDINGS - 1) * HOLE_MS;
 
 const server = supervise(
   await startBenchServer({
     vehicles: 1,
-    seed: { segments: SEGMENTS, durationMs: SEGMENT_MS, fromMs, recordingId: "r24h" },
+    seed: {
+      segments: SEGMENTS,
+      durationMs: SEGMENT_MS,
+      fromMs,
+      recordingId: "r24h",
+      recordings: RECORDINGS,
+      holeMs: HOLE_MS,
+    },
   }),
 );
 let text: string;
@@ -122,7 +137,8 @@ try {
   const link: string = (await links.json()).hls;
   const first = await fetch(link, { headers: { [INVALIDATE_HEADER]: cameraId, ...IDENTITY } });
   text = await first.text();
-  const listed = text.split("\n").filter((line) => line.startsWith("#EXTINF")).length;
+  // Media segments, not the slate pieces of the holes (their URIs are under `/gap/`).
+  const listed = text.split("\n").filter((line) => /\/\d{10}\.m4s\?/.test(line)).length;
   if (first.status !== 200 || listed !== SEGMENTS) {
     throw new Error(`Playlist: ${first.status}, ${listed} of ${SEGMENTS} segments listed`);
   }
@@ -161,9 +177,9 @@ const baselineGzip: Served = {
 console.log(machine);
 console.log(
   `playlist: ${SEGMENTS} segments (${(SEGMENTS * SEGMENT_MS / 3_600_000).toFixed(1)} h of one ` +
-    `camera, one recording), HLS VOD, ${
-      (new TextEncoder().encode(text).byteLength / 1e6).toFixed(2)
-    } MB, ` +
+    `camera, ${
+      RECORDINGS === 1 ? "one recording" : `${RECORDINGS} recordings with ${HOLE_MS / 1000} s holes`
+    }), HLS VOD, ${(new TextEncoder().encode(text).byteLength / 1e6).toFixed(2)} MB, ` +
     `${text.split("\n").length} lines`,
 );
 console.log(

@@ -11,7 +11,15 @@ export interface BenchServerSetup {
   /** Vehicles to register, each with one camera `front` and an enrolled device token. */
   vehicles: number;
   /** Index this many segments of one recording of the first vehicle's camera, back to back. */
-  seed?: { segments: number; durationMs: number; fromMs: number; recordingId: string };
+  seed?: {
+    segments: number;
+    durationMs: number;
+    fromMs: number;
+    recordingId: string;
+    /** Recordings the segments are split into (default 1), with `holeMs` between them. */
+    recordings?: number;
+    holeMs?: number;
+  };
 }
 
 /** A vehicle of the benchmark fleet. */

@@ -5,6 +5,7 @@
  * one JSON line when listening; stops when its stdin ends, on SIGTERM, or after 15 minutes.
  */
 import { enrolDevice } from "../../tests/support/device.ts";
+import { makeCmaf } from "../../tests/support/media.ts";
 import { OWNER, startTestPlatform } from "../../tests/support/platform.ts";
 import type { SegmentRecord } from "../../lib/catalog/mod.ts";
 import { recordingPrefix } from "../../lib/ingest/mod.ts";
@@ -48,31 +49,55 @@ for (let i = 0; i < setup.vehicles; i += 25) { // enrol in small parallel batche
 
 if (setup.seed && vehicles.length > 0) {
   const { vehicleId, cameraId } = vehicles[0];
-  const { segments, durationMs, fromMs, recordingId } = setup.seed;
-  const prefix = recordingPrefix(fleet.id, vehicleId, cameraId, recordingId);
-  await platform.catalog.recordings.setInit(
-    { fleetId: fleet.id, vehicleId, cameraId, recordingId },
-    `${prefix}init.mp4`,
-  );
+  const { segments, durationMs, fromMs } = setup.seed;
+  const recordings = Math.max(1, setup.seed.recordings ?? 1);
+  const holeMs = setup.seed.holeMs ?? 0;
+  const perRecording = Math.ceil(segments / recordings);
+  // A real init segment (playback reads it: encoding, slate for the holes); no media bytes.
+  const init = (await makeCmaf({ seconds: 2 })).init;
   const sha256 = btoa(String.fromCharCode(...new Uint8Array(32)));
-  for (let first = 0; first < segments; first += 1000) {
-    const batch: SegmentRecord[] = [];
-    for (let sequence = first; sequence < Math.min(segments, first + 1000); sequence++) {
-      batch.push({
-        fleetId: fleet.id,
-        vehicleId,
-        cameraId,
-        recordingId,
-        sequence,
-        startMs: fromMs + sequence * durationMs,
-        durationMs,
-        size: 500_000,
-        sha256,
-        objectKey: `${prefix}${String(sequence).padStart(10, "0")}.m4s`,
-      });
+  for (let r = 0; r < recordings; r++) {
+    const recordingId = recordings === 1
+      ? setup.seed.recordingId
+      : `${setup.seed.recordingId}-${r}`;
+    const prefix = recordingPrefix(fleet.id, vehicleId, cameraId, recordingId);
+    await platform.store.putIfAbsent(`${prefix}init.mp4`, ReadableStream.from([init]), {
+      contentType: "video/mp4",
+      sha256: await digestOf(init),
+      size: init.byteLength,
+      maxBytes: init.byteLength,
+    });
+    await platform.catalog.recordings.setInit(
+      { fleetId: fleet.id, vehicleId, cameraId, recordingId },
+      `${prefix}init.mp4`,
+    );
+    const firstOfRecording = r * perRecording;
+    const count = Math.min(perRecording, segments - firstOfRecording);
+    const startMs = fromMs + firstOfRecording * durationMs + r * holeMs;
+    for (let first = 0; first < count; first += 1000) {
+      const batch: SegmentRecord[] = [];
+      for (let sequence = first; sequence < Math.min(count, first + 1000); sequence++) {
+        batch.push({
+          fleetId: fleet.id,
+          vehicleId,
+          cameraId,
+          recordingId,
+          sequence,
+          startMs: startMs + sequence * durationMs,
+          durationMs,
+          size: 500_000,
+          sha256,
+          objectKey: `${prefix}${String(sequence).padStart(10, "0")}.m4s`,
+        });
+      }
+      await platform.catalog.recordings.indexSegments(batch);
     }
-    await platform.catalog.recordings.indexSegments(batch);
   }
+}
+
+async function digestOf(bytes: Uint8Array): Promise<string> {
+  const hash = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes as BufferSource));
+  return btoa(String.fromCharCode(...hash));
 }
 
 let indexed = 0;
