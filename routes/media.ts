@@ -1,8 +1,9 @@
 import { createRoute, z } from "@hono/zod-openapi";
+import type { Context } from "hono";
 import { access } from "../lib/auth/mod.ts";
 import { serveBytes, serveObject } from "../lib/delivery/mod.ts";
 import { ValidationError } from "../lib/errors/mod.ts";
-import { MAX_STRETCH_TICKS, timedEtag, timedSegment } from "../lib/playback/mod.ts";
+import { MAX_STRETCH_TICKS, timedSegment } from "../lib/playback/mod.ts";
 import { IdSchema } from "../lib/fleet/mod.ts";
 import { type ApiApp, secured } from "../lib/http/mod.ts";
 import type { RouteDeps } from "./deps.ts";
@@ -88,19 +89,8 @@ export function registerMediaRoutes(app: ApiApp, { store, playback, secure }: Ro
         if (extension !== "m4s") {
           throw new ValidationError('"t" applies to fMP4 media segments (.m4s) only');
         }
-        const ticks = Number(t);
-        const ifNoneMatch = c.req.header("if-none-match");
-        const head = ifNoneMatch ? await store.head(key) : undefined;
-        const timed = head && ifNoneMatch!.split(",").some((tag) =>
-            tag.trim() === timedEtag(head, ticks)
-          )
-          ? { bytes: new Uint8Array(0), etag: timedEtag(head, ticks) }
-          : await timedSegment(store, key, ticks);
-        const response = serveBytes(timed.bytes, timed.etag, "video/iso.segment", {
-          range: c.req.header("range"),
-          ifNoneMatch,
-        });
-        return c.newResponse(response.body, response) as never;
+        const timed = await timedSegment(store, key, Number(t), c.req.header("if-none-match"));
+        return sendBytes(c, timed, "video/iso.segment");
       }
       const response = await serveObject(store, key, {
         range: c.req.header("range"),
@@ -126,12 +116,7 @@ export function registerMediaRoutes(app: ApiApp, { store, playback, secure }: Ro
     ),
     async (c) => {
       const { encoding } = c.req.valid("param");
-      const filler = await playback.fillerInit(encoding);
-      const response = serveBytes(filler.bytes, filler.etag, "video/mp4", {
-        range: c.req.header("range"),
-        ifNoneMatch: c.req.header("if-none-match"),
-      });
-      return c.newResponse(response.body, response) as never;
+      return sendBytes(c, await playback.fillerInit(encoding), "video/mp4");
     },
   );
 
@@ -164,11 +149,19 @@ export function registerMediaRoutes(app: ApiApp, { store, playback, secure }: Ro
           ? undefined
           : { decodeTime: Number(q.t), compositionOffset: Number(q.c ?? 0) },
       );
-      const response = serveBytes(filler.bytes, filler.etag, "video/iso.segment", {
-        range: c.req.header("range"),
-        ifNoneMatch: c.req.header("if-none-match"),
-      });
-      return c.newResponse(response.body, response) as never;
+      return sendBytes(c, filler, "video/iso.segment");
     },
   );
+}
+
+/**
+ * Answers with bytes made for this request (Range, conditional GET), through the context so
+ * middleware headers (CORS) are kept.
+ */
+function sendBytes(c: Context, made: { bytes: Uint8Array; etag: string }, type: string) {
+  const response = serveBytes(made.bytes as Uint8Array<ArrayBuffer>, made.etag, type, {
+    range: c.req.header("range"),
+    ifNoneMatch: c.req.header("if-none-match"),
+  });
+  return c.newResponse(response.body, response) as never;
 }

@@ -111,13 +111,19 @@ export function timedEtag(object: StoredObject, ticks: number): string {
 /**
  * Stored media segment `key` with its fragments' decode times shifted so the first starts at
  * `ticks` (the rest keep their distance to it), its `sidx` dropped and its fragment sequence
- * numbers kept; NotFoundError when it is not stored.
+ * numbers kept; NotFoundError when it is not stored. When `ifNoneMatch` already names it, no
+ * bytes are read or made: the answer is empty, with its ETag (a 304 to whoever serves it).
  */
 export async function timedSegment(
   store: ObjectStore,
   key: string,
   ticks: number,
+  ifNoneMatch?: string,
 ): Promise<TimedSegment> {
+  const head = ifNoneMatch ? await store.head(key) : undefined;
+  if (head && ifNoneMatch!.split(",").some((tag) => tag.trim() === timedEtag(head, ticks))) {
+    return { bytes: new Uint8Array(0), etag: timedEtag(head, ticks) };
+  }
   const read = await store.read(key);
   if (!read) throw new NotFoundError(`Segment "${key.split("/").slice(-2).join("/")}" not found`);
   const bytes = new Uint8Array(await new Response(read.body).arrayBuffer());
