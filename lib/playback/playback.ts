@@ -229,7 +229,7 @@ export class Playback {
       : withoutRuns(full, (run) => run.initKey !== null && !inits.has(run.recordingId));
     const type = state.final ? "VOD" : "EVENT";
     // Nothing, and nothing more to come: the answer a clip gives. A range still open is "not
-    // yet": a playlist that grows (HLS EVENT) or is updated (DASH dynamic, no Period yet).
+    // yet": a playlist that grows (HLS EVENT) or is updated (DASH dynamic, a Period with no content yet).
     if (timeline.runCount === 0 && state.final) {
       throw new NotFoundError("Nothing was recorded in that range");
     }

@@ -112,7 +112,8 @@ const CONTROL = /[\u0000-\u0008\u000b\u000c\u000e-\u001f]/;
 
 /**
  * Writes `timeline` as a DASH MPD, handing the text to `write` in chunks. An empty timeline is
- * a dynamic MPD with no Period yet (nothing recorded so far), and a RangeError when static.
+ * a dynamic MPD whose one Period has no AdaptationSet yet (nothing recorded so far: an MPD needs
+ * a Period, a Period need not have content), and a RangeError when static.
  */
 export function writeDashManifest(
   timeline: Timeline,
@@ -361,6 +362,7 @@ export function writeDashManifest(
       );
     }
   }
+  if (runs.length === 0) sink.push('  <Period id="pending" start="PT0S"/>\n');
   if (dynamic) {
     sink.push(
       `  <UTCTiming schemeIdUri="urn:mpeg:dash:utc:direct:2014" value="${publishTime}"/>\n`,
