@@ -187,12 +187,12 @@ export function writeDashManifest(
           count - longer > 1 ? ` r="${count - longer - 1}"` : ""
         }/>\n`;
     sink.push(
-      `  <Period id="${xmlAttribute(id)}" start="${xsDuration(gap.startMs - zeroMs)}">\n` +
-        '    <AdaptationSet contentType="video" mimeType="video/mp4" segmentAlignment="true" ' +
-        'startWithSAP="1">\n' +
-        `      <Representation id="video" bandwidth="${video.bandwidth ?? 1000}" ` +
-        `codecs="${xmlAttribute(video.codec)}" width="${video.width}" height="${video.height}"` +
-        ">\n" +
+      periodOpening(
+        id,
+        gap.startMs - zeroMs,
+        { ...video, frameRate: undefined },
+        video.bandwidth ?? 1000,
+      ) +
         `        <SegmentTemplate timescale="1000" presentationTimeOffset="0" startNumber="0" ` +
         `initialization="${xmlAttribute(init)}" media="${xmlAttribute(media)}">\n` +
         "          <SegmentTimeline>\n" + s +
@@ -261,14 +261,7 @@ export function writeDashManifest(
       }
     };
     sink.push(
-      `  <Period id="${xmlAttribute(uniqueId(head.recordingId))}" start="${
-        xsDuration(stretch.startMs - zeroMs)
-      }">\n` +
-        '    <AdaptationSet contentType="video" mimeType="video/mp4" segmentAlignment="true" ' +
-        'startWithSAP="1">\n' +
-        `      <Representation id="video" bandwidth="${bandwidth}" ` +
-        `codecs="${xmlAttribute(video.codec)}" width="${video.width}" height="${video.height}"` +
-        (video.frameRate ? ` frameRate="${xmlAttribute(video.frameRate)}"` : "") + ">\n" +
+      periodOpening(uniqueId(head.recordingId), stretch.startMs - zeroMs, video, bandwidth) +
         '        <SegmentList timescale="1000" presentationTimeOffset="0">\n' +
         `          <Initialization sourceURL="${xmlAttribute(init)}"/>\n` +
         "          <SegmentTimeline>\n",
@@ -339,14 +332,7 @@ export function writeDashManifest(
       const t0 = Math.round(firstSegment.startMs - run.originMs);
       const bandwidth = video.bandwidth ?? peakBitRate(run.entries, first, last);
       sink.push(
-        `  <Period id="${xmlAttribute(id)}" start="${
-          xsDuration(firstSegment.startMs - zeroMs)
-        }">\n` +
-          '    <AdaptationSet contentType="video" mimeType="video/mp4" segmentAlignment="true" ' +
-          'startWithSAP="1">\n' +
-          `      <Representation id="video" bandwidth="${bandwidth}" ` +
-          `codecs="${xmlAttribute(video.codec)}" width="${video.width}" height="${video.height}"` +
-          (video.frameRate ? ` frameRate="${xmlAttribute(video.frameRate)}"` : "") + ">\n" +
+        periodOpening(id, firstSegment.startMs - zeroMs, video, bandwidth) +
           `        <SegmentTemplate timescale="1000" presentationTimeOffset="${t0}" ` +
           `startNumber="${firstSegment.sequence}" initialization="${xmlAttribute(init)}" ` +
           `media="${xmlAttribute(media)}">\n` +
@@ -474,6 +460,16 @@ function periodsOf(entries: TimelineRun["entries"], atGaps: boolean): Array<[num
   });
   if (first >= 0) periods.push([first, last]);
   return periods;
+}
+
+/** A Period's opening down to its one video Representation, `startMs` after the MPD's zero. */
+function periodOpening(id: string, startMs: number, video: DashVideo, bandwidth: number): string {
+  return `  <Period id="${xmlAttribute(id)}" start="${xsDuration(startMs)}">\n` +
+    '    <AdaptationSet contentType="video" mimeType="video/mp4" segmentAlignment="true" ' +
+    'startWithSAP="1">\n' +
+    `      <Representation id="video" bandwidth="${bandwidth}" ` +
+    `codecs="${xmlAttribute(video.codec)}" width="${video.width}" height="${video.height}"` +
+    (video.frameRate ? ` frameRate="${xmlAttribute(video.frameRate)}"` : "") + ">\n";
 }
 
 function peakBitRate(entries: TimelineRun["entries"], first: number, last: number): number {
