@@ -5,6 +5,8 @@ import type { Logger } from "../log/mod.ts";
 import type { Metrics } from "./metrics.ts";
 
 const SANE_ID = /^[A-Za-z0-9._-]{1,64}$/;
+/** Methods counted under their own name; any other (invented ones too) is "other". */
+const KNOWN_METHODS = new Set(["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]);
 
 /**
  * Gives every request an id (a sane incoming `X-Request-Id` is kept), echoes it, writes one JSON
@@ -24,8 +26,10 @@ export function observe(
     const seconds = (performance.now() - started) / 1000;
     const path = routePath(c);
     const route = c.res.status === 404 && path === "/*" ? "unmatched" : path;
-    metrics.requests.inc({ method: c.req.method, route, status: String(c.res.status) });
-    metrics.latency.observe({ method: c.req.method, route }, seconds);
+    // Labels from closed sets only: a client inventing methods must not invent time series.
+    const method = KNOWN_METHODS.has(c.req.method) ? c.req.method : "other";
+    metrics.requests.inc({ method, route, status: String(c.res.status) });
+    metrics.latency.observe({ method, route }, seconds);
     const principal = c.get("principal" as never) as
       | { kind: string; userId?: string; vehicleId?: string }
       | undefined;

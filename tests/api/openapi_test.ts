@@ -245,3 +245,19 @@ Deno.test("metrics require METRICS_TOKEN when it is configured", async () => {
   assert.equal(allowed.status, 200);
   assert.match(await allowed.text(), /^# HELP motorcade_/m);
 });
+
+Deno.test("metrics count invented HTTP methods as 'other', adding no series per method", async () => {
+  await using p = await startTestPlatform();
+  for (let i = 0; i < 50; i++) {
+    const response = await p.call(`JUNK${i}`, "/api/v1/no-such-route");
+    await response.body?.cancel();
+  }
+  const text = await (await p.call("GET", "/metrics")).text();
+  const families: Family[] = parsePrometheusTextFormat(text);
+  const requests = families.find((f) => f.name === "motorcade_http_requests_total")!;
+  const methods = new Set(requests.metrics.map((m) => m.labels?.method));
+  assert.ok(![...methods].some((m) => m?.startsWith("JUNK")), [...methods].join(", "));
+  const other = requests.metrics.filter((m) => m.labels?.method === "other");
+  assert.equal(other.reduce((n, m) => n + Number(m.value), 0), 50);
+  assert.equal(other.length, 1, "one series for all of them");
+});
