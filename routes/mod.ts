@@ -8,6 +8,7 @@ import {
   observe,
   problemOf,
   problemResponse,
+  securityHeaders,
   serverTime,
 } from "../lib/http/mod.ts";
 import { registerAdminRoutes } from "./admin.tsx";
@@ -66,6 +67,7 @@ export function createApp(deps: RouteDeps): ApiApp {
     "*",
     observe({ logger: deps.logger, metrics: deps.metrics, trustProxy: deps.config.trustProxy }),
   );
+  app.use("*", securityHeaders({ tls: deps.config.tls !== undefined }));
   // Vehicles set their clocks' offset from it (vehicle/server_clock.ts).
   app.use("/api/v1/device/*", serverTime());
   app.use("/api/v1/ingest/*", serverTime());

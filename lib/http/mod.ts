@@ -4,4 +4,5 @@ export type { BodyLimits, SecuredOptions } from "./api.ts";
 export { Metrics } from "./metrics.ts";
 export { observe } from "./observe.ts";
 export { SERVER_TIME_HEADER, serverTime } from "./server_time.ts";
+export { HSTS, securityHeaders } from "./security_headers.ts";
 export { handleError, type Problem, PROBLEM_TYPE, problemOf, problemResponse } from "./problem.ts";
