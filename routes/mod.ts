@@ -1,15 +1,15 @@
 /** Every route of the server, registered on one app with its middleware and error handling. */
 import { cors } from "hono/cors";
-import { NotFoundError } from "../lib/errors/mod.ts";
 import {
+  AllowedMethods,
   type ApiApp,
   createApiApp,
   handleError,
   observe,
-  problemOf,
-  problemResponse,
+  optionsRequest,
   securityHeaders,
   serverTime,
+  unmatchedRequest,
 } from "../lib/http/mod.ts";
 import { registerAdminRoutes } from "./admin.tsx";
 import { registerAuthRoutes } from "./api/v1/auth.ts";
@@ -35,6 +35,10 @@ export const OPENAPI_PATH = "/api/v1/openapi.json";
 /** Builds the server's app: middleware, every route, the OpenAPI document, error handling. */
 export function createApp(deps: RouteDeps): ApiApp {
   const app = createApiApp();
+  // What each path answers comes from the routes registered below: OPTIONS and CORS preflights
+  // list them, and a request no route takes is 405 with Allow when the path answers others.
+  const allowed = new AllowedMethods(app);
+  app.use("*", optionsRequest(allowed));
   // Credentials are bearer tokens or signed URLs, never cookies, so any origin may call: web
   // players (hls.js, dash.js) and fleet operators' own apps on their own domains.
   app.use(
@@ -59,7 +63,7 @@ export function createApp(deps: RouteDeps): ApiApp {
         "Location",
         "Link",
       ],
-      allowMethods: ["GET", "HEAD", "PUT", "POST", "PATCH", "DELETE", "OPTIONS"],
+      allowMethods: (_origin, c) => allowed.of(c.req.path),
       maxAge: 86_400,
     }),
   );
@@ -94,12 +98,7 @@ export function createApp(deps: RouteDeps): ApiApp {
     },
     servers: [{ url: deps.config.publicUrl }],
   });
-  // Returned, not thrown: Hono does not catch a throw from the not-found handler until after the
-  // middleware, so `observe` would neither count nor log the request.
-  app.notFound((c) => {
-    const error = new NotFoundError(`No route for ${c.req.method} ${c.req.path}`);
-    return problemResponse(problemOf(error, c).problem);
-  });
+  app.notFound(unmatchedRequest(allowed));
   app.onError(handleError(deps.logger));
   return app;
 }

@@ -62,6 +62,18 @@ export class ConflictError extends MotorcadeError {
   }
 }
 
+/** The path exists but does not answer this method; `allow` lists the methods it answers. */
+export class MethodNotAllowedError extends MotorcadeError {
+  constructor(method: string, path: string, readonly allow: string[]) {
+    super(
+      405,
+      "method_not_allowed",
+      `Method "${method.slice(0, 32)}" is not allowed on "${path}": use ${allow.join(", ")}`,
+      { allow },
+    );
+  }
+}
+
 /** The request body is larger than allowed. */
 export class PayloadTooLargeError extends MotorcadeError {
   constructor(limit: number) {

@@ -98,6 +98,8 @@ export function secured<R extends RouteConfig>(
   const responses: RouteConfig["responses"] = {
     400: problem("The request is malformed or a value is invalid"),
     413: problem("The request body is too large"),
+    // Zod's JSON validator answers 415 to a body of another media type.
+    ...(jsonBodied(route) ? { 415: problem("The body is not application/json") } : {}),
     ...(rule.kind === "public" ? {} : {
       401: problem("No valid token: missing, expired, tampered with or revoked"),
       403: problem("The token is valid but may not do this"),
@@ -118,6 +120,12 @@ export function secured<R extends RouteConfig>(
     responses,
     "x-motorcade-access": describeAccess(rule),
   } as R;
+}
+
+/** Whether the route takes a JSON request body. */
+function jsonBodied(route: RouteConfig): boolean {
+  const content = route.request?.body?.content ?? {};
+  return Object.keys(content).some((type) => /^application\/(.+\+)?json$/.test(type));
 }
 
 /** Refuses a request whose declared `Content-Length` is over `max`, without reading it. */

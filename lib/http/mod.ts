@@ -1,6 +1,7 @@
 /** HTTP plumbing: the OpenAPI app, route access rules, problem+json errors, logs and metrics. */
 export { type ApiApp, type AppEnv, createApiApp, ProblemSchema, secured } from "./api.ts";
 export type { BodyLimits, SecuredOptions } from "./api.ts";
+export { AllowedMethods, optionsRequest, unmatchedRequest } from "./allowed_methods.ts";
 export { Metrics } from "./metrics.ts";
 export { observe } from "./observe.ts";
 export { SERVER_TIME_HEADER, serverTime } from "./server_time.ts";

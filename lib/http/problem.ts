@@ -65,6 +65,7 @@ export function problemResponse(problem: Problem, headers: HeadersInit = {}): Re
   h.set("cache-control", "no-store");
   if (problem.status === 401) h.set("www-authenticate", 'Bearer realm="motorcade"');
   if (typeof problem.retryAfter === "number") h.set("retry-after", String(problem.retryAfter));
+  if (Array.isArray(problem.allow)) h.set("allow", problem.allow.join(", "));
   return new Response(JSON.stringify(problem), { status: problem.status, headers: h });
 }
 

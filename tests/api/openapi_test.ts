@@ -5,7 +5,8 @@
 import assert from "node:assert/strict";
 import { Validator } from "@seriousme/openapi-schema-validator";
 import parsePrometheusTextFormat from "parse-prometheus-text-format";
-import { makeFleet, startTestPlatform, type TestPlatform } from "../support/platform.ts";
+import { enrolDevice } from "../support/device.ts";
+import { makeFleet, OWNER, startTestPlatform, type TestPlatform } from "../support/platform.ts";
 
 const OPENAPI_PATH = "/api/v1/openapi.json";
 const METHODS = ["get", "put", "post", "delete", "options", "head", "patch", "trace"];
@@ -260,4 +261,249 @@ Deno.test("metrics count invented HTTP methods as 'other', adding no series per 
   const other = requests.metrics.filter((m) => m.labels?.method === "other");
   assert.equal(other.reduce((n, m) => n + Number(m.value), 0), 50);
   assert.equal(other.length, 1, "one series for all of them");
+});
+
+/** JSON Schema as the OpenAPI document writes it, as far as {@linkcode sample} reads it. */
+interface Schema {
+  $ref?: string;
+  type?: string | string[];
+  format?: string;
+  enum?: unknown[];
+  pattern?: string;
+  minLength?: number;
+  maxLength?: number;
+  minimum?: number;
+  properties?: Record<string, Schema>;
+  required?: string[];
+  items?: Schema;
+  oneOf?: Schema[];
+  anyOf?: Schema[];
+  allOf?: Schema[];
+  default?: unknown;
+}
+interface Parameter {
+  in: string;
+  name: string;
+  required?: boolean;
+  schema?: Schema;
+}
+interface FullOperation extends Operation {
+  parameters?: Parameter[];
+  requestBody?: { content: Record<string, { schema?: Schema }> };
+}
+
+/** Strings tried, in order, for a string schema: the first that fits its pattern and lengths. */
+const STRING_CANDIDATES = ["probe", "probe@example.test", "60", "sha-256=:AAAA:", "p"];
+
+/** A value that fits `schema` (the first enum member, a fitting string, the required members). */
+function sample(schema: Schema | undefined, doc: Document): unknown {
+  if (!schema) return "probe";
+  if (schema.$ref) {
+    const name = schema.$ref.split("/").pop()!;
+    const components = doc.components as { schemas: Record<string, Schema> };
+    return sample(components.schemas[name], doc);
+  }
+  if (schema.enum) return schema.enum[0];
+  if (schema.default !== undefined) return schema.default;
+  const alternatives = schema.oneOf ?? schema.anyOf ?? schema.allOf;
+  if (alternatives) return sample(alternatives[0], doc);
+  const type = Array.isArray(schema.type) ? schema.type[0] : schema.type;
+  switch (type) {
+    case "object":
+      return Object.fromEntries(
+        (schema.required ?? []).map((key) => [key, sample(schema.properties?.[key], doc)]),
+      );
+    case "array":
+      return [sample(schema.items, doc)];
+    case "integer":
+    case "number":
+      return schema.minimum ?? 1;
+    case "boolean":
+      return false;
+    default: {
+      if (schema.format === "date-time") return new Date(Date.now() - 60_000).toISOString();
+      if (schema.format === "uuid") return crypto.randomUUID();
+      const fits = (s: string) =>
+        (!schema.pattern || new RegExp(schema.pattern).test(s)) &&
+        s.length >= (schema.minLength ?? 0) && s.length <= (schema.maxLength ?? Infinity);
+      return STRING_CANDIDATES.find(fits) ?? "p".repeat(Math.max(1, schema.minLength ?? 1));
+    }
+  }
+}
+
+/**
+ * Drives every operation of the document with each credential, known, unknown and malformed ids,
+ * and (for operations with a body) no body, a fitting one, `{}`, broken JSON, another media type
+ * and an oversized one; returns each answer the document does not list for its operation.
+ */
+async function undocumentedAnswers(env: Record<string, string>): Promise<string[]> {
+  // A small body limit makes the oversized body cheap to send.
+  await using p = await startTestPlatform({ MAX_BODY_BYTES: "1024", ...env });
+  const doc = await openapi(p);
+  const alpha = await makeFleet(p, "Alpha");
+  const beta = await makeFleet(p, "Beta");
+  const owner = (await p.login(OWNER.email, OWNER.password)).accessToken;
+  const device = (await enrolDevice(p, alpha.enrolmentCode)).token;
+  const credentials: Record<string, string | undefined> = {
+    none: undefined,
+    malformed: "not-a-token",
+    owner,
+    admin: alpha.tokens.admin,
+    viewer: alpha.tokens.viewer,
+    "other fleet's admin": beta.tokens.admin,
+    device,
+  };
+  const unknownId = "xyz_00000000000000000000";
+  const known: Record<string, string> = {
+    fleetId: alpha.fleetId,
+    vehicleId: alpha.vehicleId,
+    cameraId: alpha.cameraId,
+    camera: "front",
+  };
+  const fills: Record<string, (name: string, schema?: Schema) => string> = {
+    known: (name, schema) => known[name] ?? String(sample(schema, doc)),
+    unknown: () => unknownId,
+    malformed: () => "not%20an%20id!",
+  };
+  // Operations that end a session or delete what later ones use go last.
+  const ending = (key: string) => key.startsWith("DELETE ") || key.endsWith("/logout");
+  const all = operations(doc).sort((a, b) => Number(ending(a.key)) - Number(ending(b.key)));
+
+  const undocumented: string[] = [];
+  let requests = 0;
+  for (const { key, path, op } of all as Array<{ key: string; path: string; op: FullOperation }>) {
+    const method = key.split(" ")[0];
+    const parameters = op.parameters ?? [];
+    const [type, media] = Object.entries(op.requestBody?.content ?? {})[0] ?? [];
+    const valid = type === undefined
+      ? undefined
+      : type.includes("json")
+      ? JSON.stringify(sample(media?.schema, doc))
+      : "v=0\r\n";
+    const bodies: Record<string, { type?: string; body?: string }> = type === undefined
+      ? { none: {} }
+      : {
+        none: {},
+        valid: { type, body: valid },
+        empty: { type: "application/json", body: "{}" },
+        "not JSON": { type: "application/json", body: "{" },
+        "wrong type": { type: "text/plain", body: "probe" },
+        oversized: { type, body: "x".repeat(1025) },
+      };
+    for (const [fillName, fill] of Object.entries(fills)) {
+      const filled = path.replace(/\{(\w+)\}/g, (_, name: string) => {
+        const schema = parameters.find((x) => x.in === "path" && x.name === name)?.schema;
+        return fill(name, schema);
+      });
+      const query = new URLSearchParams(
+        parameters.filter((x) => x.in === "query" && x.required)
+          .map((x) => [x.name, String(sample(x.schema, doc))]),
+      );
+      const headers = Object.fromEntries(
+        parameters.filter((x) => x.in === "header" && x.required)
+          .map((x) => [x.name, String(sample(x.schema, doc))]),
+      );
+      const url = filled + (query.size ? `?${query}` : "");
+      for (const [credential, token] of Object.entries(credentials)) {
+        for (const [bodyName, { type: contentType, body }] of Object.entries(bodies)) {
+          const response = await p.call(method, url, {
+            token,
+            body,
+            headers: { ...headers, ...(contentType ? { "content-type": contentType } : {}) },
+          });
+          await response.body?.cancel();
+          requests++;
+          const status = String(response.status);
+          if (!(status in op.responses) && !("default" in op.responses)) {
+            undocumented.push(`${key} → ${status} (${fillName} ids, ${credential}, ${bodyName})`);
+          }
+        }
+      }
+    }
+  }
+  assert.ok(requests > 1000, `only ${requests} requests`);
+  // One line per operation and status is enough to read.
+  const seen = new Set<string>();
+  const distinct = undocumented.filter((line) => {
+    const id = line.split(" (")[0];
+    return !seen.has(id) && seen.add(id);
+  });
+  return distinct;
+}
+
+Deno.test("every status an operation answers is documented in the OpenAPI document", async () => {
+  assert.deepEqual(await undocumentedAnswers({}), [], "answers the OpenAPI document does not list");
+});
+
+Deno.test("every status a live operation answers is documented, with Janus unreachable", async () => {
+  // Live on, its Janus down: sessions are looked up (404) and new ones cannot start (503).
+  const env = {
+    LIVE: "on",
+    JANUS_URL: "ws://127.0.0.1:9/janus",
+    JANUS_ADMIN_URL: "ws://127.0.0.1:9/admin",
+    JANUS_API_SECRET: "api-secret",
+    JANUS_ADMIN_SECRET: "admin-secret",
+  };
+  assert.deepEqual(
+    await undocumentedAnswers(env),
+    [],
+    "answers the OpenAPI document does not list",
+  );
+});
+
+Deno.test("a known path answers any other method 405 with the methods it answers in Allow", async () => {
+  await using p = await startTestPlatform();
+  const doc = await openapi(p);
+  for (const [path, item] of Object.entries(doc.paths)) {
+    const documented = Object.keys(item).filter((m) => METHODS.includes(m)).map((m) =>
+      m.toUpperCase()
+    );
+    if (documented.includes("GET")) documented.push("HEAD");
+    const allow = [...documented, "OPTIONS"];
+    const others = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "PROPFIND", "JUNK"]
+      .filter((m) => !allow.includes(m));
+    for (const method of others) {
+      const response = await p.call(method, fill(path));
+      const key = `${method} ${path}`;
+      assert.equal(response.status, 405, key);
+      assert.deepEqual(response.headers.get("allow")?.split(", ").sort(), [...allow].sort(), key);
+      assert.equal(response.headers.get("content-type"), "application/problem+json", key);
+      if (method === "HEAD") continue;
+      const problem = await response.json();
+      assert.equal(problem.code, "method_not_allowed", key);
+      assert.deepEqual(problem.allow.sort(), [...allow].sort(), key);
+      assert.match(problem.detail, new RegExp(`^Method "${method}" is not allowed on "`), key);
+    }
+  }
+  const unknown = await p.call("PUT", "/api/v1/no-such-route");
+  assert.equal(unknown.status, 404, "a path no route matches stays 404");
+  assert.equal(unknown.headers.get("allow"), null);
+  await unknown.body?.cancel();
+});
+
+Deno.test("HEAD of a GET route answers its headers, OPTIONS and preflights list the path's methods", async () => {
+  await using p = await startTestPlatform();
+  const head = await p.call("HEAD", "/healthz");
+  assert.equal(head.status, 200);
+  assert.equal(await head.text(), "");
+
+  const path = "/api/v1/fleets/xyz_00000000000000000000/users/xyz_00000000000000000000";
+  const preflight = await p.call("OPTIONS", path, {
+    headers: { origin: "https://player.example", "access-control-request-method": "PATCH" },
+  });
+  assert.equal(preflight.status, 204);
+  assert.equal(preflight.headers.get("access-control-allow-origin"), "*");
+  assert.equal(
+    preflight.headers.get("access-control-allow-methods"),
+    "GET,HEAD,PATCH,DELETE,OPTIONS",
+  );
+  assert.equal(preflight.headers.get("allow"), "GET, HEAD, PATCH, DELETE, OPTIONS");
+
+  const options = await p.call("OPTIONS", "/api/v1/auth/login");
+  assert.equal(options.status, 204);
+  assert.equal(options.headers.get("allow"), "POST, OPTIONS");
+
+  const nowhere = await p.call("OPTIONS", "/api/v1/no-such-route");
+  assert.equal(nowhere.status, 404);
+  assert.equal((await nowhere.json()).code, "not_found");
 });

@@ -42,7 +42,10 @@ export function registerAuthRoutes(app: ApiApp, { identity, registry, secure }: 
         request: jsonBody(
           z.object({ email: EmailSchema, password: z.string().min(1).max(256) }).strict(),
         ),
-        responses: { 200: jsonResponse(TokenPairView, "Signed in") },
+        responses: {
+          200: jsonResponse(TokenPairView, "Signed in"),
+          401: { description: "Wrong email or password, or the user is disabled" },
+        },
       }),
     ),
     async (c) => {
@@ -62,7 +65,10 @@ export function registerAuthRoutes(app: ApiApp, { identity, registry, secure }: 
         summary: "Exchange a refresh token for a new pair (the old one stops working)",
         description: "Presenting an already-rotated refresh token revokes its whole session.",
         request: jsonBody(RefreshBody),
-        responses: { 200: jsonResponse(TokenPairView, "New token pair") },
+        responses: {
+          200: jsonResponse(TokenPairView, "New token pair"),
+          401: { description: "The refresh token is unknown, expired, used or revoked" },
+        },
       }),
     ),
     async (c) => {

@@ -131,6 +131,10 @@ export function registerDeviceRoutes(
             }),
             "Device token",
           ),
+          401: {
+            description: "The assertion is malformed, expired, replayed or not signed by an " +
+              "enrolled, unrevoked key",
+          },
         },
       }),
     ),

@@ -76,7 +76,10 @@ export function registerFleetRoutes(app: ApiApp, { registry, secure }: RouteDeps
         tags: ["fleets"],
         summary: "Rename a fleet",
         request: { params: FleetParams, ...jsonBody(FleetBody) },
-        responses: { 200: jsonResponse(FleetView, "Renamed") },
+        responses: {
+          200: jsonResponse(FleetView, "Renamed"),
+          409: { description: "A fleet of that name exists" },
+        },
       }),
     ),
     async (c) => {

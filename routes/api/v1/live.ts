@@ -34,6 +34,7 @@ const SESSION_CREATED = {
   content: { "application/sdp": { schema: z.string() } },
 };
 const JANUS_DOWN = { description: "Janus is not reachable" };
+const LIVE_OFF = { description: "Live streaming is off on this server" };
 
 /** The camera's path, which a live link token signs. */
 function cameraPrefix(c: Context): string {
@@ -78,7 +79,7 @@ export function registerLiveRoutes(app: ApiApp, deps: RouteDeps) {
         summary: "The live signaling WebSocket (authenticate with the first message; see README)",
         responses: {
           101: { description: "Switched to WebSocket" },
-          503: { description: "Live streaming is off on this server" },
+          503: LIVE_OFF,
         },
       }),
     ),
@@ -163,7 +164,11 @@ export function registerLiveRoutes(app: ApiApp, deps: RouteDeps) {
             content: { "application/trickle-ice-sdpfrag": { schema: z.string() } },
           },
         },
-        responses: { 204: { description: "Candidates passed on" } },
+        responses: {
+          204: { description: "Candidates passed on" },
+          404: { description: "No such WHEP session" },
+          503: LIVE_OFF,
+        },
       }),
       { maxBodyBytes: 16 * 1024 },
     ),
@@ -188,7 +193,11 @@ export function registerLiveRoutes(app: ApiApp, deps: RouteDeps) {
         tags: ["live"],
         summary: "End a WHEP session (the resource id is the credential)",
         request: { params: Resource },
-        responses: { 200: { description: "Ended" } },
+        responses: {
+          200: { description: "Ended" },
+          404: { description: "No such session" },
+          503: LIVE_OFF,
+        },
       }),
     ),
     async (c) => {
@@ -241,7 +250,11 @@ export function registerLiveRoutes(app: ApiApp, deps: RouteDeps) {
         tags: ["live"],
         summary: "End a WHIP publication (the resource id is the credential)",
         request: { params: Resource },
-        responses: { 200: { description: "Ended" } },
+        responses: {
+          200: { description: "Ended" },
+          404: { description: "No such session" },
+          503: LIVE_OFF,
+        },
       }),
     ),
     (c) => {

@@ -131,7 +131,10 @@ export function registerVehicleRoutes(app: ApiApp, { registry, catalog, secure }
         tags: ["vehicles"],
         summary: "Rename a vehicle",
         request: { params: VehicleParams, ...jsonBody(VehicleBody) },
-        responses: { 200: jsonResponse(VehicleView, "Renamed") },
+        responses: {
+          200: jsonResponse(VehicleView, "Renamed"),
+          409: { description: "A vehicle of that name exists in the fleet" },
+        },
       }),
     ),
     async (c) => {
