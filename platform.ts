@@ -2,10 +2,12 @@
  * The composition root shared by `main.ts`, the tests and the benchmarks: opens the catalog,
  * loads identity, builds the app, and closes everything in reverse order.
  */
+import { dirname } from "node:path";
 import { Identity, KEY_RELOAD_INTERVAL_MS } from "./lib/auth/mod.ts";
 import { type Catalog, openCatalog } from "./lib/catalog/mod.ts";
 import type { Config } from "./lib/config/mod.ts";
 import { type EventBus, openBus } from "./lib/bus/mod.ts";
+import { DiskHealth } from "./lib/disk/mod.ts";
 import { FleetRegistry } from "./lib/fleet/mod.ts";
 import { Indexer, Ingest } from "./lib/ingest/mod.ts";
 import { Playback } from "./lib/playback/mod.ts";
@@ -40,7 +42,20 @@ export async function createPlatform(
   logger: Logger = createLogger(config.logLevel),
 ): Promise<Platform> {
   await Deno.mkdir(config.dataDir, { recursive: true });
-  const catalog = await openCatalog(config.catalogUrl);
+  // Every file system written to, watched from the start: a full disk refuses uploads, not starts.
+  const disk = new DiskHealth({
+    paths: [
+      config.dataDir,
+      dirname(config.catalogUrl.slice("sqlite:".length)),
+      config.storageUrl.slice("file:".length),
+      config.busUrl.slice("log:".length),
+    ],
+    minFreeBytes: config.minFreeBytes,
+    logger: logger.child({ part: "disk" }),
+  });
+  await disk.check();
+  disk.start();
+  const catalog = await openCatalog(config.catalogUrl, { disk });
   const identity = await Identity.open(catalog, config);
   const owner = await identity.bootstrapOwner(config.admin);
   if (owner?.generatedPassword) {
@@ -56,11 +71,12 @@ export async function createPlatform(
   }
   const registry = new FleetRegistry(catalog, identity);
   const store = openObjectStore(config.storageUrl);
-  const bus = openBus(config.busUrl, logger);
+  const bus = openBus(config.busUrl, logger, disk);
   const ingest = new Ingest(catalog, store, bus, {
     maxClockSkewMs: config.maxClockSkewMs,
     bufferBytes: config.ingestBufferBytes,
     logger: logger.child({ part: "ingest" }),
+    disk,
   });
   const playback = new Playback(catalog, store, identity.urls, {
     mediaBaseUrl: config.mediaBaseUrl,
@@ -69,6 +85,7 @@ export async function createPlatform(
     slates: new Slates({
       dir: `${config.dataDir}/slates`,
       logger: logger.child({ part: "slates" }),
+      disk,
     }),
     logger: logger.child({ part: "playback" }),
   });
@@ -83,6 +100,7 @@ export async function createPlatform(
   const metrics = new Metrics();
   if (live) live.service.registerMetrics(metrics.registry);
   playback.registerMetrics(metrics.registry);
+  disk.registerMetrics(metrics.registry);
   const app = createApp({
     config,
     catalog,
@@ -98,6 +116,7 @@ export async function createPlatform(
       { name: "catalog", check: () => catalog.ping() },
       { name: "object-store", check: () => store.ping() },
       { name: "bus", check: () => bus.ping() },
+      { name: "storage", check: () => disk.ready() },
       { name: "signing-key", check: () => Promise.resolve(void identity.keyring.signing()) },
       ...(live
         ? [{
@@ -139,6 +158,7 @@ export async function createPlatform(
     close() {
       closed ??= (async () => {
         clearInterval(maintenance);
+        disk.close();
         await live?.close();
         await indexer.close();
         await bus.close();

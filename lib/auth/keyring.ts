@@ -1,4 +1,5 @@
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, type JWK } from "jose";
+import { InsufficientStorageError } from "../errors/mod.ts";
 import type { Catalog, SigningKey } from "../catalog/mod.ts";
 
 /** How often every process re-reads the keys, so a rotation made elsewhere reaches it. */
@@ -41,10 +42,15 @@ export class Keyring {
   async load(): Promise<void> {
     await this.#reload();
     const age = this.#active ? this.#now() - this.#active.record.createdAt.getTime() : Infinity;
-    if (!this.#active || (this.options.rotationMs > 0 && age >= this.options.rotationMs)) {
-      await this.rotate();
+    try {
+      if (!this.#active || (this.options.rotationMs > 0 && age >= this.options.rotationMs)) {
+        await this.rotate();
+      }
+      await this.prune();
+    } catch (error) {
+      // On a full disk the current key keeps signing; the next load rotates and prunes.
+      if (!(error instanceof InsufficientStorageError) || !this.#active) throw error;
     }
-    await this.prune();
   }
 
   async #reload(): Promise<void> {

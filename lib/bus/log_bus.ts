@@ -1,4 +1,5 @@
 import { join } from "node:path";
+import type { WriteFailureSink } from "../disk/mod.ts";
 import type { Logger } from "../log/mod.ts";
 import type { BatchHandler, BusMessage, Consumer, EventBus } from "./types.ts";
 
@@ -11,6 +12,8 @@ const TOPIC_NAME = /^[a-z0-9][a-z0-9._-]{0,63}$/;
  * every batch cost a file created and one deleted per batch.
  */
 const COMMIT_INTERVAL_MS = 1000;
+/** Longest wait before a failed batch (or a failed read of the log) is tried again. */
+const MAX_RETRY_MS = 10_000;
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
@@ -90,21 +93,29 @@ class TopicLog {
           continue;
         }
         for (const wake of this.#waiters.splice(0)) wake();
-        if (this.durableEnd - this.#files.at(-1)! >= ROLL_BYTES) this.#roll();
+        if (this.durableEnd - this.#files.at(-1)! >= ROLL_BYTES) {
+          try {
+            this.#roll();
+          } catch {
+            /* a full disk, say: the active file grows on, and rolls after the next write */
+          }
+        }
       }
     } finally {
       this.#flushing = false;
     }
   }
 
+  /** Starts a new log file; when it cannot be made, the active one stays. */
   #roll(): void {
-    this.#active.close();
-    this.#files.push(this.durableEnd);
-    this.#active = Deno.openSync(this.#path(this.durableEnd), {
+    const next = Deno.openSync(this.#path(this.durableEnd), {
       read: true,
       write: true,
       create: true,
     });
+    this.#active.close();
+    this.#files.push(this.durableEnd);
+    this.#active = next;
   }
 
   /** Waits until something is appended past `offset`, or `ms` pass. */
@@ -178,7 +189,15 @@ export class LogBus implements EventBus {
   readonly #consumers = new Set<Consumer>();
   #closed = false;
 
-  constructor(readonly dir: string, private readonly logger?: Logger) {
+  /**
+   * Opens the log in `dir`. Writes storage refuses (disk full) are told to `disk`; a consumer
+   * survives them: it retries, and commits its offset again once writes work.
+   */
+  constructor(
+    readonly dir: string,
+    private readonly logger?: Logger,
+    private readonly disk?: WriteFailureSink,
+  ) {
     Deno.mkdirSync(dir, { recursive: true });
   }
 
@@ -211,46 +230,71 @@ export class LogBus implements EventBus {
     let failures = 0;
     let committed = offset;
     let committedAt = Date.now();
+    let commitFailing = false;
+    const fields = () => ({ topic: topicName, group, offset });
+    // A commit that fails (a full disk) is not fatal: consuming goes on, the next commit retries,
+    // and a restart meanwhile delivers again what came after the last commit (at least once).
     const commit = async () => {
       if (offset === committed) return;
-      const tmp = `${offsetFile}.tmp`;
-      await Deno.writeTextFile(tmp, String(offset));
-      await Deno.rename(tmp, offsetFile);
-      committed = offset;
-      committedAt = Date.now();
-      this.#truncate(topicName);
+      const at = offset;
+      try {
+        const tmp = `${offsetFile}.tmp`;
+        await Deno.writeTextFile(tmp, String(at));
+        await Deno.rename(tmp, offsetFile);
+        committed = at;
+        if (commitFailing) this.logger?.info("bus consumer commits its offset again", fields());
+        commitFailing = false;
+        this.#truncate(topicName);
+      } catch (error) {
+        this.disk?.report("bus", error);
+        if (!commitFailing) {
+          this.logger?.error("Cannot commit the bus consumer's offset; retrying", {
+            ...fields(),
+            committed,
+            error,
+          });
+        }
+        commitFailing = true;
+      } finally {
+        committedAt = Date.now();
+      }
+    };
+    const retry = (what: string, error: unknown) => {
+      failures++;
+      this.disk?.report("bus", error);
+      this.logger?.error(what, { ...fields(), failures, error });
+      return new Promise((r) => setTimeout(r, Math.min(MAX_RETRY_MS, 100 * 2 ** failures)));
     };
     const loop = (async () => {
       while (!stopping) {
         if (Date.now() - committedAt >= COMMIT_INTERVAL_MS) await commit();
-        const lines = await topic.read(offset, BATCH_BYTES);
+        let lines: Awaited<ReturnType<TopicLog["read"]>>;
+        let batch: BusMessage<T>[];
+        try {
+          lines = await topic.read(offset, BATCH_BYTES);
+          batch = lines.map(({ offset, line }) => {
+            const record = JSON.parse(line);
+            return {
+              topic: topicName,
+              offset,
+              key: record.k,
+              value: record.v,
+              publishedAt: record.t,
+            };
+          });
+        } catch (error) {
+          await retry("Cannot read the bus log; retrying", error);
+          continue;
+        }
         if (lines.length === 0) {
           await topic.wait(offset, COMMIT_INTERVAL_MS);
           continue;
         }
-        const batch: BusMessage<T>[] = lines.map(({ offset, line }) => {
-          const record = JSON.parse(line);
-          return {
-            topic: topicName,
-            offset,
-            key: record.k,
-            value: record.v,
-            publishedAt: record.t,
-          };
-        });
         try {
           await handler(batch);
           failures = 0;
         } catch (error) {
-          failures++;
-          this.logger?.error("bus consumer failed; retrying the batch", {
-            topic: topicName,
-            group,
-            offset,
-            failures,
-            error,
-          });
-          await new Promise((r) => setTimeout(r, Math.min(30_000, 100 * 2 ** failures)));
+          await retry("bus consumer failed; retrying the batch", error);
           continue;
         }
         const last = lines.at(-1)!;
@@ -269,12 +313,20 @@ export class LogBus implements EventBus {
     return consumer;
   }
 
+  /** Deletes log files every group has consumed; a failure leaves them for the next commit. */
   #truncate(topicName: string): void {
     const topic = this.#topics.get(topicName)!;
-    const offsets = [...Deno.readDirSync(topic.dir)]
-      .filter((e) => e.name.endsWith(".offset"))
-      .map((e) => Number(Deno.readTextFileSync(join(topic.dir, e.name))) || 0);
-    if (offsets.length) topic.truncateBefore(Math.min(...offsets));
+    try {
+      const offsets = [...Deno.readDirSync(topic.dir)]
+        .filter((e) => e.name.endsWith(".offset"))
+        .map((e) => Number(Deno.readTextFileSync(join(topic.dir, e.name))) || 0);
+      if (offsets.length) topic.truncateBefore(Math.min(...offsets));
+    } catch (error) {
+      this.logger?.warn("Cannot delete consumed bus log files; retrying at the next commit", {
+        topic: topicName,
+        error,
+      });
+    }
   }
 
   async ping(): Promise<void> {

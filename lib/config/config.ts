@@ -32,6 +32,8 @@ export interface Config {
   segmentMaxBytes: number;
   /** Bytes all uploads being read and checked may hold in memory at once. */
   ingestBufferBytes: number;
+  /** Free bytes below which (on any data file system) uploads are refused with 507. */
+  minFreeBytes: number;
   /** How far ahead of the server's clock a segment's start time may be. */
   maxClockSkewMs: number;
   /** Holes in a camera's timeline shorter than this are not shown as gaps. */
@@ -122,6 +124,12 @@ export const CONFIG_VARIABLES: ReadonlyArray<{ name: string; default: string; me
     default: "536870912",
     meaning:
       "Memory all uploads being checked may hold at once; past it uploads get 503 with Retry-After",
+  },
+  {
+    name: "MIN_FREE_BYTES",
+    default: "268435456",
+    meaning:
+      "Free space kept for the catalog and bus: below it on a data file system uploads get 507 with Retry-After and /readyz says not ready (0: only when full)",
   },
   {
     name: "MAX_CLOCK_SKEW",
@@ -397,6 +405,7 @@ export function parseConfig(source: ConfigSource): Config {
     mediaUrlTtlMs: duration("MEDIA_URL_TTL", "6h"),
     segmentMaxBytes: integer("SEGMENT_MAX_BYTES", 33_554_432, 1024, 1_073_741_824),
     ingestBufferBytes: integer("INGEST_BUFFER_BYTES", 536_870_912, 1024, 68_719_476_736),
+    minFreeBytes: integer("MIN_FREE_BYTES", 268_435_456, 0, Number.MAX_SAFE_INTEGER),
     maxClockSkewMs: duration("MAX_CLOCK_SKEW", "5m"),
     gapToleranceMs: duration("GAP_TOLERANCE", "500ms", true),
     tls: certFile && keyFile ? { certFile, keyFile } : undefined,

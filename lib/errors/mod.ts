@@ -104,7 +104,23 @@ export class UnprocessableContentError extends MotorcadeError {
  * `retryAfterSeconds`, when given, becomes the answer's `Retry-After`.
  */
 export class UnavailableError extends MotorcadeError {
-  constructor(message: string, readonly retryAfterSeconds?: number) {
-    super(503, "unavailable", message);
+  constructor(
+    message: string,
+    readonly retryAfterSeconds?: number,
+    status = 503,
+    code = "unavailable",
+  ) {
+    super(status, code, message);
+  }
+}
+
+/**
+ * What the request must write cannot be written now: the server's storage is full, over quota,
+ * failing or read-only, or below its free-space floor (`reason` names which). 507 with
+ * `Retry-After`: the same request succeeds once storage accepts writes again.
+ */
+export class InsufficientStorageError extends UnavailableError {
+  constructor(message: string, readonly reason: string, retryAfterSeconds = 10) {
+    super(message, retryAfterSeconds, 507, "insufficient_storage");
   }
 }

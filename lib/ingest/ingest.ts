@@ -1,7 +1,9 @@
 import type { Catalog } from "../catalog/mod.ts";
 import { type EventBus, SEGMENTS_TOPIC } from "../bus/mod.ts";
+import { type DiskHealth, writeFailureOf } from "../disk/mod.ts";
 import {
   ConflictError,
+  InsufficientStorageError,
   NotFoundError,
   PayloadTooLargeError,
   UnavailableError,
@@ -88,6 +90,11 @@ export interface IngestOptions {
   bufferBytes?: number;
   /** Told about segments and ends re-timed because the vehicle's clock was not plausible. */
   logger?: Logger;
+  /**
+   * The storage's health: while it refuses writes (or free space is below its floor) uploads are
+   * refused with 507 and Retry-After before their bodies are read; failed writes are told to it.
+   */
+  disk?: DiskHealth;
 }
 
 /** Recordings whose re-timing is remembered at most; past it the memory starts again. */
@@ -133,6 +140,7 @@ export class Ingest {
     const objectKey = `${
       recordingPrefix(target.fleetId, target.vehicleId, cameraId, target.recordingId)
     }init.mp4`;
+    await this.#refuseWhenFull(upload, `the init segment of recording "${target.recordingId}"`);
     const release = await this.#reserve(upload);
     try {
       return await this.#acceptInit(target, cameraId, objectKey, sha256, upload, head);
@@ -193,6 +201,7 @@ export class Ingest {
     const prefix = recordingPrefix(target.fleetId, target.vehicleId, cameraId, target.recordingId);
     const objectKey = prefix + name;
     const contentType = type === "fmp4" ? "video/iso.segment" : "video/mp2t";
+    await this.#refuseWhenFull(upload, `segment "${timing.sequence}"`);
     const release = await this.#reserve(upload);
     try {
       const bytes = await readBody(upload, head);
@@ -255,6 +264,16 @@ export class Ingest {
       recordingId: target.recordingId,
       endedAt,
     });
+  }
+
+  /** Refuses `upload` (507, Retry-After) before its body is read while storage refuses writes. */
+  async #refuseWhenFull(upload: Upload, what: string): Promise<void> {
+    try {
+      this.options.disk?.refuseWhenFull(what);
+    } catch (error) {
+      await upload.body.cancel().catch(() => {});
+      throw error;
+    }
   }
 
   /**
@@ -440,6 +459,14 @@ export class Ingest {
         prefix: bytes,
       });
     } catch (error) {
+      const reason = writeFailureOf(error);
+      if (reason) {
+        this.options.disk?.report("objects", error);
+        throw new InsufficientStorageError(
+          `Cannot store "${key.split("/").slice(-3).join("/")}" now: ${reason}; retry later`,
+          reason,
+        );
+      }
       throw uploadError(error);
     }
     const { created, object } = stored;
@@ -455,6 +482,14 @@ export class Ingest {
     try {
       await this.bus.publish(SEGMENTS_TOPIC, cameraId, event);
     } catch (error) {
+      const reason = writeFailureOf(error);
+      if (reason) {
+        this.options.disk?.report("bus", error);
+        throw new InsufficientStorageError(
+          `Cannot record the upload now: ${reason}; retry it later (nothing is lost)`,
+          reason,
+        );
+      }
       throw new UnavailableError(
         `Stored, but the event could not be published; retry the upload: ${
           (error as Error).message

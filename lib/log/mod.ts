@@ -22,7 +22,9 @@ const encoder = new TextEncoder();
 /** Default sink: JSON lines, errors and warnings on stderr. */
 export const consoleSink: LogSink = (record) => {
   const line = encoder.encode(JSON.stringify(record, errorReplacer) + "\n");
-  (RANK[record.level as LogLevel] >= RANK.warn ? Deno.stderr : Deno.stdout).writeSync(line);
+  try {
+    (RANK[record.level as LogLevel] >= RANK.warn ? Deno.stderr : Deno.stdout).writeSync(line);
+  } catch { /* output on a full disk, or closed: a record lost never stops the server */ }
 };
 
 function errorReplacer(_key: string, value: unknown) {

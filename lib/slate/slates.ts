@@ -4,6 +4,7 @@
  * the live ladder already needs) draws each; when it is missing or fails, there is no slate and
  * playlists describe holes as they did before filler existed (logged once).
  */
+import { writeFailureOf, type WriteFailureSink } from "../disk/mod.ts";
 import type { Logger } from "../log/mod.ts";
 import { readLines } from "../process/mod.ts";
 import { encodingKey, parseEncodingKey, slateArguments, type SlateEncoding } from "./encoding.ts";
@@ -24,6 +25,8 @@ export interface SlatesOptions {
   text?: string;
   /** Font file for the words; default DejaVu Sans when installed, else a black slate. */
   fontFile?: string;
+  /** Told when the folder refuses writes (a full disk); such a failure is retried in 10 s. */
+  disk?: WriteFailureSink;
 }
 
 const DEFAULT_FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf";
@@ -31,6 +34,8 @@ const DEFAULT_FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf";
 const FORMAT = "v3";
 /** How long a failure to make a slate is remembered before trying again. */
 const RETRY_MS = 5 * 60_000;
+/** How long a failure to write a slate (a full disk) is remembered before trying again. */
+const STORAGE_RETRY_MS = 10_000;
 
 /**
  * The slates of every encoding recordings use.
@@ -44,6 +49,8 @@ export class Slates {
   /** The slate being made: one ffmpeg at a time, however many encoding keys are asked for. */
   #making: Promise<unknown> = Promise.resolve();
   #warned = false;
+  /** Encoding keys whose last failure was the storage's: tried again sooner. */
+  readonly #storageFailed = new Set<string>();
 
   constructor(private readonly options: SlatesOptions) {}
 
@@ -66,7 +73,8 @@ export class Slates {
     this.#making = slate;
     slate.then((slate) => {
       if (slate) return;
-      const timer = setTimeout(() => this.#forget(key), RETRY_MS);
+      const storage = this.#storageFailed.delete(key);
+      const timer = setTimeout(() => this.#forget(key), storage ? STORAGE_RETRY_MS : RETRY_MS);
       Deno.unrefTimer(timer);
     });
     this.#memory.set(key, { slate });
@@ -110,6 +118,10 @@ export class Slates {
       this.options.logger?.info("made a slate for holes in recordings", { encoding: key });
       return slate;
     } catch (error) {
+      if (this.options.disk?.report("slates", error) ?? writeFailureOf(error)) {
+        this.#storageFailed.add(key);
+        return undefined;
+      }
       if (!this.#warned) {
         this.#warned = true;
         this.options.logger?.warn(

@@ -10,6 +10,9 @@ import {
   type StoredObject,
 } from "./types.ts";
 
+/** Age after which a temporary file nobody writes is a crashed put's leftover. */
+const STALE_TMP_MS = 10 * 60_000;
+
 /**
  * The embedded object store: one file per object under `root`, its metadata (size, content type,
  * SHA-256) in a fixed header before its bytes (fs_header.ts). A put receives the body into a
@@ -21,6 +24,9 @@ import {
  * The link itself is not fsynced (nor was the `.meta` rename of the first layout): on a journaled
  * filesystem (ext4 ordered, XFS) the fsync of the bus event that follows every put commits it
  * before the upload is acknowledged.
+ *
+ * A put that fails (a full disk: ENOSPC) removes its temporary file and links nothing; what a
+ * crashed process left in `.tmp` (untouched for 10 minutes) is removed when a store is opened.
  */
 export class FsObjectStore implements ObjectStore {
   readonly kind = "fs";
@@ -31,6 +37,15 @@ export class FsObjectStore implements ObjectStore {
   constructor(readonly root: string) {
     this.#tmp = join(root, ".tmp");
     Deno.mkdirSync(this.#tmp, { recursive: true });
+    // Puts in flight when a process died: never linked, so never acknowledged. A put still being
+    // received (by another store open on the same folder) writes more often than this.
+    const stale = Date.now() - STALE_TMP_MS;
+    for (const entry of Deno.readDirSync(this.#tmp)) {
+      const path = join(this.#tmp, entry.name);
+      try {
+        if ((Deno.statSync(path).mtime?.getTime() ?? 0) < stale) removeQuietly(path);
+      } catch { /* gone meanwhile */ }
+    }
   }
 
   #path(key: string): string {

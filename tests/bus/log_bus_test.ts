@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { type BusMessage, LogBus } from "../../lib/bus/mod.ts";
+import { createLogger } from "../../lib/log/mod.ts";
 
 async function collect(bus: LogBus, group: string, count: number, fail = 0) {
   const seen: BusMessage<{ n: number }>[] = [];
@@ -87,3 +88,55 @@ Deno.test("log bus refuses topic names that could escape its folder", () => {
   const bus = new LogBus(Deno.makeTempDirSync());
   assert.throws(() => bus.publish("../etc", "k", {}), /Topic name "..\/etc" is not valid/);
 });
+
+Deno.test("log bus consumer survives offset commits that fail and commits once writing works", async () => {
+  const dir = await Deno.makeTempDir();
+  const records: Record<string, unknown>[] = [];
+  const reported: string[] = [];
+  const logger = createLogger("info", (record) => void records.push(record));
+  const bus = new LogBus(dir, logger, {
+    report: (component) => {
+      reported.push(component);
+      return true;
+    },
+  });
+  // A folder where the offset's temporary file goes: every commit fails, as on a full disk.
+  const blocker = `${dir}/segments/indexer.offset.tmp`;
+  await Deno.mkdir(blocker, { recursive: true });
+  const seen: number[] = [];
+  const consumer = bus.subscribe<{ n: number }>("segments", "indexer", (batch) => {
+    seen.push(...batch.map((m) => m.value.n));
+    return Promise.resolve();
+  });
+  try {
+    for (let n = 0; n < 3; n++) await bus.publish("segments", "cam", { n });
+    await until(() => records.some((r) => String(r.msg).startsWith("Cannot commit")), 10_000);
+    assert.ok(reported.length > 0 && reported.every((c) => c === "bus"), String(reported));
+    // Consuming goes on while commits fail.
+    await bus.publish("segments", "cam", { n: 3 });
+    await until(() => seen.length === 4, 10_000);
+
+    await Deno.remove(blocker);
+    const offsetFile = `${dir}/segments/indexer.offset`;
+    const end = (await Deno.stat(`${dir}/segments/${"0".padStart(20, "0")}.log`)).size;
+    await until(async () => {
+      const text = await Deno.readTextFile(offsetFile).catch(() => "");
+      return Number(text) === end;
+    }, 10_000);
+    assert.ok(records.some((r) => r.msg === "bus consumer commits its offset again"));
+    assert.deepEqual(seen, [0, 1, 2, 3]);
+  } finally {
+    await consumer.close();
+    await bus.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+/** Waits until `condition` holds, checking every 50 ms; fails after `ms`. */
+async function until(condition: () => boolean | Promise<boolean>, ms: number): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`Condition not met within ${ms} ms`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}

@@ -1,16 +1,21 @@
 import { DatabaseSync, type SQLInputValue, type StatementSync } from "node:sqlite";
-import { ConflictError } from "../../errors/mod.ts";
+import { writeFailureOf, type WriteFailureSink } from "../../disk/mod.ts";
+import { ConflictError, InsufficientStorageError } from "../../errors/mod.ts";
 import { SQLITE_MIGRATIONS } from "./migrations.ts";
 
 /** A row as node:sqlite returns it. */
 export type Row = Record<string, SQLInputValue>;
 
-/** A SQLite connection with cached prepared statements and the catalog's error mapping. */
+/**
+ * A SQLite connection with cached prepared statements and the catalog's error mapping: a write
+ * the storage refuses (SQLITE_FULL, SQLITE_IOERR, …) becomes an InsufficientStorageError (507,
+ * Retry-After) and is told to `disk`.
+ */
 export class Database {
   readonly #db: DatabaseSync;
   readonly #statements = new Map<string, StatementSync>();
 
-  constructor(path: string) {
+  constructor(path: string, private readonly disk?: WriteFailureSink) {
     this.#db = new DatabaseSync(path);
     this.#db.exec("PRAGMA journal_mode = WAL");
     this.#db.exec("PRAGMA synchronous = NORMAL");
@@ -53,16 +58,28 @@ export class Database {
   }
 
   get(sql: string, ...params: SQLInputValue[]): Row | undefined {
-    return this.#prepare(sql).get(...params) as Row | undefined;
+    try {
+      return this.#prepare(sql).get(...params) as Row | undefined;
+    } catch (error) {
+      throw this.#storageError(error);
+    }
   }
 
   all(sql: string, ...params: SQLInputValue[]): Row[] {
-    return this.#prepare(sql).all(...params) as Row[];
+    try {
+      return this.#prepare(sql).all(...params) as Row[];
+    } catch (error) {
+      throw this.#storageError(error);
+    }
   }
 
   /** Runs a statement; a unique-constraint violation becomes a ConflictError saying `conflict`. */
   run(sql: string, ...params: SQLInputValue[]): number {
-    return Number(this.#prepare(sql).run(...params).changes);
+    try {
+      return Number(this.#prepare(sql).run(...params).changes);
+    } catch (error) {
+      throw this.#storageError(error);
+    }
   }
 
   /** Like run, but names what was duplicated when a unique constraint fails. */
@@ -71,21 +88,39 @@ export class Database {
       this.#prepare(sql).run(...params);
     } catch (error) {
       if (String(error).includes("UNIQUE constraint failed")) throw new ConflictError(conflict);
-      throw error;
+      throw this.#storageError(error);
     }
   }
 
   /** Runs `work` in a transaction (BEGIN IMMEDIATE, so concurrent writers queue instead of fail). */
   transaction<T>(work: () => T): T {
-    this.#db.exec("BEGIN IMMEDIATE");
+    try {
+      this.#db.exec("BEGIN IMMEDIATE");
+    } catch (error) {
+      throw this.#storageError(error);
+    }
     try {
       const result = work();
       this.#db.exec("COMMIT");
       return result;
     } catch (error) {
-      this.#db.exec("ROLLBACK");
-      throw error;
+      // SQLite rolls back by itself after some errors (SQLITE_FULL, SQLITE_IOERR): a ROLLBACK
+      // then would fail and hide why.
+      if (this.#db.isTransaction) this.#db.exec("ROLLBACK");
+      throw this.#storageError(error);
     }
+  }
+
+  /** `error` as InsufficientStorageError (told to `disk`) when storage refused a write. */
+  #storageError(error: unknown): unknown {
+    if (error instanceof InsufficientStorageError) return error;
+    const reason = writeFailureOf(error);
+    if (!reason) return error;
+    this.disk?.report("catalog", error);
+    return new InsufficientStorageError(
+      `Cannot write to the catalog now: ${reason}; retry later`,
+      reason,
+    );
   }
 
   close(): void {

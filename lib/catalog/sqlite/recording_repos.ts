@@ -247,6 +247,9 @@ export class SqliteSecrets implements SecretRepository {
   constructor(private readonly db: Database) {}
 
   getOrCreate(name: string, generate: () => string): Promise<string> {
+    // Read first: a start on a full disk must not need a write.
+    const existing = this.db.get("SELECT value FROM secrets WHERE name = ?", name);
+    if (existing) return Promise.resolve(String(existing.value));
     this.db.run(
       "INSERT INTO secrets (name, value, created_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
       name,

@@ -1,4 +1,5 @@
 import { dirname } from "node:path";
+import type { WriteFailureSink } from "../../disk/mod.ts";
 import type { Catalog } from "../types.ts";
 import { SqliteCredentials, SqliteSessions, SqliteSigningKeys } from "./auth_repos.ts";
 import { Database } from "./database.ts";
@@ -20,10 +21,13 @@ export class SqliteCatalog implements Catalog {
   readonly secrets;
   readonly #db: Database;
 
-  /** Opens (creating if needed) the catalog file at `path`, or `:memory:`. */
-  constructor(path: string) {
+  /**
+   * Opens (creating if needed) the catalog file at `path`, or `:memory:`; writes storage refuses
+   * become InsufficientStorageError and are told to `disk`.
+   */
+  constructor(path: string, disk?: WriteFailureSink) {
     if (path !== ":memory:") Deno.mkdirSync(dirname(path), { recursive: true });
-    this.#db = new Database(path);
+    this.#db = new Database(path, disk);
     this.#db.migrate();
     this.fleets = new SqliteFleets(this.#db);
     this.users = new SqliteUsers(this.#db);

@@ -85,6 +85,10 @@ export function registerIngestRoutes(app: ApiApp, { ingest, secure, config }: Ro
             description:
               "An ISO BMFF file that is not a fragmented H.264/H.265 init segment a player can read (the problem's detail names what is wrong); nothing stored",
           },
+          507: {
+            description:
+              "Storage is full or failing (or free space is below MIN_FREE_BYTES): nothing accepted; retry after Retry-After",
+          },
         },
       }),
       limits,
@@ -138,6 +142,10 @@ export function registerIngestRoutes(app: ApiApp, { ingest, secure, config }: Ro
               "fMP4 or MPEG-TS a player could not play back (truncated or misplaced boxes, samples outside their mdat, another track or codec than the recording's init segment, broken TS packets; the problem's detail names what is wrong); nothing stored",
           },
           503: { description: "Stored but not announced; retry" },
+          507: {
+            description:
+              "Storage is full or failing (or free space is below MIN_FREE_BYTES): nothing accepted; retry after Retry-After",
+          },
         },
       }),
       limits,
@@ -177,7 +185,12 @@ export function registerIngestRoutes(app: ApiApp, { ingest, secure, config }: Ro
             }).strict(),
           ),
         },
-        responses: { 204: { description: "Recorded" } },
+        responses: {
+          204: { description: "Recorded" },
+          507: {
+            description: "Storage is full or failing: not recorded; retry after Retry-After",
+          },
+        },
       }),
     ),
     async (c) => {
