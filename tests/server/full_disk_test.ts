@@ -5,7 +5,10 @@
 import assert from "node:assert/strict";
 import { setUpVehicle, signedLinks, type VehicleOnServer } from "../support/fleet_api.ts";
 import { type CmafFixture, contentDigest, makeCmaf } from "../support/media.ts";
-import { OWNER } from "../support/platform.ts";
+import { SEGMENTS_TOPIC } from "../../lib/bus/mod.ts";
+import { InsufficientStorageError } from "../../lib/errors/mod.ts";
+import type { SegmentStored } from "../../lib/ingest/mod.ts";
+import { makeFleet, OWNER, startTestPlatform } from "../support/platform.ts";
 import { freePort, startServer, type TestServer } from "../support/server.ts";
 
 /** A tmpfs of `size` mounted on a new temporary folder; disposing unmounts and removes it. */
@@ -329,5 +332,58 @@ Deno.test({
     await upload.allIndexed();
     assert.equal(await readsWork(links.hls), 4);
     assert.equal((await server.stop("SIGTERM")).code, 0);
+  },
+});
+
+Deno.test({
+  name: "catalog refuses writes on a full disk with 507, and the indexer retries until it can",
+  sanitizeResources: false,
+  async fn() {
+    await using disk = await smallDisk("16m");
+    // The bus elsewhere: its events arrive while the catalog's disk is full.
+    const busDir = await Deno.makeTempDir({ prefix: "motorcade-bus-" });
+    try {
+      await using platform = await startTestPlatform({
+        CATALOG_URL: `sqlite:${disk.dir}/catalog.db`,
+        BUS_URL: `log:${busDir}`,
+        MIN_FREE_BYTES: "0",
+      });
+      const fleet = await makeFleet(platform, "Acme");
+      const events: SegmentStored[] = Array.from({ length: 20 }, (_, sequence) => ({
+        type: "segment.stored",
+        fleetId: fleet.fleetId,
+        vehicleId: fleet.vehicleId,
+        cameraId: fleet.cameraId,
+        recordingId: "r1",
+        sequence,
+        startMs: Date.now() - 60_000 + sequence * 2000,
+        durationMs: 2000,
+        size: 1000,
+        sha256: "AAAA",
+        objectKey: `r1/${sequence}.m4s`,
+      }));
+      const filler = fill(disk.dir);
+      // A transaction SQLite rolled back by itself (SQLITE_FULL) is reported as what it is.
+      const { type: _, ...segment } = events[0];
+      const error = await (async () => await platform.catalog.recordings.indexSegments([segment]))()
+        .catch((e) => e);
+      assert.ok(error instanceof InsufficientStorageError, String(error));
+      assert.equal(error.status, 507);
+      assert.match(error.message, /Cannot write to the catalog now: database or disk is full/);
+
+      for (const event of events) await platform.bus.publish(SEGMENTS_TOPIC, event.cameraId, event);
+      const list = () => platform.catalog.recordings.list(fleet.fleetId, fleet.cameraId);
+      await new Promise((r) => setTimeout(r, 1000));
+      assert.deepEqual(await list(), [], "nothing indexed while the disk is full");
+
+      await Deno.remove(filler);
+      const [recording] = await eventually("all events indexed", async () => {
+        const recordings = await list();
+        return recordings[0]?.segmentCount === events.length ? recordings : undefined;
+      });
+      assert.equal(recording.id, "r1");
+    } finally {
+      await Deno.remove(busDir, { recursive: true });
+    }
   },
 });
