@@ -3,11 +3,13 @@ import type { Config } from "../config/mod.ts";
 import { UnauthorizedError } from "../errors/mod.ts";
 import { DeviceCredentials } from "./devices.ts";
 import { Keyring } from "./keyring.ts";
-import { hashPassword } from "./password.ts";
+import { hashPassword, passwordWork } from "./password.ts";
 import type { Principal } from "./principal.ts";
 import { randomSecret } from "./secrets.ts";
 import { URL_SIGNING_SECRET, UrlSigner } from "./signed_urls.ts";
 import { Sessions } from "./sessions.ts";
+import { SignIn } from "./sign_in.ts";
+import { SignInThrottle } from "./sign_in_throttle.ts";
 import { AccessTokens } from "./tokens.ts";
 
 /** Path of the device token endpoint; the audience of vehicles' assertions. */
@@ -21,6 +23,8 @@ export class Identity {
   readonly keyring: Keyring;
   readonly tokens: AccessTokens;
   readonly sessions: Sessions;
+  /** Throttled sign-in by password (the login route). */
+  readonly signIn: SignIn;
   readonly devices: DeviceCredentials;
   /** Signs and verifies capability URLs (playlists, segments). */
   urls!: UrlSigner;
@@ -36,6 +40,8 @@ export class Identity {
       deviceTtlMs: config.deviceTokenTtlMs,
     });
     this.sessions = new Sessions(catalog, this.tokens, config.refreshTokenTtlMs);
+    this.signIn = new SignIn(this.sessions, new SignInThrottle(config.signIn));
+    passwordWork.configure(config.passwordWork);
     this.devices = new DeviceCredentials(catalog, this.tokens, {
       enrolmentTtlMs: config.enrolmentCodeTtlMs,
       tokenEndpoint: config.publicUrl + DEVICE_TOKEN_PATH,

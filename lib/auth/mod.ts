@@ -12,7 +12,14 @@ export {
 export type { AuthVariables } from "./access.ts";
 export { DEVICE_TOKEN_PATH, Identity } from "./identity.ts";
 export { KEY_RELOAD_INTERVAL_MS, Keyring } from "./keyring.ts";
-export { hashPassword, verifyPassword } from "./password.ts";
+export { hashPassword, PasswordWork, passwordWork, verifyPassword } from "./password.ts";
+export { SignIn } from "./sign_in.ts";
+export {
+  addressKey,
+  type SignInAttempt,
+  type SignInLimits,
+  SignInThrottle,
+} from "./sign_in_throttle.ts";
 export type { DevicePrincipal, Principal, UserPrincipal } from "./principal.ts";
 export type { TokenPair } from "./sessions.ts";
 export { AUDIENCE, type IssuedToken } from "./tokens.ts";

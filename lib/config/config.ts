@@ -51,6 +51,16 @@ export interface Config {
   enrolmentCodeTtlMs: number;
   /** Age after which the server rotates its signing key by itself; 0 never. */
   signingKeyRotationMs: number;
+  /** Sign-in throttling: failures allowed per account+address, address and account; back-off. */
+  signIn: {
+    maxAttempts: number;
+    maxAttemptsPerAddress: number;
+    maxAttemptsPerAccount: number;
+    backoffMs: number;
+    maxBackoffMs: number;
+  };
+  /** argon2 hashes run at once, and how many may wait (past that: 503). */
+  passwordWork: { concurrency: number; queue: number };
   /** Bearer token required on `/metrics`; unset leaves it open (for a private network). */
   metricsToken?: string;
   /** First platform owner, created on first start when no user exists. */
@@ -170,6 +180,46 @@ export const CONFIG_VARIABLES: ReadonlyArray<{ name: string; default: string; me
     name: "SIGNING_KEY_ROTATION",
     default: "30d",
     meaning: "Rotate the JWT signing key after this age (0: never)",
+  },
+  {
+    name: "SIGNIN_MAX_ATTEMPTS",
+    default: "5",
+    meaning:
+      "Failed sign-ins for one account from one client address before back-off (429 with Retry-After)",
+  },
+  {
+    name: "SIGNIN_MAX_PER_ADDRESS",
+    default: "20",
+    meaning:
+      "Failed sign-ins from one client address (IPv6: its /64) over all accounts before back-off",
+  },
+  {
+    name: "SIGNIN_MAX_PER_ACCOUNT",
+    default: "100",
+    meaning:
+      "Failed sign-ins for one account from all addresses before back-off; addresses it signed in from in the last 30 days are exempt",
+  },
+  {
+    name: "SIGNIN_BACKOFF",
+    default: "1m",
+    meaning: "First back-off once a sign-in limit is reached; doubles with each further failure",
+  },
+  {
+    name: "SIGNIN_MAX_BACKOFF",
+    default: "15m",
+    meaning:
+      "Longest back-off; failures are forgotten once this long passes with no failure and no back-off",
+  },
+  {
+    name: "PASSWORD_HASH_AT_ONCE",
+    default: "half the cores (≥ 1)",
+    meaning: "argon2 hashes run at once (each takes a core, off the event loop)",
+  },
+  {
+    name: "PASSWORD_HASH_QUEUE",
+    default: "32",
+    meaning:
+      "Password checks that may wait for a slot; past it the request gets 503 with Retry-After",
   },
   { name: "METRICS_TOKEN", default: "—", meaning: "Bearer token required on /metrics if set" },
   {
@@ -417,11 +467,30 @@ export function parseConfig(source: ConfigSource): Config {
     deviceTokenTtlMs: duration("DEVICE_TOKEN_TTL", "10m"),
     enrolmentCodeTtlMs: duration("ENROLMENT_CODE_TTL", "7d"),
     signingKeyRotationMs: duration("SIGNING_KEY_ROTATION", "30d", true),
+    signIn: {
+      maxAttempts: integer("SIGNIN_MAX_ATTEMPTS", 5, 1, 1_000_000),
+      maxAttemptsPerAddress: integer("SIGNIN_MAX_PER_ADDRESS", 20, 1, 1_000_000),
+      maxAttemptsPerAccount: integer("SIGNIN_MAX_PER_ACCOUNT", 100, 1, 1_000_000),
+      backoffMs: duration("SIGNIN_BACKOFF", "1m"),
+      maxBackoffMs: duration("SIGNIN_MAX_BACKOFF", "15m"),
+    },
+    passwordWork: {
+      concurrency: integer(
+        "PASSWORD_HASH_AT_ONCE",
+        Math.max(1, Math.floor((navigator.hardwareConcurrency ?? 2) / 2)),
+        1,
+        1024,
+      ),
+      queue: integer("PASSWORD_HASH_QUEUE", 32, 0, 1_000_000),
+    },
     metricsToken: get("METRICS_TOKEN"),
     admin: adminEmail && adminPassword ? { email: adminEmail, password: adminPassword } : undefined,
   };
   if (config.signingKeyRotationMs && config.signingKeyRotationMs < config.accessTokenTtlMs) {
     problems.push("SIGNING_KEY_ROTATION must be longer than ACCESS_TOKEN_TTL");
+  }
+  if (config.signIn.maxBackoffMs < config.signIn.backoffMs) {
+    problems.push("SIGNIN_MAX_BACKOFF must not be shorter than SIGNIN_BACKOFF");
   }
   if (problems.length) throw new ConfigError(problems);
   return config;

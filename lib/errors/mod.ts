@@ -100,6 +100,16 @@ export class UnprocessableContentError extends MotorcadeError {
 }
 
 /**
+ * The caller sent too many requests of a kind (failed sign-ins); `retryAfterSeconds` becomes the
+ * answer's `Retry-After`.
+ */
+export class TooManyRequestsError extends MotorcadeError {
+  constructor(message: string, readonly retryAfterSeconds: number) {
+    super(429, "too_many_requests", message);
+  }
+}
+
+/**
  * A dependency (catalog, bus, store) or a bounded resource cannot serve the request right now;
  * `retryAfterSeconds`, when given, becomes the answer's `Retry-After`.
  */

@@ -1,4 +1,12 @@
-import type { Camera, Catalog, DeviceCredential, Fleet, User, Vehicle } from "../catalog/mod.ts";
+import {
+  type Camera,
+  type Catalog,
+  type DeviceCredential,
+  type Fleet,
+  newId,
+  type User,
+  type Vehicle,
+} from "../catalog/mod.ts";
 import { hashPassword, type Identity } from "../auth/mod.ts";
 import { ConflictError, NotFoundError, ValidationError } from "../errors/mod.ts";
 import {
@@ -50,10 +58,18 @@ export class FleetRegistry {
     await this.catalog.fleets.delete(id);
   }
 
-  /** Adds a person to a fleet (or, with role `owner` and no fleet, to the platform). */
+  /**
+   * Adds a person to a fleet (or, with role `owner` and no fleet, to the platform). Emails are
+   * the platform-wide sign-in name, so one taken in the same fleet is a ConflictError. One taken
+   * elsewhere is a ConflictError only for a caller who sees every fleet (`seesAllFleets`, the
+   * default: owners, the CLI); to a fleet admin the answer is the same as a success (nothing is
+   * stored and the other account is untouched), so no fleet learns which emails another holds.
+   */
   async createUser(
     input: { fleetId: string | null; email: string; role: User["role"]; password: string },
+    options: { seesAllFleets?: boolean } = {},
   ): Promise<User> {
+    const seesAllFleets = options.seesAllFleets ?? true;
     if (input.fleetId !== null) {
       await this.fleet(input.fleetId);
       parseField(FleetRoleSchema, input.role, "role");
@@ -62,12 +78,34 @@ export class FleetRegistry {
         { path: "fleetId", message: "required unless the role is owner" },
       ]);
     }
-    return await this.catalog.users.create({
-      fleetId: input.fleetId,
-      email: parseField(EmailSchema, input.email, "email"),
-      role: input.role,
-      passwordHash: await hashPassword(parseField(PasswordSchema, input.password, "password")),
+    const email = parseField(EmailSchema, input.email, "email");
+    const password = parseField(PasswordSchema, input.password, "password");
+    const holder = await this.catalog.users.getByEmail(email);
+    if (holder && (seesAllFleets || holder.fleetId === input.fleetId)) {
+      throw new ConflictError(emailTaken(email, holder, input.fleetId));
+    }
+    // The password is hashed either way, so the answer takes as long with a taken email.
+    const user = { fleetId: input.fleetId, email, role: input.role };
+    const passwordHash = await hashPassword(password);
+    const unstored = (): User => ({
+      ...user,
+      passwordHash,
+      id: newId("usr"),
+      disabled: false,
+      createdAt: new Date(),
     });
+    if (holder) return unstored();
+    try {
+      return await this.catalog.users.create({ ...user, passwordHash });
+    } catch (error) {
+      // Taken between the look-up and the insert.
+      if (!(error instanceof ConflictError)) throw error;
+      const raced = await this.catalog.users.getByEmail(email);
+      if (!raced || seesAllFleets || raced.fleetId === input.fleetId) {
+        throw new ConflictError(emailTaken(email, raced, input.fleetId));
+      }
+      return unstored();
+    }
   }
 
   /** Users of a fleet; with `null`, every user of the platform. */
@@ -100,13 +138,24 @@ export class FleetRegistry {
     }
   }
 
-  /** Changes a user's role, password or disabled flag; every change signs the user out. */
+  /**
+   * Changes a user's role, password or disabled flag; every change signs the user out. Naming no
+   * change is a ValidationError (and signs nobody out).
+   */
   async updateUser(
     fleetId: string | null,
     id: string,
     changes: { role?: User["role"]; password?: string; disabled?: boolean },
   ): Promise<User> {
     const user = await this.user(fleetId, id);
+    if (
+      changes.role === undefined && changes.password === undefined && changes.disabled === undefined
+    ) {
+      throw new ValidationError(
+        `Cannot change user "${id}": nothing to change, give role, password or disabled`,
+        [{ path: "", message: "give at least one of role, password, disabled" }],
+      );
+    }
     if (changes.disabled) await this.#keepInCharge(user, "disable");
     if (changes.role !== undefined && changes.role !== user.role) {
       await this.#keepInCharge(user, "demote");
@@ -227,4 +276,12 @@ export class FleetRegistry {
     await this.camera(fleetId, vehicleId, id);
     await this.catalog.cameras.delete(fleetId, id);
   }
+}
+
+/** The conflict message for an email `holder` already uses, said from `fleetId`'s side. */
+function emailTaken(email: string, holder: User | undefined, fleetId: string | null): string {
+  if (holder && holder.fleetId === fleetId && fleetId !== null) {
+    return `A user with email "${email}" already exists in this fleet`;
+  }
+  return `A user with email "${email}" already exists`;
 }

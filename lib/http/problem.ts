@@ -1,7 +1,7 @@
 import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import { STATUS_TEXT } from "./status_text.ts";
-import { MotorcadeError, UnavailableError } from "../errors/mod.ts";
+import { MotorcadeError, TooManyRequestsError, UnavailableError } from "../errors/mod.ts";
 import type { Logger } from "../log/mod.ts";
 
 /** Media type of RFC 9457 problem documents. */
@@ -43,7 +43,8 @@ export function problemOf(error: unknown, c: Context): { problem: Problem; unexp
   return {
     unexpected: status >= 500 && !(error instanceof MotorcadeError),
     problem: {
-      ...(error instanceof UnavailableError && error.retryAfterSeconds !== undefined
+      ...((error instanceof UnavailableError || error instanceof TooManyRequestsError) &&
+          error.retryAfterSeconds !== undefined
         ? { retryAfter: error.retryAfterSeconds }
         : {}),
       type: `urn:motorcade:problem:${code}`,

@@ -2,6 +2,8 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { access, userOf } from "../../../lib/auth/mod.ts";
 import { EmailSchema } from "../../../lib/fleet/mod.ts";
 import { type ApiApp, secured } from "../../../lib/http/mod.ts";
+import type { Context } from "hono";
+import { getConnInfo } from "hono/deno";
 import type { RouteDeps } from "../../deps.ts";
 import { jsonBody, jsonResponse, UserView, userView } from "./views.ts";
 
@@ -28,8 +30,32 @@ const pairView = (pair: {
   refreshTokenExpiresAt: pair.refreshTokenExpiresAt.toISOString(),
 });
 
+const RETRY_AFTER = {
+  "Retry-After": { description: "Seconds to wait", schema: { type: "integer" as const } },
+};
+
+/**
+ * The client address sign-in throttling keys on: behind a trusted proxy the hop that proxy
+ * appended (the right-most `X-Forwarded-For` entry; earlier ones are the client's to choose), else
+ * the socket's peer; undefined with neither (`app.request()`).
+ */
+function signInClient(c: Context, trustProxy: boolean): string | undefined {
+  if (trustProxy) {
+    const forwarded = c.req.header("x-forwarded-for")?.split(",").at(-1)?.trim();
+    if (forwarded) return forwarded;
+  }
+  try {
+    return getConnInfo(c).remote.address;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Sign-in, token refresh, logout and the caller's own profile. */
-export function registerAuthRoutes(app: ApiApp, { identity, registry, secure }: RouteDeps) {
+export function registerAuthRoutes(
+  app: ApiApp,
+  { config, identity, registry, secure }: RouteDeps,
+) {
   app.openapi(
     secured(
       secure,
@@ -45,12 +71,22 @@ export function registerAuthRoutes(app: ApiApp, { identity, registry, secure }: 
         responses: {
           200: jsonResponse(TokenPairView, "Signed in"),
           401: { description: "Wrong email or password, or the user is disabled" },
+          429: {
+            description:
+              "Too many failed sign-ins for this account from this address, from this address, or for this account; wait Retry-After seconds",
+            headers: RETRY_AFTER,
+          },
+          503: {
+            description: "Too many password checks queued; retry after Retry-After seconds",
+            headers: RETRY_AFTER,
+          },
         },
       }),
     ),
     async (c) => {
       const { email, password } = c.req.valid("json");
-      return c.json(pairView(await identity.sessions.login(email, password)), 200);
+      const address = signInClient(c, config.trustProxy);
+      return c.json(pairView(await identity.signIn.attempt(email, password, address)), 200);
     },
   );
 

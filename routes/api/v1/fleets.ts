@@ -8,7 +8,7 @@ import { FleetView, fleetView, jsonBody, jsonResponse } from "./views.ts";
 const FleetParams = z.object({ fleetId: IdSchema });
 const FleetBody = z.object({ name: FleetNameSchema }).strict();
 
-/** Fleets: owners create and delete them; a fleet's users see their own. */
+/** Fleets: owners create, name and delete them; a fleet's users see their own. */
 export function registerFleetRoutes(app: ApiApp, { registry, secure }: RouteDeps) {
   app.openapi(
     secured(
@@ -69,12 +69,14 @@ export function registerFleetRoutes(app: ApiApp, { registry, secure }: RouteDeps
   app.openapi(
     secured(
       secure,
-      access.fleet(["admin"]),
+      access.owner("fleetId"),
       createRoute({
         method: "patch",
         path: "/api/v1/fleets/{fleetId}",
         tags: ["fleets"],
         summary: "Rename a fleet",
+        description:
+          "Fleet names are unique labels the platform owner gives tenants, so only owners set them: a fleet admin renaming would learn which names other fleets hold.",
         request: { params: FleetParams, ...jsonBody(FleetBody) },
         responses: {
           200: jsonResponse(FleetView, "Renamed"),

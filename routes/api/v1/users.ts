@@ -39,6 +39,8 @@ export function registerUserRoutes(app: ApiApp, { registry, secure }: RouteDeps)
         path: "/api/v1/fleets/{fleetId}/users",
         tags: ["users"],
         summary: "Add a user to a fleet",
+        description:
+          "Emails are the platform-wide sign-in name. An email taken in this fleet is a 409; one taken in another fleet is a 409 only for platform owners: to a fleet admin the answer looks like a success and nothing is created, so no fleet learns another's emails.",
         request: {
           params: FleetParams,
           ...jsonBody(
@@ -48,13 +50,17 @@ export function registerUserRoutes(app: ApiApp, { registry, secure }: RouteDeps)
         },
         responses: {
           201: jsonResponse(UserView, "Created"),
-          409: { description: "The email is taken" },
+          409: {
+            description: "The email is taken in this fleet (for owners: by any user)",
+          },
         },
       }),
     ),
     async (c) => {
       const { fleetId } = c.req.valid("param");
-      const user = await registry.createUser({ fleetId, ...c.req.valid("json") });
+      const user = await registry.createUser({ fleetId, ...c.req.valid("json") }, {
+        seesAllFleets: userOf(c).role === "owner",
+      });
       return c.json(userView(user), 201);
     },
   );
@@ -97,7 +103,10 @@ export function registerUserRoutes(app: ApiApp, { registry, secure }: RouteDeps)
             }).strict(),
           ),
         },
-        responses: { 200: jsonResponse(UserView, "Updated") },
+        responses: {
+          200: jsonResponse(UserView, "Updated"),
+          400: { description: "Nothing to change (an empty body), or an invalid value" },
+        },
       }),
     ),
     async (c) => {
