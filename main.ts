@@ -4,6 +4,8 @@
  */
 import { ConfigError, loadConfig } from "./lib/config/mod.ts";
 import { createLogger } from "./lib/log/mod.ts";
+import { connectionLimits, serveGated } from "./lib/http/mod.ts";
+import { MAX_MESSAGE_BYTES } from "./lib/live/mod.ts";
 import { createPlatform } from "./platform.ts";
 
 async function main(): Promise<number> {
@@ -24,16 +26,23 @@ async function main(): Promise<number> {
     cert: await Deno.readTextFile(config.tls.certFile),
     key: await Deno.readTextFile(config.tls.keyFile),
   };
-  const server = Deno.serve({
+  // The gate owns the public listener and its connection policy; see lib/http/gate.ts.
+  const limits = connectionLimits(config, MAX_MESSAGE_BYTES);
+  const server = serveGated({
     hostname: config.host,
     port: config.port,
-    ...tls,
+    tls: tls || undefined,
+    limits,
+    logger,
+    registry: platform.metrics.registry,
     onListen: ({ hostname, port }) => {
       logger.info("listening", {
         url: `${tls ? "https" : "http"}://${hostname}:${port}`,
         port,
         publicUrl: config.publicUrl,
         catalog: platform.catalog.kind,
+        maxConnections: limits.maxConnections,
+        maxConnectionsPerClient: limits.maxConnectionsPerClient,
       });
     },
   }, platform.app.fetch);

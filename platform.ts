@@ -32,6 +32,8 @@ export interface Platform {
   /** Live streaming and its Janus sidecar; null when LIVE is off. */
   live: Live | null;
   logger: Logger;
+  /** The server's metrics registry (the connection gate registers its own there). */
+  metrics: Metrics;
   /** Stops background work and closes the catalog; safe to call twice. */
   close(): Promise<void>;
 }
@@ -155,6 +157,7 @@ export async function createPlatform(
     indexer,
     live,
     logger,
+    metrics,
     close() {
       closed ??= (async () => {
         clearInterval(maintenance);

@@ -69,7 +69,7 @@ export function createApp(deps: RouteDeps): ApiApp {
   );
   app.use(
     "*",
-    observe({ logger: deps.logger, metrics: deps.metrics, trustProxy: deps.config.trustProxy }),
+    observe({ logger: deps.logger, metrics: deps.metrics, proxyHops: deps.config.proxyHops }),
   );
   app.use("*", securityHeaders({ tls: deps.config.tls !== undefined }));
   // Vehicles set their clocks' offset from it (vehicle/server_clock.ts).

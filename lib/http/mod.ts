@@ -4,6 +4,15 @@ export type { BodyLimits, SecuredOptions } from "./api.ts";
 export { AllowedMethods, optionsRequest, unmatchedRequest } from "./allowed_methods.ts";
 export { Metrics } from "./metrics.ts";
 export { observe } from "./observe.ts";
+export { clientAddress, forwardedClient } from "./client_address.ts";
+export {
+  type ConnectionLimits,
+  connectionLimits,
+  defaultMaxConnections,
+  type GatedServer,
+  type GateOptions,
+  serveGated,
+} from "./gate.ts";
 export { SERVER_TIME_HEADER, serverTime } from "./server_time.ts";
 export { HSTS, securityHeaders } from "./security_headers.ts";
 export { handleError, type Problem, PROBLEM_TYPE, problemOf, problemResponse } from "./problem.ts";

@@ -1,23 +1,25 @@
-import type { Context, MiddlewareHandler } from "hono";
-import { getConnInfo } from "hono/deno";
+import type { MiddlewareHandler } from "hono";
 import { routePath } from "hono/route";
 import type { Logger } from "../log/mod.ts";
 import type { Metrics } from "./metrics.ts";
+import { resolveClientAddress } from "./client_address.ts";
 
 const SANE_ID = /^[A-Za-z0-9._-]{1,64}$/;
 /** Methods counted under their own name; any other (invented ones too) is "other". */
 const KNOWN_METHODS = new Set(["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]);
 
 /**
- * Gives every request an id (a sane incoming `X-Request-Id` is kept), echoes it, writes one JSON
- * log line per request and records request count and latency by route pattern.
+ * Gives every request an id (a sane incoming `X-Request-Id` is kept), works out its client
+ * address (`clientAddress(c)`, behind `proxyHops` proxies), echoes the id, writes one JSON log
+ * line per request and records request count and latency by route pattern.
  */
 export function observe(
-  options: { logger: Logger; metrics: Metrics; trustProxy: boolean },
+  options: { logger: Logger; metrics: Metrics; proxyHops: number },
 ): MiddlewareHandler {
-  const { logger, metrics, trustProxy } = options;
+  const { logger, metrics, proxyHops } = options;
   return async function observeRequest(c, next) {
     const started = performance.now();
+    const client = resolveClientAddress(c, proxyHops);
     const incoming = c.req.header("x-request-id");
     const requestId = incoming && SANE_ID.test(incoming) ? incoming : crypto.randomUUID();
     c.set("requestId" as never, requestId as never);
@@ -38,26 +40,10 @@ export function observe(
       method: c.req.method,
       path: c.req.path,
       route,
-      client: clientAddress(c, trustProxy),
+      client,
       status: c.res.status,
       durationMs: Math.round(seconds * 10_000) / 10,
       principal: principal && (principal.userId ?? principal.vehicleId),
     });
   };
-}
-
-/**
- * The client's address: the first `X-Forwarded-For` hop behind a trusted proxy, else the peer of
- * the socket (undefined when there is none, as in `app.request()`).
- */
-function clientAddress(c: Context, trustProxy: boolean): string | undefined {
-  if (trustProxy) {
-    const forwarded = c.req.header("x-forwarded-for")?.split(",")[0]?.trim();
-    if (forwarded) return forwarded;
-  }
-  try {
-    return getConnInfo(c).remote.address;
-  } catch {
-    return undefined;
-  }
 }

@@ -9,6 +9,8 @@ import { followChild } from "./child.ts";
 export interface TestServer extends AsyncDisposable {
   url: string;
   dataDir: string;
+  /** The server's process id (for /proc/<pid>/status). */
+  pid: number;
   /** Every log line the server wrote so far (stdout and stderr). */
   logs: string[];
   stop(signal?: Deno.Signal): Promise<Deno.CommandStatus>;
@@ -19,15 +21,20 @@ const MAIN = new URL("../../main.ts", import.meta.url).pathname;
 /** Starts `main.ts` with a temporary DATA_DIR (unless given) and `env`. */
 export async function startServer(
   env: Record<string, string> = {},
-  options: { timeoutMs?: number } = {},
+  options: {
+    timeoutMs?: number;
+    /** A command that runs the server, e.g. `["prlimit", "--nofile=256:256", "--"]`. */
+    wrapper?: string[];
+  } = {},
 ): Promise<TestServer> {
   const dataDir = env.DATA_DIR ?? await Deno.makeTempDir({ prefix: "motorcade-server-" });
   const ownsDataDir = env.DATA_DIR === undefined;
   // PUBLIC_URL names the real port: tokens' issuer and signed links depend on it.
   const port = env.PORT ?? String(freePort());
   const scheme = env.TLS_CERT_FILE ? "https" : "http";
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", MAIN],
+  const [program, ...args] = [...options.wrapper ?? [], Deno.execPath(), "run", "-A", MAIN];
+  const child = new Deno.Command(program, {
+    args,
     env: {
       PORT: port,
       PUBLIC_URL: `${scheme}://127.0.0.1:${port}`,
@@ -72,6 +79,7 @@ export async function startServer(
   return {
     url: url.replace("://0.0.0.0:", "://127.0.0.1:"),
     dataDir,
+    pid: child.pid,
     logs,
     stop,
     async [Symbol.asyncDispose]() {

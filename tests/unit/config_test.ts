@@ -32,7 +32,7 @@ Deno.test("config collects every problem and names the variable and value", () =
     'PUBLIC_URL must be an absolute http(s) URL, got "ftp://x"',
     'CATALOG_URL must be "sqlite:<file>", got "mysql://db"',
     "MOTORCADE_ADMIN_EMAIL and MOTORCADE_ADMIN_PASSWORD must be set together",
-    'TRUST_PROXY must be true or false, got "maybe"',
+    'TRUST_PROXY must be true, false or a number of proxies from 1 to 10, got "maybe"',
   ]);
 });
 
