@@ -42,6 +42,17 @@ export interface Config {
   tls?: { certFile: string; keyFile: string };
   /** Take the client address from `X-Forwarded-For`, set by a trusted reverse proxy. */
   trustProxy: boolean;
+  /** Reverse proxies in front (0 when TRUST_PROXY is off): the client is that X-Forwarded-For hop from the right. */
+  proxyHops: number;
+  /** Connection policy of the gate in front of the server (lib/http/gate.ts). */
+  connections: {
+    headerTimeoutMs: number;
+    idleTimeoutMs: number;
+    /** Undefined: derived from the open-file limit at start-up. */
+    maxConnections?: number;
+    /** Undefined: a quarter of the total. */
+    maxConnectionsPerClient?: number;
+  };
   logLevel: "debug" | "info" | "warn" | "error";
   /** Largest JSON request body accepted, in bytes. */
   maxBodyBytes: number;
@@ -160,7 +171,32 @@ export const CONFIG_VARIABLES: ReadonlyArray<{ name: string; default: string; me
   {
     name: "TRUST_PROXY",
     default: "false",
-    meaning: "Take the client address from X-Forwarded-For (behind a reverse proxy)",
+    meaning:
+      "Behind reverse proxies: `true` (one, as the shipped nginx) or their number N; the client is the N-th X-Forwarded-For address from the right (entries left of it are the client's to forge)",
+  },
+  {
+    name: "HTTP_HEADER_TIMEOUT",
+    default: "10s",
+    meaning:
+      "A request head must arrive within this of the connection opening (or of its first byte on a kept-alive connection); else 408 and close",
+  },
+  {
+    name: "HTTP_IDLE_TIMEOUT",
+    default: "60s",
+    meaning:
+      "A connection with no bytes either way for this long is closed (WebSockets: the longer of this and 2 minutes; the server pings every 60 s)",
+  },
+  {
+    name: "MAX_CONNECTIONS",
+    default: "from the open-file limit",
+    meaning:
+      "Connections open at once; one more gets 503 with Retry-After and is closed. Default: (soft open-file limit − max(64, limit/8)) / 3, as each costs three descriptors",
+  },
+  {
+    name: "MAX_CONNECTIONS_PER_CLIENT",
+    default: "MAX_CONNECTIONS / 4",
+    meaning:
+      "Connections open at once from one client address (503 beyond); not applied with TRUST_PROXY, where the proxy is every client",
   },
   {
     name: "LOG_LEVEL",
@@ -459,7 +495,17 @@ export function parseConfig(source: ConfigSource): Config {
     maxClockSkewMs: duration("MAX_CLOCK_SKEW", "5m"),
     gapToleranceMs: duration("GAP_TOLERANCE", "500ms", true),
     tls: certFile && keyFile ? { certFile, keyFile } : undefined,
-    trustProxy: boolean("TRUST_PROXY", false),
+    ...proxyTrust(get("TRUST_PROXY"), problems),
+    connections: {
+      headerTimeoutMs: duration("HTTP_HEADER_TIMEOUT", "10s"),
+      idleTimeoutMs: duration("HTTP_IDLE_TIMEOUT", "60s"),
+      maxConnections: get("MAX_CONNECTIONS") === undefined
+        ? undefined
+        : integer("MAX_CONNECTIONS", 1024, 1, 10_000_000),
+      maxConnectionsPerClient: get("MAX_CONNECTIONS_PER_CLIENT") === undefined
+        ? undefined
+        : integer("MAX_CONNECTIONS_PER_CLIENT", 256, 1, 10_000_000),
+    },
     logLevel: logLevel as Config["logLevel"],
     maxBodyBytes: integer("MAX_BODY_BYTES", 1_048_576, 1024, 1_073_741_824),
     accessTokenTtlMs: duration("ACCESS_TOKEN_TTL", "5m"),
@@ -494,6 +540,21 @@ export function parseConfig(source: ConfigSource): Config {
   }
   if (problems.length) throw new ConfigError(problems);
   return config;
+}
+
+/** TRUST_PROXY: `false`, `true` (one proxy) or the number of proxies in front (1–10). */
+function proxyTrust(
+  raw: string | undefined,
+  problems: string[],
+): { trustProxy: boolean; proxyHops: number } {
+  const value = raw?.toLowerCase() ?? "false";
+  if (["0", "false", "no", "off"].includes(value)) return { trustProxy: false, proxyHops: 0 };
+  if (["true", "yes", "on"].includes(value)) return { trustProxy: true, proxyHops: 1 };
+  if (/^([1-9]|10)$/.test(value)) return { trustProxy: true, proxyHops: Number(value) };
+  problems.push(
+    `TRUST_PROXY must be true, false or a number of proxies from 1 to 10, got "${raw}"`,
+  );
+  return { trustProxy: false, proxyHops: 0 };
 }
 
 /**
