@@ -98,7 +98,7 @@ export async function createPlatform(
     }
   };
   indexer.start();
-  const live = config.live ? await startLive(config.live, config.dataDir, logger) : null;
+  const live = config.live ? await startLive(config.live, config.dataDir, logger, identity) : null;
   const metrics = new Metrics();
   if (live) live.service.registerMetrics(metrics.registry);
   playback.registerMetrics(metrics.registry);

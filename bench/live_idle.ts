@@ -112,9 +112,12 @@ async function hold(url: string, token: string, pid: number): Promise<Held> {
 // ---- Motorcade: the real server with LIVE on ---------------------------------------------------
 let ours: Held;
 {
-  await using server = await startServer({ ...liveServerEnv(), ACCESS_TOKEN_TTL: "1h" }, {
-    timeoutMs: 60_000,
-  });
+  // One token for every connection: the per-user socket cap is raised to N here.
+  await using server = await startServer({
+    ...liveServerEnv(),
+    ACCESS_TOKEN_TTL: "1h",
+    LIVE_SOCKETS_PER_USER: String(N + 10),
+  }, { timeoutMs: 60_000 });
   const login = await fetch(`${server.url}/api/v1/auth/login`, {
     method: "POST",
     headers: { "content-type": "application/json" },

@@ -93,7 +93,11 @@ async function counts(workers: LiveWorker[]): Promise<ViewerCount[]> {
 
 async function runMode(ladder: string): Promise<Step[]> {
   const env = liveServerEnv({ ladder, graceSeconds: 30 });
-  await using server = await startServer({ ...env, ACCESS_TOKEN_TTL: "1h" }, { timeoutMs: 60_000 });
+  // Every viewer signals with the owner's token: the per-user socket cap is lifted here.
+  await using server = await startServer(
+    { ...env, ACCESS_TOKEN_TTL: "1h", LIVE_SOCKETS_PER_USER: "1000000" },
+    { timeoutMs: 60_000 },
+  );
   const vehicle = await setUpVehicle(server.url, ["front"]);
   await using publisher = startWorker("live_vehicle_main.ts", [
     JSON.stringify({ stateDir: vehicle.stateDir, camera: CAMERA }),

@@ -3,6 +3,7 @@ import type { Catalog, DeviceCredential } from "../catalog/mod.ts";
 import { ConflictError, UnauthorizedError, ValidationError } from "../errors/mod.ts";
 import { enrolmentCode, hashSecret, normaliseEnrolmentCode } from "./secrets.ts";
 import { type AccessTokens, describeJoseError, type IssuedToken } from "./tokens.ts";
+import type { AccessChanges } from "./access_changes.ts";
 
 /** Longest lifetime a vehicle may give a token-request assertion. */
 export const MAX_ASSERTION_TTL_S = 300;
@@ -18,6 +19,7 @@ export class DeviceCredentials {
     private readonly catalog: Catalog,
     private readonly tokens: AccessTokens,
     private readonly options: { enrolmentTtlMs: number; tokenEndpoint: string },
+    private readonly changes?: AccessChanges,
   ) {}
 
   /** The `aud` a vehicle's token-request assertion must carry: the token endpoint's public URL. */
@@ -128,6 +130,16 @@ export class DeviceCredentials {
       credentialId: credential.id,
     });
     return { ...issued, credential };
+  }
+
+  /**
+   * Revokes credential `id` of fleet `fleetId`: its tokens stop working at their next request, and
+   * the vehicle's open live connections end within seconds.
+   */
+  async revoke(fleetId: string, id: string): Promise<DeviceCredential | undefined> {
+    const revoked = await this.catalog.credentials.revoke(fleetId, id, new Date());
+    this.changes?.publish({ subject: "credential", id });
+    return revoked;
   }
 
   /** Whether a device token's credential is still valid (not revoked, vehicle not deleted). */

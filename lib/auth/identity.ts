@@ -1,6 +1,7 @@
 import type { Catalog } from "../catalog/mod.ts";
 import type { Config } from "../config/mod.ts";
 import { UnauthorizedError } from "../errors/mod.ts";
+import { type AccessChanges, LocalAccessChanges } from "./access_changes.ts";
 import { DeviceCredentials } from "./devices.ts";
 import { Keyring } from "./keyring.ts";
 import { hashPassword, passwordWork } from "./password.ts";
@@ -26,6 +27,8 @@ export class Identity {
   /** Throttled sign-in by password (the login route). */
   readonly signIn: SignIn;
   readonly devices: DeviceCredentials;
+  /** "Access changed" news for connections that hold access open (see access_changes.ts). */
+  readonly changes: AccessChanges = new LocalAccessChanges();
   /** Signs and verifies capability URLs (playlists, segments). */
   urls!: UrlSigner;
 
@@ -39,13 +42,18 @@ export class Identity {
       userTtlMs: config.accessTokenTtlMs,
       deviceTtlMs: config.deviceTokenTtlMs,
     });
-    this.sessions = new Sessions(catalog, this.tokens, config.refreshTokenTtlMs);
+    this.sessions = new Sessions(
+      catalog,
+      this.tokens,
+      config.refreshTokenTtlMs,
+      this.changes,
+    );
     this.signIn = new SignIn(this.sessions, new SignInThrottle(config.signIn));
     passwordWork.configure(config.passwordWork);
     this.devices = new DeviceCredentials(catalog, this.tokens, {
       enrolmentTtlMs: config.enrolmentCodeTtlMs,
       tokenEndpoint: config.publicUrl + DEVICE_TOKEN_PATH,
-    });
+    }, this.changes);
   }
 
   /** Loads (or creates) the signing keys and returns a ready identity service. */
@@ -63,14 +71,28 @@ export class Identity {
    * revoked, the vehicle's credential is not revoked.
    */
   async authenticate(token: string): Promise<Principal> {
-    const principal = await this.tokens.verify(token);
+    return (await this.authenticateWithExpiry(token)).principal;
+  }
+
+  /** Like {@linkcode Identity.authenticate}, with when the token expires. */
+  async authenticateWithExpiry(token: string): Promise<{ principal: Principal; expiresAt: Date }> {
+    const { principal, expiresAtMs } = await this.tokens.verifyWithExpiry(token);
+    await this.recheck(principal);
+    return { principal, expiresAt: new Date(expiresAtMs) };
+  }
+
+  /**
+   * The check every request runs after the token's signature: throws UnauthorizedError when the
+   * user's session is revoked (logout, user disabled, deleted or changed) or the vehicle's
+   * credential is revoked (or its vehicle deleted). Connections that stay open run it again.
+   */
+  async recheck(principal: Principal): Promise<void> {
     if (principal.kind === "user" && !await this.sessions.isActive(principal.sessionId)) {
       throw new UnauthorizedError("Session has been revoked or has expired");
     }
     if (principal.kind === "device" && !await this.devices.isActive(principal.credentialId)) {
       throw new UnauthorizedError("Device credential has been revoked");
     }
-    return principal;
   }
 
   /**

@@ -3,6 +3,7 @@ import { UnauthorizedError } from "../errors/mod.ts";
 import { verifyPassword } from "./password.ts";
 import { hashSecret, randomSecret } from "./secrets.ts";
 import type { AccessTokens } from "./tokens.ts";
+import type { AccessChanges } from "./access_changes.ts";
 
 /** What a sign-in or a refresh hands back. */
 export interface TokenPair {
@@ -22,6 +23,7 @@ export class Sessions {
     private readonly catalog: Catalog,
     private readonly tokens: AccessTokens,
     private readonly refreshTtlMs: number,
+    private readonly changes?: AccessChanges,
   ) {}
 
   /** Signs a user in by email and password. */
@@ -61,6 +63,7 @@ export class Sessions {
     }, now);
     if (!rotated) {
       await this.catalog.sessions.revokeFamily(family.id, "refresh token reused", now);
+      this.changes?.publish({ subject: "session", id: family.id });
       throw new UnauthorizedError(
         "Refresh token was already used; the session is revoked, sign in again",
       );
@@ -73,12 +76,21 @@ export class Sessions {
   /** Revokes the family of `refreshToken`; unknown tokens are ignored (logout is idempotent). */
   async logout(refreshToken: string): Promise<void> {
     const token = await this.catalog.sessions.getToken(await hashSecret(refreshToken));
-    if (token) await this.catalog.sessions.revokeFamily(token.familyId, "logout", new Date());
+    if (!token) return;
+    await this.catalog.sessions.revokeFamily(token.familyId, "logout", new Date());
+    this.changes?.publish({ subject: "session", id: token.familyId });
   }
 
   /** Revokes the session an access token belongs to. */
   async end(sessionId: string): Promise<void> {
     await this.catalog.sessions.revokeFamily(sessionId, "logout", new Date());
+    this.changes?.publish({ subject: "session", id: sessionId });
+  }
+
+  /** Revokes every session of a user (disabled, deleted, role or password changed). */
+  async endAll(userId: string, reason: string): Promise<void> {
+    await this.catalog.sessions.revokeUser(userId, reason, new Date());
+    this.changes?.publish({ subject: "user", id: userId });
   }
 
   /** Whether the session behind an access token is still valid. */

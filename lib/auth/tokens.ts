@@ -84,8 +84,13 @@ export class AccessTokens {
 
   /** Verifies `token` and returns who it speaks for; throws UnauthorizedError saying why not. */
   async verify(token: string): Promise<Principal> {
+    return (await this.verifyWithExpiry(token)).principal;
+  }
+
+  /** Like {@linkcode AccessTokens.verify}, with when the token expires (its `exp`, in ms). */
+  async verifyWithExpiry(token: string): Promise<{ principal: Principal; expiresAtMs: number }> {
     const cached = this.#verified.get(token);
-    if (cached && cached.expiresAtMs > Date.now()) return cached.principal;
+    if (cached && cached.expiresAtMs > Date.now()) return cached;
     if (cached) this.#verified.delete(token);
     const verified = await this.#verifySignature(token);
     if (this.#cacheSize > 0) {
@@ -94,7 +99,7 @@ export class AccessTokens {
       }
       this.#verified.set(token, verified);
     }
-    return verified.principal;
+    return verified;
   }
 
   async #verifySignature(token: string): Promise<{ principal: Principal; expiresAtMs: number }> {

@@ -99,6 +99,14 @@ export interface LiveConfig {
   /** Rungs `height:bitrate` lowest first, or null to forward the vehicle's stream as is. */
   ladder: string | null;
   idleGraceMs: number;
+  /** Signaling sockets one user may hold open (one more is refused). */
+  maxSocketsPerUser: number;
+  /** Signaling sockets one vehicle may hold open (one more replaces the oldest). */
+  maxSocketsPerVehicle: number;
+  /** WHEP sessions one signed-in user may hold open. */
+  maxWhepPerUser: number;
+  /** Period of the re-check of every open socket's and session's access. */
+  accessRecheckMs: number;
   stunUrls: string[];
   turnUrls: string[];
   turnSecret?: string;
@@ -309,6 +317,27 @@ export const CONFIG_VARIABLES: ReadonlyArray<{ name: string; default: string; me
     default: "15s",
     meaning: "A camera stops publishing this long after its last viewer left",
   },
+  {
+    name: "LIVE_SOCKETS_PER_USER",
+    default: "8",
+    meaning: "Signaling sockets one user may hold open; one more is refused (1008)",
+  },
+  {
+    name: "LIVE_SOCKETS_PER_VEHICLE",
+    default: "2",
+    meaning: "Signaling sockets one vehicle may hold open; one more replaces the oldest",
+  },
+  {
+    name: "LIVE_WHEP_PER_USER",
+    default: "8",
+    meaning: "WHEP sessions one signed-in user may hold open; one more gets 429",
+  },
+  {
+    name: "LIVE_ACCESS_RECHECK",
+    default: "10s",
+    meaning:
+      "How often open sockets and WHEP/WHIP sessions re-check their access (revocations made in this process end them at once)",
+  },
   { name: "STUN_URLS", default: "—", meaning: "Comma-separated stun: URLs handed to clients" },
   { name: "TURN_URLS", default: "—", meaning: "Comma-separated turn:/turns: URLs (coturn)" },
   {
@@ -420,6 +449,10 @@ export function parseConfig(source: ConfigSource): Config {
       janusNatMapping: get("JANUS_NAT_1_1_MAPPING"),
       ladder,
       idleGraceMs: duration("LIVE_IDLE_GRACE", "15s"),
+      maxSocketsPerUser: integer("LIVE_SOCKETS_PER_USER", 8, 1, 1_000_000),
+      maxSocketsPerVehicle: integer("LIVE_SOCKETS_PER_VEHICLE", 2, 1, 1_000),
+      maxWhepPerUser: integer("LIVE_WHEP_PER_USER", 8, 1, 1_000_000),
+      accessRecheckMs: duration("LIVE_ACCESS_RECHECK", "10s"),
       stunUrls: urlList("STUN_URLS", /^stuns?:.+/),
       turnUrls,
       turnSecret,

@@ -56,6 +56,7 @@ export class FleetRegistry {
   async deleteFleet(id: string): Promise<void> {
     await this.fleet(id);
     await this.catalog.fleets.delete(id);
+    this.identity.changes.publish({ subject: "fleet", id });
   }
 
   /**
@@ -170,13 +171,14 @@ export class FleetRegistry {
         ? undefined
         : await hashPassword(parseField(PasswordSchema, changes.password, "password")),
     });
-    await this.catalog.sessions.revokeUser(id, "user changed", new Date());
+    await this.identity.sessions.endAll(id, "user changed");
     return updated!;
   }
 
   async deleteUser(fleetId: string | null, id: string): Promise<void> {
     await this.#keepInCharge(await this.user(fleetId, id), "remove");
     await this.catalog.users.delete(id);
+    this.identity.changes.publish({ subject: "user", id });
   }
 
   /** Registers a vehicle and issues its first enrolment code. */
@@ -219,6 +221,7 @@ export class FleetRegistry {
   async deleteVehicle(fleetId: string, id: string): Promise<void> {
     await this.vehicle(fleetId, id);
     await this.catalog.vehicles.delete(fleetId, id);
+    this.identity.changes.publish({ subject: "vehicle", id });
   }
 
   /** Issues a further enrolment code, e.g. for a replaced on-board computer. */
@@ -245,7 +248,7 @@ export class FleetRegistry {
     if (!found || found.fleetId !== fleetId || found.vehicleId !== vehicleId) {
       throw new NotFoundError(`Credential "${id}" not found`);
     }
-    return (await this.catalog.credentials.revoke(fleetId, id, new Date()))!;
+    return (await this.identity.devices.revoke(fleetId, id))!;
   }
 
   async addCamera(fleetId: string, vehicleId: string, name: string): Promise<Camera> {

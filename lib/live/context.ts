@@ -3,6 +3,7 @@ import type { JanusAdmin, JanusSession } from "../janus/mod.ts";
 import type { Logger } from "../log/mod.ts";
 import type { IceSettings } from "./ice_servers.ts";
 import type { Rung } from "./ladder.ts";
+import type { LiveAccessSettings } from "./live_access.ts";
 
 /** Settings of the live service. */
 export interface LiveSettings {
@@ -25,6 +26,8 @@ export interface LiveSettings {
   abrIntervalMs: number;
   /** Most watches one signaling connection may hold open. */
   maxWatchesPerConnection: number;
+  /** Caps of sockets and sessions per principal, and the period of access re-checks. */
+  access: LiveAccessSettings;
   ice: IceSettings;
 }
 

@@ -5,10 +5,12 @@
  * fleet owns.
  */
 import { Gauge, type Registry } from "prom-client";
+import type { Principal } from "../auth/mod.ts";
 import { UnavailableError } from "../errors/mod.ts";
 import { JanusAdmin, JanusConnection } from "../janus/mod.ts";
 import type { Logger } from "../log/mod.ts";
 import { CameraStream } from "./camera_stream.ts";
+import { type AccessGuard, type AccessHolder, LiveAccess } from "./live_access.ts";
 import type { JanusAccess, LiveContext, LiveSettings, Peer, VehicleLink } from "./context.ts";
 import type { Quality } from "./protocol.ts";
 import { ViewerSession } from "./viewer_session.ts";
@@ -27,6 +29,8 @@ export interface WatchTarget {
 /** Runs live streaming for one server process. */
 export class LiveService {
   readonly janus: JanusAccess;
+  /** Who holds live access open, re-checked and ended when it is revoked. */
+  readonly access: LiveAccess;
   readonly #streams = new Map<string, CameraStream>();
   readonly #vehicles = new Map<string, VehicleLink>();
   readonly #context: LiveContext;
@@ -35,7 +39,8 @@ export class LiveService {
   #abrTimer: ReturnType<typeof setInterval> | null = null;
   #connecting: Promise<void> | null = null;
 
-  constructor(readonly settings: LiveSettings, readonly logger: Logger) {
+  constructor(readonly settings: LiveSettings, readonly logger: Logger, guard: AccessGuard) {
+    this.access = new LiveAccess(guard, settings.access, logger.child({ part: "access" }));
     this.janus = {
       session: null,
       admin: new JanusAdmin(settings.adminUrl, settings.adminSecret),
@@ -233,16 +238,44 @@ export class LiveService {
     }
   }
 
-  readonly #whep = new Map<string, { target: WatchTarget; session: ViewerSession }>();
+  readonly #whep = new Map<
+    string,
+    { target: WatchTarget; session: ViewerSession; release: () => void }
+  >();
 
-  /** Starts a WHEP session; its resource id is random and unguessable. */
+  /** Admits a WHEP or WHIP session held for `principal` into live access; returns its release. */
+  #hold(kind: "whep" | "whip", principal: Principal | undefined, end: () => unknown): () => void {
+    if (!principal) return () => {};
+    const holder: AccessHolder = {
+      kind,
+      principal: () => principal,
+      end: (_why, message) => {
+        this.logger.info(`${kind} session ended`, { reason: message });
+        Promise.resolve(end()).catch(() => {});
+      },
+    };
+    return this.access.admit(holder);
+  }
+
+  /**
+   * Starts a WHEP session; its resource id is random and unguessable. With `principal` (a signed-in
+   * user) the session counts toward the user's cap and ends when the user's access is revoked.
+   */
   async startWhep(
     target: WatchTarget,
-    viewer: { subject: string; offer: string; quality: Quality },
+    viewer: { subject: string; offer: string; quality: Quality; principal?: Principal },
   ): Promise<{ resource: string; answer: string }> {
     const resource = crypto.randomUUID();
-    const { session, answer } = await this.watchWhep(target, { id: resource, ...viewer });
-    this.#whep.set(resource, { target, session });
+    const release = this.#hold("whep", viewer.principal, () => this.endWhep(resource));
+    let started;
+    try {
+      started = await this.watchWhep(target, { id: resource, ...viewer });
+    } catch (error) {
+      release();
+      throw error;
+    }
+    const { session, answer } = started;
+    this.#whep.set(resource, { target, session, release });
     // The viewer may vanish without a DELETE: Janus hangs up when ICE or DTLS fails.
     session.handle?.on((event) => {
       if (event.janus === "hangup" || event.janus === "detached") this.endWhep(resource);
@@ -260,31 +293,40 @@ export class LiveService {
     const entry = this.#whep.get(resource);
     if (!entry) return false;
     this.#whep.delete(resource);
+    entry.release();
     await this.leave(entry.target, entry.session);
     return true;
   }
 
-  readonly #whip = new Map<string, CameraStream>();
+  readonly #whip = new Map<string, { stream: CameraStream; release: () => void }>();
 
-  /** A WHIP publisher for `target`; its resource id is random and unguessable. */
+  /**
+   * A WHIP publisher for `target`; its resource id is random and unguessable. With `principal`
+   * (the vehicle's device token) it ends when the vehicle's credential is revoked.
+   */
   async startWhip(
     target: WatchTarget,
     offer: string,
+    principal?: Principal,
   ): Promise<{ resource: string; answer: string }> {
     if (!this.janus.session) throw new UnavailableError("Janus is not reachable");
     const stream = this.#stream(target);
     const resource = crypto.randomUUID();
     const answer = await stream.whipPublish(resource, offer);
-    this.#whip.set(resource, stream);
+    this.#whip.set(resource, {
+      stream,
+      release: this.#hold("whip", principal, () => this.endWhip(resource)),
+    });
     return { resource, answer };
   }
 
   /** Ends a WHIP publication; false when there is none. */
   endWhip(resource: string): boolean {
-    const stream = this.#whip.get(resource);
-    if (!stream) return false;
+    const entry = this.#whip.get(resource);
+    if (!entry) return false;
     this.#whip.delete(resource);
-    return stream.endWhip(resource);
+    entry.release();
+    return entry.stream.endWhip(resource);
   }
 
   /** Where a camera's stream stands, for a viewer that just started watching it. */
@@ -348,6 +390,7 @@ export class LiveService {
     if (this.#closed) return;
     this.#closed = true;
     if (this.#abrTimer) clearInterval(this.#abrTimer);
+    this.access.close();
     await Promise.all([...this.#streams.values()].map((s) => s.close()));
     this.#streams.clear();
     await this.janus.session?.destroy();

@@ -4,6 +4,13 @@
  */
 export { type Live, startLive } from "./setup.ts";
 export { LiveService, type WatchTarget } from "./live_service.ts";
+export {
+  type AccessGuard,
+  type AccessHolder,
+  LiveAccess,
+  type LiveAccessSettings,
+  LiveLimitError,
+} from "./live_access.ts";
 export { SignalingConnection, type SignalingDeps, type SignalingTransport } from "./signaling.ts";
 export { type IceServer, iceServersFor, type IceSettings } from "./ice_servers.ts";
 export { AbrController, type AbrTuning, DEFAULT_ABR_TUNING, type LinkSample } from "./abr.ts";

@@ -75,6 +75,9 @@ export type SignalingErrorCode =
   | "unknown_watch" // a message names a watch id that is not open
   | "duplicate_watch" // a watch id already in use on this connection
   | "too_many_watches" // more watches open than allowed on one connection
+  | "token_expired" // the token expired: send a fresh `auth` within 10 s, or be closed (4001)
+  | "revoked" // the session or credential was revoked: closed (4003)
+  | "too_many_connections" // over the per-user or per-vehicle socket cap: closed (1008)
   | "unavailable" // Janus is down or the vehicle did not publish in time
   | "internal";
 

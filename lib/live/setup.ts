@@ -1,4 +1,5 @@
 /** Builds the live service from configuration, starting the Janus sidecar when the platform owns it. */
+import type { Identity } from "../auth/mod.ts";
 import type { LiveConfig } from "../config/mod.ts";
 import { JanusSupervisor } from "../janus/mod.ts";
 import type { Logger } from "../log/mod.ts";
@@ -18,11 +19,15 @@ const JANUS_LIB_DIRS = [
   "/usr/lib/janus",
 ];
 
-/** Starts Janus (unless external) and the live service. */
+/**
+ * Starts Janus (unless external) and the live service; `identity` re-checks the access of open
+ * sockets and sessions.
+ */
 export async function startLive(
   config: LiveConfig,
   dataDir: string,
   logger: Logger,
+  identity: Pick<Identity, "recheck" | "changes">,
 ): Promise<Live> {
   let supervisor: JanusSupervisor | null = null;
   let janusUrl = config.janusUrl;
@@ -58,26 +63,36 @@ export async function startLive(
     janusUrl = supervisor.wsUrl;
     adminUrl = supervisor.adminUrl;
   }
-  const service = new LiveService({
-    janusUrl,
-    adminUrl: adminUrl!,
-    apiSecret: apiSecret!,
-    adminSecret: adminSecret!,
-    ladder: config.ladder !== null,
-    rungs: config.ladder ? parseRungs(config.ladder) : [{ height: 0, bitrate: 0 }],
-    fps: 25,
-    ffmpeg: "ffmpeg",
-    idleGraceMs: config.idleGraceMs,
-    publishTimeoutMs: 10_000,
-    abrIntervalMs: 1_000,
-    maxWatchesPerConnection: 16,
-    ice: {
-      stunUrls: config.stunUrls,
-      turnUrls: config.turnUrls,
-      turnSecret: config.turnSecret,
-      turnTtlMs: config.turnTtlMs,
+  const service = new LiveService(
+    {
+      janusUrl,
+      adminUrl: adminUrl!,
+      apiSecret: apiSecret!,
+      adminSecret: adminSecret!,
+      ladder: config.ladder !== null,
+      rungs: config.ladder ? parseRungs(config.ladder) : [{ height: 0, bitrate: 0 }],
+      fps: 25,
+      ffmpeg: "ffmpeg",
+      idleGraceMs: config.idleGraceMs,
+      publishTimeoutMs: 10_000,
+      abrIntervalMs: 1_000,
+      maxWatchesPerConnection: 16,
+      access: {
+        maxSocketsPerUser: config.maxSocketsPerUser,
+        maxSocketsPerVehicle: config.maxSocketsPerVehicle,
+        maxWhepPerUser: config.maxWhepPerUser,
+        recheckMs: config.accessRecheckMs,
+      },
+      ice: {
+        stunUrls: config.stunUrls,
+        turnUrls: config.turnUrls,
+        turnSecret: config.turnSecret,
+        turnTtlMs: config.turnTtlMs,
+      },
     },
-  }, log);
+    log,
+    identity,
+  );
   await service.start();
   return {
     service,

@@ -4,13 +4,19 @@
  * `error` message with a code and never affects other connections; a connection that floods,
  * sends oversized messages or does not authenticate in time is closed with a close code that says
  * why (1008 policy, 1009 too big).
+ *
+ * Access is not settled once: every request that acts (`watch`, a vehicle's `offer`) runs the
+ * HTTP API's check again, the live service's {@linkcode LiveAccess} ends the connection when its
+ * principal's access is revoked (4003), and when the token expires the client has 10 s to send a
+ * fresh one on the open socket (`auth` again) before the connection is closed (4001).
  */
 import type { Identity, Principal } from "../auth/mod.ts";
-import { MotorcadeError } from "../errors/mod.ts";
+import { MotorcadeError, UnauthorizedError } from "../errors/mod.ts";
 import type { FleetRegistry } from "../fleet/mod.ts";
 import type { Logger } from "../log/mod.ts";
 import type { VehicleLink } from "./context.ts";
 import { iceServersFor } from "./ice_servers.ts";
+import { type AccessHolder, type LiveAccess, LiveLimitError } from "./live_access.ts";
 import type { LiveService, WatchTarget } from "./live_service.ts";
 import {
   AuthMessage,
@@ -38,6 +44,11 @@ export interface SignalingDeps {
 }
 
 const AUTH_TIMEOUT_MS = 10_000;
+/** How long a connection whose token expired has to send a fresh one. */
+const RENEW_GRACE_MS = 10_000;
+/** Close codes: the token expired and was not renewed; access was revoked. */
+export const CLOSE_TOKEN_EXPIRED = 4001;
+export const CLOSE_ACCESS_REVOKED = 4003;
 /** Messages per second a connection may send on average, and in a burst. */
 const RATE = 20;
 const BURST = 60;
@@ -54,6 +65,12 @@ export class SignalingConnection {
   #refilledAt = Date.now();
   #dropped = 0;
   #closed = false;
+  /** When the token the connection stands on expires (ms since the epoch). */
+  #expiresAt = 0;
+  #expiryTimer: ReturnType<typeof setTimeout> | undefined;
+  #graceTimer: ReturnType<typeof setTimeout> | undefined;
+  #expired = false;
+  #release: (() => void) | null = null;
 
   constructor(readonly deps: SignalingDeps, readonly transport: SignalingTransport) {
     this.#authTimer = setTimeout(
@@ -127,6 +144,7 @@ export class SignalingConnection {
     }
     try {
       if (!this.#principal) return await this.#authenticate(json);
+      if ((json as { type?: unknown })?.type === "auth") return await this.#renew(json);
       if (this.#principal.kind === "device") return await this.#onVehicle(json);
       return await this.#onViewer(json);
     } catch (error) {
@@ -159,18 +177,37 @@ export class SignalingConnection {
     if (!parsed.success) {
       return this.#error("unauthorized", 'First message must be {"type":"auth","token":"…"}');
     }
-    let principal: Principal;
+    let principal: Principal, expiresAt: Date;
     try {
-      principal = await this.deps.identity.authenticate(parsed.data.token);
+      ({ principal, expiresAt } = await this.deps.identity.authenticateWithExpiry(
+        parsed.data.token,
+      ));
     } catch (error) {
       this.#error("unauthorized", (error as Error).message);
       return this.#close(1008, "Authentication failed", "unauthorized");
     }
-    if (this.#closed) return;
+    if (this.#closed || this.#principal) return;
+    const holder: AccessHolder = {
+      kind: "socket",
+      principal: () => this.#principal ?? principal,
+      end: (why, message) =>
+        why === "revoked"
+          ? this.#close(CLOSE_ACCESS_REVOKED, message, "revoked")
+          : this.#close(1008, message, "too_many_connections"),
+    };
+    try {
+      this.#release = this.#access.admit(holder);
+    } catch (error) {
+      if (!(error instanceof LiveLimitError)) throw error;
+      return this.#close(1008, error.message, "too_many_connections");
+    }
     clearTimeout(this.#authTimer);
     this.#principal = principal;
+    this.#armExpiry(expiresAt);
+    const expiresIn = this.#expiresIn();
     const subject = principal.kind === "device" ? principal.vehicleId : principal.userId;
     const iceServers = await iceServersFor(this.deps.live.settings.ice, subject);
+    if (this.#closed) return; // revoked or replaced meanwhile: never register a closed link
     if (principal.kind === "device") {
       const link: VehicleLink = {
         vehicleId: principal.vehicleId,
@@ -179,11 +216,96 @@ export class SignalingConnection {
         send: (message) => this.#send(message),
       };
       this.#link = link;
-      this.#send({ type: "ready", role: "vehicle", vehicleId: principal.vehicleId, iceServers });
+      this.#send({
+        type: "ready",
+        role: "vehicle",
+        vehicleId: principal.vehicleId,
+        iceServers,
+        expiresIn,
+      });
       this.deps.live.vehicleOnline(link);
     } else {
-      this.#send({ type: "ready", role: "viewer", iceServers });
+      this.#send({ type: "ready", role: "viewer", iceServers, expiresIn });
     }
+  }
+
+  get #access(): LiveAccess {
+    return this.deps.live.access;
+  }
+
+  /** Seconds until the token the connection stands on expires. */
+  #expiresIn(): number {
+    return Math.max(0, Math.floor((this.#expiresAt - Date.now()) / 1000));
+  }
+
+  /** At the token's expiry: ask for a fresh one, and close if none comes within the grace. */
+  #armExpiry(expiresAt: Date): void {
+    clearTimeout(this.#expiryTimer);
+    clearTimeout(this.#graceTimer);
+    this.#expired = false;
+    this.#expiresAt = expiresAt.getTime();
+    const delay = Math.min(Math.max(0, this.#expiresAt - Date.now()), 2 ** 31 - 1);
+    this.#expiryTimer = setTimeout(() => {
+      this.#expired = true;
+      this.#error(
+        "token_expired",
+        `Token has expired: send {"type":"auth","token":"…"} with a fresh token within ${
+          RENEW_GRACE_MS / 1000
+        } s`,
+      );
+      this.#graceTimer = setTimeout(
+        () =>
+          this.#close(CLOSE_TOKEN_EXPIRED, "Token expired and was not renewed", "token_expired"),
+        RENEW_GRACE_MS,
+      );
+    }, delay);
+  }
+
+  /** A fresh token on an open connection: same user or vehicle, new expiry. */
+  async #renew(json: unknown): Promise<void> {
+    const parsed = AuthMessage.safeParse(json);
+    if (!parsed.success) return this.#error("bad_message", describeIssues(parsed.error));
+    const current = this.#principal!;
+    let principal: Principal, expiresAt: Date;
+    try {
+      ({ principal, expiresAt } = await this.deps.identity.authenticateWithExpiry(
+        parsed.data.token,
+      ));
+    } catch (error) {
+      return this.#error("unauthorized", `Token not renewed: ${(error as Error).message}`);
+    }
+    const same = principal.kind === "user"
+      ? current.kind === "user" && current.userId === principal.userId
+      : current.kind === "device" && current.vehicleId === principal.vehicleId;
+    if (!same) {
+      return this.#error(
+        "forbidden",
+        "Token not renewed: it is another user's or vehicle's; open a new connection for it",
+      );
+    }
+    if (this.#closed) return;
+    this.#principal = principal;
+    this.#armExpiry(expiresAt);
+    this.#send({ type: "authenticated", expiresIn: this.#expiresIn() });
+  }
+
+  /**
+   * Before a request that acts: the token has not expired and the HTTP API's check still passes.
+   * A failed check closes the connection (4003); an expired token refuses the request.
+   */
+  async #mayAct(id?: string): Promise<boolean> {
+    if (this.#expired || Date.now() >= this.#expiresAt) {
+      this.#error("token_expired", 'Token has expired: send {"type":"auth","token":"…"}', id);
+      return false;
+    }
+    try {
+      await this.deps.identity.recheck(this.#principal!);
+    } catch (error) {
+      if (!(error instanceof UnauthorizedError)) throw error;
+      this.#close(CLOSE_ACCESS_REVOKED, `Access revoked: ${error.message}`, "revoked");
+      return false;
+    }
+    return !this.#closed;
   }
 
   async #onVehicle(json: unknown): Promise<void> {
@@ -195,6 +317,7 @@ export class SignalingConnection {
       case "ping":
         return this.#send({ type: "pong" });
       case "offer": {
+        if (!await this.#mayAct(message.id)) return;
         const sdp = await this.deps.live.publisherOffer(link, message.id, message.sdp);
         return this.#send({ type: "answer", id: message.id, sdp });
       }
@@ -217,7 +340,10 @@ export class SignalingConnection {
     }
     const message = parsed.data;
     if (message.type === "ping") return this.#send({ type: "pong" });
-    if (message.type === "watch") return await this.#watch(message);
+    if (message.type === "watch") {
+      if (!await this.#mayAct(message.id)) return;
+      return await this.#watch(message);
+    }
     const watch = this.#watches.get(message.id);
     if (!watch) return this.#error("unknown_watch", `No watch "${message.id}" is open`, message.id);
     const session = watch.session;
@@ -294,6 +420,10 @@ export class SignalingConnection {
   onClose(): void {
     this.#closed = true;
     clearTimeout(this.#authTimer);
+    clearTimeout(this.#expiryTimer);
+    clearTimeout(this.#graceTimer);
+    this.#release?.();
+    this.#release = null;
     if (this.#link) this.deps.live.vehicleOffline(this.#link);
     for (const { session, target } of this.#watches.values()) {
       if (session) this.deps.live.leave(target, session).catch(() => {});

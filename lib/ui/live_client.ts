@@ -74,6 +74,8 @@ const TICK_MS = 1_000;
 const STATS_EVERY = 2;
 const PING_EVERY = 20;
 /** Errors about a watch that retrying cannot fix. */
+/** Close code of a connection whose access was revoked (signed out, user disabled). */
+const ACCESS_REVOKED = 4003;
 const FINAL_ERRORS = new Set(["not_found", "forbidden", "too_many_watches", "bad_message"]);
 /** Statuses of the publication that say video cannot flow now. */
 const HOLDING = new Set(["starting", "vehicle-offline", "reconnecting", "unavailable"]);
@@ -121,6 +123,7 @@ export class LiveViewer {
   #shownDetail?: string;
   #attempt = 0;
   #retryTimer?: ReturnType<typeof setTimeout>;
+  #renewTimer?: ReturnType<typeof setTimeout>;
   #ticker?: ReturnType<typeof setInterval>;
   #ticks = 0;
   #started = false;
@@ -161,6 +164,7 @@ export class LiveViewer {
     if (this.#closed) return;
     this.#closed = true;
     clearTimeout(this.#retryTimer);
+    clearTimeout(this.#renewTimer);
     clearInterval(this.#ticker);
     if (this.#watchId) this.#send({ type: "bye", id: this.#watchId });
     this.#watchId = null;
@@ -197,8 +201,12 @@ export class LiveViewer {
     socket.onmessage = (event) => {
       if (socket === this.#socket && typeof event.data === "string") this.#onMessage(event.data);
     };
-    socket.onclose = () => {
+    socket.onclose = (event) => {
       if (socket !== this.#socket) return;
+      clearTimeout(this.#renewTimer);
+      if (event.code === ACCESS_REVOKED) {
+        return this.#fail("Access to live video was revoked: sign in again");
+      }
       this.#socket = null;
       this.#ready = false;
       this.#watchId = null;
@@ -240,6 +248,10 @@ export class LiveViewer {
     } catch {
       return;
     }
+    if (message.type === "ready" || message.type === "authenticated") {
+      this.#scheduleRenewal(message.expiresIn);
+    }
+    if (message.type === "authenticated") return;
     if (message.type === "ready") {
       this.#ready = true;
       this.#iceServers = Array.isArray(message.iceServers) ? message.iceServers : [];
@@ -290,7 +302,32 @@ export class LiveViewer {
     this.#retry(() => this.#watch());
   }
 
+  /**
+   * The server closes a connection whose access token expires unless a fresh one comes: send one
+   * on the open socket a little before (`expiresIn` seconds from now), so watching goes on.
+   */
+  #scheduleRenewal(expiresIn: unknown): void {
+    clearTimeout(this.#renewTimer);
+    if (typeof expiresIn !== "number") return;
+    const lifetimeMs = expiresIn * 1000;
+    const delay = Math.max(1_000, lifetimeMs - Math.min(30_000, lifetimeMs / 10));
+    this.#renewTimer = setTimeout(() => this.#renew(), delay);
+  }
+
+  async #renew(): Promise<void> {
+    try {
+      const token = await this.#options.token();
+      this.#send({ type: "auth", token });
+    } catch {
+      // the server closes the socket at expiry; the reconnection asks for a token again
+    }
+  }
+
   #onError(message: Message): void {
+    if (message.code === "token_expired" && !message.id) {
+      this.#renew();
+      return;
+    }
     const id = typeof message.id === "string" ? message.id : null;
     if (!id || id !== this.#watchId) return; // about the connection: a refused token closes it
     const code = String(message.code);

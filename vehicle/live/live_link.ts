@@ -38,6 +38,7 @@ export class LiveLink {
   #loop: Promise<void> | null = null;
   #wake: (() => void) | null = null;
   #connected = false;
+  #renewTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(readonly options: LiveLinkOptions) {}
 
@@ -96,6 +97,7 @@ export class LiveLink {
       });
     } finally {
       clearInterval(ping);
+      clearTimeout(this.#renewTimer);
       this.#connected = false;
       this.#socket = null;
     }
@@ -117,8 +119,11 @@ export class LiveLink {
       case "ready":
         this.#connected = true;
         this.#iceServers = (message.iceServers as IceServer[]) ?? [];
+        this.#scheduleRenewal(message.expiresIn);
         log.info("live link ready");
         return;
+      case "authenticated":
+        return this.#scheduleRenewal(message.expiresIn);
       case "publish":
         return await this.#publish(String(message.id), String(message.camera));
       case "answer": {
@@ -135,8 +140,33 @@ export class LiveLink {
         return await this.#stop(String(message.id), null);
       case "error":
         log.warn("live signaling error", { code: message.code, message: message.message });
-        if (message.code === "unauthorized") this.options.tokens.invalidate();
+        if (message.code === "unauthorized" || message.code === "revoked") {
+          this.options.tokens.invalidate();
+        }
+        if (message.code === "token_expired") await this.#renew();
         return;
+    }
+  }
+
+  /**
+   * The server ends a connection whose device token expires unless a fresh one comes: send one on
+   * the open socket a little before (`expiresIn` seconds from now), so publishing goes on.
+   */
+  #scheduleRenewal(expiresIn: unknown): void {
+    clearTimeout(this.#renewTimer);
+    if (typeof expiresIn !== "number") return;
+    const lifetimeMs = expiresIn * 1000;
+    const delay = Math.max(1_000, lifetimeMs - Math.min(30_000, lifetimeMs / 10));
+    this.#renewTimer = setTimeout(() => this.#renew(), delay);
+  }
+
+  async #renew(): Promise<void> {
+    try {
+      this.#send({ type: "auth", token: await this.options.tokens.token() });
+    } catch (error) {
+      this.options.logger.warn("cannot renew the live link's token", {
+        error: (error as Error).message,
+      });
     }
   }
 

@@ -113,6 +113,7 @@ export function registerLiveRoutes(app: ApiApp, deps: RouteDeps) {
         request: { params: CameraParams, ...sdpBody("The viewer's SDP offer (recvonly H.264)") },
         responses: {
           201: SESSION_CREATED,
+          429: { description: "The user holds LIVE_WHEP_PER_USER WHEP sessions already" },
           503: JANUS_DOWN,
         },
       }),
@@ -126,7 +127,12 @@ export function registerLiveRoutes(app: ApiApp, deps: RouteDeps) {
       const subject = principal?.kind === "user" ? principal.userId : `link:${vehicleId}`;
       const { resource, answer } = await live().startWhep(
         { fleetId, vehicleId, camera },
-        { subject, offer, quality: (c.req.query("quality") as "auto") ?? "auto" },
+        {
+          subject,
+          offer,
+          quality: (c.req.query("quality") as "auto") ?? "auto",
+          principal: principal?.kind === "user" ? principal : undefined,
+        },
       );
       const location = `/api/v1/live/whep/${resource}`;
       const headers: Record<string, string> = {
@@ -231,7 +237,11 @@ export function registerLiveRoutes(app: ApiApp, deps: RouteDeps) {
       if (deviceOf(c).fleetId !== fleetId) throw new NotFoundError(`Fleet "${fleetId}" not found`);
       const offer = await sdpOffer(c, "WHIP");
       await checkCamera(fleetId, vehicleId, camera);
-      const { resource, answer } = await live().startWhip({ fleetId, vehicleId, camera }, offer);
+      const { resource, answer } = await live().startWhip(
+        { fleetId, vehicleId, camera },
+        offer,
+        deviceOf(c),
+      );
       return c.body(answer, 201, {
         "content-type": "application/sdp",
         location: `/api/v1/live/whip/${resource}`,

@@ -1,0 +1,57 @@
+/**
+ * "Access changed" news: where access is taken away (logout, a revoked session family, a user
+ * disabled, deleted or given another role, a device credential revoked, a vehicle deleted) says so
+ * here, and whatever holds access open (signaling sockets, WHEP and WHIP sessions) re-checks at
+ * once instead of at its next timer. A change is a hint, not a verdict: holders re-run the same
+ * check the HTTP API runs on every request, so a lost or repeated change is harmless.
+ */
+
+/** What a change is about: a session family, a user, a device credential, a vehicle or a fleet. */
+export interface AccessChange {
+  subject: "session" | "user" | "credential" | "vehicle" | "fleet";
+  id: string;
+}
+
+/**
+ * Carries {@linkcode AccessChange}s from those who revoke to those who hold access. The embedded
+ * implementation is in-process; one over the event bus (a topic every server process reads from
+ * its latest offset) satisfies the same interface when several processes serve one catalog.
+ */
+export interface AccessChanges {
+  /** Announces a change; best effort, never throws (holders also re-check on a timer). */
+  publish(change: AccessChange): void;
+  /** Calls `listener` for every change published from now on; returns the unsubscriber. */
+  subscribe(listener: (change: AccessChange) => void): () => void;
+}
+
+/**
+ * The in-process {@linkcode AccessChanges}: listeners run synchronously in publish order, and a
+ * listener that throws does not keep the change from the others.
+ *
+ * @example
+ * const changes = new LocalAccessChanges();
+ * const stop = changes.subscribe((change) => console.log(change.subject, change.id));
+ * changes.publish({ subject: "session", id: "ses_1" });
+ * stop();
+ */
+export class LocalAccessChanges implements AccessChanges {
+  readonly #listeners = new Set<(change: AccessChange) => void>();
+
+  /** Delivers `change` to every current listener. */
+  publish(change: AccessChange): void {
+    for (const listener of [...this.#listeners]) {
+      try {
+        listener(change);
+      } catch {
+        // a holder's failure is its own; the others still hear of the change
+      }
+    }
+  }
+
+  /** Adds `listener`; the returned function removes it. */
+  subscribe(listener: (change: AccessChange) => void): () => void {
+    const own = (change: AccessChange) => listener(change);
+    this.#listeners.add(own);
+    return () => this.#listeners.delete(own);
+  }
+}
