@@ -1,6 +1,7 @@
 /**
  * The benchmark server process (started by `server.ts`): `createPlatform` on a temporary
- * DATA_DIR, the app served by `Deno.serve` as `main.ts` does, plus three read-only `/bench/*`
+ * DATA_DIR, the app served behind the connection gate as `main.ts` does (`BENCH_GATE=off`: by a
+ * bare `Deno.serve`, to measure what the gate costs), plus three read-only `/bench/*`
  * counters answered before the app (and the playlist-cache drop of `INVALIDATE_HEADER`). Prints
  * one JSON line when listening; stops when its stdin ends, on SIGTERM, or after 15 minutes.
  */
@@ -9,6 +10,10 @@ import { makeCmaf } from "../../tests/support/media.ts";
 import { OWNER, startTestPlatform } from "../../tests/support/platform.ts";
 import type { SegmentRecord } from "../../lib/catalog/mod.ts";
 import { recordingPrefix } from "../../lib/ingest/mod.ts";
+import { parseConfig } from "../../lib/config/mod.ts";
+import { connectionLimits, serveGated } from "../../lib/http/mod.ts";
+import { MAX_MESSAGE_BYTES } from "../../lib/live/mod.ts";
+import { createLogger } from "../../lib/log/mod.ts";
 import { freePort } from "./net.ts";
 import {
   type BenchServerInfo,
@@ -127,22 +132,28 @@ async function catalogSegments(): Promise<number> {
 }
 
 const { accessToken: ownerToken } = await platform.login(OWNER.email, OWNER.password);
-const server = Deno.serve(
-  { hostname: "127.0.0.1", port, onListen() {} },
-  async (request, info) => {
-    const url = request.url;
-    if (url.startsWith("/bench/", url.indexOf("/", 8))) {
-      const path = url.slice(url.indexOf("/", 8));
-      if (path === "/bench/indexed") return Response.json({ segments: indexed, lastAt });
-      if (path === "/bench/indexed-log") return Response.json(Object.fromEntries(indexedAt));
-      if (path === "/bench/catalog") return Response.json({ segments: await catalogSegments() });
-      return new Response("no such bench counter", { status: 404 });
-    }
-    const drop = request.headers.get(INVALIDATE_HEADER);
-    if (drop) platform.playback.cache.invalidate(drop);
-    return platform.app.fetch(request, info);
-  },
-);
+const handler: Deno.ServeHandler<Deno.NetAddr> = async (request, info) => {
+  const url = request.url;
+  if (url.startsWith("/bench/", url.indexOf("/", 8))) {
+    const path = url.slice(url.indexOf("/", 8));
+    if (path === "/bench/indexed") return Response.json({ segments: indexed, lastAt });
+    if (path === "/bench/indexed-log") return Response.json(Object.fromEntries(indexedAt));
+    if (path === "/bench/catalog") return Response.json({ segments: await catalogSegments() });
+    return new Response("no such bench counter", { status: 404 });
+  }
+  const drop = request.headers.get(INVALIDATE_HEADER);
+  if (drop) platform.playback.cache.invalidate(drop);
+  return platform.app.fetch(request, info);
+};
+const config = parseConfig({ MAX_CONNECTIONS: "4096", MAX_CONNECTIONS_PER_IP: "4096" });
+const server = Deno.env.get("BENCH_GATE") === "off"
+  ? Deno.serve({ hostname: "127.0.0.1", port, onListen() {} }, handler)
+  : serveGated({
+    hostname: "127.0.0.1",
+    port,
+    limits: connectionLimits(config, MAX_MESSAGE_BYTES),
+    logger: createLogger("warn"),
+  }, handler);
 
 let stopping: Promise<void> | undefined;
 const stop = () => {

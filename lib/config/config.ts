@@ -180,31 +180,31 @@ export const CONFIG_VARIABLES: ReadonlyArray<{ name: string; default: string; me
     name: "TRUST_PROXY",
     default: "false",
     meaning:
-      "Behind reverse proxies: `true` (one, as the shipped nginx) or their number N; the client is the N-th X-Forwarded-For address from the right (entries left of it are the client's to forge)",
+      "Behind N reverse proxies (`true`: one): the client is the N-th X-Forwarded-For address from the right",
   },
   {
     name: "HTTP_HEADER_TIMEOUT",
     default: "10s",
     meaning:
-      "A request head must arrive within this of the connection opening (or of its first byte on a kept-alive connection); else 408 and close",
+      "A request head must arrive within this of the connection opening or of its first byte; else 408 and close",
   },
   {
     name: "HTTP_IDLE_TIMEOUT",
     default: "60s",
     meaning:
-      "A connection with no bytes either way for this long is closed (WebSockets: the longer of this and 2 minutes; the server pings every 60 s)",
+      "A connection with no bytes either way for this long is closed (a WebSocket: at least 2 minutes)",
   },
   {
     name: "MAX_CONNECTIONS",
     default: "from the open-file limit",
     meaning:
-      "Connections open at once; one more gets 503 with Retry-After and is closed. Default: (soft open-file limit − max(64, limit/8)) / 3, as each costs three descriptors",
+      "Connections open at once, one more gets 503 and is closed; default (open-file limit − reserve) / 3",
   },
   {
-    name: "MAX_CONNECTIONS_PER_CLIENT",
+    name: "MAX_CONNECTIONS_PER_IP",
     default: "MAX_CONNECTIONS / 4",
     meaning:
-      "Connections open at once from one client address (503 beyond); not applied with TRUST_PROXY, where the proxy is every client",
+      "Connections open at once from one client address (503 beyond); not applied with TRUST_PROXY",
   },
   {
     name: "LOG_LEVEL",
@@ -535,9 +535,9 @@ export function parseConfig(source: ConfigSource): Config {
       maxConnections: get("MAX_CONNECTIONS") === undefined
         ? undefined
         : integer("MAX_CONNECTIONS", 1024, 1, 10_000_000),
-      maxConnectionsPerClient: get("MAX_CONNECTIONS_PER_CLIENT") === undefined
+      maxConnectionsPerClient: get("MAX_CONNECTIONS_PER_IP") === undefined
         ? undefined
-        : integer("MAX_CONNECTIONS_PER_CLIENT", 256, 1, 10_000_000),
+        : integer("MAX_CONNECTIONS_PER_IP", 256, 1, 10_000_000),
     },
     logLevel: logLevel as Config["logLevel"],
     maxBodyBytes: integer("MAX_BODY_BYTES", 1_048_576, 1024, 1_073_741_824),

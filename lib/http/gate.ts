@@ -98,7 +98,10 @@ export function connectionLimits(
  *
  * @example const server = serveGated({ hostname, port, limits, logger }, app.fetch)
  */
-export function serveGated(options: GateOptions, handler: Deno.ServeHandler): GatedServer {
+export function serveGated(
+  options: GateOptions,
+  handler: Deno.ServeHandler<Deno.NetAddr>,
+): GatedServer {
   const { limits, logger } = options;
   const metrics = gateMetrics(options.registry);
   const peers = new Map<number, Deno.NetAddr>();

@@ -134,8 +134,8 @@ Deno.test({
   async fn() {
     for (
       const env of [
-        { MAX_CONNECTIONS: "100", MAX_CONNECTIONS_PER_CLIENT: "4" },
-        { MAX_CONNECTIONS: "4", MAX_CONNECTIONS_PER_CLIENT: "100" },
+        { MAX_CONNECTIONS: "100", MAX_CONNECTIONS_PER_IP: "4" },
+        { MAX_CONNECTIONS: "4", MAX_CONNECTIONS_PER_IP: "100" },
       ]
     ) {
       await using server = await startServer({ ...env, HTTP_HEADER_TIMEOUT: "60s" });
@@ -164,7 +164,7 @@ Deno.test({
   async fn() {
     // A cap above what 256 descriptors allow, so the gate really runs out; then the default cap.
     const runs: Record<string, string>[] = [
-      { MAX_CONNECTIONS: "5000", MAX_CONNECTIONS_PER_CLIENT: "5000" },
+      { MAX_CONNECTIONS: "5000", MAX_CONNECTIONS_PER_IP: "5000" },
       {},
     ];
     for (const env of runs) {
