@@ -20,7 +20,12 @@ const MediaParams = z.object({
 const Ticks = z.string().regex(/^(0|[1-9]\d{0,14})$/, "must be a decode time in ticks")
   .refine((t) => Number(t) <= MAX_STRETCH_TICKS, "must be a decode time in ticks")
   .optional();
-const SignedQuery = z.object({ exp: z.string(), sig: z.string() });
+const SignedQuery = z.object({
+  exp: z.string(),
+  kid: z.string(),
+  link: z.string().optional(),
+  sig: z.string(),
+});
 const TimedQuery = SignedQuery.extend({ t: Ticks });
 const FillerQuery = TimedQuery.extend({
   c: z.string().regex(/^(0|[1-9]\d{0,9})$/, "must be a composition offset in ticks").optional(),
@@ -49,11 +54,24 @@ const MEDIA_RESPONSES = {
 export const mediaPrefix = (fleetId: string, vehicleId: string, cameraId: string) =>
   `/media/fleets/${fleetId}/vehicles/${vehicleId}/cameras/${cameraId}/`;
 
+/**
+ * The prefix a media URL's signature must cover: the camera's for a signed-in viewer's URLs; for
+ * a link's, the one recording (or the one slate encoding, `gap/<encoding>/`) it was signed for.
+ */
+const signedScope = (narrow: (c: Context) => string) =>
+  access.signedPrefix((c) => {
+    const camera = mediaPrefix(
+      c.req.param("fleetId")!,
+      c.req.param("vehicleId")!,
+      c.req.param("cameraId")!,
+    );
+    return c.req.query("link") === undefined ? camera : `${camera}${narrow(c)}/`;
+  });
+
 /** Segment bytes behind signed URLs: what players, and a CDN in front, fetch. */
 export function registerMediaRoutes(app: ApiApp, { store, playback, secure }: RouteDeps) {
-  const signed = access.signedPrefix((c) =>
-    mediaPrefix(c.req.param("fleetId")!, c.req.param("vehicleId")!, c.req.param("cameraId")!)
-  );
+  const signed = signedScope((c) => c.req.param("recordingId")!);
+  const slate = signedScope((c) => `gap/${c.req.param("encoding")}`);
   app.openapi(
     secured(
       secure,
@@ -104,7 +122,7 @@ export function registerMediaRoutes(app: ApiApp, { store, playback, secure }: Ro
   app.openapi(
     secured(
       secure,
-      signed,
+      slate,
       createRoute({
         method: "get",
         path: `${CAMERA_PATH}/gap/{encoding}/init.mp4`,
@@ -123,7 +141,7 @@ export function registerMediaRoutes(app: ApiApp, { store, playback, secure }: Ro
   app.openapi(
     secured(
       secure,
-      signed,
+      slate,
       createRoute({
         method: "get",
         path: `${CAMERA_PATH}/gap/{encoding}/{totalMs}/{count}/{file}`,

@@ -16,7 +16,7 @@ export type Access =
     roles: readonly Role[];
     fleetParam?: string;
     orSigned?: boolean;
-    /** Also accept a Bearer token `mcs.<exp>.<sig>` signing this path prefix (live links). */
+    /** Also accept a live link's Bearer token `mcs.…` signing this path prefix. */
     orSignedBearer?: (c: Context) => string;
   }
   | { kind: "device"; vehicleParam?: string }
@@ -43,8 +43,8 @@ export const access = {
     fleetParam: param,
   }),
   /**
-   * Like {@linkcode access.fleet}, or a URL signed exactly for this path and query (`exp`, `sig`),
-   * so a player with a shared link needs no token.
+   * Like {@linkcode access.fleet}, or a URL signed exactly for this path and query (`exp`, `kid`,
+   * `link`, `sig`) by a link not revoked, so a player with a shared link needs no token.
    */
   fleetOrSigned: (roles: readonly Role[], param = "fleetId"): Access => ({
     kind: "user",
@@ -53,15 +53,18 @@ export const access = {
     orSigned: true,
   }),
   /**
-   * Like {@linkcode access.fleet}, or a Bearer token `mcs.<exp>.<sig>` that signs the path prefix
-   * `prefix(c)` — a link to one camera's live stream handed to a third-party WHEP player.
+   * Like {@linkcode access.fleet}, or a live link's Bearer token `mcs.<exp>.<kid>.<link>.<sig>`
+   * that signs the path prefix `prefix(c)` — one camera's live stream for a third-party player.
    */
   fleetOrSignedBearer: (
     roles: readonly Role[],
     prefix: (c: Context) => string,
     param = "fleetId",
   ): Access => ({ kind: "user", roles, fleetParam: param, orSignedBearer: prefix }),
-  /** A URL whose `exp` and `sig` sign the path prefix `prefix(c)` (media segments). */
+  /**
+   * A URL whose `exp`, `kid`, `link` and `sig` sign the path prefix `prefix(c)` (media segments);
+   * `prefix` sees whether the URL names a link, whose signatures cover narrower prefixes.
+   */
   signedPrefix: (prefix: (c: Context) => string): Access => ({ kind: "signed-prefix", prefix }),
   /** A vehicle's device token; with `param`, only for the vehicle named by that path parameter. */
   device: (param?: string): Access => ({ kind: "device", vehicleParam: param }),
@@ -70,10 +73,17 @@ export const access = {
 /** Prefix of a Bearer token that is a signature over a path prefix, not a JWT. */
 export const SIGNED_BEARER = "mcs.";
 
-/** A Bearer token for `prefix` until `expiresAt` (see {@linkcode access.fleetOrSignedBearer}). */
-export function signedBearer(identity: Identity, prefix: string, expiresAt: Date): string {
-  const { exp, sig } = identity.urls.signPrefix(prefix, expiresAt);
-  return `${SIGNED_BEARER}${exp}.${sig}`;
+/**
+ * A live link's Bearer token for `prefix` until `expiresAt` (see
+ * {@linkcode access.fleetOrSignedBearer}).
+ */
+export function signedBearer(
+  identity: Identity,
+  prefix: string,
+  expiresAt: Date,
+  link: string,
+): string {
+  return SIGNED_BEARER + identity.urls.signBearer(prefix, expiresAt, link);
 }
 
 /** Context variables the access middleware sets. */
@@ -93,18 +103,18 @@ export function authorize(identity: Identity, rule: Access): MiddlewareHandler {
   return async function authorizeRequest(c, next) {
     if (rule.kind === "public") return await next();
     if (rule.kind === "signed-prefix") {
-      identity.urls.verifyPrefix(rule.prefix(c), c.req.query("exp"), c.req.query("sig"));
+      const { exp, kid, link, sig } = c.req.query();
+      await identity.urls.verifyPrefix(rule.prefix(c), { exp, kid, link, sig });
       return await next();
     }
     if (rule.kind === "user" && rule.orSigned && c.req.query("sig") !== undefined) {
-      identity.urls.verifyExact(new URL(c.req.url));
+      await identity.urls.verifyExact(new URL(c.req.url));
       return await next();
     }
     const token = bearerToken(c);
     if (!token) throw new UnauthorizedError("Authentication required: send a Bearer token");
     if (rule.kind === "user" && rule.orSignedBearer && token.startsWith(SIGNED_BEARER)) {
-      const [exp, sig] = token.slice(SIGNED_BEARER.length).split(".");
-      identity.urls.verifyPrefix(rule.orSignedBearer(c), exp, sig);
+      await identity.urls.verifyBearer(rule.orSignedBearer(c), token.slice(SIGNED_BEARER.length));
       return await next();
     }
     const principal = await identity.authenticate(token);

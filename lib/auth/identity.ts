@@ -7,7 +7,7 @@ import { Keyring } from "./keyring.ts";
 import { hashPassword, passwordWork } from "./password.ts";
 import type { Principal } from "./principal.ts";
 import { randomSecret } from "./secrets.ts";
-import { URL_SIGNING_SECRET, UrlSigner } from "./signed_urls.ts";
+import { UrlSigner } from "./signed_urls.ts";
 import { Sessions } from "./sessions.ts";
 import { SignIn } from "./sign_in.ts";
 import { SignInThrottle } from "./sign_in_throttle.ts";
@@ -60,9 +60,7 @@ export class Identity {
   static async open(catalog: Catalog, config: Config): Promise<Identity> {
     const identity = new Identity(catalog, config);
     await identity.keyring.load();
-    identity.urls = new UrlSigner(
-      await catalog.secrets.getOrCreate(URL_SIGNING_SECRET, UrlSigner.generateSecret),
-    );
+    identity.urls = await UrlSigner.open(catalog);
     return identity;
   }
 

@@ -1,6 +1,6 @@
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, type JWK } from "jose";
 import { InsufficientStorageError } from "../errors/mod.ts";
-import type { Catalog, SigningKey } from "../catalog/mod.ts";
+import type { Catalog, SigningKey, UrlSigningKey } from "../catalog/mod.ts";
 
 /** How often every process re-reads the keys, so a rotation made elsewhere reaches it. */
 export const KEY_RELOAD_INTERVAL_MS = 60_000;
@@ -138,4 +138,144 @@ async function loadKey(record: SigningKey): Promise<LoadedKey> {
     privateKey: await importJWK(record.privateJwk as JWK, "ES256") as CryptoKey,
     publicKey: await importJWK(record.publicJwk as JWK, "ES256") as CryptoKey,
   };
+}
+
+/** How long a URL signing key keeps verifying after a rotation, unless told: the longest link. */
+export const URL_KEY_OVERLAP_MS = 30 * 86_400_000;
+
+/** How often URL keys are re-read to pick up a rotation made by another process. */
+const URL_KEY_RELOAD_MS = 60_000;
+
+interface LoadedUrlKey {
+  record: UrlSigningKey;
+  key: Uint8Array;
+}
+
+/**
+ * The HMAC keys that sign capability URLs (media, playlist links, live-link tokens), kept in the
+ * catalog like the JWT keys. Every signed URL names its key (`kid`); a rotation adds a key that
+ * signs from then on, and the previous one keeps verifying for an overlap, then goes.
+ */
+export class UrlKeyring {
+  #keys = new Map<string, LoadedUrlKey>();
+  #active: LoadedUrlKey | undefined;
+  #lastReload = -Infinity;
+  #reloading: Promise<void> | undefined;
+
+  constructor(
+    private readonly catalog: Catalog,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** Loads the keys, creating the first from `firstSecret` (base64) when there is none. */
+  async load(firstSecret: () => Promise<string>): Promise<void> {
+    await this.reload();
+    if (this.#active) return;
+    await this.catalog.urlSigningKeys.addFirst({
+      kid: newKid(),
+      secret: await firstSecret(),
+      createdAt: new Date(this.now()),
+      retiredAt: null,
+      verifyUntil: null,
+    });
+    await this.reload();
+  }
+
+  /** Re-reads the keys from the catalog (one read at a time). */
+  reload(): Promise<void> {
+    this.#reloading ??= (async () => {
+      try {
+        const keys = new Map<string, LoadedUrlKey>();
+        for (const record of await this.catalog.urlSigningKeys.list()) {
+          keys.set(record.kid, {
+            record,
+            key: this.#keys.get(record.kid)?.key ?? decodeBase64(record.secret),
+          });
+        }
+        this.#keys = keys;
+        this.#active = [...keys.values()].filter((k) => k.record.retiredAt === null).at(-1);
+        this.#lastReload = this.now();
+      } finally {
+        this.#reloading = undefined;
+      }
+    })();
+    return this.#reloading;
+  }
+
+  /**
+   * Creates a new key that signs from now on; the current one verifies for `overlapMs` more
+   * (0: URLs it signed stop working at once, for a leaked key). Returns the new key id.
+   */
+  async rotate(overlapMs = URL_KEY_OVERLAP_MS): Promise<string> {
+    if (!(overlapMs >= 0)) throw new RangeError("URL key overlap must be 0 or more");
+    const now = this.now();
+    const kid = newKid();
+    await this.catalog.urlSigningKeys.activate({
+      kid,
+      secret: generateUrlSecret(),
+      createdAt: new Date(now),
+      retiredAt: null,
+      verifyUntil: null,
+    }, new Date(now + overlapMs));
+    await this.catalog.urlSigningKeys.prune(new Date(now));
+    await this.reload();
+    return kid;
+  }
+
+  /** The key that signs new URLs; a reload is started in the background once a minute. */
+  signing(): { kid: string; key: Uint8Array } {
+    if (this.now() - this.#lastReload > URL_KEY_RELOAD_MS) this.reload().catch(() => {});
+    if (!this.#active) throw new Error("URL keyring is not loaded");
+    return { kid: this.#active.record.kid, key: this.#active.key };
+  }
+
+  /**
+   * The key `kid` names while it may verify; re-reads the keys (at most every 5 s) for a kid this
+   * process has not seen, made by a rotation elsewhere.
+   */
+  verifying(kid: string): Uint8Array | undefined | Promise<Uint8Array | undefined> {
+    const known = this.#keys.get(kid);
+    if (known || this.now() - this.#lastReload <= 5_000) return this.#usable(known);
+    return this.reload().then(() => this.#usable(this.#keys.get(kid)));
+  }
+
+  #usable(loaded: LoadedUrlKey | undefined): Uint8Array | undefined {
+    const until = loaded?.record.verifyUntil;
+    return loaded && (!until || until.getTime() > this.now()) ? loaded.key : undefined;
+  }
+
+  /** Summary for the CLI: kid, creation, retirement and end of overlap. */
+  describe(): Array<
+    {
+      kid: string;
+      createdAt: Date;
+      retiredAt: Date | null;
+      verifyUntil: Date | null;
+      active: boolean;
+    }
+  > {
+    return [...this.#keys.values()].map(({ record }, _, all) => ({
+      kid: record.kid,
+      createdAt: record.createdAt,
+      retiredAt: record.retiredAt,
+      verifyUntil: record.verifyUntil,
+      active: all.length > 0 && record.kid === this.#active?.record.kid,
+    }));
+  }
+}
+
+/** A new random URL signing key, base64 (32 bytes). */
+export function generateUrlSecret(): string {
+  return btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(32))));
+}
+
+function newKid(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(6));
+  return "u" + btoa(String.fromCharCode(...bytes)).replace(/\+/g, "-").replace(/\//g, "_");
+}
+
+function decodeBase64(text: string): Uint8Array {
+  const key = Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
+  if (key.byteLength < 32) throw new RangeError("URL signing key must be 32 bytes or more");
+  return key;
 }

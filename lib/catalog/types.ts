@@ -90,6 +90,45 @@ export interface SigningKey {
   retiredAt: Date | null;
 }
 
+/**
+ * A capability link a user handed out: a playback link (signed playlist and clip URLs for a time
+ * range) or a live link (a WHEP token). Every URL it signs names it, so revoking it, or its
+ * maker losing the right to make it, ends those URLs too.
+ */
+export interface Link {
+  id: string;
+  kind: "playback" | "live";
+  fleetId: string;
+  vehicleId: string;
+  cameraId: string;
+  /** The user who made it. */
+  createdBy: string;
+  createdAt: Date;
+  expiresAt: Date;
+  /** The time range a playback link plays (`toMs` null: open-ended); null for live links. */
+  fromMs: number | null;
+  toMs: number | null;
+  revokedAt: Date | null;
+}
+
+/** Which links a bulk revocation or a listing concerns, within one fleet. */
+export interface LinkFilter {
+  cameraId?: string;
+  createdBy?: string;
+  kind?: Link["kind"];
+}
+
+/** A key that signs capability URLs (HMAC-SHA256); retired keys verify until `verifyUntil`. */
+export interface UrlSigningKey {
+  kid: string;
+  /** The key, base64. */
+  secret: string;
+  createdAt: Date;
+  retiredAt: Date | null;
+  /** When a retired key stops verifying; null while it signs. */
+  verifyUntil: Date | null;
+}
+
 /** Fleets (tenants). */
 export interface FleetRepository {
   create(input: { name: string }): Promise<Fleet>;
@@ -175,6 +214,34 @@ export interface SigningKeyRepository {
   delete(kid: string): Promise<void>;
 }
 
+/** Capability links. Rows stay until well after they expire, so a link's URLs never outlive its row. */
+export interface LinkRepository {
+  create(input: Omit<Link, "id" | "createdAt" | "revokedAt">): Promise<Link>;
+  get(fleetId: string, id: string): Promise<Link | undefined>;
+  /** Unexpired links of a fleet matching `filter`, newest first. */
+  list(fleetId: string, filter: LinkFilter, now: Date): Promise<Link[]>;
+  /** Revokes unexpired, unrevoked links of a fleet matching `filter`; returns their ids. */
+  revoke(fleetId: string, filter: LinkFilter & { id?: string }, now: Date): Promise<string[]>;
+  /**
+   * Ids of unexpired links that no longer hold: revoked, or whose maker is gone, disabled, out of
+   * the link's fleet, or (for a live link) no longer an admin or operator.
+   */
+  unusable(now: Date): Promise<string[]>;
+  /** Deletes links that expired before `before`. */
+  prune(before: Date): Promise<number>;
+}
+
+/** Keys that sign capability URLs. */
+export interface UrlSigningKeyRepository {
+  list(): Promise<UrlSigningKey[]>;
+  /** Adds the first key unless there is one; returns whether it was added. */
+  addFirst(key: UrlSigningKey): Promise<boolean>;
+  /** Adds `key` and retires every other signing key, to verify until `verifyUntil`, in one step. */
+  activate(key: UrlSigningKey, verifyUntil: Date): Promise<void>;
+  /** Deletes retired keys whose overlap ended before `now`. */
+  prune(now: Date): Promise<number>;
+}
+
 /** A segment as ingest announces it and the indexer records it. */
 export interface SegmentRecord extends Segment {
   fleetId: string;
@@ -245,6 +312,8 @@ export interface Catalog {
   readonly recordings: RecordingRepository;
   readonly vehicleStatus: VehicleStatusRepository;
   readonly secrets: SecretRepository;
+  readonly links: LinkRepository;
+  readonly urlSigningKeys: UrlSigningKeyRepository;
   /** Throws when the catalog cannot serve queries; used by `/readyz`. */
   ping(): Promise<void>;
   close(): Promise<void>;

@@ -25,7 +25,7 @@ import {
   ROOT_USAGE,
   rootHelp,
 } from "./help.ts";
-import { keyCommands } from "./keys.ts";
+import { keyCommands, urlKeyCommands } from "./keys.ts";
 import { type AdminPlatform, openAdminPlatform } from "./platform.ts";
 import { userCommands } from "./users.ts";
 import { vehicleCommands } from "./vehicles.ts";
@@ -41,6 +41,7 @@ const ENTRIES: Entry[] = [
   vehicleCommands,
   cameraCommands,
   keyCommands,
+  urlKeyCommands,
   configCommand,
 ];
 

@@ -11,31 +11,54 @@ export function mediaUrlExpiry(nowMs: number, ttlMs: number): number {
 }
 
 /**
- * Signed URLs of one camera's media for the media route (or a CDN in front of it): the camera's
- * prefix is signed once, for all of them.
+ * Signed URLs of one camera's media for the media route (or a CDN in front of it). For a
+ * signed-in viewer the camera's prefix is signed once, for all of them; for a link, each
+ * recording's prefix (and the slate's, `gap/`) is signed once, naming the link, so the link's
+ * URLs reach only the recordings its window touches and end when it is revoked.
  */
 export class MediaUrls {
+  readonly #prefix: string;
   readonly #base: string;
-  readonly #query: string;
+  readonly #queries = new Map<string, string>();
 
   constructor(
-    signer: UrlSigner,
+    private readonly signer: UrlSigner,
     mediaBaseUrl: string,
     camera: { fleetId: string; vehicleId: string; cameraId: string },
-    expiresAtMs: number,
+    private readonly expiresAtMs: number,
+    private readonly link?: string,
   ) {
-    const prefix =
+    this.#prefix =
       `/media/fleets/${camera.fleetId}/vehicles/${camera.vehicleId}/cameras/${camera.cameraId}/`;
-    const { exp, sig } = signer.signPrefix(prefix, new Date(expiresAtMs));
-    this.#base = mediaBaseUrl + prefix;
-    this.#query = `?exp=${exp}&sig=${sig}`;
+    this.#base = mediaBaseUrl + this.#prefix;
+  }
+
+  #query(scope: string): string {
+    let query = this.#queries.get(scope);
+    if (query === undefined) {
+      const path = this.#prefix + (scope ? `${scope}/` : "");
+      const { exp, kid, link, sig } = this.signer.signPrefix(
+        path,
+        new Date(this.expiresAtMs),
+        this.link,
+      );
+      query = `?exp=${exp}&kid=${kid}${link === undefined ? "" : `&link=${link}`}&sig=${sig}`;
+      this.#queries.set(scope, query);
+    }
+    return query;
   }
 
   /**
    * The URL of a file of a recording: `init.mp4`, or a segment named as ingest stores it (its
    * sequence in 10 digits, then `.m4s`, or `.ts` for MPEG-TS), the only names the route serves.
+   * Slate pieces are files of `gap`, named `<encoding>/…`: a link's signature covers one encoding.
    */
   file(recordingId: string, file: string): string {
-    return `${this.#base}${recordingId}/${file}${this.#query}`;
+    const scope = this.link === undefined
+      ? ""
+      : recordingId === "gap"
+      ? `gap/${file.slice(0, file.indexOf("/"))}`
+      : recordingId;
+    return `${this.#base}${recordingId}/${file}${this.#query(scope)}`;
   }
 }

@@ -2,6 +2,7 @@
 export {
   type CameraRef,
   type FillerBytes,
+  type LinkGrant,
   MAX_CLIP_MS,
   MAX_RANGE_MS,
   Playback,

@@ -54,6 +54,12 @@ export interface CameraRef {
   cameraId: string;
 }
 
+/** A link a playlist is served for: its media URLs name it and end with it. */
+export interface LinkGrant {
+  id: string;
+  expiresAtMs: number;
+}
+
 /** What to play: one recording, or a time range across recordings (open-ended when no `toMs`). */
 export type PlaybackScope =
   | { recordingId: string }
@@ -163,16 +169,21 @@ export class Playback {
   /**
    * The playlist of `scope` in `format`; `cacheKey` identifies the request (path and query).
    * Written again only when the segments in scope have changed since it last was, or when its
-   * URLs' signature is renewed (every hour); a dynamic MPD kept meanwhile keeps its publishTime.
+   * URLs' signature is renewed (every hour, or when the URL key rotates); a dynamic MPD kept
+   * meanwhile keeps its publishTime. For a `link`, media URLs are signed per recording, name the
+   * link and expire with it.
    */
   async playlist(
     camera: CameraRef,
     scope: PlaybackScope,
     format: "hls" | "dash",
     cacheKey: string,
+    link?: LinkGrant,
   ): Promise<RenderedPlaylist> {
-    const expiresAt = mediaUrlExpiry(this.#now(), this.options.mediaUrlTtlMs);
-    const key = `${format} ${cacheKey} ${expiresAt}`;
+    const expiresAt = link?.expiresAtMs ??
+      mediaUrlExpiry(this.#now(), this.options.mediaUrlTtlMs);
+    const { kid } = this.urls.keyring.signing();
+    const key = `${format} ${cacheKey} ${expiresAt} ${kid} ${link?.id ?? ""}`;
     const current = this.cache.get(key, camera.cameraId);
     if (current) return current;
     const version = this.cache.version(camera.cameraId);
@@ -180,7 +191,7 @@ export class Playback {
     const unchanged = this.cache.revalidate(key, camera.cameraId, version, state.source);
     if (unchanged) return unchanged;
 
-    const body = await this.#render(camera, scope, format, state, expiresAt);
+    const body = await this.#render(camera, scope, format, state, expiresAt, link?.id);
     const rendered = new RenderedPlaylist(
       body,
       playlistEtag(`${key}\n${state.source}`, body),
@@ -198,9 +209,10 @@ export class Playback {
     format: "hls" | "dash",
     state: ScopeState,
     expiresAt: number,
+    link: string | undefined,
   ): Promise<Uint8Array<ArrayBuffer>> {
     const { recordings } = state;
-    const media = new MediaUrls(this.urls, this.options.mediaBaseUrl, camera, expiresAt);
+    const media = new MediaUrls(this.urls, this.options.mediaBaseUrl, camera, expiresAt, link);
     const mpegTs = new Set(recordings.filter((r) => r.initKey === null).map((r) => r.id));
     const full = buildTimeline({
       recordings,

@@ -22,8 +22,9 @@ Deno.test("media segments are served behind signed prefix URLs with Range, ETag 
 
   const prefix =
     `/media/fleets/${fleet.fleetId}/vehicles/${fleet.vehicleId}/cameras/${fleet.cameraId}/`;
-  const { exp, sig } = platform.identity.urls.signPrefix(prefix, new Date(Date.now() + 60_000));
-  const url = `${prefix}r1/init.mp4?exp=${exp}&sig=${sig}`;
+  const signed = platform.identity.urls.signPrefix(prefix, new Date(Date.now() + 60_000));
+  const query = new URLSearchParams({ ...signed });
+  const url = `${prefix}r1/init.mp4?${query}`;
 
   const full = await platform.call("GET", url);
   assert.equal(full.status, 200);
@@ -56,17 +57,20 @@ Deno.test("media segments are served behind signed prefix URLs with Range, ETag 
   assert.match((await forged.json()).detail, /signature is not valid/);
 
   const old = platform.identity.urls.signPrefix(prefix, new Date(Date.now() - 1000));
-  const expired = await platform.call("GET", `${prefix}r1/init.mp4?exp=${old.exp}&sig=${old.sig}`);
+  const expired = await platform.call(
+    "GET",
+    `${prefix}r1/init.mp4?${new URLSearchParams({ ...old })}`,
+  );
   assert.equal(expired.status, 401);
   assert.equal((await expired.json()).detail, "Signed URL has expired");
 
-  const missing = await platform.call("GET", `${prefix}r1/0000000042.m4s?exp=${exp}&sig=${sig}`);
+  const missing = await platform.call("GET", `${prefix}r1/0000000042.m4s?${query}`);
   assert.equal(missing.status, 404);
   await missing.body?.cancel();
 
   const traversal = await platform.call(
     "GET",
-    `${prefix}r1/..%2F..%2Fsecrets?exp=${exp}&sig=${sig}`,
+    `${prefix}r1/..%2F..%2Fsecrets?${query}`,
   );
   assert.equal(traversal.status, 400);
   await traversal.body?.cancel();

@@ -17,7 +17,7 @@ Deno.test({
       {
         method: "POST",
         headers: { authorization: `Bearer ${v.ownerToken}`, "content-type": "application/json" },
-        body: "{}",
+        body: JSON.stringify({ ttlSeconds: 3600 }),
       },
     );
     const link = await response.json() as { whepUrl: string; token: string };

@@ -47,7 +47,7 @@ Deno.test("a range playlist names every segment by the key it is stored under", 
     playlist.segments.filter((s) => !s.gap).map((s) => new URL(s.uri).search),
   );
   assert.equal(queries.size, 1, "one prefix signature for every segment");
-  assert.match([...queries][0], /^\?exp=\d+&sig=[\w-]+$/);
+  assert.match([...queries][0], /^\?exp=\d+&kid=[\w-]+&sig=[\w-]+$/);
   assert.equal(rendered.contentType, "application/vnd.apple.mpegurl");
 });
 

@@ -132,4 +132,34 @@ export const SQLITE_MIGRATIONS: ReadonlyArray<{ version: number; name: string; s
       );
     `,
   },
+  {
+    version: 4,
+    name: "capability links and URL signing keys",
+    // No foreign keys on links: a link's row must outlive its maker and camera for as long as its
+    // URLs could verify, so that "maker gone" reads as unusable rather than as unknown.
+    sql: `
+      CREATE TABLE links (
+        id TEXT PRIMARY KEY,
+        kind TEXT NOT NULL CHECK (kind IN ('playback', 'live')),
+        fleet_id TEXT NOT NULL,
+        vehicle_id TEXT NOT NULL,
+        camera_id TEXT NOT NULL,
+        created_by TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL,
+        from_ms INTEGER,
+        to_ms INTEGER,
+        revoked_at INTEGER
+      );
+      CREATE INDEX links_fleet ON links(fleet_id, expires_at);
+      CREATE INDEX links_expiry ON links(expires_at);
+      CREATE TABLE url_signing_keys (
+        kid TEXT PRIMARY KEY,
+        secret TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        retired_at INTEGER,
+        verify_until INTEGER
+      );
+    `,
+  },
 ];

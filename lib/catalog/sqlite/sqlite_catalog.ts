@@ -4,6 +4,7 @@ import type { Catalog } from "../types.ts";
 import { SqliteCredentials, SqliteSessions, SqliteSigningKeys } from "./auth_repos.ts";
 import { Database } from "./database.ts";
 import { SqliteCameras, SqliteFleets, SqliteUsers, SqliteVehicles } from "./fleet_repos.ts";
+import { SqliteLinks, SqliteUrlSigningKeys } from "./link_repos.ts";
 import { SqliteRecordings, SqliteSecrets, SqliteVehicleStatus } from "./recording_repos.ts";
 
 /** The embedded catalog: one SQLite file in WAL mode, migrated when opened. */
@@ -19,6 +20,8 @@ export class SqliteCatalog implements Catalog {
   readonly recordings;
   readonly vehicleStatus;
   readonly secrets;
+  readonly links;
+  readonly urlSigningKeys;
   readonly #db: Database;
 
   /**
@@ -39,6 +42,8 @@ export class SqliteCatalog implements Catalog {
     this.recordings = new SqliteRecordings(this.#db);
     this.vehicleStatus = new SqliteVehicleStatus(this.#db);
     this.secrets = new SqliteSecrets(this.#db);
+    this.links = new SqliteLinks(this.#db);
+    this.urlSigningKeys = new SqliteUrlSigningKeys(this.#db);
   }
 
   ping(): Promise<void> {

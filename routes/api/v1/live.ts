@@ -1,6 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
-import { access, deviceOf, signedBearer, userOf } from "../../../lib/auth/mod.ts";
+import { access, bearerToken, deviceOf, signedBearer, userOf } from "../../../lib/auth/mod.ts";
 import { NotFoundError, UnavailableError, ValidationError } from "../../../lib/errors/mod.ts";
 import { CameraNameSchema, IdSchema } from "../../../lib/fleet/mod.ts";
 import { type ApiApp, secured } from "../../../lib/http/mod.ts";
@@ -124,7 +124,9 @@ export function registerLiveRoutes(app: ApiApp, deps: RouteDeps) {
       const offer = await sdpOffer(c, "WHEP");
       await checkCamera(fleetId, vehicleId, camera);
       const principal = c.get("principal");
-      const subject = principal?.kind === "user" ? principal.userId : `link:${vehicleId}`;
+      const subject = principal?.kind === "user"
+        ? principal.userId
+        : `link:${bearerToken(c)?.split(".")[3]}`; // mcs.<exp>.<kid>.<link>.<sig>
       const { resource, answer } = await live().startWhep(
         { fleetId, vehicleId, camera },
         {
@@ -284,16 +286,30 @@ export function registerLiveRoutes(app: ApiApp, deps: RouteDeps) {
         path: `${CAMERA_PATH}/live-links`,
         tags: ["live"],
         summary: "A WHEP URL and token for one camera, for a third-party player",
+        description:
+          "`ttlSeconds` is required (60 s to 30 days). The link is recorded with its maker and fleet: revoke it with `DELETE /api/v1/fleets/{fleetId}/links/{id}`; it also ends when its maker is deleted, disabled, leaves the fleet or is no longer an admin or operator.",
         request: {
           params: CameraParams,
           ...jsonBody(
-            z.object({ ttlSeconds: z.number().int().min(60).max(30 * 86_400).default(86_400) })
-              .strict(),
+            z.object({
+              ttlSeconds: z.number({
+                error: (issue) =>
+                  issue.input === undefined
+                    ? "required: how long the link lasts, in seconds (60 to 2592000)"
+                    : undefined,
+              }).int().min(60).max(30 * 86_400),
+            }).strict(),
+            "How long the link lasts",
           ),
         },
         responses: {
           201: jsonResponse(
-            z.object({ whepUrl: z.string(), token: z.string(), expiresAt: z.string() }),
+            z.object({
+              id: z.string(),
+              whepUrl: z.string(),
+              token: z.string(),
+              expiresAt: z.string(),
+            }),
             "The link",
           ),
         },
@@ -301,13 +317,21 @@ export function registerLiveRoutes(app: ApiApp, deps: RouteDeps) {
     ),
     async (c) => {
       const { fleetId, vehicleId, camera } = c.req.valid("param");
-      await checkCamera(fleetId, vehicleId, camera);
-      userOf(c);
+      const cameras = await registry.listCameras(fleetId, vehicleId);
+      const cameraId = cameras.find((c) => c.name === camera)?.id;
+      if (!cameraId) throw new NotFoundError(`Camera "${camera}" not found`);
       const expiresAt = new Date(Date.now() + c.req.valid("json").ttlSeconds * 1000);
+      const { id } = await identity.urls.links.create({
+        kind: "live",
+        camera: { fleetId, vehicleId, cameraId },
+        maker: userOf(c),
+        expiresAt,
+      });
       const path = `/api/v1/fleets/${fleetId}/vehicles/${vehicleId}/cameras/${camera}/whep`;
       return c.json({
+        id,
         whepUrl: `${config.publicUrl}${path}`,
-        token: signedBearer(identity, path, expiresAt),
+        token: signedBearer(identity, path, expiresAt, id),
         expiresAt: expiresAt.toISOString(),
       }, 201);
     },

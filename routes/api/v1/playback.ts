@@ -1,13 +1,18 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
-import { access } from "../../../lib/auth/mod.ts";
+import { access, userOf } from "../../../lib/auth/mod.ts";
 import { parseDuration } from "../../../lib/config/mod.ts";
 import { ValidationError } from "../../../lib/errors/mod.ts";
 import { IdSchema } from "../../../lib/fleet/mod.ts";
 import { type ApiApp, secured } from "../../../lib/http/mod.ts";
-import type { CameraRef, PlaybackScope, RenderedPlaylist } from "../../../lib/playback/mod.ts";
+import type {
+  CameraRef,
+  LinkGrant,
+  RenderedPlaylist,
+} from "../../../lib/playback/mod.ts";
 import type { RouteDeps } from "../../deps.ts";
 import { jsonBody, jsonResponse } from "./views.ts";
+import { registerLinkRoutes } from "./links.ts";
 import { TimeParam } from "./recordings.ts";
 
 const ALL = ["admin", "operator", "viewer"] as const;
@@ -16,13 +21,14 @@ const CameraParams = z.object({ fleetId: IdSchema, vehicleId: IdSchema, cameraId
 const RecordingParams = CameraParams.extend({
   recordingId: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, "must be a recording id"),
 });
-const RangeQuery = z.object({
-  from: TimeParam,
-  to: TimeParam.optional(),
+/** What a link's signed URL adds to its query. */
+const SignedQuery = z.object({
   exp: z.string().optional(),
+  kid: z.string().optional(),
+  link: z.string().optional(),
   sig: z.string().optional(),
 });
-const SignedQuery = z.object({ exp: z.string().optional(), sig: z.string().optional() });
+const RangeQuery = SignedQuery.extend({ from: TimeParam, to: TimeParam.optional() });
 const FORMATS = {
   hls: { file: "index.m3u8", type: "application/vnd.apple.mpegurl", what: "HLS media playlist" },
   dash: { file: "manifest.mpd", type: "application/dash+xml", what: "DASH MPD" },
@@ -70,7 +76,15 @@ function matches(header: string | undefined, etag: string): boolean {
   return header.split(",").some((tag) => tag.trim().replace(/^W\//, "") === etag);
 }
 
-function rangeOf(query: { from: string; to?: string }): PlaybackScope {
+/** The link a request came through (its signature already checked), or undefined. */
+function grantOf(c: Context): LinkGrant | undefined {
+  const { link, exp, sig } = c.req.query();
+  return sig === undefined || link === undefined
+    ? undefined
+    : { id: link, expiresAtMs: Number(exp) * 1000 };
+}
+
+function rangeOf(query: { from: string; to?: string }): { fromMs: number; toMs?: number } {
   const fromMs = Date.parse(query.from);
   const toMs = query.to === undefined ? undefined : Date.parse(query.to);
   if (toMs !== undefined && toMs <= fromMs) {
@@ -85,8 +99,10 @@ function rangeOf(query: { from: string; to?: string }): PlaybackScope {
 /** Playlists of recordings (HLS and DASH), by recording or time range, and signed links. */
 export function registerPlaybackRoutes(
   app: ApiApp,
-  { playback, registry, identity, config, secure }: RouteDeps,
+  deps: RouteDeps,
 ) {
+  const { playback, registry, identity, config, secure } = deps;
+  registerLinkRoutes(app, deps);
   const camera = async (p: z.infer<typeof CameraParams>): Promise<CameraRef> => {
     await registry.camera(p.fleetId, p.vehicleId, p.cameraId);
     return p;
@@ -117,7 +133,8 @@ export function registerPlaybackRoutes(
           await camera(p),
           { recordingId: p.recordingId },
           format,
-          c.req.path,
+          `${c.req.path}?link=${grantOf(c)?.id ?? ""}`,
+          grantOf(c),
         );
         return send(c, playlist) as never;
       },
@@ -148,7 +165,8 @@ export function registerPlaybackRoutes(
           await camera(c.req.valid("param")),
           rangeOf({ from, to }),
           format,
-          `${c.req.path}?from=${from}&to=${to ?? ""}`,
+          `${c.req.path}?from=${from}&to=${to ?? ""}&link=${grantOf(c)?.id ?? ""}`,
+          grantOf(c),
         );
         return send(c, playlist) as never;
       },
@@ -168,12 +186,7 @@ export function registerPlaybackRoutes(
           "Starts at the keyframe opening the first segment that overlaps `from` and ends with the last segment that overlaps `to`. Holes are closed up: the clip is the recorded video back to back (the playlists keep holes on the timeline). A stored segment that cannot be read is left out, logged and counted (`motorcade_playback_skipped_objects_total`).",
         request: {
           params: CameraParams,
-          query: z.object({
-            from: TimeParam,
-            to: TimeParam,
-            exp: z.string().optional(),
-            sig: z.string().optional(),
-          }),
+          query: SignedQuery.extend({ from: TimeParam, to: TimeParam }),
         },
         responses: {
           200: {
@@ -207,6 +220,8 @@ export function registerPlaybackRoutes(
         path: `${CAMERA}/links`,
         tags: ["playback"],
         summary: "Signed playlist links any player can open without a token",
+        description:
+          "The link is recorded with its maker and fleet; its playlists list media URLs signed only for the recordings its range touches, expiring with the link. `ttl` defaults to `MEDIA_URL_TTL` (6 h) and is at most 30 days. Revoke it with `DELETE /api/v1/fleets/{fleetId}/links/{id}` (or in bulk with `POST …/links/revoke`); it also ends when its maker is deleted, disabled or leaves the fleet.",
         request: {
           params: CameraParams,
           ...jsonBody(
@@ -221,6 +236,7 @@ export function registerPlaybackRoutes(
         responses: {
           201: jsonResponse(
             z.object({
+              id: z.string(),
               hls: z.string(),
               dash: z.string(),
               clip: z.string().nullable(),
@@ -235,19 +251,28 @@ export function registerPlaybackRoutes(
       const p = c.req.valid("param");
       await camera(p);
       const { from, to, ttl } = c.req.valid("json");
-      rangeOf({ from, to });
+      const range = rangeOf({ from, to });
       const ttlMs = ttl ? parseDuration(ttl)! : config.mediaUrlTtlMs;
       if (ttlMs <= 0 || ttlMs > 30 * 86_400_000) {
         throw new ValidationError("ttl must be between 1 s and 30 days");
       }
       const expiresAt = new Date(Date.now() + ttlMs);
+      const { id } = await identity.urls.links.create({
+        kind: "playback",
+        camera: p,
+        maker: userOf(c),
+        expiresAt,
+        fromMs: range.fromMs,
+        toMs: range.toMs,
+      });
       const base = `/api/v1/fleets/${p.fleetId}/vehicles/${p.vehicleId}/cameras/${p.cameraId}`;
       const params: Record<string, string> = { from, ...(to ? { to } : {}) };
       const link = (file: string) => {
         const path = `${base}/${file}`;
-        return `${config.publicUrl}${path}?${identity.urls.signExact(path, params, expiresAt)}`;
+        return `${config.publicUrl}${path}?${identity.urls.signExact(path, params, expiresAt, id)}`;
       };
       return c.json({
+        id,
         hls: link("index.m3u8"),
         dash: link("manifest.mpd"),
         clip: to ? link("clip.mp4") : null,

@@ -1,0 +1,317 @@
+/**
+ * Playback and live links: what their URLs reach (only the recordings the link's range touches,
+ * no longer than the link lives), revocation by id, camera and maker reaching URLs already handed
+ * out, links ending with their maker, URL signing keys rotating with overlap, and live links
+ * needing a stated lifetime.
+ */
+import assert from "node:assert/strict";
+import { runCtl } from "../../lib/ctl/mod.ts";
+import { recordingPrefix } from "../../lib/ingest/mod.ts";
+import { playbackFixture, T0 } from "./fixture.ts";
+import type { TestPlatform } from "../support/platform.ts";
+
+const HOUR = 3_600_000;
+const iso = (ms: number) => new Date(ms).toISOString();
+
+/** A camera with recording `a` (10 s at T0) and recording `b` (10 s, 5 hours later), stored. */
+async function twoRecordings() {
+  const f = await playbackFixture();
+  const { fleetId, vehicleId, cameraId } = f.camera;
+  for (const [id, startMs] of [["a", T0], ["b", T0 + 5 * HOUR]] as const) {
+    await f.init(id);
+    await f.index(id, { count: 5, startMs });
+    const prefix = recordingPrefix(fleetId, vehicleId, cameraId, id);
+    await store(f.platform, `${prefix}init.mp4`, new Uint8Array(64));
+    for (let n = 0; n < 5; n++) {
+      await store(f.platform, f.key(id, n), new Uint8Array(100 + n));
+    }
+  }
+  const camera = `/api/v1/fleets/${fleetId}/vehicles/${vehicleId}/cameras/${cameraId}`;
+  return { f, camera };
+}
+
+async function store(platform: TestPlatform, key: string, bytes: Uint8Array) {
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes as BufferSource));
+  const sha256 = btoa(String.fromCharCode(...digest));
+  await platform.store.putIfAbsent(key, new Blob([bytes as BlobPart]).stream(), {
+    contentType: "application/octet-stream",
+    sha256,
+    maxBytes: 1 << 20,
+  });
+}
+
+/** GET through the app; the status and the body (read to the end). */
+async function get(platform: TestPlatform, url: string, token?: string) {
+  const u = new URL(url);
+  const response = await platform.call("GET", u.pathname + u.search, { token });
+  return { status: response.status, text: await response.text() };
+}
+
+/** Makes a playback link as `token`'s user; returns its id, HLS URL and expiry. */
+async function makeLink(
+  platform: TestPlatform,
+  camera: string,
+  token: string,
+  body: Record<string, string>,
+): Promise<{ id: string; hls: string; expiresAt: string }> {
+  const response = await platform.call("POST", `${camera}/links`, { token, json: body });
+  assert.equal(response.status, 201, await response.clone().text());
+  return await response.json();
+}
+
+/** The media URLs of a link's HLS playlist (segment and init). */
+async function mediaUrls(platform: TestPlatform, hls: string): Promise<string[]> {
+  const playlist = await get(platform, hls);
+  assert.equal(playlist.status, 200, playlist.text);
+  const uris = [
+    ...playlist.text.matchAll(/^(http\S+)$/gm),
+    ...playlist.text.matchAll(/URI="([^"]+)"/g),
+  ].map((m) => m[1]);
+  assert.ok(uris.length > 0, playlist.text);
+  return uris;
+}
+
+/** Waits (at most `ms`) until `url` answers `status`; returns the last status seen. */
+async function statusWithin(platform: TestPlatform, url: string, status: number, ms = 6000) {
+  const end = Date.now() + ms;
+  let seen = 0;
+  while (Date.now() < end) {
+    seen = (await get(platform, url)).status;
+    if (seen === status) break;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return seen;
+}
+
+Deno.test("a link for a 6-second range cannot fetch a recording hours away", async () => {
+  const { f, camera } = await twoRecordings();
+  await using _ = f;
+  const link = await makeLink(f.platform, camera, f.ownerToken, {
+    from: iso(T0 + 2000),
+    to: iso(T0 + 8000),
+    ttl: "1m",
+  });
+  const urls = await mediaUrls(f.platform, link.hls);
+  const segment = urls.find((u) => /\/a\/\d+\.m4s/.test(u))!;
+  assert.equal((await get(f.platform, segment)).status, 200);
+  assert.ok(urls.every((u) => !u.includes("/b/")), "the playlist lists only recording a");
+
+  const other = segment.replace("/a/", "/b/");
+  const refused = await get(f.platform, other);
+  assert.equal(refused.status, 401, refused.text);
+  assert.match(refused.text, /signature is not valid/);
+  const withoutLink = new URL(segment);
+  withoutLink.searchParams.delete("link");
+  assert.equal((await get(f.platform, withoutLink.href.replace("/a/", "/b/"))).status, 401);
+
+  const exp = Number(new URL(segment).searchParams.get("exp")) * 1000;
+  assert.ok(exp <= Date.parse(link.expiresAt), "media URLs expire no later than the link");
+});
+
+Deno.test("a link's playlist and segment URLs stop working when it expires", async () => {
+  const { f, camera } = await twoRecordings();
+  await using _ = f;
+  const link = await makeLink(f.platform, camera, f.ownerToken, {
+    from: iso(T0),
+    to: iso(T0 + 10_000),
+    ttl: "2s",
+  });
+  const [segment] = await mediaUrls(f.platform, link.hls);
+  assert.equal((await get(f.platform, segment)).status, 200);
+  assert.equal(await statusWithin(f.platform, segment, 401), 401);
+  assert.equal((await get(f.platform, link.hls)).status, 401);
+});
+
+Deno.test("revoking a link by id, by camera or by maker ends its issued URLs", async () => {
+  const { f, camera } = await twoRecordings();
+  await using _ = f;
+  const p = f.platform;
+  const { fleetId } = f.camera;
+  await p.registry.createUser({
+    fleetId,
+    email: "op@acme.test",
+    role: "operator",
+    password: "password-operator",
+  });
+  const operator = (await p.login("op@acme.test", "password-operator")).accessToken;
+  const range = { from: iso(T0), to: iso(T0 + 10_000), ttl: "1h" };
+  const byId = await makeLink(p, camera, operator, range);
+  const byCamera = await makeLink(p, camera, operator, range);
+  const byMaker = await makeLink(p, camera, operator, range);
+  const kept = await makeLink(p, camera, f.ownerToken, range);
+  const urls = new Map<string, string[]>();
+  for (const link of [byId, byCamera, byMaker, kept]) {
+    urls.set(link.id, [link.hls, ...await mediaUrls(p, link.hls)]);
+  }
+  const works = async (id: string) => {
+    for (const url of urls.get(id)!) assert.equal((await get(p, url)).status, 200, url);
+  };
+  const ended = async (id: string) => {
+    for (const url of urls.get(id)!) assert.equal(await statusWithin(p, url, 401), 401, url);
+  };
+
+  const listed = await p.call("GET", `/api/v1/fleets/${fleetId}/links`, { token: operator });
+  assert.equal(listed.status, 200);
+  assert.deepEqual(
+    new Set((await listed.json()).links.map((l: { id: string }) => l.id)),
+    new Set([byId.id, byCamera.id, byMaker.id]),
+    "an operator sees the links it made",
+  );
+
+  const deleted = await p.call("DELETE", `/api/v1/fleets/${fleetId}/links/${byId.id}`, {
+    token: operator,
+  });
+  assert.equal(deleted.status, 200);
+  assert.ok((await deleted.json()).revokedAt);
+  await ended(byId.id);
+  await works(byCamera.id);
+
+  const missing = await p.call("DELETE", `/api/v1/fleets/${fleetId}/links/${kept.id}`, {
+    token: operator,
+  });
+  assert.equal(missing.status, 404, "an operator cannot revoke the owner's link");
+  await missing.body?.cancel();
+
+  const none = await p.call("POST", `/api/v1/fleets/${fleetId}/links/revoke`, {
+    token: f.ownerToken,
+    json: {},
+  });
+  assert.equal(none.status, 400);
+  assert.match((await none.json()).detail, /cameraId, createdBy or both/);
+
+  const operatorId = (await p.catalog.users.getByEmail("op@acme.test"))!.id;
+  const byCam = await p.call("POST", `/api/v1/fleets/${fleetId}/links/revoke`, {
+    token: operator,
+    json: { cameraId: f.camera.cameraId },
+  });
+  assert.equal(byCam.status, 200);
+  assert.deepEqual(
+    new Set((await byCam.json()).revoked),
+    new Set([byCamera.id, byMaker.id]),
+    "an operator's bulk revocation reaches only its own links",
+  );
+  await ended(byCamera.id);
+  await works(kept.id);
+
+  const another = await makeLink(p, camera, operator, range);
+  urls.set(another.id, [another.hls, ...await mediaUrls(p, another.hls)]);
+  const byUser = await p.call("POST", `/api/v1/fleets/${fleetId}/links/revoke`, {
+    token: f.ownerToken,
+    json: { createdBy: operatorId },
+  });
+  assert.deepEqual((await byUser.json()).revoked, [another.id]);
+  await ended(another.id);
+  await works(kept.id);
+});
+
+Deno.test("a link ends when its maker is disabled or deleted", async () => {
+  const { f, camera } = await twoRecordings();
+  await using _ = f;
+  const p = f.platform;
+  const { fleetId } = f.camera;
+  const range = { from: iso(T0), to: iso(T0 + 10_000), ttl: "1h" };
+  const viewer = await p.registry.createUser({
+    fleetId,
+    email: "v@acme.test",
+    role: "viewer",
+    password: "password-viewer",
+  });
+  const link = await makeLink(
+    p,
+    camera,
+    (await p.login(viewer.email, "password-viewer")).accessToken,
+    range,
+  );
+  const [segment] = await mediaUrls(p, link.hls);
+  await p.registry.updateUser(fleetId, viewer.id, { disabled: true });
+  assert.equal(await statusWithin(p, segment, 401), 401);
+  assert.equal((await get(p, link.hls)).status, 401);
+});
+
+Deno.test("an operator's live link stops working once the operator is deleted", async () => {
+  const { f } = await twoRecordings();
+  await using _ = f;
+  const p = f.platform;
+  const { fleetId, vehicleId } = f.camera;
+  const operator = await p.registry.createUser({
+    fleetId,
+    email: "op@acme.test",
+    role: "operator",
+    password: "password-operator",
+  });
+  const token = (await p.login(operator.email, "password-operator")).accessToken;
+  const camera = `/api/v1/fleets/${fleetId}/vehicles/${vehicleId}/cameras/front`;
+  const made = await p.call("POST", `${camera}/live-links`, { token, json: { ttlSeconds: 3600 } });
+  assert.equal(made.status, 201);
+  const link = await made.json();
+  const whep = () =>
+    p.call("POST", `${camera}/whep`, {
+      token: link.token,
+      body: "v=0\r\n",
+      headers: { "content-type": "application/sdp" },
+    });
+  // Live is off in this platform: 503 says the token was accepted, 401 that it was not.
+  const before = await whep();
+  assert.equal(before.status, 503, await before.text());
+  await p.registry.deleteUser(fleetId, operator.id);
+  const end = Date.now() + 6000;
+  let after = await whep();
+  while (after.status !== 401 && Date.now() < end) {
+    await after.body?.cancel();
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    after = await whep();
+  }
+  assert.equal(after.status, 401);
+  assert.match((await after.json()).detail, /revoked/);
+});
+
+Deno.test("a live link asked for without a body is refused, naming ttlSeconds", async () => {
+  const { f } = await twoRecordings();
+  await using _ = f;
+  const { fleetId, vehicleId } = f.camera;
+  const camera = `/api/v1/fleets/${fleetId}/vehicles/${vehicleId}/cameras/front`;
+  for (const options of [{}, { json: {} }]) {
+    const response = await f.platform.call("POST", `${camera}/live-links`, {
+      token: f.ownerToken,
+      ...options,
+    });
+    const text = await response.text();
+    assert.equal(response.status, 400, text);
+    assert.match(JSON.parse(text).detail, /ttlSeconds: required: how long the link lasts/);
+  }
+});
+
+Deno.test("URL key rotation: old URLs verify during the overlap, new ones use the new key", async () => {
+  const { f, camera } = await twoRecordings();
+  await using _ = f;
+  const p = f.platform;
+  const range = { from: iso(T0), to: iso(T0 + 10_000), ttl: "1h" };
+  const link = await makeLink(p, camera, f.ownerToken, range);
+  const [first] = await mediaUrls(p, link.hls);
+  const firstKid = new URL(first).searchParams.get("kid");
+
+  const out: string[] = [];
+  const io = {
+    stdout: { write: (text: string) => Promise.resolve(void out.push(text)) },
+    stderr: { write: (text: string) => Promise.resolve(void out.push(text)) },
+    env: { DATA_DIR: p.dataDir },
+  };
+  assert.equal(
+    await runCtl(["url-keys", "rotate", "--overlap", "1h"], io as never),
+    0,
+    out.join(""),
+  );
+  await p.identity.urls.keyring.reload(); // a running server re-reads its keys within a minute
+  const [second] = await mediaUrls(p, link.hls);
+  const secondKid = new URL(second).searchParams.get("kid");
+  assert.notEqual(secondKid, firstKid, "new URLs are signed with the new key");
+  assert.equal((await get(p, first)).status, 200, "the old key verifies during the overlap");
+  assert.equal((await get(p, second)).status, 200);
+  assert.equal((await get(p, link.hls)).status, 200, "the link itself, signed by the old key");
+
+  await p.identity.urls.keyring.rotate(0); // a leaked key: its URLs end at once
+  const [third] = await mediaUrls(p, link.hls);
+  assert.equal((await get(p, second)).status, 401);
+  assert.equal((await get(p, first)).status, 200, "the first key's overlap still runs");
+  assert.equal((await get(p, third)).status, 200);
+});
