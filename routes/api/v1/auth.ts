@@ -1,9 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { access, userOf } from "../../../lib/auth/mod.ts";
 import { EmailSchema } from "../../../lib/fleet/mod.ts";
-import { type ApiApp, secured } from "../../../lib/http/mod.ts";
-import type { Context } from "hono";
-import { getConnInfo } from "hono/deno";
+import { type ApiApp, clientAddress, secured } from "../../../lib/http/mod.ts";
 import type { RouteDeps } from "../../deps.ts";
 import { jsonBody, jsonResponse, UserView, userView } from "./views.ts";
 
@@ -34,28 +32,8 @@ const RETRY_AFTER = {
   "Retry-After": { description: "Seconds to wait", schema: { type: "integer" as const } },
 };
 
-/**
- * The client address sign-in throttling keys on: behind a trusted proxy the hop that proxy
- * appended (the right-most `X-Forwarded-For` entry; earlier ones are the client's to choose), else
- * the socket's peer; undefined with neither (`app.request()`).
- */
-function signInClient(c: Context, trustProxy: boolean): string | undefined {
-  if (trustProxy) {
-    const forwarded = c.req.header("x-forwarded-for")?.split(",").at(-1)?.trim();
-    if (forwarded) return forwarded;
-  }
-  try {
-    return getConnInfo(c).remote.address;
-  } catch {
-    return undefined;
-  }
-}
-
 /** Sign-in, token refresh, logout and the caller's own profile. */
-export function registerAuthRoutes(
-  app: ApiApp,
-  { config, identity, registry, secure }: RouteDeps,
-) {
+export function registerAuthRoutes(app: ApiApp, { identity, registry, secure }: RouteDeps) {
   app.openapi(
     secured(
       secure,
@@ -85,8 +63,11 @@ export function registerAuthRoutes(
     ),
     async (c) => {
       const { email, password } = c.req.valid("json");
-      const address = signInClient(c, config.trustProxy);
-      return c.json(pairView(await identity.signIn.attempt(email, password, address)), 200);
+      // Throttled per client address as the server's TRUST_PROXY policy sees it.
+      return c.json(
+        pairView(await identity.signIn.attempt(email, password, clientAddress(c))),
+        200,
+      );
     },
   );
 
