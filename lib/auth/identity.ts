@@ -61,6 +61,8 @@ export class Identity {
     const identity = new Identity(catalog, config);
     await identity.keyring.load();
     identity.urls = await UrlSigner.open(catalog);
+    // A user or fleet changed here: links it made are re-checked at the next signed request.
+    identity.changes.subscribe(() => identity.urls.links.invalidate());
     return identity;
   }
 

@@ -5,6 +5,14 @@ import type { UserPrincipal } from "./principal.ts";
 /** Longest a media request may go on a stale list of unusable links, in any process. */
 export const LINK_RECHECK_MS = 2_000;
 
+/** Something held open on a link's authority (a WHEP session of a live link). */
+export interface LinkHolder {
+  /** Whether it is still open; a holder that is not is forgotten. */
+  alive(): boolean;
+  /** Ends it: its link was revoked or expired. */
+  end(): void;
+}
+
 /** What a new link is for: its camera, maker, lifetime and (playback) time range. */
 export interface NewLink {
   kind: Link["kind"];
@@ -28,6 +36,8 @@ export class Links {
   #readAt = -Infinity;
   #reading: Promise<void> | undefined;
   #prunedAt = -Infinity;
+  readonly #holders = new Map<LinkHolder, { id: string; expiresAtMs: number }>();
+  #sweeper: ReturnType<typeof setInterval> | undefined;
 
   constructor(private readonly catalog: Catalog, private readonly now: () => number = Date.now) {}
 
@@ -74,6 +84,37 @@ export class Links {
     );
     for (const id of revoked) this.#unusable.add(id);
     return revoked;
+  }
+
+  /**
+   * Ends `holder` within {@linkcode LINK_RECHECK_MS} of link `id` being revoked (or its maker
+   * losing the right) and when the link expires at `expiresAtMs`.
+   */
+  watch(id: string, expiresAtMs: number, holder: LinkHolder): void {
+    this.#holders.set(holder, { id, expiresAtMs });
+    if (this.#sweeper !== undefined) return;
+    this.#sweeper = setInterval(() => this.#sweep().catch(() => {}), LINK_RECHECK_MS);
+    Deno.unrefTimer(this.#sweeper);
+  }
+
+  async #sweep(): Promise<void> {
+    await this.refresh();
+    const now = this.now();
+    for (const [holder, { id, expiresAtMs }] of this.#holders) {
+      if (!holder.alive()) {
+        this.#holders.delete(holder);
+      } else if (this.#unusable.has(id) || expiresAtMs <= now) {
+        this.#holders.delete(holder);
+        holder.end();
+      }
+    }
+    if (this.#holders.size === 0) this.close();
+  }
+
+  /** Stops watching holders (they stay open). */
+  close(): void {
+    clearInterval(this.#sweeper);
+    this.#sweeper = undefined;
   }
 
   /** Makes the next check re-read the catalog (a user or fleet changed in this process). */

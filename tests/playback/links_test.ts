@@ -315,3 +315,31 @@ Deno.test("URL key rotation: old URLs verify during the overlap, new ones use th
   assert.equal((await get(p, first)).status, 200, "the first key's overlap still runs");
   assert.equal((await get(p, third)).status, 200);
 });
+
+Deno.test("what a live link holds open ends within seconds of its revocation", async () => {
+  const { f } = await twoRecordings();
+  await using _ = f;
+  const p = f.platform;
+  const { fleetId, vehicleId } = f.camera;
+  const camera = `/api/v1/fleets/${fleetId}/vehicles/${vehicleId}/cameras/front`;
+  const made = await p.call("POST", `${camera}/live-links`, {
+    token: f.ownerToken,
+    json: { ttlSeconds: 3600 },
+  });
+  const link = await made.json();
+  let open = true;
+  const links = p.identity.urls.links;
+  links.watch(link.id, Date.parse(link.expiresAt), { alive: () => open, end: () => open = false });
+  try {
+    const revoked = await p.call("DELETE", `/api/v1/fleets/${fleetId}/links/${link.id}`, {
+      token: f.ownerToken,
+    });
+    assert.equal(revoked.status, 200);
+    await revoked.body?.cancel();
+    const end = Date.now() + 6000;
+    while (open && Date.now() < end) await new Promise((resolve) => setTimeout(resolve, 100));
+    assert.equal(open, false, "the holder was ended");
+  } finally {
+    links.close();
+  }
+});

@@ -124,9 +124,9 @@ export function registerLiveRoutes(app: ApiApp, deps: RouteDeps) {
       const offer = await sdpOffer(c, "WHEP");
       await checkCamera(fleetId, vehicleId, camera);
       const principal = c.get("principal");
-      const subject = principal?.kind === "user"
-        ? principal.userId
-        : `link:${bearerToken(c)?.split(".")[3]}`; // mcs.<exp>.<kid>.<link>.<sig>
+      // Without a principal the caller came with a live link: mcs.<exp>.<kid>.<link>.<sig>
+      const [exp, , linkId] = principal ? [] : bearerToken(c)!.split(".").slice(1);
+      const subject = principal?.kind === "user" ? principal.userId : `link:${linkId}`;
       const { resource, answer } = await live().startWhep(
         { fleetId, vehicleId, camera },
         {
@@ -136,6 +136,12 @@ export function registerLiveRoutes(app: ApiApp, deps: RouteDeps) {
           principal: principal?.kind === "user" ? principal : undefined,
         },
       );
+      if (linkId) {
+        identity.urls.links.watch(linkId, Number(exp) * 1000, {
+          alive: () => live().whepSession(resource) !== undefined,
+          end: () => void live().endWhep(resource).catch(() => {}),
+        });
+      }
       const location = `/api/v1/live/whep/${resource}`;
       const headers: Record<string, string> = {
         "content-type": "application/sdp",

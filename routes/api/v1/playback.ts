@@ -5,11 +5,7 @@ import { parseDuration } from "../../../lib/config/mod.ts";
 import { ValidationError } from "../../../lib/errors/mod.ts";
 import { IdSchema } from "../../../lib/fleet/mod.ts";
 import { type ApiApp, secured } from "../../../lib/http/mod.ts";
-import type {
-  CameraRef,
-  LinkGrant,
-  RenderedPlaylist,
-} from "../../../lib/playback/mod.ts";
+import type { CameraRef, LinkGrant, RenderedPlaylist } from "../../../lib/playback/mod.ts";
 import type { RouteDeps } from "../../deps.ts";
 import { jsonBody, jsonResponse } from "./views.ts";
 import { registerLinkRoutes } from "./links.ts";
