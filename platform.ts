@@ -45,16 +45,20 @@ export async function createPlatform(
 ): Promise<Platform> {
   await Deno.mkdir(config.dataDir, { recursive: true });
   // Every file system written to, watched from the start: a full disk refuses uploads, not starts.
+  const catalogFile = config.catalogUrl.slice("sqlite:".length);
+  const catalogDir = catalogFile === ":memory:" ? config.dataDir : dirname(catalogFile);
   const disk = new DiskHealth({
     paths: [
       config.dataDir,
-      dirname(config.catalogUrl.slice("sqlite:".length)),
+      catalogDir,
       config.storageUrl.slice("file:".length),
       config.busUrl.slice("log:".length),
     ],
     minFreeBytes: config.minFreeBytes,
+    ballastDir: catalogDir,
     logger: logger.child({ part: "disk" }),
   });
+  await disk.releaseBallastWhenFull();
   await disk.check();
   disk.start();
   const catalog = await openCatalog(config.catalogUrl, { disk });

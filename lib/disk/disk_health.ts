@@ -11,6 +11,8 @@ const CHECK_INTERVAL_MS = 2000;
 const RETRY_AFTER_SECONDS = 10;
 /** Bytes of the probe write that tells when storage accepts writes again. */
 const PROBE_BYTES = 4096;
+/** Name of the ballast file, in the folder given as `ballastDir`. */
+const BALLAST_NAME = ".motorcade-ballast";
 
 /** Options of {@linkcode DiskHealth}. */
 export interface DiskHealthOptions {
@@ -18,6 +20,14 @@ export interface DiskHealthOptions {
   paths: string[];
   /** Below this many free bytes on any of them, uploads are refused (0: only when full). */
   minFreeBytes: number;
+  /**
+   * Folder of a ballast file (the catalog's): space held back while there is plenty, and given
+   * up when a start finds the disk full, so that the catalog can open (SQLite's WAL index and
+   * first writes need room). Unset, or MIN_FREE_BYTES 0: no ballast.
+   */
+  ballastDir?: string;
+  /** Bytes of the ballast; default 4 MiB. */
+  ballastBytes?: number;
   logger?: Logger;
   /** Between checks; default 2 s. */
   intervalMs?: number;
@@ -28,7 +38,8 @@ export interface DiskHealthOptions {
  * (disk full, quota, I/O error, read-only); free space is read every 2 s (statfs). While a
  * refusal stands, or free space is below MIN_FREE_BYTES, uploads are refused with 507 (leaving
  * the room that remains to the catalog and the bus, which record what was accepted) and
- * `/readyz` says why; a probe write every 2 s tells when storage accepts writes again.
+ * `/readyz` says why; a probe write every 2 s tells when storage accepts writes again. A ballast
+ * file (CockroachDB's idea) keeps a few MiB back for a start on a full disk.
  *
  * @example
  * const disk = new DiskHealth({ paths: [dataDir], minFreeBytes: 256 * 2 ** 20, logger });
@@ -92,13 +103,8 @@ export class DiskHealth implements WriteFailureSink {
   async #check(): Promise<void> {
     let low: { path: string; free: number } | undefined;
     for (const path of this.#paths) {
-      let free: number;
-      try {
-        const stats = await statfs(path);
-        free = Number(stats.bavail) * Number(stats.bsize);
-      } catch {
-        continue; // not made yet: nothing written there yet either
-      }
+      const free = await freeBytes(path);
+      if (free === undefined) continue; // not made yet: nothing written there yet either
       this.#free.set(path, free);
       if (free === 0 || free < this.options.minFreeBytes) low ??= { path, free };
     }
@@ -113,7 +119,7 @@ export class DiskHealth implements WriteFailureSink {
       });
     }
     this.#low = low;
-    if (!this.#failure) return;
+    if (!this.#failure) return await this.#keepBallast();
     try {
       for (const path of this.#paths) await probe(path);
     } catch (error) {
@@ -127,12 +133,57 @@ export class DiskHealth implements WriteFailureSink {
     this.#failure = undefined;
   }
 
+  /**
+   * Gives up the ballast when its disk is below MIN_FREE_BYTES (or full): call it before opening
+   * the catalog. The ballast comes back once free space allows it again.
+   */
+  async releaseBallastWhenFull(): Promise<void> {
+    const ballast = this.#ballast();
+    if (!ballast) return;
+    const free = await freeBytes(ballast.dir);
+    if (free === undefined || (free > 0 && free >= this.options.minFreeBytes)) return;
+    try {
+      await Deno.remove(ballast.path);
+    } catch {
+      return; // none was kept
+    }
+    this.options.logger?.warn("The disk is full: gave up the ballast so the server can start", {
+      path: ballast.path,
+      bytes: ballast.bytes,
+      freeBefore: free,
+    });
+  }
+
+  /** Makes the ballast when it is missing and there is room for it above MIN_FREE_BYTES. */
+  async #keepBallast(): Promise<void> {
+    const ballast = this.#ballast();
+    if (!ballast || this.#low) return;
+    const free = await freeBytes(ballast.dir);
+    if (free === undefined || free < this.options.minFreeBytes + 2 * ballast.bytes) return;
+    try {
+      if ((await Deno.stat(ballast.path)).size === ballast.bytes) return;
+    } catch { /* missing: make it */ }
+    try {
+      // Zeros written, not a sparse file: the blocks must really be held.
+      await Deno.writeFile(ballast.path, new Uint8Array(ballast.bytes), { mode: 0o600 });
+    } catch {
+      await Deno.remove(ballast.path).catch(() => {});
+    }
+  }
+
+  #ballast(): { dir: string; path: string; bytes: number } | undefined {
+    const dir = this.options.ballastDir;
+    if (dir === undefined || this.options.minFreeBytes === 0) return undefined;
+    return { dir, path: join(dir, BALLAST_NAME), bytes: this.options.ballastBytes ?? 4 << 20 };
+  }
+
   /** Why writes are refused now, in a sentence; undefined when they are not. */
   problem(): string | undefined {
     if (this.#failure) {
       const { component, reason, at } = this.#failure;
       return `Storage refuses writes: ${reason} (${component}, since ${at.toISOString()})`;
     }
+    if (this.#low?.free === 0) return `No space left on "${this.#low.path}"`;
     if (this.#low) {
       return `Free space on "${this.#low.path}" is ${this.#low.free} bytes, below ` +
         `MIN_FREE_BYTES (${this.options.minFreeBytes})`;
@@ -146,7 +197,8 @@ export class DiskHealth implements WriteFailureSink {
     if (!problem) return;
     throw new InsufficientStorageError(
       `Cannot accept ${what} now: ${problem}; retry later`,
-      this.#failure?.reason ?? "free space below MIN_FREE_BYTES",
+      this.#failure?.reason ??
+        (this.#low?.free === 0 ? "no space left" : "free space below MIN_FREE_BYTES"),
       RETRY_AFTER_SECONDS,
     );
   }
@@ -182,6 +234,16 @@ export class DiskHealth implements WriteFailureSink {
         for (const [path, bytes] of free) this.set({ path }, bytes);
       },
     });
+  }
+}
+
+/** Free bytes of the file system of `dir`; undefined when it cannot be read. */
+async function freeBytes(dir: string): Promise<number | undefined> {
+  try {
+    const stats = await statfs(dir);
+    return Number(stats.bavail) * Number(stats.bsize);
+  } catch {
+    return undefined;
   }
 }
 

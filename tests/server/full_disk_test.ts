@@ -8,6 +8,7 @@ import { type CmafFixture, contentDigest, makeCmaf } from "../support/media.ts";
 import { SEGMENTS_TOPIC } from "../../lib/bus/mod.ts";
 import { InsufficientStorageError } from "../../lib/errors/mod.ts";
 import type { SegmentStored } from "../../lib/ingest/mod.ts";
+import { liveServerEnv } from "../support/live.ts";
 import { makeFleet, OWNER, startTestPlatform } from "../support/platform.ts";
 import { freePort, startServer, type TestServer } from "../support/server.ts";
 
@@ -189,7 +190,7 @@ async function assertInsufficientStorage(response: Response, cause: RegExp) {
 }
 
 const MIB = 1 << 20;
-const FULL = /no space left on device|below MIN_FREE_BYTES|database or disk is full/;
+const FULL = /no space left|below MIN_FREE_BYTES|database or disk is full/i;
 
 Deno.test({
   name: "server survives a full disk: uploads get 507, reads work, and it resumes losing nothing",
@@ -276,13 +277,19 @@ Deno.test({
 
 Deno.test({
   name:
-    "server starts on a full disk (SQLite included) not ready, and becomes ready when space returns",
+    "server stopped on a full disk starts again not ready (live working), and is ready when space returns",
   sanitizeResources: false,
   async fn() {
     const cmaf = await makeCmaf({ seconds: 8 });
     await using disk = await smallDisk();
-    // One port for both starts: signed links name it.
-    const env = { DATA_DIR: disk.dir, MIN_FREE_BYTES: String(MIB), PORT: String(freePort()) };
+    // One port for both starts: signed links name it. No floor, so no ballast: only SQLite's own
+    // files left by a stop on a full disk let the catalog open.
+    const env = {
+      DATA_DIR: disk.dir,
+      MIN_FREE_BYTES: "0",
+      PORT: String(freePort()),
+      ...liveServerEnv(),
+    };
     const first = await startServer(env);
     let vehicle: VehicleOnServer;
     let links: { hls: string };
@@ -319,6 +326,11 @@ Deno.test({
     const ready = await readiness(server);
     assert.equal(ready.status, 503);
     assert.match(ready.body.checks.storage.error, FULL);
+    // Janus's configuration (fresh secrets), rewritten at every start, takes the room it frees.
+    await eventually("live ready on the full disk", async () => {
+      const { body } = await readiness(server);
+      return body.checks.janus.ok && !body.checks.storage.ok ? true : undefined;
+    });
     await readsWork(links.hls);
     const upload = new Uploader(server, vehicle, cmaf, startMs);
     await assertInsufficientStorage(await upload.segment(2), FULL);
@@ -385,5 +397,58 @@ Deno.test({
     } finally {
       await Deno.remove(busDir, { recursive: true });
     }
+  },
+});
+
+Deno.test({
+  name: "server stopped cleanly starts on a disk filled meanwhile by giving up its ballast",
+  sanitizeResources: false,
+  async fn() {
+    const cmaf = await makeCmaf({ seconds: 6 });
+    await using disk = await smallDisk();
+    const env = { DATA_DIR: disk.dir, MIN_FREE_BYTES: String(8 * MIB), PORT: String(freePort()) };
+    const ballast = `${disk.dir}/.motorcade-ballast`;
+    const first = await startServer(env);
+    let upload: Uploader;
+    let links: { hls: string };
+    try {
+      const vehicle = await setUpVehicle(first.url);
+      upload = new Uploader(first, vehicle, cmaf);
+      assert.equal((await upload.init()).status, 201);
+      assert.equal((await upload.segment(0)).status, 201);
+      await upload.allIndexed();
+      links = await signedLinks(first.url, vehicle, "front", {
+        from: new Date(upload.startMs - 60_000),
+      });
+      assert.equal((await Deno.stat(ballast)).size, 4 * MIB, "a ballast is kept");
+      assert.equal((await first.stop("SIGTERM")).code, 0);
+    } finally {
+      await first[Symbol.asyncDispose]();
+    }
+
+    // A clean stop removed SQLite's WAL index: opening the catalog needs room again.
+    const filler = fill(disk.dir);
+    await using server = await startServer(env);
+    assert.ok(server.logs.some((line) => line.includes("gave up the ballast")), "ballast given up");
+    const ready = await readiness(server);
+    assert.equal(ready.status, 503);
+    assert.match(ready.body.checks.storage.error, /below MIN_FREE_BYTES/);
+    await readsWork(links.hls);
+    upload = new Uploader(server, upload.vehicle, cmaf, upload.startMs);
+    await assertInsufficientStorage(await upload.segment(1), /below MIN_FREE_BYTES/);
+
+    await Deno.remove(filler);
+    await eventually("ready again", async () => {
+      const { status } = await readiness(server);
+      return status === 200 ? true : undefined;
+    }, 15_000);
+    assert.equal((await upload.segment(1)).status, 201);
+    upload.accepted.add(0);
+    await upload.allIndexed();
+    await eventually("the ballast kept again", async () => {
+      const info = await Deno.stat(ballast).catch(() => undefined);
+      return info?.size === 4 * MIB ? true : undefined;
+    }, 10_000);
+    assert.equal((await server.stop("SIGTERM")).code, 0);
   },
 });
