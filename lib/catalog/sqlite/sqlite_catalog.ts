@@ -1,5 +1,5 @@
 import { dirname } from "node:path";
-import type { WriteFailureSink } from "../../disk/mod.ts";
+import { writeFailureOf, type WriteFailureSink } from "../../disk/mod.ts";
 import type { Catalog } from "../types.ts";
 import { SqliteCredentials, SqliteSessions, SqliteSigningKeys } from "./auth_repos.ts";
 import { Database } from "./database.ts";
@@ -30,8 +30,18 @@ export class SqliteCatalog implements Catalog {
    */
   constructor(path: string, disk?: WriteFailureSink) {
     if (path !== ":memory:") Deno.mkdirSync(dirname(path), { recursive: true });
-    this.#db = new Database(path, disk);
-    this.#db.migrate();
+    try {
+      this.#db = new Database(path, disk);
+      this.#db.migrate();
+    } catch (error) {
+      const reason = writeFailureOf(error);
+      if (!reason) throw error;
+      throw new Error(
+        `Cannot open the catalog "${path}": ${reason}; free some space and start again ` +
+          "(with MIN_FREE_BYTES above 0 a ballast file keeps room for this)",
+        { cause: error },
+      );
+    }
     this.fleets = new SqliteFleets(this.#db);
     this.users = new SqliteUsers(this.#db);
     this.vehicles = new SqliteVehicles(this.#db);
