@@ -23,7 +23,7 @@ import {
   SOAK_VIEWER,
   startSoakServer,
 } from "./support/soak_server.ts";
-import type { HostileOptions } from "./support/soak_hostile_main.ts";
+import type { HostileOptions, HostileTally } from "./support/soak_hostile_main.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -186,7 +186,19 @@ async function sampleProcess() {
   }
 }
 
-const first = readProcess(server.pid);
+/** A reading of the server process at a moment of the run. */
+interface Mark {
+  label: string;
+  atMs: number;
+  reading?: ProcessReading;
+}
+const mark = (label: string): Mark => ({
+  label,
+  atMs: performance.now(),
+  reading: readProcess(server.pid),
+});
+
+const first = mark("start (after set-up)");
 const clients = [
   ...Array.from({ length: VIEWERS }, () => viewer()),
   vehicle(),
@@ -200,7 +212,7 @@ console.log(
   } s, after ${AFTER_MS / 1000} s); ${VIEWERS} viewers, 1 vehicle; server pid ${server.pid}`,
 );
 await sleep(QUIET_MS);
-const quietEnd = readProcess(server.pid);
+const quietEnd = mark("end of quiet phase");
 
 phase = "hostile";
 const hostileOptions: HostileOptions = {
@@ -227,21 +239,22 @@ supervise({
 });
 const hostileMs = TOTAL_MS - QUIET_MS;
 await sleep(hostileMs / 2);
-const hostileMid = readProcess(server.pid);
+const hostileMid = mark("hostile phase, midway");
 await sleep(hostileMs / 2);
-const hostileEnd = readProcess(server.pid);
+const hostileEnd = mark("hostile phase, end");
 await hostile.stdin.close();
 const killer = setTimeout(() => hostile.kill("SIGKILL"), 15_000);
 const { stdout } = await hostileOutput;
 clearTimeout(killer);
 const hostileLast = new TextDecoder().decode(stdout).trim().split("\n").at(-1) ?? "";
-const hostileSummary = hostileLast.startsWith("{")
-  ? hostileLast
-  : JSON.stringify({ "hostile process": "ended early (see its error above)" });
+const hostileSummary: Record<string, HostileTally> = hostileLast.startsWith("{")
+  ? JSON.parse(hostileLast)
+  : {};
 
 phase = "after";
+const afterStart = mark("hostile clients gone");
 await sleep(AFTER_MS);
-const after = readProcess(server.pid);
+const after = mark(`${AFTER_MS / 1000} s after the hostile clients left`);
 running = false;
 await Promise.allSettled(clients);
 const alive = server.alive();
@@ -252,7 +265,7 @@ const fatal =
   ).length;
 
 // Figures.
-console.log("\nnormal clients (p50 / p99 / requests / errors)");
+console.log("\nnormal clients: p50, p99, requests, errors");
 const kinds = [...new Set(samples.map((s) => s.kind))];
 const of = (p: Phase, kind?: string) =>
   samples.filter((s) => s.phase === p && (kind === undefined || s.kind === kind));
@@ -274,29 +287,65 @@ const p99 = (p: Phase) => percentile(of(p).map((s) => s.ms), 99);
 const ratio = p99("hostile") / p99("quiet");
 const errors = of("hostile").filter((s) => !s.ok).length + of("quiet").filter((s) => !s.ok).length;
 
-console.log("\nserver process (RSS MB / open files)");
-const show = (label: string, r: ProcessReading | undefined) =>
-  row(label, r ? `${num(r.rssBytes / 1048576, 1)} MB   ${num(r.openFiles, 0, 6)} fds` : "gone");
+console.log("\nserver process: RSS, open files, CPU since the previous line");
+const cpu = (from: Mark, to: Mark) =>
+  from.reading && to.reading
+    ? `${
+      num(
+        (100 * (to.reading.cpuSeconds - from.reading.cpuSeconds)) / ((to.atMs - from.atMs) / 1000),
+        0,
+        4,
+      )
+    } % of a core`
+    : "";
+const show = (m: Mark, previous?: Mark) =>
+  row(
+    m.label,
+    m.reading
+      ? `${num(m.reading.rssBytes / 1048576, 1)} MB   ${num(m.reading.openFiles, 0, 6)} fds   ${
+        previous ? cpu(previous, m) : ""
+      }`
+      : "gone",
+  );
 const hostileReadings = readings.filter((r) => r.phase === "hostile");
-show("start (after set-up)", first);
-show("end of quiet phase", quietEnd);
-show("hostile phase, midway", hostileMid);
-show("hostile phase, end", hostileEnd);
-show(
-  "hostile phase, max",
-  hostileReadings.length
-    ? {
-      rssBytes: Math.max(...hostileReadings.map((r) => r.rssBytes)),
-      openFiles: Math.max(...hostileReadings.map((r) => r.openFiles)),
-    }
-    : undefined,
-);
-show(`${AFTER_MS / 1000} s after the hostile clients left`, after);
-
-console.log("\nhostile clients (what each met)");
-for (const [name, t] of Object.entries(JSON.parse(hostileSummary))) {
-  console.log(`  ${name}: ${JSON.stringify(t)}`);
+show(first);
+show(quietEnd, first);
+show(hostileMid, quietEnd);
+show(hostileEnd, hostileMid);
+if (hostileReadings.length) {
+  row(
+    "hostile phase, max",
+    `${num(Math.max(...hostileReadings.map((r) => r.rssBytes)) / 1048576, 1)} MB   ${
+      num(Math.max(...hostileReadings.map((r) => r.openFiles)), 0, 6)
+    } fds`,
+  );
+  // One reading a minute shows whether memory levels off or keeps climbing.
+  const perMinute = hostileReadings.filter((r, i) =>
+    i === 0 || Math.floor(r.atMs / 60_000) !== Math.floor(hostileReadings[i - 1].atMs / 60_000)
+  );
+  row(
+    "hostile phase, RSS each minute",
+    perMinute.map((r) => num(r.rssBytes / 1048576, 0, 4)).join(" "),
+  );
 }
+show(after, afterStart);
+
+console.log("\nhostile clients: what each met");
+for (const [name, t] of Object.entries(hostileSummary)) {
+  const answers = Object.entries(t.statuses).map(([status, n]) => `${status} ×${n}`).join(", ");
+  const lifetime = t.lifetimeMsP50 === null
+    ? ""
+    : `; closed by the server: ${t.closedByServer} after p50 ${t.lifetimeMsP50} ms (max ${t.lifetimeMsMax})`;
+  const bytes = t.bytesBeforeRefusalP50 === null
+    ? ""
+    : `; body bytes written before refusal p50 ${
+      (t.bytesBeforeRefusalP50 / 1048576).toFixed(1)
+    } MB (max ${(t.bytesBeforeRefusalMax! / 1048576).toFixed(1)})`;
+  console.log(
+    `  ${name}: ${t.opened} connections; answers ${answers || "none"}${lifetime}${bytes}`,
+  );
+}
+if (Object.keys(hostileSummary).length === 0) console.log("  the hostile process ended early");
 
 console.log("\nverdicts");
 row(
@@ -304,9 +353,15 @@ row(
   `${num(ratio, 2, 5)}x (goal ≤ ${GOAL_P99_RATIO}x: ${verdict(ratio <= GOAL_P99_RATIO)})`,
 );
 row("normal errors, quiet + hostile", `${errors} (goal 0: ${verdict(errors === 0)})`);
-const rssFlat = !!(quietEnd && hostileEnd && hostileEnd.rssBytes <= quietEnd.rssBytes * 1.5);
-const fdsFlat = !!(quietEnd && after && after.openFiles <= quietEnd.openFiles + 10);
-row("RSS end of hostile ≤ 1.5× quiet", verdict(rssFlat));
-row("open files back to quiet (+10)", verdict(fdsFlat));
+const rssMid = hostileMid.reading?.rssBytes ?? NaN;
+const rssEnd = hostileEnd.reading?.rssBytes ?? NaN;
+const rssLevel = rssEnd <= rssMid * 1.1;
+row(
+  "RSS levels off (end ≤ 1.1× midway)",
+  `${num(rssEnd / rssMid, 2, 4)}x: ${verdict(rssLevel)}`,
+);
+const fdsBack = !!(quietEnd.reading && after.reading &&
+  after.reading.openFiles <= quietEnd.reading.openFiles + 10);
+row("open files back to quiet (+10)", verdict(fdsBack));
 row("server alive, no fatal log line", `${alive && fatal === 0 ? "yes" : "NO"} (${fatal} lines)`);
 console.log(`server log: ${server.logFile}`);

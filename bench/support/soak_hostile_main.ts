@@ -36,7 +36,18 @@ interface Tally {
   bytesBeforeRefusal: number[];
 }
 
-const options: HostileOptions = JSON.parse(Deno.args[0]);
+/** What one generator reports at the end. */
+export interface HostileTally {
+  statuses: Record<string, number>;
+  opened: number;
+  closedByServer: number;
+  lifetimeMsP50: number | null;
+  lifetimeMsMax: number | null;
+  bytesBeforeRefusalP50: number | null;
+  bytesBeforeRefusalMax: number | null;
+}
+
+const options: HostileOptions = JSON.parse(Deno.args[0] ?? "{}");
 const CONNECTIONS = options.connections ?? 100;
 const RATE = options.ratePerSecond ?? 50;
 const ADDRESSES = Array.from({ length: 32 }, (_, i) => `127.0.0.${10 + i}`);
@@ -69,15 +80,18 @@ const hangUp = (socket: net.Socket) => {
 function connect(t: Tally): Promise<net.Socket | undefined> {
   return new Promise((resolve) => {
     const socket = net.connect({ host: "127.0.0.1", port: options.port, localAddress: address() });
+    const failed = () => {
+      count(t, "cannot connect");
+      resolve(undefined);
+    };
     socket.once("connect", () => {
+      socket.off("error", failed);
+      socket.on("error", () => {}); // a reset once connected shows in what the generator saw
       t.opened++;
       sockets.add(socket);
       resolve(socket);
     });
-    socket.once("error", () => {
-      count(t, "error");
-      resolve(undefined);
-    });
+    socket.once("error", failed);
     socket.on("close", () => sockets.delete(socket));
   });
 }

@@ -31,20 +31,32 @@ export interface SoakServer extends AsyncDisposable {
   stop(): Promise<void>;
 }
 
-/** Resident memory (bytes) and open file descriptors of a process, from `/proc`. */
+/** Resident memory (bytes), open file descriptors and CPU time used of a process, from `/proc`. */
 export interface ProcessReading {
   rssBytes: number;
   openFiles: number;
+  /** User and system CPU time used so far, seconds. */
+  cpuSeconds: number;
 }
 
-/** Reads `VmRSS` of `/proc/<pid>/status` and counts `/proc/<pid>/fd`; undefined once it is gone. */
+/** Clock ticks per second of `/proc/<pid>/stat` times (USER_HZ, 100 on Linux). */
+const TICKS_PER_SECOND = 100;
+
+/**
+ * Reads `VmRSS` of `/proc/<pid>/status`, counts `/proc/<pid>/fd` and adds utime and stime of
+ * `/proc/<pid>/stat`; undefined once the process is gone.
+ */
 export function readProcess(pid: number): ProcessReading | undefined {
   try {
     const status = Deno.readTextFileSync(`/proc/${pid}/status`);
     const rssKb = Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? NaN);
     let openFiles = 0;
     for (const _ of Deno.readDirSync(`/proc/${pid}/fd`)) openFiles++;
-    return { rssBytes: rssKb * 1024, openFiles };
+    // Fields after the command name (which may hold spaces) start at the state, field 3.
+    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    const ticks = Number(fields[11]) + Number(fields[12]); // utime (14) and stime (15)
+    return { rssBytes: rssKb * 1024, openFiles, cpuSeconds: ticks / TICKS_PER_SECOND };
   } catch {
     return undefined;
   }
