@@ -28,7 +28,7 @@ async function main(): Promise<number> {
   };
   // The gate owns the public listener and its connection policy; see lib/http/gate.ts.
   const limits = connectionLimits(config, MAX_MESSAGE_BYTES);
-  const server = serveGated({
+  const server = await serveGated({
     hostname: config.host,
     port: config.port,
     tls: tls || undefined,

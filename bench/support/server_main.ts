@@ -148,7 +148,7 @@ const handler: Deno.ServeHandler<Deno.NetAddr> = async (request, info) => {
 const config = parseConfig({ MAX_CONNECTIONS: "4096", MAX_CONNECTIONS_PER_IP: "4096" });
 const server = Deno.env.get("BENCH_GATE") === "off"
   ? Deno.serve({ hostname: "127.0.0.1", port, onListen() {} }, handler)
-  : serveGated({
+  : await serveGated({
     hostname: "127.0.0.1",
     port,
     limits: connectionLimits(config, MAX_MESSAGE_BYTES),

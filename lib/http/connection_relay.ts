@@ -3,7 +3,6 @@
  * policy: a deadline for each request head, an idle timeout, a size cap on the client's WebSocket
  * messages, and no more reading of a body the server refused before reading it.
  */
-import type client from "prom-client";
 import { RequestFraming } from "./request_framing.ts";
 import { ResponseWatch } from "./response_watch.ts";
 import { CLOSE_MESSAGE_TOO_BIG, WebSocketFrameGuard } from "./websocket_frames.ts";
@@ -20,6 +19,17 @@ export interface RelayLimits {
   maxWebSocketMessageBytes: number;
 }
 
+/** Why the gate closed a connection (a metric label). */
+export const CLOSE_REASONS = [
+  "header_timeout",
+  "idle",
+  "message_too_big",
+  "malformed",
+  "refused_body",
+] as const;
+/** One of {@linkcode CLOSE_REASONS}. */
+export type CloseReason = typeof CLOSE_REASONS[number];
+
 const SMALL_BUFFER = 4 * 1024;
 const LARGE_BUFFER = 64 * 1024;
 /** After the gate closes its side, what it still reads and drops so the answer is not lost. */
@@ -33,7 +43,7 @@ export class ConnectionRelay {
   readonly #client: Deno.Conn;
   readonly #upstream: Deno.Conn;
   readonly #limits: RelayLimits;
-  readonly #closedCounter: client.Counter<"reason">;
+  readonly #onClosed: (reason: CloseReason) => void;
   readonly #framing = new RequestFraming();
   readonly #answers = new ResponseWatch(() => this.#framing.inBody);
   #mode: "http" | "tunnel" | "refused" | "lingering" = "http";
@@ -54,12 +64,12 @@ export class ConnectionRelay {
     clientConn: Deno.Conn,
     upstream: Deno.Conn,
     limits: RelayLimits,
-    closedCounter: client.Counter<"reason">,
+    onClosed: (reason: CloseReason) => void,
   ) {
     this.#client = clientConn;
     this.#upstream = upstream;
     this.#limits = limits;
-    this.#closedCounter = closedCounter;
+    this.#onClosed = onClosed;
   }
 
   /** Relays until both directions have ended; never throws. */
@@ -70,10 +80,10 @@ export class ConnectionRelay {
   }
 
   /** Closes both sides now (idempotent). */
-  close(reason?: string): void {
+  close(reason?: CloseReason): void {
     if (this.#closed) return;
     this.#closed = true;
-    if (reason) this.#closedCounter.inc({ reason });
+    if (reason) this.#onClosed(reason);
     clearTimeout(this.#timer);
     this.#upgrade?.resolve(false);
     this.#answered.resolve();
@@ -206,9 +216,9 @@ export class ConnectionRelay {
   }
 
   /** Half-closes towards the client, then reads and drops its bytes for a bounded time. */
-  #linger(reason?: string): void {
+  #linger(reason?: CloseReason): void {
     if (this.#closed || this.#mode === "lingering") return;
-    if (reason) this.#closedCounter.inc({ reason });
+    if (reason) this.#onClosed(reason);
     this.#mode = "lingering";
     this.#answered.resolve();
     try {
@@ -220,8 +230,8 @@ export class ConnectionRelay {
   }
 
   /** Writes a last answer (bounded in time), then closes. */
-  async #answerAndClose(bytes: Uint8Array, reason: string): Promise<void> {
-    this.#closedCounter.inc({ reason });
+  async #answerAndClose(bytes: Uint8Array, reason: CloseReason): Promise<void> {
+    this.#onClosed(reason);
     this.#mode = "lingering";
     this.#lingerUntil = performance.now() + LINGER_MS;
     this.#schedule(this.#lingerUntil);

@@ -6,11 +6,14 @@
  * head, an idle timeout, a size cap on WebSocket messages read as they pass, and a closed
  * connection once a request is refused before its body was read. Running out of file descriptors
  * is logged and waited out, never fatal. Handlers see the real client as `info.remoteAddr`.
+ * The gate runs on its own thread (`gate_worker.ts`), so relaying costs the server's thread nothing.
  */
 import client from "prom-client";
 import type { Config } from "../config/mod.ts";
 import type { Logger } from "../log/mod.ts";
-import { ConnectionRelay, type RelayLimits } from "./connection_relay.ts";
+import { CLOSE_REASONS, type RelayLimits } from "./connection_relay.ts";
+import { COUNTER, COUNTERS, type FromGate, type ToGate } from "./gate_worker.ts";
+import { PeerTable } from "./peer_table.ts";
 
 /** Limits the gate enforces on every connection. */
 export interface ConnectionLimits extends RelayLimits {
@@ -47,8 +50,6 @@ export interface GatedServer extends AsyncDisposable {
 
 /** File descriptors one relayed connection holds: the client's, the gate's and the server's. */
 const FDS_PER_CONNECTION = 3;
-const REFUSAL_WRITE_MS = 2_000;
-const MAX_ACCEPT_BACKOFF_MS = 1_000;
 
 /**
  * A default for MAX_CONNECTIONS from the soft open-file limit (`/proc/self/limits`): each relayed
@@ -94,19 +95,19 @@ export function connectionLimits(
 }
 
 /**
- * Serves `handler` behind the connection gate on `hostname:port` (TLS when `tls` is given).
+ * Serves `handler` behind the connection gate on `hostname:port` (TLS when `tls` is given); the
+ * gate runs on its own thread. Resolves once the public port listens.
  *
- * @example const server = serveGated({ hostname, port, limits, logger }, app.fetch)
+ * @example const server = await serveGated({ hostname, port, limits, logger }, app.fetch)
  */
-export function serveGated(
+export async function serveGated(
   options: GateOptions,
   handler: Deno.ServeHandler<Deno.NetAddr>,
-): GatedServer {
+): Promise<GatedServer> {
   const { limits, logger } = options;
-  const metrics = gateMetrics(options.registry);
-  const peers = new Map<number, Deno.NetAddr>();
-  const perClient = new Map<string, number>();
-  const relays = new Set<ConnectionRelay>();
+  const peers = new PeerTable();
+  const counters = new Float64Array(new SharedArrayBuffer(COUNTERS * 8));
+  gateMetrics(options.registry ?? new client.Registry(), counters);
 
   const serve: Deno.ServeHandler<Deno.NetAddr> = (request, info) => {
     const peer = peers.get(info.remoteAddr.port) ?? info.remoteAddr;
@@ -117,35 +118,73 @@ export function serveGated(
       },
     });
   };
+  let closing = false;
+  const gate = new Worker(new URL("./gate_worker.ts", import.meta.url).href, { type: "module" });
+  const toGate = (message: ToGate) => gate.postMessage(message);
+
   // Deno.serve stops for good when its accept fails (out of descriptors): start another then.
-  let backend: Deno.HttpServer<Deno.NetAddr>;
-  let backendPort = 0;
+  let backend!: Deno.HttpServer<Deno.NetAddr>;
   const startBackend = () => {
     const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, serve);
     backend = server;
-    backendPort = server.addr.port;
+    toGate({ type: "backend", port: server.addr.port });
     server.finished.catch(async (error) => {
       if (closing) return;
-      metrics.acceptErrors.inc();
+      counters[COUNTER.acceptErrors]++;
       logger.error("server stopped accepting from the gate; starting it again", {
         error: String(error),
       });
-      for (let wait = 10; !closing; wait = Math.min(wait * 2, MAX_ACCEPT_BACKOFF_MS)) {
+      for (let wait = 10; !closing; wait = Math.min(wait * 2, 1_000)) {
         await new Promise((resolve) => setTimeout(resolve, wait));
         try {
           startBackend();
-          logger.info("server accepting from the gate again", { connections: relays.size });
+          logger.info("server accepting from the gate again", {
+            connections: counters[COUNTER.open],
+          });
           return;
         } catch { /* still out of descriptors */ }
       }
     });
   };
-  let closing = false;
   startBackend();
-  const listener = options.tls
-    ? Deno.listenTls({ hostname: options.hostname, port: options.port, ...options.tls })
-    : Deno.listen({ hostname: options.hostname, port: options.port });
-  const addr = listener.addr as Deno.NetAddr;
+
+  const replies = new Map<string, PromiseWithResolvers<FromGate>>();
+  const reply = (type: FromGate["type"]) => {
+    const waiting = Promise.withResolvers<FromGate>();
+    replies.set(type, waiting);
+    return waiting.promise;
+  };
+  gate.onmessage = (event: MessageEvent<FromGate>) => {
+    const message = event.data;
+    if (message.type === "log") logger[message.level](message.msg, message.fields);
+    else if (message.type === "failed") replies.get("listening")?.reject(new Error(message.error));
+    else replies.get(message.type)?.resolve(message);
+  };
+  gate.onerror = (event) => {
+    event.preventDefault();
+    logger.error("connection gate failed", { error: event.message });
+    for (const waiting of replies.values()) waiting.reject(new Error(event.message));
+  };
+  const listening = reply("listening");
+  toGate({
+    type: "start",
+    hostname: options.hostname,
+    port: options.port,
+    tls: options.tls,
+    limits,
+    backendPort: backend.addr.port,
+    peers: peers.buffer,
+    counters: counters.buffer as SharedArrayBuffer,
+  });
+  let addr: Deno.NetAddr;
+  try {
+    addr = (await listening as Extract<FromGate, { type: "listening" }>).addr;
+  } catch (error) {
+    closing = true;
+    gate.terminate();
+    await backend.shutdown();
+    throw error;
+  }
   if (limits.maxConnections > defaultMaxConnections()) {
     logger.warn("MAX_CONNECTIONS is above what the open-file limit allows", {
       maxConnections: limits.maxConnections,
@@ -154,104 +193,20 @@ export function serveGated(
   }
   options.onListen?.(addr);
 
-  // A flood must not flood the log: each kind of warning at most once per 10 s.
-  const warned = new Map<string, number>();
-  const warnAtMostEvery10s = (msg: string, fields: Record<string, unknown>) => {
-    const now = Date.now();
-    if (now - (warned.get(msg) ?? 0) < 10_000) return;
-    warned.set(msg, now);
-    logger.warn(msg, { ...fields, connections: relays.size });
-  };
-
-  const refuse = async (conn: Deno.Conn, reason: string) => {
-    metrics.refused.inc({ reason });
-    warnAtMostEvery10s("connection refused: too many connections", {
-      reason,
-      client: (conn.remoteAddr as Deno.NetAddr).hostname,
-    });
-    const timer = setTimeout(() => close(conn), REFUSAL_WRITE_MS);
-    try {
-      await writeAll(conn, SERVICE_UNAVAILABLE);
-    } catch { /* the client went away */ }
-    clearTimeout(timer);
-    close(conn);
-  };
-
-  const admit = async (conn: Deno.Conn) => {
-    const peer = conn.remoteAddr as Deno.NetAddr;
-    const key = peer.hostname;
-    if (relays.size >= limits.maxConnections) return refuse(conn, "total");
-    const fromClient = perClient.get(key) ?? 0;
-    if (fromClient >= limits.maxConnectionsPerClient) return refuse(conn, "client");
-    perClient.set(key, fromClient + 1);
-    let upstream: Deno.TcpConn | undefined;
-    let relay: ConnectionRelay | undefined;
-    try {
-      upstream = await Deno.connect({ hostname: "127.0.0.1", port: backendPort });
-      const localPort = (upstream.localAddr as Deno.NetAddr).port;
-      peers.set(localPort, peer);
-      relay = new ConnectionRelay(conn, upstream, limits, metrics.closed);
-      relays.add(relay);
-      metrics.open.inc();
-      await relay.run();
-      if (peers.get(localPort) === peer) peers.delete(localPort);
-    } catch (error) {
-      if (!upstream) {
-        // Out of descriptors for the loopback leg: answer as for a cap.
-        warnAtMostEvery10s("cannot relay a connection", { error: String(error) });
-        await refuse(conn, "resources");
-      }
-    } finally {
-      if (relay) {
-        relays.delete(relay);
-        metrics.open.dec();
-      }
-      const left = (perClient.get(key) ?? 1) - 1;
-      if (left > 0) perClient.set(key, left);
-      else perClient.delete(key);
-    }
-  };
-
-  const acceptLoop = async () => {
-    let backoff = 0;
-    while (!closing) {
-      let conn: Deno.Conn;
-      try {
-        conn = await listener.accept();
-      } catch (error) {
-        if (closing || error instanceof Deno.errors.BadResource) break;
-        metrics.acceptErrors.inc();
-        if (backoff === 0) {
-          logger.error("cannot accept connections; retrying", {
-            error: String(error),
-            connections: relays.size,
-          });
-        }
-        backoff = Math.min(backoff ? backoff * 2 : 10, MAX_ACCEPT_BACKOFF_MS);
-        await new Promise((resolve) => setTimeout(resolve, backoff));
-        continue;
-      }
-      if (backoff) {
-        logger.info("accepting connections again", { connections: relays.size });
-        backoff = 0;
-      }
-      void admit(conn);
-    }
-  };
-  const accepting = acceptLoop();
-
   const finished = Promise.withResolvers<void>();
   let stopped: Promise<void> | undefined;
   const shutdown = () => {
     stopped ??= (async () => {
       closing = true;
-      try {
-        listener.close();
-      } catch { /* already closed */ }
-      await accepting;
+      const gateStopped = reply("stopped");
+      toGate({ type: "stop" });
+      await gateStopped.catch(() => {});
       // Deno.serve finishes requests in flight and closes its idle connections; relays end then.
       await backend.shutdown().catch(() => {});
-      for (const relay of relays) relay.close();
+      const gateClosed = reply("closed");
+      toGate({ type: "close" });
+      await gateClosed.catch(() => {});
+      gate.terminate();
       finished.resolve();
     })();
     return stopped;
@@ -260,7 +215,7 @@ export function serveGated(
   return {
     addr,
     get connections() {
-      return relays.size;
+      return counters[COUNTER.open];
     },
     finished: finished.promise,
     shutdown,
@@ -268,57 +223,46 @@ export function serveGated(
   };
 }
 
-const SERVICE_UNAVAILABLE = closingResponse(
-  "503 Service Unavailable",
-  "Too many connections: retry shortly\n",
-  "Retry-After: 1\r\n",
-);
-
-/** A whole HTTP/1.1 response that closes the connection, as bytes. */
-export function closingResponse(status: string, body: string, headers = ""): Uint8Array {
-  return new TextEncoder().encode(
-    `HTTP/1.1 ${status}\r\n${headers}Connection: close\r\nContent-Type: text/plain\r\n` +
-      `Content-Length: ${body.length}\r\n\r\n${body}`,
-  );
-}
-
-/** Writes all of `bytes`. */
-export async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
-  let at = 0;
-  while (at < bytes.length) at += await conn.write(bytes.subarray(at));
-}
-
-/** Closes `conn`, ignoring that it may be closed already. */
-export function close(conn: Deno.Conn): void {
-  try {
-    conn.close();
-  } catch { /* already closed */ }
-}
-
-function gateMetrics(registry = new client.Registry()) {
+/** Registers the gate's metrics, read from its shared counters when scraped. */
+function gateMetrics(registry: client.Registry, counters: Float64Array): void {
   const registers = [registry];
-  return {
-    open: new client.Gauge({
-      name: "motorcade_http_connections",
-      help: "Client connections open now",
-      registers,
-    }),
-    refused: new client.Counter({
-      name: "motorcade_http_connections_refused_total",
-      help: "Connections answered 503 and closed: over the total or per-client cap, or resources",
-      labelNames: ["reason"],
-      registers,
-    }),
-    closed: new client.Counter({
-      name: "motorcade_http_connections_closed_total",
-      help: "Connections the gate closed, by reason (header_timeout, idle, message_too_big, ...)",
-      labelNames: ["reason"],
-      registers,
-    }),
-    acceptErrors: new client.Counter({
-      name: "motorcade_http_accept_errors_total",
-      help: "Failed accepts (such as running out of file descriptors); the gate retries",
-      registers,
-    }),
-  };
+  new client.Gauge({
+    name: "motorcade_http_connections",
+    help: "Client connections open now",
+    registers,
+    collect() {
+      this.set(counters[COUNTER.open]);
+    },
+  });
+  new client.Counter({
+    name: "motorcade_http_connections_refused_total",
+    help: "Connections answered 503 and closed: over the total or per-client cap, or resources",
+    labelNames: ["reason"],
+    registers,
+    collect() {
+      this.reset();
+      this.inc({ reason: "total" }, counters[COUNTER.refusedTotal]);
+      this.inc({ reason: "client" }, counters[COUNTER.refusedClient]);
+      this.inc({ reason: "resources" }, counters[COUNTER.refusedResources]);
+    },
+  });
+  new client.Counter({
+    name: "motorcade_http_connections_closed_total",
+    help: "Connections the gate closed, by reason",
+    labelNames: ["reason"],
+    registers,
+    collect() {
+      this.reset();
+      CLOSE_REASONS.forEach((reason, i) => this.inc({ reason }, counters[COUNTER.closed + i]));
+    },
+  });
+  new client.Counter({
+    name: "motorcade_http_accept_errors_total",
+    help: "Failed accepts (such as running out of file descriptors); the gate retries",
+    registers,
+    collect() {
+      this.reset();
+      this.inc(counters[COUNTER.acceptErrors]);
+    },
+  });
 }

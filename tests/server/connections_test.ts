@@ -287,7 +287,7 @@ Deno.test({
 
 Deno.test("gate hands the handler the client's own address and port", async () => {
   const logger = createLogger("error");
-  await using server = serveGated({
+  await using server = await serveGated({
     hostname: "127.0.0.1",
     port: 0,
     logger,
