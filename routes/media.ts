@@ -1,8 +1,8 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
-import { access } from "../lib/auth/mod.ts";
+import { access, sequencesCover } from "../lib/auth/mod.ts";
 import { serveBytes, serveObject } from "../lib/delivery/mod.ts";
-import { ValidationError } from "../lib/errors/mod.ts";
+import { ForbiddenError, ValidationError } from "../lib/errors/mod.ts";
 import { MAX_STRETCH_TICKS, timedSegment } from "../lib/playback/mod.ts";
 import { IdSchema } from "../lib/fleet/mod.ts";
 import { type ApiApp, secured } from "../lib/http/mod.ts";
@@ -24,6 +24,7 @@ const SignedQuery = z.object({
   exp: z.string(),
   kid: z.string(),
   link: z.string().optional(),
+  seq: z.string().optional(),
   sig: z.string(),
 });
 const TimedQuery = SignedQuery.extend({ t: Ticks });
@@ -102,7 +103,12 @@ export function registerMediaRoutes(app: ApiApp, { store, playback, secure }: Ro
       const file = p.file === "init.mp4" ? p.file : `${name.padStart(10, "0")}.${extension}`;
       const key =
         `fleets/${p.fleetId}/vehicles/${p.vehicleId}/cameras/${p.cameraId}/${p.recordingId}/${file}`;
-      const { t } = c.req.valid("query");
+      const { t, seq } = c.req.valid("query");
+      if (!sequencesCover(seq, p.file)) {
+        throw new ForbiddenError(
+          `Signed URL does not cover segment ${Number(name)} of recording "${p.recordingId}"`,
+        );
+      }
       if (t !== undefined) {
         if (extension !== "m4s") {
           throw new ValidationError('"t" applies to fMP4 media segments (.m4s) only');

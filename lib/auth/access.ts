@@ -103,8 +103,8 @@ export function authorize(identity: Identity, rule: Access): MiddlewareHandler {
   return async function authorizeRequest(c, next) {
     if (rule.kind === "public") return await next();
     if (rule.kind === "signed-prefix") {
-      const { exp, kid, link, sig } = c.req.query();
-      await identity.urls.verifyPrefix(rule.prefix(c), { exp, kid, link, sig });
+      const { exp, kid, link, seq, sig } = c.req.query();
+      await identity.urls.verifyPrefix(rule.prefix(c), { exp, kid, link, seq, sig });
       return await next();
     }
     if (rule.kind === "user" && rule.orSigned && c.req.query("sig") !== undefined) {

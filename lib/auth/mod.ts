@@ -12,7 +12,7 @@ export {
 export type { AuthVariables } from "./access.ts";
 export { type AccessChange, type AccessChanges, LocalAccessChanges } from "./access_changes.ts";
 export { DEVICE_TOKEN_PATH, Identity } from "./identity.ts";
-export { KEY_RELOAD_INTERVAL_MS, Keyring } from "./keyring.ts";
+export { KEY_RELOAD_INTERVAL_MS, Keyring, URL_KEY_OVERLAP_MS, UrlKeyring } from "./keyring.ts";
 export { hashPassword, PasswordWork, passwordWork, verifyPassword } from "./password.ts";
 export { SignIn } from "./sign_in.ts";
 export {
@@ -25,4 +25,5 @@ export type { DevicePrincipal, Principal, UserPrincipal } from "./principal.ts";
 export type { TokenPair } from "./sessions.ts";
 export { AUDIENCE, type IssuedToken } from "./tokens.ts";
 export { MAX_ASSERTION_TTL_S } from "./devices.ts";
-export { UrlSigner } from "./signed_urls.ts";
+export { type PrefixSignature, sequencesCover, UrlSigner } from "./signed_urls.ts";
+export { LINK_RECHECK_MS, type LinkHolder, Links } from "./links.ts";

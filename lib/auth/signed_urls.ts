@@ -13,8 +13,18 @@ export interface PrefixSignature {
   kid: string;
   /** The link the URL was handed out by; absent for a signed-in user's own media URLs. */
   link?: string;
+  /**
+   * With a link: the segment sequences under the prefix it covers, `first-last` or `first-` (a
+   * recording still growing); absent: every file under the prefix.
+   */
+  seq?: string;
   sig: string;
 }
+
+/** The shape of a link id; anything else in a `link` parameter is refused before use. */
+const LINK_ID = /^lnk_[0-9a-z]{20}$/;
+/** The shape of a `seq` parameter. */
+const SEQUENCES = /^(\d{1,10})-(\d{1,10})?$/;
 
 /**
  * Capability URLs: HMAC-SHA256 signatures with an expiry, the key that made them (`kid`) and the
@@ -45,18 +55,25 @@ export class UrlSigner {
 
   /**
    * Query parameters authorising every path under `prefix` until `expiresAt`, for `link` when
-   * handed out by one.
+   * handed out by one, and then only the segments `seq` (`first-last`, or `first-`) when given.
    */
-  signPrefix(prefix: string, expiresAt: Date, link?: string): PrefixSignature {
+  signPrefix(prefix: string, expiresAt: Date, link?: string, seq?: string): PrefixSignature {
+    if (seq !== undefined && (link === undefined || !SEQUENCES.test(seq))) {
+      throw new RangeError(`Cannot sign sequences "${seq}": a link's "first-last" or "first-"`);
+    }
     const { kid, key } = this.keyring.signing();
     const exp = expOf(expiresAt);
-    const sig = mac(key, prefixText(prefix, exp, link));
-    return link === undefined ? { exp, kid, sig } : { exp, kid, link, sig };
+    const sig = mac(key, prefixText(prefix, exp, link, seq));
+    if (link === undefined) return { exp, kid, sig };
+    return seq === undefined ? { exp, kid, link, sig } : { exp, kid, link, seq, sig };
   }
 
   /** Checks a prefix signature and its link; throws UnauthorizedError saying why it does not hold. */
   verifyPrefix(prefix: string, query: Partial<PrefixSignature>): Promise<void> {
-    return this.#check(prefixText(prefix, query.exp ?? "", query.link), query);
+    if (query.seq !== undefined && (query.link === undefined || !SEQUENCES.test(query.seq))) {
+      return Promise.reject(new UnauthorizedError("Signed URL has a malformed seq"));
+    }
+    return this.#check(prefixText(prefix, query.exp ?? "", query.link, query.seq), query);
   }
 
   /**
@@ -97,10 +114,13 @@ export class UrlSigner {
 
   async #check(text: string, claims: Partial<PrefixSignature>): Promise<void> {
     const { exp, kid, link, sig } = claims;
-    if (!exp || !kid || !sig) {
-      throw new UnauthorizedError("Signed URL needs exp, kid and sig parameters");
-    }
+    if (!exp || !sig) throw new UnauthorizedError("Signed URL needs exp and sig parameters");
+    // Without a key id no key signed it (URLs from before the URL keyring name none).
+    if (!kid) throw new UnauthorizedError("Signed URL signature is not valid");
     if (!/^\d{1,12}$/.test(exp)) throw new UnauthorizedError("Signed URL has a malformed exp");
+    if (link !== undefined && !LINK_ID.test(link)) {
+      throw new UnauthorizedError("Signed URL has a malformed link");
+    }
     const key = await this.keyring.verifying(kid);
     if (!key) throw new UnauthorizedError("Signed URL is signed by an unknown or retired key");
     const expected = new TextEncoder().encode(mac(key, text));
@@ -118,8 +138,22 @@ function expOf(expiresAt: Date): string {
   return String(Math.floor(expiresAt.getTime() / 1000));
 }
 
-function prefixText(prefix: string, exp: string, link: string | undefined): string {
-  return link === undefined ? `prefix\n${prefix}\n${exp}` : `prefix\n${prefix}\n${exp}\n${link}`;
+function prefixText(prefix: string, exp: string, link?: string, seq?: string): string {
+  return link === undefined
+    ? `prefix\n${prefix}\n${exp}`
+    : `prefix\n${prefix}\n${exp}\n${link}\n${seq ?? ""}`;
+}
+
+/**
+ * Whether a `seq` parameter (already verified) covers the media file `file` (`init.mp4`, or a
+ * segment named by its sequence); without `seq`, every file does.
+ */
+export function sequencesCover(seq: string | undefined, file: string): boolean {
+  if (seq === undefined || file === "init.mp4") return true;
+  const range = SEQUENCES.exec(seq);
+  const sequence = Number.parseInt(file, 10);
+  if (!range || !Number.isInteger(sequence)) return false;
+  return sequence >= Number(range[1]) && (range[2] === undefined || sequence <= Number(range[2]));
 }
 
 function mac(key: Uint8Array, text: string): string {

@@ -10,11 +10,18 @@ export function mediaUrlExpiry(nowMs: number, ttlMs: number): number {
   return Math.ceil((nowMs + ttlMs) / HOUR) * HOUR;
 }
 
+/** The segment sequences of one recording a link's playlist lists; `last` null while it grows. */
+export interface SequenceRange {
+  first: number;
+  last: number | null;
+}
+
 /**
  * Signed URLs of one camera's media for the media route (or a CDN in front of it). For a
  * signed-in viewer the camera's prefix is signed once, for all of them; for a link, each
- * recording's prefix (and the slate's, `gap/`) is signed once, naming the link, so the link's
- * URLs reach only the recordings its window touches and end when it is revoked.
+ * recording's prefix (and the slate's, `gap/<encoding>/`) is signed once, naming the link and the
+ * recording's sequences in the link's range, so the link's URLs reach only the segments its
+ * range touches and end when it is revoked.
  */
 export class MediaUrls {
   readonly #prefix: string;
@@ -27,6 +34,7 @@ export class MediaUrls {
     camera: { fleetId: string; vehicleId: string; cameraId: string },
     private readonly expiresAtMs: number,
     private readonly link?: string,
+    private readonly sequences?: ReadonlyMap<string, SequenceRange>,
   ) {
     this.#prefix =
       `/media/fleets/${camera.fleetId}/vehicles/${camera.vehicleId}/cameras/${camera.cameraId}/`;
@@ -37,12 +45,15 @@ export class MediaUrls {
     let query = this.#queries.get(scope);
     if (query === undefined) {
       const path = this.#prefix + (scope ? `${scope}/` : "");
-      const { exp, kid, link, sig } = this.signer.signPrefix(
+      const range = this.sequences?.get(scope);
+      const { exp, kid, link, seq, sig } = this.signer.signPrefix(
         path,
         new Date(this.expiresAtMs),
         this.link,
+        range && `${range.first}-${range.last ?? ""}`,
       );
-      query = `?exp=${exp}&kid=${kid}${link === undefined ? "" : `&link=${link}`}&sig=${sig}`;
+      query = `?exp=${exp}&kid=${kid}${link === undefined ? "" : `&link=${link}`}` +
+        `${seq === undefined ? "" : `&seq=${seq}`}&sig=${sig}`;
       this.#queries.set(scope, query);
     }
     return query;
@@ -57,7 +68,7 @@ export class MediaUrls {
     const scope = this.link === undefined
       ? ""
       : recordingId === "gap"
-      ? `gap/${file.slice(0, file.indexOf("/"))}`
+      ? `gap/${file.split("/")[0]}`
       : recordingId;
     return `${this.#base}${recordingId}/${file}${this.#query(scope)}`;
   }

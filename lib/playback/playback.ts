@@ -20,7 +20,7 @@ import {
 import { type Slate, slateEncoding, type Slates, slateSegment } from "../slate/mod.ts";
 import type { ObjectStore } from "../storage/mod.ts";
 import { clipFragments, type SkippedObject } from "./clip.ts";
-import { mediaUrlExpiry, MediaUrls } from "./media_urls.ts";
+import { mediaUrlExpiry, MediaUrls, type SequenceRange } from "./media_urls.ts";
 import { type InitFacts, initFacts, MAX_STRETCH_TICKS } from "./stretch_media.ts";
 import { PlaylistCache } from "./playlist_cache.ts";
 import { playlistEtag, RenderedPlaylist, utf8Text } from "./rendered_playlist.ts";
@@ -212,7 +212,6 @@ export class Playback {
     link: string | undefined,
   ): Promise<Uint8Array<ArrayBuffer>> {
     const { recordings } = state;
-    const media = new MediaUrls(this.urls, this.options.mediaBaseUrl, camera, expiresAt, link);
     const mpegTs = new Set(recordings.filter((r) => r.initKey === null).map((r) => r.id));
     const full = buildTimeline({
       recordings,
@@ -221,6 +220,14 @@ export class Playback {
       toMs: state.toMs,
       gapToleranceMs: this.options.gapToleranceMs,
     });
+    const media = new MediaUrls(
+      this.urls,
+      this.options.mediaBaseUrl,
+      camera,
+      expiresAt,
+      link,
+      link === undefined ? undefined : sequenceRanges(full, state.final),
+    );
     // What the init segments say: DASH describes every recording with it, a hole's slate
     // matches the recording next to it, and runs of one encoding share a timeline (HLS reads
     // them only when there are holes or several runs).
@@ -453,6 +460,29 @@ export class Playback {
     }
     return info;
   }
+}
+
+/**
+ * The segment sequences of each recording a timeline lists, which a link's URLs are signed for;
+ * open-ended while the playlist can still grow (later segments join the range).
+ */
+function sequenceRanges(timeline: Timeline, final: boolean): Map<string, SequenceRange> {
+  const ranges = new Map<string, SequenceRange>();
+  for (const item of timeline.items) {
+    if (item.kind !== "run") continue;
+    for (const entry of item.entries) {
+      if (entry.kind !== "segment") continue;
+      const range = ranges.get(item.recordingId);
+      if (!range) {
+        ranges.set(item.recordingId, { first: entry.sequence, last: entry.sequence });
+      } else {
+        range.first = Math.min(range.first, entry.sequence);
+        range.last = Math.max(range.last!, entry.sequence);
+      }
+    }
+  }
+  if (!final) { for (const range of ranges.values()) range.last = null; }
+  return ranges;
 }
 
 function hasGaps(timeline: Timeline): boolean {

@@ -108,6 +108,31 @@ Deno.test("a link for a 6-second range cannot fetch a recording hours away", asy
   assert.ok(exp <= Date.parse(link.expiresAt), "media URLs expire no later than the link");
 });
 
+Deno.test("a link for a few seconds of a long recording reaches only the segments it lists", async () => {
+  const { f, camera } = await twoRecordings();
+  await using _ = f;
+  const link = await makeLink(f.platform, camera, f.ownerToken, {
+    from: iso(T0 + 2000),
+    to: iso(T0 + 6000),
+    ttl: "1m",
+  });
+  const urls = await mediaUrls(f.platform, link.hls);
+  const listed = urls.map((u) => /\/a\/(\w+)\.m(p4|4s)/.exec(u)?.[1]);
+  assert.deepEqual(listed.filter((n) => n !== "init").map(Number).sort(), [1, 2]);
+  for (const url of urls) assert.equal((await get(f.platform, url)).status, 200, url);
+  const segment = urls.find((u) => /\/a\/0*2\.m4s/.test(u))!;
+  for (const outside of ["0", "3", "4"]) {
+    const refused = await get(f.platform, segment.replace(/\/a\/0*2\.m4s/, `/a/${outside}.m4s`));
+    assert.equal(refused.status, 403, refused.text);
+    assert.match(refused.text, new RegExp(`does not cover segment ${outside} of recording`));
+  }
+  const widened = new URL(segment);
+  widened.searchParams.set("seq", "0-4");
+  assert.equal((await get(f.platform, widened.href)).status, 401, "seq is signed");
+  widened.searchParams.delete("seq");
+  assert.equal((await get(f.platform, widened.href)).status, 401, "seq cannot be dropped");
+});
+
 Deno.test("a link's playlist and segment URLs stop working when it expires", async () => {
   const { f, camera } = await twoRecordings();
   await using _ = f;
@@ -172,18 +197,20 @@ Deno.test("revoking a link by id, by camera or by maker ends its issued URLs", a
   assert.equal(missing.status, 404, "an operator cannot revoke the owner's link");
   await missing.body?.cancel();
 
-  const none = await p.call("POST", `/api/v1/fleets/${fleetId}/links/revoke`, {
+  const none = await p.call("DELETE", `/api/v1/fleets/${fleetId}/links`, {
     token: f.ownerToken,
-    json: {},
   });
   assert.equal(none.status, 400);
   assert.match((await none.json()).detail, /cameraId, createdBy or both/);
 
   const operatorId = (await p.catalog.users.getByEmail("op@acme.test"))!.id;
-  const byCam = await p.call("POST", `/api/v1/fleets/${fleetId}/links/revoke`, {
-    token: operator,
-    json: { cameraId: f.camera.cameraId },
-  });
+  const byCam = await p.call(
+    "DELETE",
+    `/api/v1/fleets/${fleetId}/links?cameraId=${f.camera.cameraId}`,
+    {
+      token: operator,
+    },
+  );
   assert.equal(byCam.status, 200);
   assert.deepEqual(
     new Set((await byCam.json()).revoked),
@@ -195,9 +222,8 @@ Deno.test("revoking a link by id, by camera or by maker ends its issued URLs", a
 
   const another = await makeLink(p, camera, operator, range);
   urls.set(another.id, [another.hls, ...await mediaUrls(p, another.hls)]);
-  const byUser = await p.call("POST", `/api/v1/fleets/${fleetId}/links/revoke`, {
+  const byUser = await p.call("DELETE", `/api/v1/fleets/${fleetId}/links?createdBy=${operatorId}`, {
     token: f.ownerToken,
-    json: { createdBy: operatorId },
   });
   assert.deepEqual((await byUser.json()).revoked, [another.id]);
   await ended(another.id);

@@ -5,7 +5,7 @@ import { ValidationError } from "../../../lib/errors/mod.ts";
 import { IdSchema } from "../../../lib/fleet/mod.ts";
 import { type ApiApp, secured } from "../../../lib/http/mod.ts";
 import type { RouteDeps } from "../../deps.ts";
-import { jsonBody, jsonResponse } from "./views.ts";
+import { jsonResponse } from "./views.ts";
 
 const ALL = ["admin", "operator", "viewer"] as const;
 const LINKS = "/api/v1/fleets/{fleetId}/links";
@@ -47,8 +47,8 @@ export const linkView = (link: Link) => ({
 });
 
 /**
- * A fleet's playback and live links: listed, and revoked by id or in bulk by camera, maker or
- * kind. Admins manage every link of their fleet; others only the links they made.
+ * A fleet's playback and live links: listed, and revoked by id or in bulk by camera and/or maker
+ * (`DELETE` on the collection with the listing's filter). Admins manage every link of their fleet; others only the links they made.
  */
 export function registerLinkRoutes(app: ApiApp, { identity, secure }: RouteDeps) {
   const links = () => identity.urls.links;
@@ -100,13 +100,13 @@ export function registerLinkRoutes(app: ApiApp, { identity, secure }: RouteDeps)
       secure,
       access.fleet(ALL),
       createRoute({
-        method: "post",
-        path: `${LINKS}/revoke`,
+        method: "delete",
+        path: LINKS,
         tags: ["playback"],
         summary: "Revoke every unexpired link of a camera, of a maker, or both",
         description:
-          "At least one of `cameraId` and `createdBy`. Admins revoke any link of the fleet; others only their own.",
-        request: { params: z.object({ fleetId: IdSchema }), ...jsonBody(Filter.strict()) },
+          "The same filter as the listing; at least one of `cameraId` and `createdBy`. Admins revoke any link of the fleet; others only their own.",
+        request: { params: z.object({ fleetId: IdSchema }), query: Filter },
         responses: {
           200: jsonResponse(z.object({ revoked: z.array(z.string()) }), "The links revoked"),
         },
@@ -114,10 +114,10 @@ export function registerLinkRoutes(app: ApiApp, { identity, secure }: RouteDeps)
     ),
     async (c) => {
       const { fleetId } = c.req.valid("param");
-      const filter = c.req.valid("json");
+      const filter = c.req.valid("query");
       if (filter.cameraId === undefined && filter.createdBy === undefined) {
         throw new ValidationError("Say which links to revoke: cameraId, createdBy or both", [
-          { path: "cameraId", message: "required unless createdBy is given" },
+          { path: "query.cameraId", message: "required unless createdBy is given" },
         ]);
       }
       const revoked = await links().revoke(fleetId, filter, userOf(c));

@@ -217,7 +217,7 @@ export function registerPlaybackRoutes(
         tags: ["playback"],
         summary: "Signed playlist links any player can open without a token",
         description:
-          "The link is recorded with its maker and fleet; its playlists list media URLs signed only for the recordings its range touches, expiring with the link. `ttl` defaults to `MEDIA_URL_TTL` (6 h) and is at most 30 days. Revoke it with `DELETE /api/v1/fleets/{fleetId}/links/{id}` (or in bulk with `POST …/links/revoke`); it also ends when its maker is deleted, disabled or leaves the fleet.",
+          "The link is recorded with its maker and fleet; its playlists list media URLs signed only for the recordings its range touches, expiring with the link. `ttl` defaults to `MEDIA_URL_TTL` (6 h) and is at most 30 days. Revoke it with `DELETE /api/v1/fleets/{fleetId}/links/{id}` (or in bulk with `DELETE …/links?cameraId=&createdBy=`); it also ends when its maker is deleted, disabled or leaves the fleet.",
         request: {
           params: CameraParams,
           ...jsonBody(
