@@ -254,12 +254,12 @@ export class UrlKeyring {
       active: boolean;
     }
   > {
-    return [...this.#keys.values()].map(({ record }, _, all) => ({
+    return [...this.#keys.values()].map(({ record }) => ({
       kid: record.kid,
       createdAt: record.createdAt,
       retiredAt: record.retiredAt,
       verifyUntil: record.verifyUntil,
-      active: all.length > 0 && record.kid === this.#active?.record.kid,
+      active: record.kid === this.#active?.record.kid,
     }));
   }
 }
