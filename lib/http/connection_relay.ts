@@ -32,9 +32,11 @@ export type CloseReason = typeof CLOSE_REASONS[number];
 
 const SMALL_BUFFER = 4 * 1024;
 const LARGE_BUFFER = 64 * 1024;
-/** After the gate closes its side, what it still reads and drops so the answer is not lost. */
+/**
+ * After a last answer, how long the gate keeps the connection without reading from it: closing
+ * with unread bytes sends a reset, which can destroy the answer before the client has read it.
+ */
 const LINGER_MS = 1_000;
-const LINGER_BYTES = 256 * 1024;
 
 const REQUEST_TIMEOUT = closing("408 Request Timeout", "Request head not received in time\n");
 
@@ -52,13 +54,13 @@ export class ConnectionRelay {
   #headStartedAt: number | undefined = performance.now();
   #headsSeen = 0;
   #lingerUntil = 0;
-  #lingerBytes = 0;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #timerAt = Infinity;
   #closed = false;
   #clientEnded = false;
   #upgrade: PromiseWithResolvers<boolean> | undefined;
   #answered = Promise.withResolvers<void>();
+  #ended = Promise.withResolvers<void>();
 
   constructor(
     clientConn: Deno.Conn,
@@ -76,6 +78,7 @@ export class ConnectionRelay {
   async run(): Promise<void> {
     this.#schedule(this.#lastActivity + this.#limits.headerTimeoutMs);
     await Promise.all([this.#clientToServer(), this.#serverToClient()]);
+    if (this.#mode === "lingering") await this.#ended.promise;
     this.close();
   }
 
@@ -87,6 +90,7 @@ export class ConnectionRelay {
     clearTimeout(this.#timer);
     this.#upgrade?.resolve(false);
     this.#answered.resolve();
+    this.#ended.resolve();
     for (const conn of [this.#client, this.#upstream]) {
       try {
         conn.close();
@@ -100,15 +104,15 @@ export class ConnectionRelay {
       const n = await read(this.#client, buffer);
       if (n === null) {
         this.#clientEnded = true;
+        if (this.#mode === "lingering") this.close(); // the client has read what it wanted
         break;
       }
       this.#lastActivity = performance.now();
       const chunk = buffer.subarray(0, n);
       if (this.#mode === "refused" || this.#mode === "lingering") {
-        if (this.#mode === "refused") await this.#answered.promise;
-        this.#lingerBytes += n;
-        if (this.#lingerBytes > LINGER_BYTES) break;
-        continue;
+        // Read no more (the client's sending stalls on a full window); the timer closes.
+        await this.#answered.promise;
+        return;
       }
       const ok = this.#mode === "tunnel" ? await this.#tunnel(chunk) : await this.#request(chunk);
       if (!ok) return;
@@ -119,8 +123,7 @@ export class ConnectionRelay {
         buffer = new Uint8Array(SMALL_BUFFER);
       }
     }
-    if (this.#mode === "lingering" || this.#mode === "refused") this.close();
-    else {
+    if (this.#mode !== "lingering" && this.#mode !== "refused") {
       try {
         await this.#upstream.closeWrite();
       } catch { /* already closed */ }

@@ -136,35 +136,40 @@ function start(options: Extract<ToGate, { type: "start" }>): void {
     const fromClient = perClient.get(key) ?? 0;
     if (fromClient >= limits.maxConnectionsPerClient) return refuse(conn, "client");
     perClient.set(key, fromClient + 1);
-    let upstream: Deno.TcpConn | undefined;
-    let relay: ConnectionRelay | undefined;
+    let upstream: Deno.TcpConn;
     try {
       upstream = await Deno.connect({ hostname: "127.0.0.1", port: backendPort });
-      // Relayed writes are often small (an answer's head): Nagle would hold them for an ACK.
-      upstream.setNoDelay(true);
-      if ("setNoDelay" in conn) (conn as Deno.TcpConn).setNoDelay(true);
-      const localPort = (upstream.localAddr as Deno.NetAddr).port;
-      const generation = peers.set(localPort, peer);
-      relay = new ConnectionRelay(conn, upstream, limits, onClosed);
-      relays.add(relay);
-      counters[COUNTER.open] = relays.size;
-      await relay.run();
-      peers.delete(localPort, generation);
     } catch (error) {
-      if (!upstream) {
-        // Out of descriptors for the loopback leg (or the server restarting): as for a cap.
-        warnAtMostEvery10s("cannot relay a connection", { error: String(error) });
-        await refuse(conn, "resources");
-      }
-    } finally {
-      if (relay) {
-        relays.delete(relay);
-        counters[COUNTER.open] = relays.size;
-      }
-      const left = (perClient.get(key) ?? 1) - 1;
-      if (left > 0) perClient.set(key, left);
-      else perClient.delete(key);
+      // Out of descriptors for the loopback leg (or the server restarting): as for a cap.
+      release(key);
+      warnAtMostEvery10s("cannot relay a connection", { error: String(error) });
+      return refuse(conn, "resources");
     }
+    // Relayed writes are often small (an answer's head): Nagle would hold them for an ACK.
+    for (const leg of [upstream, conn]) {
+      try {
+        (leg as Deno.TcpConn).setNoDelay?.(true);
+      } catch { /* a TLS connection before its handshake */ }
+    }
+    const localPort = (upstream.localAddr as Deno.NetAddr).port;
+    const generation = peers.set(localPort, peer);
+    const relay = new ConnectionRelay(conn, upstream, limits, onClosed);
+    relays.add(relay);
+    counters[COUNTER.open] = relays.size;
+    try {
+      await relay.run();
+    } finally {
+      relay.close();
+      peers.delete(localPort, generation);
+      relays.delete(relay);
+      counters[COUNTER.open] = relays.size;
+      release(key);
+    }
+  };
+  const release = (key: string) => {
+    const left = (perClient.get(key) ?? 1) - 1;
+    if (left > 0) perClient.set(key, left);
+    else perClient.delete(key);
   };
 
   accepting = (async () => {
