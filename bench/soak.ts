@@ -1,11 +1,11 @@
 /**
  * Benchmark: soak under hostile clients. The real server (`main.ts`) serves normal clients —
  * viewers fetching a recording's HLS playlist and its segments, API reads, `/healthz` — and one
- * vehicle uploading a 2-second segment every 2 seconds, for `--minutes` (default 10). The first
- * fifth is quiet (normal clients alone: the baseline); then a separate process adds hostile
- * clients from other loopback addresses (slow headers, idle and idle keep-alive connections,
- * 60 MB WebSocket frames before sign-in, a flood of wrong passwords, invented methods, oversized
- * bodies); then 20 s with the hostile clients gone.
+ * vehicle uploading a 2-second segment every 2 seconds, for `--minutes` (default 10) after 15 s of
+ * warm-up. The first fifth is quiet (normal clients alone: the baseline); then a separate process
+ * adds hostile clients from other loopback addresses (slow headers, idle and idle keep-alive
+ * connections, 60 MB WebSocket frames before sign-in, a flood of wrong passwords, invented methods,
+ * oversized bodies); then 20 s with the hostile clients gone.
  *
  * Prints the normal clients' p50/p99 and errors by phase, the p99 ratio hostile ÷ quiet (goal
  * ≤ 2), the server's RSS and open files (start, end of quiet, max, end, after), and what the
@@ -38,6 +38,8 @@ const machine = machineLine();
 const TOTAL_MS = Number(values.minutes) * 60_000;
 const QUIET_MS = TOTAL_MS / 5;
 const AFTER_MS = 20_000;
+/** Normal traffic before the quiet phase, not counted: the server's first requests compile code. */
+const WARM_UP_MS = 15_000;
 const VIEWERS = Number(values.viewers);
 const SEGMENT_MS = 2000;
 const SEEDED_SEGMENTS = 60;
@@ -45,7 +47,7 @@ const REQUEST_TIMEOUT_MS = 30_000;
 const GOAL_P99_RATIO = 2;
 const HOSTILE_MAIN = new URL("./support/soak_hostile_main.ts", import.meta.url).pathname;
 
-type Phase = "quiet" | "hostile" | "after";
+type Phase = "warm-up" | "quiet" | "hostile" | "after";
 interface Sample {
   phase: Phase;
   kind: string;
@@ -120,7 +122,7 @@ const link = await fetch(`${server.url}${cameraPath}/links`, {
 if (link.status !== 201) throw new Error(`POST links: ${link.status} ${await link.text()}`);
 const playlistUrl: string = (await link.json()).hls;
 
-let phase: Phase = "quiet";
+let phase: Phase = "warm-up";
 let running = true;
 const samples: Sample[] = [];
 const readings: Reading[] = [];
@@ -199,6 +201,14 @@ const mark = (label: string): Mark => ({
 });
 
 const first = mark("start (after set-up)");
+/** The machine's 1-minute load average: other work on it moves every figure. */
+function loadAverage(): string {
+  try {
+    return Deno.readTextFileSync("/proc/loadavg").split(" ")[0];
+  } catch {
+    return "unknown";
+  }
+}
 const clients = [
   ...Array.from({ length: VIEWERS }, () => viewer()),
   vehicle(),
@@ -211,8 +221,12 @@ console.log(
     (TOTAL_MS - QUIET_MS) / 1000
   } s, after ${AFTER_MS / 1000} s); ${VIEWERS} viewers, 1 vehicle; server pid ${server.pid}`,
 );
+await sleep(WARM_UP_MS);
+phase = "quiet";
+const quietStart = mark("after 15 s of warm-up");
 await sleep(QUIET_MS);
 const quietEnd = mark("end of quiet phase");
+const load = [`${loadAverage()} at the end of the quiet phase`];
 
 phase = "hostile";
 const hostileOptions: HostileOptions = {
@@ -242,6 +256,7 @@ await sleep(hostileMs / 2);
 const hostileMid = mark("hostile phase, midway");
 await sleep(hostileMs / 2);
 const hostileEnd = mark("hostile phase, end");
+load.push(`${loadAverage()} at the end of the hostile phase`);
 await hostile.stdin.close();
 const killer = setTimeout(() => hostile.kill("SIGKILL"), 15_000);
 const { stdout } = await hostileOutput;
@@ -309,7 +324,8 @@ const show = (m: Mark, previous?: Mark) =>
   );
 const hostileReadings = readings.filter((r) => r.phase === "hostile");
 show(first);
-show(quietEnd, first);
+show(quietStart, first);
+show(quietEnd, quietStart);
 show(hostileMid, quietEnd);
 show(hostileEnd, hostileMid);
 if (hostileReadings.length) {
@@ -329,6 +345,8 @@ if (hostileReadings.length) {
   );
 }
 show(after, afterStart);
+
+console.log(`load average ${load.join(", ")}`);
 
 console.log("\nhostile clients: what each met");
 for (const [name, t] of Object.entries(hostileSummary)) {
