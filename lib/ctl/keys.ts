@@ -13,19 +13,7 @@ export const keyCommands: CommandGroup = {
       summary: "List the signing keys: the active one and retired ones still verifying",
       async run({ platform }) {
         const keys = (await platform()).identity.keyring.describe().map(keyView);
-        return {
-          json: { keys },
-          text: listOrNone(
-            keys.map((k) => [
-              k.kid,
-              k.active ? "active" : "retired",
-              when(k.createdAt),
-              when(k.retiredAt),
-            ]),
-            ["KID", "STATUS", "CREATED", "RETIRED"],
-            "No signing keys",
-          ),
-        };
+        return keyTable(keys, ["RETIRED", (k) => k.retiredAt], "No signing keys");
       },
     },
     {
@@ -60,6 +48,25 @@ function keyView(key: { kid: string; createdAt: Date; retiredAt: Date | null; ac
   };
 }
 
+type KeyView = ReturnType<typeof keyView>;
+
+/** The keys as JSON and as a table whose last column is `last` (a date per key). */
+function keyTable<K extends KeyView>(
+  keys: K[],
+  last: [header: string, value: (key: K) => string | null],
+  none: string,
+) {
+  const rows = keys.map((k) => [k.kid, k.active ? "active" : "retired", when(k.createdAt)]);
+  return {
+    json: { keys },
+    text: listOrNone(
+      rows.map((row, i) => [...row, when(last[1](keys[i]))]),
+      ["KID", "STATUS", "CREATED", last[0]],
+      none,
+    ),
+  };
+}
+
 function minutes(ms: number): string {
   const min = Math.ceil(ms / 60_000);
   return min === 1 ? "1 minute" : `${min} minutes`;
@@ -78,19 +85,7 @@ export const urlKeyCommands: CommandGroup = {
           ...keyView(k),
           verifyUntil: k.verifyUntil?.toISOString() ?? null,
         }));
-        return {
-          json: { keys },
-          text: listOrNone(
-            keys.map((k) => [
-              k.kid,
-              k.active ? "active" : "retired",
-              when(k.createdAt),
-              when(k.verifyUntil),
-            ]),
-            ["KID", "STATUS", "CREATED", "VERIFIES UNTIL"],
-            "No URL signing keys",
-          ),
-        };
+        return keyTable(keys, ["VERIFIES UNTIL", (k) => k.verifyUntil], "No URL signing keys");
       },
     },
     {

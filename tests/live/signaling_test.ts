@@ -1,27 +1,10 @@
 import assert from "node:assert/strict";
-import { setUpVehicle } from "../support/fleet_api.ts";
+import { apiCall, setUpVehicle } from "../support/fleet_api.ts";
 import { liveServerEnv, requireLiveNamespace, SignalingClient } from "../support/live.ts";
 import { startServer, type TestServer } from "../support/server.ts";
 
-async function api(
-  server: TestServer,
-  method: string,
-  path: string,
-  token?: string,
-  json?: unknown,
-) {
-  const response = await fetch(server.url + path, {
-    method,
-    headers: {
-      ...(token ? { authorization: `Bearer ${token}` } : {}),
-      ...(json ? { "content-type": "application/json" } : {}),
-    },
-    body: json ? JSON.stringify(json) : undefined,
-  });
-  const text = await response.text();
-  if (!response.ok) throw new Error(`${method} ${path}: ${response.status} ${text}`);
-  return text ? JSON.parse(text) : undefined;
-}
+const api = (server: TestServer, method: string, path: string, token?: string, json?: unknown) =>
+  apiCall(server.url, method, path, token, json);
 
 /** A viewer of a second fleet, who must not see the first fleet's vehicles. */
 async function otherFleetViewer(server: TestServer, ownerToken: string): Promise<string> {

@@ -5,32 +5,15 @@
  */
 import assert from "node:assert/strict";
 import { OWNER } from "../support/platform.ts";
-import { setUpVehicle, type VehicleOnServer } from "../support/fleet_api.ts";
+import { apiCall, setUpVehicle, type VehicleOnServer } from "../support/fleet_api.ts";
 import { liveServerEnv, requireLiveNamespace, SignalingClient } from "../support/live.ts";
 import { startServer, type TestServer } from "../support/server.ts";
 import { WebrtcViewer } from "../support/webrtc_viewer.ts";
 
 const REPO = new URL("../../", import.meta.url).pathname;
 
-async function api(
-  server: TestServer,
-  method: string,
-  path: string,
-  token?: string,
-  json?: unknown,
-) {
-  const response = await fetch(server.url + path, {
-    method,
-    headers: {
-      ...(token ? { authorization: `Bearer ${token}` } : {}),
-      ...(json ? { "content-type": "application/json" } : {}),
-    },
-    body: json ? JSON.stringify(json) : undefined,
-  });
-  const text = await response.text();
-  if (!response.ok) throw new Error(`${method} ${path}: ${response.status} ${text}`);
-  return text ? JSON.parse(text) : undefined;
-}
+const api = (server: TestServer, method: string, path: string, token?: string, json?: unknown) =>
+  apiCall(server.url, method, path, token, json);
 
 type Pair = { accessToken: string; refreshToken: string };
 const login = (server: TestServer, who: { email: string; password: string }): Promise<Pair> =>

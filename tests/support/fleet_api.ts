@@ -17,7 +17,14 @@ export interface VehicleOnServer {
   tokens?: DeviceTokens;
 }
 
-async function call(base: string, method: string, path: string, token?: string, json?: unknown) {
+/** One JSON API call as `token` (if any); fails naming the call unless it answers 2xx. */
+export async function apiCall(
+  base: string,
+  method: string,
+  path: string,
+  token?: string,
+  json?: unknown,
+) {
   const response = await fetch(base + path, {
     method,
     headers: {
@@ -37,14 +44,14 @@ export async function setUpVehicle(
   cameras: string[] = ["front"],
   options: { enrol?: boolean } = {},
 ): Promise<VehicleOnServer> {
-  const { accessToken } = await call(base, "POST", "/api/v1/auth/login", undefined, OWNER);
-  const fleet = await call(base, "POST", "/api/v1/fleets", accessToken, { name: "Acme" });
-  const added = await call(base, "POST", `/api/v1/fleets/${fleet.id}/vehicles`, accessToken, {
+  const { accessToken } = await apiCall(base, "POST", "/api/v1/auth/login", undefined, OWNER);
+  const fleet = await apiCall(base, "POST", "/api/v1/fleets", accessToken, { name: "Acme" });
+  const added = await apiCall(base, "POST", `/api/v1/fleets/${fleet.id}/vehicles`, accessToken, {
     name: "bus-1",
   });
   const ids: Record<string, string> = {};
   for (const name of cameras) {
-    const camera = await call(
+    const camera = await apiCall(
       base,
       "POST",
       `/api/v1/fleets/${fleet.id}/vehicles/${added.vehicle.id}/cameras`,
@@ -75,7 +82,7 @@ export function signedLinks(
   camera: string,
   range: { from: Date; to?: Date },
 ): Promise<{ hls: string; dash: string; clip: string | null }> {
-  return call(
+  return apiCall(
     base,
     "POST",
     `/api/v1/fleets/${vehicle.fleetId}/vehicles/${vehicle.vehicleId}/cameras/${
