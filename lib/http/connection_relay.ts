@@ -6,6 +6,7 @@
 import { RequestFraming } from "./request_framing.ts";
 import { ResponseWatch } from "./response_watch.ts";
 import { CLOSE_MESSAGE_TOO_BIG, WebSocketFrameGuard } from "./websocket_frames.ts";
+import type { ClientConn } from "./tls_conn.ts";
 
 /** Time limits and the WebSocket message cap of one relayed connection. */
 export interface RelayLimits {
@@ -42,7 +43,7 @@ const REQUEST_TIMEOUT = closing("408 Request Timeout", "Request head not receive
 
 /** Relays bytes both ways between a client and the loopback server until either side ends. */
 export class ConnectionRelay {
-  readonly #client: Deno.Conn;
+  readonly #client: ClientConn;
   readonly #upstream: Deno.Conn;
   readonly #limits: RelayLimits;
   readonly #onClosed: (reason: CloseReason) => void;
@@ -63,7 +64,7 @@ export class ConnectionRelay {
   #ended = Promise.withResolvers<void>();
 
   constructor(
-    clientConn: Deno.Conn,
+    clientConn: ClientConn,
     upstream: Deno.Conn,
     limits: RelayLimits,
     onClosed: (reason: CloseReason) => void,
@@ -289,7 +290,7 @@ export class ConnectionRelay {
   }
 }
 
-async function read(conn: Deno.Conn, buffer: Uint8Array): Promise<number | null> {
+async function read(conn: Pick<Deno.Conn, "read">, buffer: Uint8Array): Promise<number | null> {
   try {
     return await conn.read(buffer);
   } catch {
@@ -297,7 +298,7 @@ async function read(conn: Deno.Conn, buffer: Uint8Array): Promise<number | null>
   }
 }
 
-async function write(conn: Deno.Conn, bytes: Uint8Array): Promise<boolean> {
+async function write(conn: Pick<Deno.Conn, "write">, bytes: Uint8Array): Promise<boolean> {
   try {
     let at = 0;
     while (at < bytes.length) at += await conn.write(bytes.subarray(at));

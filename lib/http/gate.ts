@@ -49,21 +49,31 @@ export interface GatedServer extends AsyncDisposable {
 }
 
 /** File descriptors one relayed connection holds: the client's, the gate's and the server's. */
-const FDS_PER_CONNECTION = 3;
+export const FDS_PER_CONNECTION = 3;
 
-/**
- * A default for MAX_CONNECTIONS from the soft open-file limit (`/proc/self/limits`): each relayed
- * connection costs three descriptors, and an eighth of the limit (at least 64) is left for the
- * catalog, object store, logs and Janus.
- */
-export function defaultMaxConnections(): number {
-  let limit = 1024;
+/** Connections below which a default MAX_CONNECTIONS capped by the open-file limit is warned of. */
+export const CONNECTIONS_WANTED = 10_000;
+
+/** This process's open-file limits (`/proc/self/limits`); undefined where they cannot be read. */
+export function openFileLimits(): { soft: number; hard: number } | undefined {
   try {
     const line = Deno.readTextFileSync("/proc/self/limits").split("\n")
       .find((l) => l.startsWith("Max open files"));
-    const soft = Number(line?.split(/\s{2,}/)[1]);
-    if (Number.isFinite(soft) && soft > 0) limit = soft;
-  } catch { /* not Linux: assume 1,024 */ }
+    const [soft, hard] = (line?.split(/\s{2,}/).slice(1, 3) ?? []).map((v) =>
+      v === "unlimited" ? Infinity : Number(v)
+    );
+    if (soft > 0 && hard > 0) return { soft, hard };
+  } catch { /* not Linux */ }
+  return undefined;
+}
+
+/**
+ * A default for MAX_CONNECTIONS from the soft open-file limit (`/proc/self/limits` unless given;
+ * 1,024 where unknown): each relayed connection costs three descriptors, and an eighth of the
+ * limit (at least 64) is left for the catalog, object store, logs and Janus.
+ */
+export function defaultMaxConnections(softLimit = openFileLimits()?.soft ?? 1024): number {
+  const limit = Number.isFinite(softLimit) ? softLimit : 1_048_576;
   const reserve = Math.max(64, Math.ceil(limit / 8));
   return Math.max(16, Math.floor((limit - reserve) / FDS_PER_CONNECTION));
 }
@@ -185,12 +195,7 @@ export async function serveGated(
     await backend.shutdown();
     throw error;
   }
-  if (limits.maxConnections > defaultMaxConnections()) {
-    logger.warn("MAX_CONNECTIONS is above what the open-file limit allows", {
-      maxConnections: limits.maxConnections,
-      fitsOpenFileLimit: defaultMaxConnections(),
-    });
-  }
+  logCapacity(logger, limits.maxConnections);
   options.onListen?.(addr);
 
   const finished = Promise.withResolvers<void>();
@@ -221,6 +226,33 @@ export async function serveGated(
     shutdown,
     [Symbol.asyncDispose]: shutdown,
   };
+}
+
+/**
+ * Logs the open-file limit and the connections it allows, and warns when that limit is what
+ * keeps the server below {@linkcode CONNECTIONS_WANTED} connections (a soft limit of 1,024 is
+ * common) or below a MAX_CONNECTIONS set higher, saying how to raise it.
+ */
+function logCapacity(logger: Logger, maxConnections: number): void {
+  const limits = openFileLimits();
+  const fits = defaultMaxConnections(limits?.soft);
+  const fields = {
+    openFileLimit: limits?.soft ?? null,
+    openFileHardLimit: limits?.hard ?? null,
+    descriptorsPerConnection: FDS_PER_CONNECTION,
+    maxConnections,
+    fitsOpenFileLimit: fits,
+  };
+  logger.info("connection capacity", fields);
+  const raise = "raise the open-file limit: LimitNOFILE= in the systemd unit (the shipped " +
+    "deploy/motorcade.service sets 1048576), `ulimit -n` in the shell that starts the server, " +
+    "or nofile in /etc/security/limits.conf; each connection holds " +
+    `${FDS_PER_CONNECTION} descriptors`;
+  if (maxConnections > fits) {
+    logger.warn("MAX_CONNECTIONS is above what the open-file limit allows", { ...fields, raise });
+  } else if (maxConnections >= fits && fits < CONNECTIONS_WANTED) {
+    logger.warn(`the open-file limit caps connections at ${fits}`, { ...fields, raise });
+  }
 }
 
 /** Registers the gate's metrics, read from its shared counters when scraped. */

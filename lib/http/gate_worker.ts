@@ -7,6 +7,7 @@
 /// <reference lib="deno.worker" />
 import { CLOSE_REASONS, ConnectionRelay, type RelayLimits } from "./connection_relay.ts";
 import { PeerTable } from "./peer_table.ts";
+import { type ClientConn, TlsServerConn } from "./tls_conn.ts";
 
 /** What the server's thread sends the gate. */
 export type ToGate =
@@ -85,10 +86,12 @@ function start(options: Extract<ToGate, { type: "start" }>): void {
   const peers = new PeerTable(options.peers);
   const counters = new Float64Array(options.counters);
   const perClient = new Map<string, number>();
+  // TLS runs over connections the gate accepts as plain TCP (see tls_conn.ts): a Deno.listenTls
+  // connection cannot be closed while its handshake is pending, so the head deadline (which
+  // includes the handshake) could not end it.
+  const { tls } = options;
   try {
-    listener = options.tls
-      ? Deno.listenTls({ hostname: options.hostname, port: options.port, ...options.tls })
-      : Deno.listen({ hostname: options.hostname, port: options.port });
+    listener = Deno.listen({ hostname: options.hostname, port: options.port });
   } catch (error) {
     post({ type: "failed", error: String(error) });
     return;
@@ -106,7 +109,7 @@ function start(options: Extract<ToGate, { type: "start" }>): void {
   const onClosed = (reason: typeof CLOSE_REASONS[number]) =>
     counters[COUNTER.closed + CLOSE_REASONS.indexOf(reason)]++;
 
-  const refuse = async (conn: Deno.Conn, reason: "total" | "client" | "resources") => {
+  const refuse = async (conn: ClientConn, reason: "total" | "client" | "resources") => {
     counters[
       reason === "total"
         ? COUNTER.refusedTotal
@@ -129,7 +132,7 @@ function start(options: Extract<ToGate, { type: "start" }>): void {
     close(conn);
   };
 
-  const admit = async (conn: Deno.Conn) => {
+  const admit = async (conn: ClientConn) => {
     const peer = conn.remoteAddr as Deno.NetAddr;
     const key = peer.hostname;
     if (relays.size >= limits.maxConnections) return refuse(conn, "total");
@@ -148,8 +151,8 @@ function start(options: Extract<ToGate, { type: "start" }>): void {
     // Relayed writes are often small (an answer's head): Nagle would hold them for an ACK.
     for (const leg of [upstream, conn]) {
       try {
-        (leg as Deno.TcpConn).setNoDelay?.(true);
-      } catch { /* a TLS connection before its handshake */ }
+        leg.setNoDelay(true);
+      } catch { /* the client already went away */ }
     }
     const localPort = (upstream.localAddr as Deno.NetAddr).port;
     const generation = peers.set(localPort, peer);
@@ -175,9 +178,9 @@ function start(options: Extract<ToGate, { type: "start" }>): void {
   accepting = (async () => {
     let backoff = 0;
     while (!closing) {
-      let conn: Deno.Conn;
+      let conn: Deno.TcpConn;
       try {
-        conn = await listener!.accept();
+        conn = await listener!.accept() as Deno.TcpConn;
       } catch (error) {
         if (closing || error instanceof Deno.errors.BadResource) break;
         counters[COUNTER.acceptErrors]++;
@@ -195,12 +198,12 @@ function start(options: Extract<ToGate, { type: "start" }>): void {
         log("info", "accepting connections again", { connections: relays.size });
         backoff = 0;
       }
-      void admit(conn);
+      void admit(tls ? new TlsServerConn(conn, tls) : conn);
     }
   })();
 }
 
-function close(conn: Deno.Conn): void {
+function close(conn: ClientConn): void {
   try {
     conn.close();
   } catch { /* already closed */ }

@@ -9,8 +9,10 @@ export {
   type ConnectionLimits,
   connectionLimits,
   defaultMaxConnections,
+  FDS_PER_CONNECTION,
   type GatedServer,
   type GateOptions,
+  openFileLimits,
   serveGated,
 } from "./gate.ts";
 export { SERVER_TIME_HEADER, serverTime } from "./server_time.ts";

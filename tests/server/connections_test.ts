@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { createLogger } from "../../lib/log/mod.ts";
 import { serveGated } from "../../lib/http/mod.ts";
 import { startServer, type TestServer } from "../support/server.ts";
+import { makeTestCertificate } from "../support/tls.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -131,6 +132,52 @@ Deno.test({
 });
 
 Deno.test({
+  name: "gate closes a TLS connection whose handshake or head is not done by HTTP_HEADER_TIMEOUT",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const dir = await Deno.makeTempDir({ prefix: "motorcade-tls-" });
+    try {
+      const tls = await makeTestCertificate(dir);
+      await using server = await startServer({
+        TLS_CERT_FILE: tls.certFile,
+        TLS_KEY_FILE: tls.keyFile,
+        HTTP_HEADER_TIMEOUT: "1s",
+      });
+      // Never sends a ClientHello; sends half of one; finishes the handshake but not its head.
+      const silent = await connect(server);
+      const partial = await connect(server);
+      await partial.write(new Uint8Array([0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00]));
+      const handshaken = await Deno.connectTls({
+        hostname: "127.0.0.1",
+        port: portOf(server),
+        caCerts: [tls.caPem],
+      });
+      await handshaken.handshake();
+      await handshaken.write(encoder.encode("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n"));
+      const [a, b, c] = await Promise.all(
+        [silent, partial, handshaken].map((conn) => readToEnd(conn, 10_000)),
+      );
+      for (const conn of [silent, partial, handshaken]) conn.close();
+      assert.ok(a.closed, "a client that never starts its handshake is still connected after 10 s");
+      assert.ok(b.closed, "a client that stops mid-handshake is still connected after 10 s");
+      assert.ok(c.closed && c.text.startsWith("HTTP/1.1 408"), `after the handshake: ${c.text}`);
+      // Clients that do their part are served.
+      const client = Deno.createHttpClient({ caCerts: [tls.caPem] });
+      try {
+        const response = await fetch(`${server.url}/healthz`, { client });
+        assert.equal(response.status, 200);
+        await response.body?.cancel();
+      } finally {
+        client.close();
+      }
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
   name: "gate answers 503 beyond the per-client and total connection caps, and serves again after",
   sanitizeResources: false,
   sanitizeOps: false,
@@ -190,6 +237,37 @@ Deno.test({
       if (env.MAX_CONNECTIONS) {
         assert.match(logs, /cannot accept connections; retrying|starting it again|cannot relay/);
       } else assert.match(logs, /connection refused: too many connections/);
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "server logs its open-file limit at start and warns how to raise it when it caps connections",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const wrapper = ["prlimit", "--nofile=1024:1024", "--"];
+    {
+      await using server = await startServer({}, { wrapper });
+      const records = server.logs.flatMap((line) => {
+        try {
+          return [JSON.parse(line)];
+        } catch {
+          return [];
+        }
+      });
+      const capacity = records.find((r) => r.msg === "connection capacity");
+      assert.equal(capacity?.openFileLimit, 1024);
+      assert.equal(capacity?.maxConnections, 298); // (1,024 - 128) / 3 descriptors
+      const warning = records.find((r) => r.level === "warn" && /open-file limit caps/.test(r.msg));
+      assert.ok(warning, `no warning in:\n${server.logs.join("\n")}`);
+      assert.match(warning.msg, /caps connections at 298/);
+      assert.match(warning.raise, /LimitNOFILE=/);
+    }
+    { // A cap set below what the limit allows is the operator's choice: no warning.
+      await using server = await startServer({ MAX_CONNECTIONS: "100" }, { wrapper });
+      assert.doesNotMatch(server.logs.join("\n"), /open-file limit caps/);
     }
   },
 });
