@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { Validator } from "@seriousme/openapi-schema-validator";
 import parsePrometheusTextFormat from "parse-prometheus-text-format";
 import { enrolDevice } from "../support/device.ts";
+import { contentDigest } from "../support/media.ts";
 import { makeFleet, OWNER, startTestPlatform, type TestPlatform } from "../support/platform.ts";
 
 const OPENAPI_PATH = "/api/v1/openapi.json";
@@ -292,6 +293,17 @@ interface FullOperation extends Operation {
   requestBody?: { content: Record<string, { schema?: Schema }> };
 }
 
+/** A 16-byte ISO BMFF box of `type` with `brand`: the start of an fMP4 file or segment. */
+const box = (type: string, brand: string) =>
+  new Uint8Array([0, 0, 0, 16, ...new TextEncoder().encode(type + brand), 0, 0, 0, 0]);
+
+/** Bodies that pass a first look at their media type (the first box, the SDP version line). */
+const SAMPLE_BODIES: Record<string, string | Uint8Array<ArrayBuffer>> = {
+  "application/sdp": "v=0\r\n",
+  "video/mp4": box("ftyp", "isom"),
+  "video/iso.segment": box("styp", "msdh"),
+};
+
 /** Strings tried, in order, for a string schema: the first that fits its pattern and lengths. */
 const STRING_CANDIDATES = ["probe", "probe@example.test", "60", "sha-256=:AAAA:", "p"];
 
@@ -336,7 +348,10 @@ function sample(schema: Schema | undefined, doc: Document): unknown {
  * and (for operations with a body) no body, a fitting one, `{}`, broken JSON, another media type
  * and an oversized one; returns each answer the document does not list for its operation.
  */
-async function undocumentedAnswers(env: Record<string, string>): Promise<string[]> {
+async function undocumentedAnswers(
+  env: Record<string, string>,
+  options: { ready?: (p: TestPlatform) => Promise<void>; seen?: Set<number> } = {},
+): Promise<string[]> {
   // A small body limit makes the oversized body cheap to send.
   await using p = await startTestPlatform({ MAX_BODY_BYTES: "1024", ...env });
   const doc = await openapi(p);
@@ -344,6 +359,7 @@ async function undocumentedAnswers(env: Record<string, string>): Promise<string[
   const beta = await makeFleet(p, "Beta");
   const owner = (await p.login(OWNER.email, OWNER.password)).accessToken;
   const device = (await enrolDevice(p, alpha.enrolmentCode)).token;
+  await options.ready?.(p);
   const credentials: Record<string, string | undefined> = {
     none: undefined,
     malformed: "not-a-token",
@@ -379,10 +395,9 @@ async function undocumentedAnswers(env: Record<string, string>): Promise<string[
       ? undefined
       : type.includes("json")
       ? JSON.stringify(sample(media?.schema, doc))
-      : "v=0\r\n";
-    const bodies: Record<string, { type?: string; body?: string }> = type === undefined
-      ? { none: {} }
-      : {
+      : SAMPLE_BODIES[type] ?? "probe";
+    const bodies: Record<string, { type?: string; body?: string | Uint8Array<ArrayBuffer> }> =
+      type === undefined ? { none: {} } : {
         none: {},
         valid: { type, body: valid },
         empty: { type: "application/json", body: "{}" },
@@ -406,13 +421,28 @@ async function undocumentedAnswers(env: Record<string, string>): Promise<string[
       const url = filled + (query.size ? `?${query}` : "");
       for (const [credential, token] of Object.entries(credentials)) {
         for (const [bodyName, { type: contentType, body }] of Object.entries(bodies)) {
+          // A declared Content-Digest (RFC 9530) is the body's real one.
+          const digest: Record<string, string> = "content-digest" in headers
+            ? {
+              "content-digest": await contentDigest(
+                typeof body === "string"
+                  ? new TextEncoder().encode(body)
+                  : body ?? new Uint8Array(),
+              ),
+            }
+            : {};
           const response = await p.call(method, url, {
             token,
             body,
-            headers: { ...headers, ...(contentType ? { "content-type": contentType } : {}) },
+            headers: {
+              ...headers,
+              ...digest,
+              ...(contentType ? { "content-type": contentType } : {}),
+            },
           });
           await response.body?.cancel();
           requests++;
+          options.seen?.add(response.status);
           const status = String(response.status);
           if (!(status in op.responses) && !("default" in op.responses)) {
             undocumented.push(`${key} → ${status} (${fillName} ids, ${credential}, ${bodyName})`);
@@ -449,6 +479,27 @@ Deno.test("every status a live operation answers is documented, with Janus unrea
     [],
     "answers the OpenAPI document does not list",
   );
+});
+
+Deno.test("every status an operation answers with the disk below its floor is documented", async () => {
+  // More free space asked for than any disk has: storage counts as full once it is first read.
+  const env = { MIN_FREE_BYTES: String(Number.MAX_SAFE_INTEGER) };
+  const ready = async (p: TestPlatform) => {
+    for (let i = 0; i < 100; i++) {
+      const response = await p.call("GET", "/readyz");
+      await response.body?.cancel();
+      if (response.status === 503) return;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    assert.fail("/readyz never said the disk is below its floor");
+  };
+  const seen = new Set<number>();
+  assert.deepEqual(
+    await undocumentedAnswers(env, { ready, seen }),
+    [],
+    "answers the OpenAPI document does not list",
+  );
+  assert.ok(seen.has(507), `no 507 among ${[...seen].sort()}`);
 });
 
 Deno.test("a known path answers any other method 405 with the methods it answers in Allow", async () => {
