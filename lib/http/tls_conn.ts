@@ -39,7 +39,10 @@ export class TlsServerConn implements ClientConn {
 
   constructor(tcp: Deno.TcpConn, certificate: TlsCertificate) {
     this.#tcp = tcp;
-    this.#tls = new TLSSocket(tcpDuplex(tcp), { isServer: true, ...certificate });
+    const raw = tcpDuplex(tcp);
+    // A reset or our own close fails the TCP read: the TLS session ends with it, never the gate.
+    raw.on("error", () => this.#end());
+    this.#tls = new TLSSocket(raw, { isServer: true, ...certificate });
     this.#tls.on("data", (chunk: Uint8Array) => {
       this.#chunks.push(chunk);
       this.#queued += chunk.length;
