@@ -51,7 +51,7 @@ export async function createPlatform(
     paths: [
       config.dataDir,
       catalogDir,
-      config.storageUrl.slice("file:".length),
+      ...(config.storageUrl.startsWith("file:") ? [config.storageUrl.slice("file:".length)] : []),
       config.busUrl.slice("log:".length),
     ],
     minFreeBytes: config.minFreeBytes,

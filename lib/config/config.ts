@@ -1,4 +1,5 @@
 import { parseDuration } from "./duration.ts";
+import { parseStorageUrl } from "./storage_url.ts";
 
 /** Raised when the configuration is invalid; the message names each variable and what is wrong. */
 export class ConfigError extends Error {
@@ -20,7 +21,7 @@ export interface Config {
   publicUrl: string;
   /** Which catalog implementation and where, e.g. `sqlite:./data/catalog.db`. */
   catalogUrl: string;
-  /** Object store of segment bytes, e.g. `file:./data/objects`. */
+  /** Object store of segment bytes, e.g. `file:./data/objects` or `s3://bucket?region=…`. */
   storageUrl: string;
   /** Event bus between ingest and the indexer, e.g. `log:./data/bus`. */
   busUrl: string;
@@ -134,7 +135,8 @@ export const CONFIG_VARIABLES: ReadonlyArray<{ name: string; default: string; me
   {
     name: "STORAGE_URL",
     default: "file:$DATA_DIR/objects",
-    meaning: "Object store of segments: `file:<dir>` (embedded)",
+    meaning:
+      "Object store of segments: `file:<dir>` (embedded) or `s3://<bucket>?…` (see Object store on S3)",
   },
   {
     name: "BUS_URL",
@@ -481,8 +483,10 @@ export function parseConfig(source: ConfigSource): Config {
   }
 
   const storageUrl = get("STORAGE_URL") ?? `file:${dataDir}/objects`;
-  if (!/^file:.+/.test(storageUrl)) {
-    problems.push(`STORAGE_URL must be "file:<dir>", got "${storageUrl}"`);
+  try {
+    parseStorageUrl(storageUrl);
+  } catch (error) {
+    problems.push(`STORAGE_URL ${(error as Error).message}`);
   }
   const busUrl = get("BUS_URL") ?? `log:${dataDir}/bus`;
   if (!/^log:.+/.test(busUrl)) problems.push(`BUS_URL must be "log:<dir>", got "${busUrl}"`);

@@ -2,3 +2,4 @@
 export { CONFIG_VARIABLES, ConfigError, loadConfig, parseConfig } from "./config.ts";
 export type { Config, ConfigSource, LiveConfig } from "./config.ts";
 export { parseDuration } from "./duration.ts";
+export { parseStorageUrl, type StorageTarget } from "./storage_url.ts";

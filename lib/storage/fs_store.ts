@@ -186,6 +186,34 @@ export class FsObjectStore implements ObjectStore {
     await Deno.remove(`${path}.meta`).catch(() => {}); // first layout
   }
 
+  async deleteMany(keys: readonly string[]): Promise<void> {
+    for (const key of keys) await this.delete(key);
+  }
+
+  async *list(prefix: string): AsyncIterable<string> {
+    if (prefix) checkObjectKey(prefix);
+    const folders = [prefix];
+    while (folders.length) {
+      const folder = folders.pop()!;
+      let entries: Deno.DirEntry[];
+      try {
+        entries = await Array.fromAsync(Deno.readDir(join(this.root, folder)));
+      } catch (error) {
+        if (error instanceof Deno.errors.NotFound) continue;
+        throw error;
+      }
+      const names = new Set(entries.map((entry) => entry.name));
+      for (const entry of entries) {
+        const key = folder ? `${folder}/${entry.name}` : entry.name;
+        if (entry.isDirectory) {
+          if (key !== ".tmp") folders.push(key);
+        } else if (!(entry.name.endsWith(".meta") && names.has(entry.name.slice(0, -5)))) {
+          yield key; // a `.meta` beside its object is the first layout's metadata, not an object
+        }
+      }
+    }
+  }
+
   async ping(): Promise<void> {
     await Deno.stat(this.root);
   }

@@ -59,6 +59,10 @@ export interface ObjectStore {
     range?: ByteRange,
   ): Promise<{ object: StoredObject; body: ReadableStream<Uint8Array> } | undefined>;
   delete(key: string): Promise<void>;
+  /** Deletes `keys` (absent ones are fine): the retention sweep's batch (S3: DeleteObjects). */
+  deleteMany(keys: readonly string[]): Promise<void>;
+  /** The keys of the objects under the folder `prefix` ("" for all), in no particular order. */
+  list(prefix: string): AsyncIterable<string>;
   ping(): Promise<void>;
   close(): Promise<void>;
 }
