@@ -12,6 +12,7 @@ import {
   type ObjectStore,
   type PutOptions,
 } from "../../lib/storage/mod.ts";
+import { PutObjectCommand } from "@aws-sdk/client-s3";
 import { startS3 } from "../support/s3.ts";
 
 /** An open store of one kind and how to dispose of it (and of what it runs on). */
@@ -32,6 +33,16 @@ const CONFIGURATIONS: Array<[string, OpenStore]> = [
   ["s3", async () => {
     const s3 = await startS3();
     return { store: s3.store(), [Symbol.asyncDispose]: () => s3[Symbol.asyncDispose]() };
+  }],
+  // A folder of a shared bucket (`?prefix=`): keys are mapped in and listed back out.
+  ["s3 (prefix)", async () => {
+    const s3 = await startS3();
+    const store = s3.store({ prefix: "shared/motorcade/" });
+    const bystander = new TextEncoder().encode("not Motorcade's");
+    await s3.client().send(
+      new PutObjectCommand({ Bucket: s3.bucket, Key: "shared/other.txt", Body: bystander }),
+    );
+    return { store, [Symbol.asyncDispose]: () => s3[Symbol.asyncDispose]() };
   }],
 ];
 

@@ -22,7 +22,7 @@ export interface TestS3 extends AsyncDisposable {
   /** Everything versitygw printed. */
   logs: string[];
   /** An object store on the bucket (closed with the server). */
-  store(options?: { timeoutMs?: number; attempts?: number }): S3ObjectStore;
+  store(options?: { timeoutMs?: number; attempts?: number; prefix?: string }): S3ObjectStore;
   /** An SDK client on the server, as root. */
   client(): S3Client;
   /** Stops versitygw (SIGKILL: as a crash would), keeping its data. */
@@ -147,7 +147,7 @@ export async function startS3(options: { bucket?: string } = {}): Promise<TestS3
         endpoint,
         region: "us-east-1",
         forcePathStyle: true,
-        prefix: "",
+        prefix: options.prefix ?? "",
         timeoutMs: options.timeoutMs ?? 10_000,
         attempts: options.attempts ?? 3,
         credentials: { accessKeyId, secretAccessKey },
