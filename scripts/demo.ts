@@ -7,6 +7,8 @@
 import { enrol } from "../vehicle/identity.ts";
 import { signedBearer } from "../lib/auth/mod.ts";
 import { ConfigError, loadConfig } from "../lib/config/mod.ts";
+import { connectionLimits, serveGated } from "../lib/http/mod.ts";
+import { MAX_MESSAGE_BYTES } from "../lib/live/mod.ts";
 import { createLogger } from "../lib/log/mod.ts";
 import { createPlatform } from "../platform.ts";
 
@@ -41,10 +43,14 @@ function iceHost(list: string): string[] {
 }
 const startedAt = new Date();
 const platform = await createPlatform(config, logger);
-const server = Deno.serve(
-  { hostname: config.host, port: config.port, onListen() {} },
-  platform.app.fetch,
-);
+// Served as main.ts serves it: through the connection gate and its limits.
+const server = await serveGated({
+  hostname: config.host,
+  port: config.port,
+  limits: connectionLimits(config, MAX_MESSAGE_BYTES),
+  logger,
+  registry: platform.metrics.registry,
+}, platform.app.fetch);
 const localUrl = `http://127.0.0.1:${server.addr.port}`;
 
 // The demo fleet, vehicle and cameras, made once and reused on later runs.
@@ -110,10 +116,31 @@ const agent = new Deno.Command(Deno.execPath(), {
 
 const first = cameras.find((c) => c.name === CAMERAS[0])!;
 const path = `/api/v1/fleets/${fleet.id}/vehicles/${vehicle.id}/cameras/${first.id}/index.m3u8`;
+// The printed links are real links made by the demo owner: listed, revocable, ended with them.
+const owner = await platform.catalog.users.getByEmail(config.admin?.email ?? DEMO_OWNER.email);
+if (!owner) throw new Error("The demo owner is missing from the catalog");
+const maker = {
+  kind: "user" as const,
+  userId: owner.id,
+  role: owner.role,
+  fleetId: owner.fleetId,
+  sessionId: "demo",
+};
+const linkExpiresAt = new Date(Date.now() + 7 * 86_400_000);
+const makeLink = (kind: "playback" | "live") =>
+  platform.identity.urls.links.create({
+    kind,
+    camera: { fleetId: fleet.id, vehicleId: vehicle.id, cameraId: first.id },
+    maker,
+    expiresAt: linkExpiresAt,
+    ...(kind === "playback" ? { fromMs: startedAt.getTime() } : {}),
+  });
+const playback = await makeLink("playback");
 const query = platform.identity.urls.signExact(
   path,
   { from: startedAt.toISOString() },
-  new Date(Date.now() + 7 * 86_400_000),
+  linkExpiresAt,
+  playback.id,
 );
 console.log(`admin: ${config.publicUrl}/admin`);
 console.log(`sign-in: ${DEMO_OWNER.email} ${DEMO_OWNER.password}`);
@@ -121,7 +148,8 @@ console.log(`playlist: ${config.publicUrl}${path}?${query}`);
 if (platform.live) {
   // Any WHEP player watches the first camera live with these two lines.
   const whep = `/api/v1/fleets/${fleet.id}/vehicles/${vehicle.id}/cameras/${first.name}/whep`;
-  const token = signedBearer(platform.identity, whep, new Date(Date.now() + 7 * 86_400_000));
+  const live = await makeLink("live");
+  const token = signedBearer(platform.identity, whep, linkExpiresAt, live.id);
   console.log(`whep: ${config.publicUrl}${whep}`);
   console.log(`whep-token: ${token}`);
 }

@@ -9,9 +9,14 @@ import { freePort } from "../support/server.ts";
 const DEMO = new URL("../../scripts/demo.ts", import.meta.url).pathname;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-async function waitFor(what: string, check: () => boolean, timeoutMs: number): Promise<void> {
+async function waitFor(
+  what: string,
+  check: () => boolean,
+  timeoutMs: number,
+  poll?: () => Promise<void>,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  while (!check()) {
+  while ((await poll?.(), !check())) {
     if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
     await sleep(200);
   }
@@ -58,6 +63,23 @@ Deno.test("the demo with LIVE=off runs its vehicle without a live link", async (
       () => requestPaths(lines).some((path) => path.includes("/segments/")),
       60_000,
     );
+    // The printed playlist link plays without sign-in: the playlist and its first segment.
+    const playlistUrl = lines.find((l) => l.startsWith("playlist: "))!.slice("playlist: ".length);
+    let playlist = "";
+    await waitFor(
+      "a segment in the printed playlist",
+      () => /\.m4s/.test(playlist),
+      30_000,
+      async () => {
+        const response = await fetch(playlistUrl);
+        playlist = await response.text();
+        assert.equal(response.status, 200, `the printed playlist answers 200: ${playlist}`);
+      },
+    );
+    const segment = playlist.split("\n").find((l) => l.includes(".m4s") && !l.startsWith("#"))!;
+    const media = await fetch(new URL(segment, playlistUrl));
+    await media.arrayBuffer();
+    assert.equal(media.status, 200, "the printed playlist's segment answers 200");
     await sleep(6_000);
     const paths = requestPaths(lines);
     assert.ok(paths.includes("/api/v1/device/heartbeat"), "the vehicle reports");
