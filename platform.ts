@@ -52,7 +52,7 @@ export async function createPlatform(
       config.dataDir,
       catalogDir,
       ...(config.storageUrl.startsWith("file:") ? [config.storageUrl.slice("file:".length)] : []),
-      config.busUrl.slice("log:".length),
+      ...(config.bus.kind === "log" ? [config.bus.dir] : []),
     ],
     minFreeBytes: config.minFreeBytes,
     ballastDir: catalogDir,
@@ -77,7 +77,7 @@ export async function createPlatform(
   }
   const registry = new FleetRegistry(catalog, identity);
   const store = openObjectStore(config.storageUrl);
-  const bus = openBus(config.busUrl, logger, disk);
+  const bus = openBus(config.bus, logger, disk);
   const ingest = new Ingest(catalog, store, bus, {
     maxClockSkewMs: config.maxClockSkewMs,
     bufferBytes: config.ingestBufferBytes,
@@ -107,6 +107,7 @@ export async function createPlatform(
   if (live) live.service.registerMetrics(metrics.registry);
   playback.registerMetrics(metrics.registry);
   disk.registerMetrics(metrics.registry);
+  bus.registerMetrics(metrics.registry);
   const app = createApp({
     config,
     catalog,

@@ -1,6 +1,8 @@
 import { join } from "node:path";
 import type { WriteFailureSink } from "../disk/mod.ts";
+import type { Registry } from "prom-client";
 import type { Logger } from "../log/mod.ts";
+import { DeadLetterCounter, deadLettering, deadLetterTopic } from "./dead_letter.ts";
 import type { BatchHandler, BusMessage, Consumer, EventBus } from "./types.ts";
 
 const ROLL_BYTES = 16 * 1024 * 1024;
@@ -185,6 +187,8 @@ class TopicLog {
  */
 export class LogBus implements EventBus {
   readonly kind = "log";
+  /** Messages moved to dead-letter topics (`motorcade_bus_dead_letters_total`). */
+  readonly deadLetters = new DeadLetterCounter();
   readonly #topics = new Map<string, TopicLog>();
   readonly #consumers = new Set<Consumer>();
   #closed = false;
@@ -218,8 +222,16 @@ export class LogBus implements EventBus {
     return this.#topic(topic).append(encoder.encode(line));
   }
 
-  subscribe<T>(topicName: string, group: string, handler: BatchHandler<T>): Consumer {
+  subscribe<T>(topicName: string, group: string, handle: BatchHandler<T>): Consumer {
     if (!TOPIC_NAME.test(group)) throw new TypeError(`Group name "${group}" is not valid`);
+    const handler = deadLettering(handle, {
+      topic: topicName,
+      group,
+      attempts: 5,
+      counter: this.deadLetters,
+      logger: this.logger,
+      publish: (letter, key) => this.publish(deadLetterTopic(topicName), key, letter),
+    });
     const topic = this.#topic(topicName);
     const offsetFile = join(topic.dir, `${group}.offset`);
     let offset = 0;
@@ -331,6 +343,11 @@ export class LogBus implements EventBus {
 
   async ping(): Promise<void> {
     await Deno.stat(this.dir);
+  }
+
+  /** The bus's counters on a Prometheus registry. */
+  registerMetrics(registry: Registry): void {
+    this.deadLetters.registerMetrics(registry);
   }
 
   async close(): Promise<void> {

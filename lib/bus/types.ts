@@ -1,7 +1,11 @@
+import type { Registry } from "prom-client";
+
 /** An event as a consumer receives it. */
 export interface BusMessage<T = unknown> {
   topic: string;
-  /** Position in the topic; strictly increasing. */
+  /** Kafka's partition of the topic (the log bus has one, undefined). */
+  partition?: number;
+  /** Position in the topic (in its partition, on Kafka); strictly increasing. */
   offset: number;
   /** Partitioning key (e.g. the camera), kept for distributed buses. */
   key: string;
@@ -15,7 +19,12 @@ export interface Consumer {
   close(): Promise<void>;
 }
 
-/** Handles a batch; resolving commits it, throwing retries it (at-least-once). */
+/**
+ * Handles a batch; resolving commits it, throwing retries it (at-least-once). A transient failure
+ * (an UnavailableError: the catalog unavailable or full) is retried until it passes; a message
+ * that fails otherwise is retried alone a few times, and one that throws PoisonMessageError (or a
+ * ValidationError) or keeps failing goes to `<topic>.dead-letter`, so it never blocks the rest.
+ */
 export type BatchHandler<T = unknown> = (batch: BusMessage<T>[]) => Promise<void>;
 
 /**
@@ -29,5 +38,7 @@ export interface EventBus {
   /** Delivers every event of `topic` not yet committed by `group`, in order, in batches. */
   subscribe<T>(topic: string, group: string, handler: BatchHandler<T>): Consumer;
   ping(): Promise<void>;
+  /** The bus's counters (dead letters) on a Prometheus registry. */
+  registerMetrics(registry: Registry): void;
   close(): Promise<void>;
 }

@@ -1,5 +1,6 @@
 import { parseDuration } from "./duration.ts";
 import { parseStorageUrl } from "./storage_url.ts";
+import { type BusTarget, parseBusUrl } from "./bus_url.ts";
 
 /** Raised when the configuration is invalid; the message names each variable and what is wrong. */
 export class ConfigError extends Error {
@@ -23,8 +24,10 @@ export interface Config {
   catalogUrl: string;
   /** Object store of segment bytes, e.g. `file:./data/objects` or `s3://bucket?region=…`. */
   storageUrl: string;
-  /** Event bus between ingest and the indexer, e.g. `log:./data/bus`. */
+  /** Event bus between ingest and the indexer, e.g. `log:./data/bus` or `kafka://h1:9092`. */
   busUrl: string;
+  /** `busUrl` parsed, with Kafka's SASL credentials from `KAFKA_SASL_*`. */
+  bus: BusTarget;
   /** Base URL of segment links in playlists (a CDN in front of `/media`); default PUBLIC_URL. */
   mediaBaseUrl: string;
   /** Lifetime of signed media and playlist URLs. */
@@ -141,7 +144,20 @@ export const CONFIG_VARIABLES: ReadonlyArray<{ name: string; default: string; me
   {
     name: "BUS_URL",
     default: "log:$DATA_DIR/bus",
-    meaning: "Event bus: `log:<dir>` (embedded, durable log)",
+    meaning:
+      "Event bus: `log:<dir>` (embedded, durable log) or `kafka://h1:9092,h2:9092?topicPrefix=motorcade.&partitions=12&replication=3&attempts=5&tls=0` (see Event bus on Kafka)",
+  },
+  {
+    name: "KAFKA_SASL_MECHANISM",
+    default: "(none)",
+    meaning:
+      "SASL for a Kafka bus: `plain`, `scram-sha-256` or `scram-sha-512` (TLS: `?tls=1` in BUS_URL)",
+  },
+  { name: "KAFKA_SASL_USERNAME", default: "(none)", meaning: "User of a Kafka bus's SASL" },
+  {
+    name: "KAFKA_SASL_PASSWORD",
+    default: "(none)",
+    meaning: "Password of a Kafka bus's SASL (never logged)",
   },
   {
     name: "MEDIA_BASE_URL",
@@ -489,7 +505,12 @@ export function parseConfig(source: ConfigSource): Config {
     problems.push(`STORAGE_URL ${(error as Error).message}`);
   }
   const busUrl = get("BUS_URL") ?? `log:${dataDir}/bus`;
-  if (!/^log:.+/.test(busUrl)) problems.push(`BUS_URL must be "log:<dir>", got "${busUrl}"`);
+  let bus: BusTarget = { kind: "log", dir: `${dataDir}/bus` };
+  try {
+    bus = parseBusUrl(busUrl, source);
+  } catch (error) {
+    problems.push(`BUS_URL ${(error as Error).message}`);
+  }
   const mediaBaseUrl = url("MEDIA_BASE_URL", publicUrl);
 
   const certFile = get("TLS_CERT_FILE");
@@ -524,6 +545,7 @@ export function parseConfig(source: ConfigSource): Config {
     catalogUrl,
     storageUrl,
     busUrl,
+    bus,
     mediaBaseUrl,
     mediaUrlTtlMs: duration("MEDIA_URL_TTL", "6h"),
     segmentMaxBytes: integer("SEGMENT_MAX_BYTES", 33_554_432, 1024, 1_073_741_824),

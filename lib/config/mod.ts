@@ -3,3 +3,4 @@ export { CONFIG_VARIABLES, ConfigError, loadConfig, parseConfig } from "./config
 export type { Config, ConfigSource, LiveConfig } from "./config.ts";
 export { parseDuration } from "./duration.ts";
 export { parseStorageUrl, type StorageTarget } from "./storage_url.ts";
+export { type BusTarget, type KafkaSasl, parseBusUrl } from "./bus_url.ts";

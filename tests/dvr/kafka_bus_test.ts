@@ -1,0 +1,91 @@
+/**
+ * The server with its event bus on Kafka (`BUS_URL=kafka://…`, a real broker): segments uploaded
+ * through ingest are published there, consumed by the indexer's group and listed in playlists,
+ * also across a broker restart in the middle of the uploads (each refused upload is retried, as the
+ * vehicle does, and none is lost).
+ */
+import assert from "node:assert/strict";
+import { Kafka, logLevel } from "kafkajs";
+import { setUpVehicle, signedLinks } from "../support/fleet_api.ts";
+import { startKafka } from "../support/kafka.ts";
+import { contentDigest, makeCmaf } from "../support/media.ts";
+import { startServer } from "../support/server.ts";
+
+Deno.test("a server on Kafka indexes what ingest stored, across a broker restart", async () => {
+  const cmaf = await makeCmaf({ seconds: 8 });
+  await using kafka = await startKafka();
+  await using server = await startServer({
+    BUS_URL: `${kafka.busUrl}?topicPrefix=server.&partitions=3&replication=1`,
+  });
+  const vehicle = await setUpVehicle(server.url);
+  const token = await vehicle.tokens!.token();
+  const base =
+    `${server.url}/api/v1/ingest/vehicles/${vehicle.vehicleId}/cameras/front/recordings/r1`;
+  const start = Date.now() - 60_000;
+  const refusals: string[] = [];
+  /** PUTs like the vehicle's uploader: a 503 is retried after its Retry-After, bounded. */
+  const put = async (path: string, bytes: Uint8Array, headers: Record<string, string> = {}) => {
+    for (let attempt = 1;; attempt++) {
+      const response = await fetch(`${base}/${path}`, {
+        method: "PUT",
+        headers: {
+          authorization: `Bearer ${token}`,
+          "content-type": "video/iso.segment",
+          "content-digest": await contentDigest(bytes),
+          ...headers,
+        },
+        body: bytes as BodyInit,
+      });
+      const text = await response.text();
+      if (response.status !== 503 || attempt === 20) return { status: response.status, text };
+      refusals.push(text);
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  };
+  const segment = (i: number) =>
+    put(`segments/${i}`, cmaf.segments[i].bytes, {
+      "motorcade-segment-start": new Date(
+        start + cmaf.segments.slice(0, i).reduce((ms, s) => ms + s.durationMs, 0),
+      ).toISOString(),
+      "motorcade-segment-duration": (cmaf.segments[i].durationMs / 1000).toFixed(3),
+    });
+
+  assert.equal((await put("init", cmaf.init)).status, 201);
+  const half = Math.floor(cmaf.segments.length / 2);
+  for (let i = 0; i < half; i++) assert.equal((await segment(i)).status, 201);
+  const restarting = kafka.restart();
+  for (let i = half; i < cmaf.segments.length; i++) {
+    const stored = await segment(i);
+    // 201, or 200 for a retry of an upload stored before its event could be published.
+    assert.ok([200, 201].includes(stored.status), `${stored.status} ${stored.text}`);
+  }
+  await restarting;
+  for (const text of refusals) assert.match(text, /retry/i);
+
+  const to = new Date(start + cmaf.segments.reduce((ms, s) => ms + s.durationMs, 0));
+  const links = await signedLinks(server.url, vehicle, "front", { from: new Date(start), to });
+  let playlist = "";
+  for (let attempt = 0; attempt < 300; attempt++) { // the indexer is asynchronous
+    const response = await fetch(links.hls);
+    assert.equal(response.status, 200);
+    playlist = await response.text();
+    if ((playlist.match(/#EXTINF/g) ?? []).length === cmaf.segments.length) break;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  assert.equal((playlist.match(/#EXTINF/g) ?? []).length, cmaf.segments.length, playlist);
+
+  // The events went through Kafka: the server made its topics there.
+  const admin = new Kafka({ brokers: [kafka.bootstrap], logLevel: logLevel.NOTHING }).admin();
+  await admin.connect();
+  const topics = await admin.listTopics().finally(() => admin.disconnect());
+  assert.ok(topics.includes("server.segments"), topics.join(", "));
+  assert.ok(topics.includes("server.segments.dead-letter"), topics.join(", "));
+  console.log(`uploads refused during the restart: ${refusals.length}`);
+
+  const ready = await fetch(`${server.url}/readyz`);
+  assert.equal(ready.status, 200, await ready.text());
+  const metrics = await (await fetch(`${server.url}/metrics`)).text();
+  assert.doesNotMatch(metrics, /motorcade_bus_dead_letters_total\{[^}]*\} [1-9]/);
+  assert.ok(!server.logs.some((line) => /password/i.test(line) && /kafka/i.test(line)));
+  await Deno.remove(vehicle.stateDir, { recursive: true });
+});
