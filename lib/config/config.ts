@@ -1,6 +1,7 @@
 import { parseDuration } from "./duration.ts";
 import { parseStorageUrl } from "./storage_url.ts";
 import { type BusTarget, parseBusUrl } from "./bus_url.ts";
+import { parseCatalogUrl } from "./catalog_url.ts";
 
 /** Raised when the configuration is invalid; the message names each variable and what is wrong. */
 export class ConfigError extends Error {
@@ -133,7 +134,8 @@ export const CONFIG_VARIABLES: ReadonlyArray<{ name: string; default: string; me
   {
     name: "CATALOG_URL",
     default: "sqlite:$DATA_DIR/catalog.db",
-    meaning: "Catalog: `sqlite:<file>` (embedded, WAL)",
+    meaning:
+      "Catalog: `sqlite:<file>` (embedded, WAL) or `postgres://user@host:port/db` (credentials from the URL or the `PG*` variables; see Catalog on PostgreSQL)",
   },
   {
     name: "STORAGE_URL",
@@ -149,14 +151,14 @@ export const CONFIG_VARIABLES: ReadonlyArray<{ name: string; default: string; me
   },
   {
     name: "KAFKA_SASL_MECHANISM",
-    default: "(none)",
+    default: "—",
     meaning:
       "SASL for a Kafka bus: `plain`, `scram-sha-256` or `scram-sha-512` (TLS: `?tls=1` in BUS_URL)",
   },
-  { name: "KAFKA_SASL_USERNAME", default: "(none)", meaning: "User of a Kafka bus's SASL" },
+  { name: "KAFKA_SASL_USERNAME", default: "—", meaning: "User of a Kafka bus's SASL" },
   {
     name: "KAFKA_SASL_PASSWORD",
-    default: "(none)",
+    default: "—",
     meaning: "Password of a Kafka bus's SASL (never logged)",
   },
   {
@@ -494,8 +496,10 @@ export function parseConfig(source: ConfigSource): Config {
   const dataDir = get("DATA_DIR") ?? "./data";
   const publicUrl = url("PUBLIC_URL", `http://localhost:${port || 8080}`);
   const catalogUrl = get("CATALOG_URL") ?? `sqlite:${dataDir}/catalog.db`;
-  if (!/^sqlite:.+/.test(catalogUrl)) {
-    problems.push(`CATALOG_URL must be "sqlite:<file>", got "${catalogUrl}"`);
+  try {
+    parseCatalogUrl(catalogUrl);
+  } catch (error) {
+    problems.push(`CATALOG_URL ${(error as Error).message}`);
   }
 
   const storageUrl = get("STORAGE_URL") ?? `file:${dataDir}/objects`;
