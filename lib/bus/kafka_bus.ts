@@ -26,8 +26,7 @@ export type KafkaBusOptions = Extract<BusTarget, { kind: "kafka" }>;
 const TOPIC_NAME = /^[a-z0-9][a-z0-9._-]{0,63}$/;
 /** Most events one produce request carries; concurrent publishes beyond wait for the next. */
 const MAX_BATCH = 1000;
-/** Longest a publish waits for the brokers (retries included) before it is refused. */
-const PUBLISH_TIMEOUT_MS = 20_000;
+
 /** Longest wait between two attempts of a batch whose handler failed transiently. */
 const MAX_RETRY_MS = 10_000;
 
@@ -138,6 +137,9 @@ export class KafkaBus implements EventBus {
         maxInFlightRequests: 1,
         allowAutoTopicCreation: false,
         createPartitioner: Partitioners.DefaultPartitioner,
+        // Unbounded, as idempotence needs: `timeout` bounds a publish, and a producer that timed
+        // out is replaced.
+        retry: { initialRetryTime: 200, maxRetryTime: 3000, retries: Number.MAX_SAFE_INTEGER },
       });
       try {
         await producer.connect();
@@ -173,7 +175,7 @@ export class KafkaBus implements EventBus {
       while (this.#queue.length) {
         const batch = this.#queue.splice(0, MAX_BATCH);
         try {
-          await withTimeout(this.#produce(batch), PUBLISH_TIMEOUT_MS);
+          await withTimeout(this.#produce(batch), this.options.publishTimeoutMs);
           for (const p of batch) p.resolve();
         } catch (error) {
           this.#resetProducer();
@@ -262,11 +264,13 @@ export class KafkaBus implements EventBus {
               break;
             } catch (error) {
               failures++;
-              (isTransient(error) ? logger?.warn : logger?.error)?.call(
-                logger,
-                "bus consumer failed; retrying the batch",
-                { partition: batch.partition, offset: messages[0].offset, failures, error },
-              );
+              const fields = { partition: batch.partition, offset: messages[0].offset, failures };
+              if (isTransient(error)) {
+                logger?.warn("bus consumer cannot index now; retrying the batch", {
+                  ...fields,
+                  error,
+                });
+              } else logger?.error("bus consumer failed; retrying the batch", { ...fields, error });
               const wait = Math.min(MAX_RETRY_MS, 100 * 2 ** failures);
               for (let waited = 0; waited < wait && !stopping; waited += 500) {
                 await new Promise((r) => setTimeout(r, Math.min(500, wait - waited)));

@@ -1,4 +1,5 @@
 /** The event bus named by `BUS_URL`: an embedded log (a folder) or Apache Kafka. */
+import { parseDuration } from "./duration.ts";
 
 /** SASL mechanisms a Kafka bus can authenticate with. */
 export const KAFKA_SASL_MECHANISMS = ["plain", "scram-sha-256", "scram-sha-512"] as const;
@@ -18,6 +19,8 @@ export type BusTarget =
     replication: number;
     /** Attempts of a message whose handler fails with an unknown error before it is dead-lettered. */
     attempts: number;
+    /** Longest a publish waits for the brokers (retries included) before it is refused. */
+    publishTimeoutMs: number;
     clientId: string;
     /** TLS to the brokers (system trust store). */
     tls: boolean;
@@ -37,13 +40,14 @@ const KAFKA_PARAMETERS = [
   "partitions",
   "replication",
   "attempts",
+  "timeout",
   "clientId",
   "tls",
 ];
 
 /**
  * Parses a `BUS_URL`: `log:<dir>` or
- * `kafka://h1:9092,h2:9092?topicPrefix=motorcade.&partitions=12&replication=3&attempts=5&tls=0`.
+ * `kafka://h1:9092,h2:9092?topicPrefix=motorcade.&partitions=12&replication=3&timeout=20s&tls=0`.
  * Kafka credentials come from `env` (`KAFKA_SASL_*`), never from the URL: a URL with a user or
  * password is refused without being repeated. Throws TypeError naming what is wrong.
  *
@@ -102,6 +106,11 @@ export function parseBusUrl(
   if (!/^[A-Za-z0-9._-]{1,100}$/.test(clientId)) {
     throw new TypeError(`has clientId "${clientId}": use 1 to 100 of A-Z a-z 0-9 . _ -`);
   }
+  const timeout = param("timeout") ?? "20s";
+  const publishTimeoutMs = parseDuration(timeout);
+  if (publishTimeoutMs === undefined || publishTimeoutMs <= 0) {
+    throw new TypeError(`has timeout "${timeout}": use a duration such as "20s"`);
+  }
   const tls = param("tls") ?? "0";
   if (!["0", "1", "true", "false"].includes(tls)) {
     throw new TypeError(`has tls "${tls}": use 1 or 0`);
@@ -113,6 +122,7 @@ export function parseBusUrl(
     partitions: integer("partitions", 12, 1, 10_000),
     replication,
     attempts: integer("attempts", 5, 1, 100),
+    publishTimeoutMs,
     clientId,
     tls: tls === "1" || tls === "true",
     sasl: sasl(env),

@@ -494,6 +494,7 @@ export class Ingest {
         `Stored, but the event could not be published; retry the upload: ${
           (error as Error).message
         }`,
+        (error as UnavailableError).retryAfterSeconds ?? 5,
       );
     }
   }

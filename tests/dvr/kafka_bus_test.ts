@@ -2,7 +2,8 @@
  * The server with its event bus on Kafka (`BUS_URL=kafka://…`, a real broker): segments uploaded
  * through ingest are published there, consumed by the indexer's group and listed in playlists,
  * also across a broker restart in the middle of the uploads (each refused upload is retried, as the
- * vehicle does, and none is lost).
+ * vehicle does, and none is lost), and with the broker down: 503 with Retry-After, and the
+ * retry lands once it is back.
  */
 import assert from "node:assert/strict";
 import { Kafka, logLevel } from "kafkajs";
@@ -11,11 +12,11 @@ import { startKafka } from "../support/kafka.ts";
 import { contentDigest, makeCmaf } from "../support/media.ts";
 import { startServer } from "../support/server.ts";
 
-Deno.test("a server on Kafka indexes what ingest stored, across a broker restart", async () => {
+Deno.test("a server on Kafka indexes what ingest stored, across a broker restart and stop", async () => {
   const cmaf = await makeCmaf({ seconds: 8 });
   await using kafka = await startKafka();
   await using server = await startServer({
-    BUS_URL: `${kafka.busUrl}?topicPrefix=server.&partitions=3&replication=1`,
+    BUS_URL: `${kafka.busUrl}?topicPrefix=server.&partitions=3&replication=1&timeout=3s`,
   });
   const vehicle = await setUpVehicle(server.url);
   const token = await vehicle.tokens!.token();
@@ -23,8 +24,13 @@ Deno.test("a server on Kafka indexes what ingest stored, across a broker restart
     `${server.url}/api/v1/ingest/vehicles/${vehicle.vehicleId}/cameras/front/recordings/r1`;
   const start = Date.now() - 60_000;
   const refusals: string[] = [];
-  /** PUTs like the vehicle's uploader: a 503 is retried after its Retry-After, bounded. */
-  const put = async (path: string, bytes: Uint8Array, headers: Record<string, string> = {}) => {
+  /** PUTs like the vehicle's uploader: a 503 is retried after a while, bounded (`tries`). */
+  const put = async (
+    path: string,
+    bytes: Uint8Array,
+    headers: Record<string, string> = {},
+    tries = 20,
+  ) => {
     for (let attempt = 1;; attempt++) {
       const response = await fetch(`${base}/${path}`, {
         method: "PUT",
@@ -37,24 +43,42 @@ Deno.test("a server on Kafka indexes what ingest stored, across a broker restart
         body: bytes as BodyInit,
       });
       const text = await response.text();
-      if (response.status !== 503 || attempt === 20) return { status: response.status, text };
+      if (response.status !== 503 || attempt === tries) {
+        return { status: response.status, text, retryAfter: response.headers.get("retry-after") };
+      }
       refusals.push(text);
       await new Promise((r) => setTimeout(r, 500));
     }
   };
-  const segment = (i: number) =>
+  const segment = (i: number, tries = 20) =>
     put(`segments/${i}`, cmaf.segments[i].bytes, {
       "motorcade-segment-start": new Date(
         start + cmaf.segments.slice(0, i).reduce((ms, s) => ms + s.durationMs, 0),
       ).toISOString(),
       "motorcade-segment-duration": (cmaf.segments[i].durationMs / 1000).toFixed(3),
-    });
+    }, tries);
 
   assert.equal((await put("init", cmaf.init)).status, 201);
-  const half = Math.floor(cmaf.segments.length / 2);
-  for (let i = 0; i < half; i++) assert.equal((await segment(i)).status, 201);
+  const count = cmaf.segments.length;
+  const half = Math.floor(count / 2);
+  for (let i = 0; i < half - 1; i++) assert.equal((await segment(i)).status, 201);
+
+  // Broker down: the upload is stored but its event cannot be published; 503 says retry.
+  await kafka.halt();
+  const refused = await segment(half - 1, 1);
+  assert.equal(refused.status, 503, refused.text);
+  assert.equal(refused.retryAfter, "5");
+  assert.match(refused.text, /could not be published; retry the upload/);
+  const ready = await fetch(`${server.url}/readyz`);
+  assert.equal(ready.status, 503);
+  assert.match(await ready.text(), /bus/);
+  await kafka.restart();
+  const retried = await segment(half - 1);
+  assert.equal(retried.status, 200, `the bytes were stored: ${retried.text}`);
+
+  // Broker restarted while uploads go on.
   const restarting = kafka.restart();
-  for (let i = half; i < cmaf.segments.length; i++) {
+  for (let i = half; i < count; i++) {
     const stored = await segment(i);
     // 201, or 200 for a retry of an upload stored before its event could be published.
     assert.ok([200, 201].includes(stored.status), `${stored.status} ${stored.text}`);
@@ -69,10 +93,10 @@ Deno.test("a server on Kafka indexes what ingest stored, across a broker restart
     const response = await fetch(links.hls);
     assert.equal(response.status, 200);
     playlist = await response.text();
-    if ((playlist.match(/#EXTINF/g) ?? []).length === cmaf.segments.length) break;
+    if ((playlist.match(/#EXTINF/g) ?? []).length === count) break;
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
-  assert.equal((playlist.match(/#EXTINF/g) ?? []).length, cmaf.segments.length, playlist);
+  assert.equal((playlist.match(/#EXTINF/g) ?? []).length, count, playlist);
 
   // The events went through Kafka: the server made its topics there.
   const admin = new Kafka({ brokers: [kafka.bootstrap], logLevel: logLevel.NOTHING }).admin();
@@ -82,8 +106,8 @@ Deno.test("a server on Kafka indexes what ingest stored, across a broker restart
   assert.ok(topics.includes("server.segments.dead-letter"), topics.join(", "));
   console.log(`uploads refused during the restart: ${refusals.length}`);
 
-  const ready = await fetch(`${server.url}/readyz`);
-  assert.equal(ready.status, 200, await ready.text());
+  const readyAgain = await fetch(`${server.url}/readyz`);
+  assert.equal(readyAgain.status, 200, await readyAgain.text());
   const metrics = await (await fetch(`${server.url}/metrics`)).text();
   assert.doesNotMatch(metrics, /motorcade_bus_dead_letters_total\{[^}]*\} [1-9]/);
   assert.ok(!server.logs.some((line) => /password/i.test(line) && /kafka/i.test(line)));

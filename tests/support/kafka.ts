@@ -22,7 +22,9 @@ export interface KafkaBroker extends AsyncDisposable {
   busUrl: string;
   /** Every line the broker wrote so far. */
   logs: string[];
-  /** Stops the broker (SIGTERM, then SIGKILL) and starts it again on the same ports and data. */
+  /** Stops the broker (SIGTERM, then SIGKILL), keeping its data and ports. */
+  halt(): Promise<void>;
+  /** Starts the broker again on the same ports and data (halting it first if it runs). */
   restart(): Promise<void>;
   /** Stops the broker and deletes its data. */
   stop(): Promise<void>;
@@ -143,6 +145,7 @@ export async function startKafka(): Promise<KafkaBroker> {
     bootstrap: `127.0.0.1:${port}`,
     busUrl: `kafka://127.0.0.1:${port}`,
     logs,
+    halt,
     restart: async () => {
       await halt();
       await launch();

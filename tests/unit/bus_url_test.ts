@@ -14,6 +14,7 @@ Deno.test("BUS_URL names the embedded log or Kafka brokers with topic settings",
       partitions: 24,
       replication: 3,
       attempts: 2,
+      publishTimeoutMs: 20_000,
       clientId: "motorcade",
       tls: true,
       sasl: undefined,
@@ -38,6 +39,7 @@ Deno.test("BUS_URL that is bad fails at start naming the variable and what is wr
   assert.match(problem("kafka://k1?partition=3"), /BUS_URL has unknown parameter "partition"/);
   assert.match(problem("kafka://k1?partitions=0"), /BUS_URL has partitions "0": use an integer/);
   assert.match(problem("kafka://k1?replication=0"), /BUS_URL has replication "0"/);
+  assert.match(problem("kafka://k1?timeout=soon"), /BUS_URL has timeout "soon"/);
   assert.match(problem("kafka://k1?topicPrefix=a/b"), /BUS_URL has topicPrefix "a\/b"/);
   const withSecret = problem("kafka://me:s3cret@k1");
   assert.match(withSecret, /BUS_URL must not hold credentials: set KAFKA_SASL_MECHANISM/);
