@@ -385,7 +385,7 @@ Deno.test("path ids that are not ids are 400 problems, or 404 outside the caller
   ]);
 });
 
-Deno.test("unknown routes and methods are 404 problems", async () => {
+Deno.test("unknown routes are 404 problems, other methods on a known path 405", async () => {
   await using p = await startTestPlatform();
   const fleet = await makeFleet(p, "Alpha");
   const notFound = (method: string, path: string, extra: Partial<BadRequest> = {}) => ({
@@ -397,15 +397,24 @@ Deno.test("unknown routes and methods are 404 problems", async () => {
     detail: `No route for ${method} ${path}`,
     ...extra,
   });
+  const notAllowed = (method: string, path: string, extra: Partial<BadRequest> = {}) => ({
+    label: `${method} ${path}`,
+    method,
+    path,
+    status: 405,
+    code: "method_not_allowed",
+    detail: new RegExp(`^Method "${method}" is not allowed on ".+": use `),
+    ...extra,
+  });
   await check(p, fleet, [
     notFound("GET", "/api/v1/nope"),
     notFound("GET", "/api/v2/fleets", { token: fleet.tokens.admin }),
     notFound("POST", "/api/v1/nope", { json: { name: "x" } }),
-    notFound("PUT", `/api/v1/fleets/${fleet.fleetId}`, {
+    notAllowed("PUT", `/api/v1/fleets/${fleet.fleetId}`, {
       token: fleet.tokens.admin,
       json: { name: "x" },
     }),
-    notFound("DELETE", "/api/v1/me", { token: fleet.tokens.admin }),
+    notAllowed("DELETE", "/api/v1/me", { token: fleet.tokens.admin }),
     notFound("GET", "/api/v1/fleets/a/b/c/d/e/f/g"),
   ]);
 });
