@@ -123,7 +123,9 @@ Deno.test({
         await ffprobe(["-show_entries", "format=duration", "-of", "csv=p=0", out]),
       );
       assert.ok(Math.abs(duration - recordedS) <= 1, `file ${duration} s, recorded ${recordedS} s`);
-      // Frames are continuous: no jump between consecutive presentation times.
+      // Frames are continuous: no jump between consecutive presentation times. Frames carry their
+      // capture time, so an encoder starved of CPU on a busy machine leaves real steps of a few
+      // frames; a joining fault (a segment misplaced on the timeline) is a whole segment (2 s).
       const times = (await ffprobe([
         "-select_streams",
         "v",
@@ -134,7 +136,7 @@ Deno.test({
         out,
       ])).trim().split("\n").map(Number).sort((a, b) => a - b); // deno-fmt-ignore
       const steps = times.slice(1).map((t, i) => t - times[i]);
-      assert.ok(Math.max(...steps) < 0.061, `largest step between frames ${Math.max(...steps)} s`);
+      assert.ok(Math.max(...steps) < 0.25, `largest step between frames ${Math.max(...steps)} s`);
       assert.ok(Math.abs(times.length / 25 - recordedS) <= 1, `${times.length} frames`);
 
       // The clip export is a valid MP4 of the requested whole segments.
