@@ -45,7 +45,9 @@ export async function createPlatform(
 ): Promise<Platform> {
   await Deno.mkdir(config.dataDir, { recursive: true });
   // Every file system written to, watched from the start: a full disk refuses uploads, not starts.
-  const catalogFile = config.catalogUrl.slice("sqlite:".length);
+  const catalogFile = config.catalogUrl.startsWith("sqlite:")
+    ? config.catalogUrl.slice("sqlite:".length)
+    : ":memory:"; // PostgreSQL: its disk is its server's, not ours
   const catalogDir = catalogFile === ":memory:" ? config.dataDir : dirname(catalogFile);
   const disk = new DiskHealth({
     paths: [

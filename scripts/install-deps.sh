@@ -3,7 +3,8 @@
 #   scripts/install-deps.sh test    what the test suite runs (openssl, ffmpeg, fonts, Chromium,
 #                                   Janus, iproute2 for the live tests' network namespace, the
 #                                   players of the playback matrix — GStreamer, VLC, mpv — and
-#                                   faketime/cpulimit for the vehicle-clock and starved-encoder tests)
+#                                   faketime/cpulimit for the vehicle-clock and starved-encoder tests,
+#                                   PostgreSQL for the catalog tests' throwaway clusters)
 #   scripts/install-deps.sh start   what the platform and its demo vehicle run (ffmpeg, fonts, Janus)
 #   scripts/install-deps.sh bench   what the benchmarks compare against (nginx, wrk)
 # Needs root (or sudo) only when something is missing; otherwise says exactly what to install.
@@ -18,7 +19,8 @@ case "$purpose" in
               "/usr/lib/x86_64-linux-gnu/gstreamer-1.0/libgstdash.so:gstreamer1.0-plugins-bad"
               "/usr/lib/x86_64-linux-gnu/gstreamer-1.0/libgstlibav.so:gstreamer1.0-libav"
               "cvlc:vlc-bin" "/usr/lib/x86_64-linux-gnu/vlc/plugins/demux/libadaptive_plugin.so:vlc-plugin-base"
-              "mpv:mpv" "faketime:faketime" "cpulimit:cpulimit") ;;
+              "mpv:mpv" "faketime:faketime" "cpulimit:cpulimit"
+              "/usr/lib/postgresql/15/bin/initdb:postgresql") ;;
   start) need=("ffmpeg:ffmpeg" "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf:fonts-dejavu-core"
                "janus:janus") ;;
   bench) need=("nginx:nginx-light" "wrk:wrk" "ffmpeg:ffmpeg") ;;
@@ -53,9 +55,9 @@ echo "Installing Debian packages for '$purpose': ${missing[*]}" >&2
 $sudo apt-get update -qq >&2
 DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends \
   "${missing[@]}" >&2
-# Debian's janus and nginx packages may start their own service with the sample configuration;
+# Debian's janus, nginx and postgresql packages may start their own service with the sample configuration;
 # Motorcade runs its own instances (with its own config folders), so stop those.
-for service in janus nginx; do
+for service in janus nginx postgresql; do
   if [[ " ${missing[*]} " == *" $service"* ]]; then
     $sudo systemctl stop "$service" >/dev/null 2>&1 || $sudo service "$service" stop >/dev/null 2>&1 || true
   fi

@@ -3,6 +3,7 @@
  * `openCatalog` picks the implementation from a URL.
  */
 import type { WriteFailureSink } from "../disk/mod.ts";
+import { PostgresCatalog } from "./postgres/postgres_catalog.ts";
 import { SqliteCatalog } from "./sqlite/sqlite_catalog.ts";
 import type { Catalog } from "./types.ts";
 
@@ -10,8 +11,10 @@ export * from "./types.ts";
 export { ID_PATTERN, newId } from "./ids.ts";
 
 /**
- * Opens the catalog named by `url` and applies pending migrations. A write storage refuses (a
- * full disk) fails with InsufficientStorageError (507) and is told to `options.disk`.
+ * Opens the catalog named by `url` (`sqlite:<file>` or `postgres://…`) and applies pending
+ * migrations. A write storage refuses (a full disk) fails with InsufficientStorageError (507)
+ * and, for SQLite, is told to `options.disk`; PostgreSQL down or unreachable fails with
+ * UnavailableError (503), both with Retry-After.
  *
  * @example const catalog = await openCatalog("sqlite:./data/catalog.db");
  */
@@ -22,5 +25,6 @@ export function openCatalog(
   if (url.startsWith("sqlite:")) {
     return Promise.resolve(new SqliteCatalog(url.slice("sqlite:".length), options.disk));
   }
+  if (/^postgres(ql)?:\/\//.test(url)) return PostgresCatalog.open(url);
   throw new TypeError(`Cannot open catalog "${url}": unsupported scheme`);
 }

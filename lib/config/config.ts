@@ -135,7 +135,7 @@ export const CONFIG_VARIABLES: ReadonlyArray<{ name: string; default: string; me
     name: "CATALOG_URL",
     default: "sqlite:$DATA_DIR/catalog.db",
     meaning:
-      "Catalog: `sqlite:<file>` (embedded, WAL) or `postgres://user@host:port/db` (credentials from the URL or the `PG*` variables; see Catalog on PostgreSQL)",
+      "Catalog: `sqlite:<file>` (embedded, WAL) or `postgres://user@host:port/db` (see Catalog on PostgreSQL)",
   },
   {
     name: "STORAGE_URL",

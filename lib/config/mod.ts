@@ -4,3 +4,4 @@ export type { Config, ConfigSource, LiveConfig } from "./config.ts";
 export { parseDuration } from "./duration.ts";
 export { parseStorageUrl, type StorageTarget } from "./storage_url.ts";
 export { type BusTarget, type KafkaSasl, parseBusUrl } from "./bus_url.ts";
+export { type CatalogTarget, parseCatalogUrl, redactUrl } from "./catalog_url.ts";

@@ -1,6 +1,6 @@
 import { Identity } from "../auth/mod.ts";
 import { type Catalog, openCatalog } from "../catalog/mod.ts";
-import { type Config, ConfigError } from "../config/mod.ts";
+import { type Config, ConfigError, redactUrl } from "../config/mod.ts";
 import { FleetRegistry } from "../fleet/mod.ts";
 
 /**
@@ -24,7 +24,9 @@ export async function openAdminPlatform(config: Config): Promise<AdminPlatform> 
     catalog = await openCatalog(config.catalogUrl);
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
-    throw new ConfigError([`CATALOG_URL "${config.catalogUrl}" cannot be opened: ${reason}`]);
+    throw new ConfigError([
+      `CATALOG_URL "${redactUrl(config.catalogUrl)}" cannot be opened: ${reason}`,
+    ]);
   }
   try {
     const identity = await Identity.open(catalog, config);

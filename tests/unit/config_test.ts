@@ -30,7 +30,7 @@ Deno.test("config collects every problem and names the variable and value", () =
   assert.deepEqual(error.problems, [
     'PORT must be an integer from 0 to 65535, got "70000"',
     'PUBLIC_URL must be an absolute http(s) URL, got "ftp://x"',
-    'CATALOG_URL must be "sqlite:<file>", got "mysql://db"',
+    'CATALOG_URL must be "sqlite:<file>" or "postgres://user@host:port/database", got "mysql://db"',
     "MOTORCADE_ADMIN_EMAIL and MOTORCADE_ADMIN_PASSWORD must be set together",
     'TRUST_PROXY must be true, false or a number of proxies from 1 to 10, got "maybe"',
   ]);

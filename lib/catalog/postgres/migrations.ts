@@ -1,0 +1,171 @@
+/**
+ * Versioned schema of the PostgreSQL catalog: the SQLite catalog's migrations, version for
+ * version, in PostgreSQL's dialect (times are epoch milliseconds in `bigint`s, as there). Applied
+ * once, in order, under an advisory lock (see Database.migrate).
+ */
+export const POSTGRES_MIGRATIONS: ReadonlyArray<{ version: number; name: string; sql: string }> = [
+  {
+    version: 1,
+    name: "identity and fleets",
+    sql: `
+      CREATE TABLE fleets (
+        id text PRIMARY KEY,
+        name text NOT NULL UNIQUE,
+        created_at bigint NOT NULL
+      );
+      CREATE TABLE users (
+        id text PRIMARY KEY,
+        email text NOT NULL UNIQUE,
+        role text NOT NULL CHECK (role IN ('owner', 'admin', 'operator', 'viewer')),
+        fleet_id text REFERENCES fleets(id),
+        password_hash text NOT NULL,
+        disabled boolean NOT NULL DEFAULT false,
+        created_at bigint NOT NULL,
+        CHECK ((role = 'owner') = (fleet_id IS NULL))
+      );
+      CREATE INDEX users_fleet ON users(fleet_id);
+      CREATE TABLE vehicles (
+        id text PRIMARY KEY,
+        fleet_id text NOT NULL REFERENCES fleets(id),
+        name text NOT NULL,
+        created_at bigint NOT NULL,
+        UNIQUE (fleet_id, name)
+      );
+      CREATE TABLE cameras (
+        id text PRIMARY KEY,
+        fleet_id text NOT NULL REFERENCES fleets(id),
+        vehicle_id text NOT NULL REFERENCES vehicles(id) ON DELETE CASCADE,
+        name text NOT NULL,
+        created_at bigint NOT NULL,
+        UNIQUE (vehicle_id, name)
+      );
+      CREATE INDEX cameras_fleet ON cameras(fleet_id);
+      CREATE TABLE device_credentials (
+        id text PRIMARY KEY,
+        fleet_id text NOT NULL REFERENCES fleets(id),
+        vehicle_id text NOT NULL REFERENCES vehicles(id) ON DELETE CASCADE,
+        code_hash text NOT NULL UNIQUE,
+        enrolment_expires_at bigint NOT NULL,
+        enrolled_at bigint,
+        public_jwk text,
+        revoked_at bigint,
+        created_at bigint NOT NULL
+      );
+      CREATE INDEX device_credentials_vehicle ON device_credentials(vehicle_id);
+      CREATE INDEX device_credentials_fleet ON device_credentials(fleet_id);
+      CREATE TABLE device_assertions (
+        jti text PRIMARY KEY,
+        expires_at bigint NOT NULL
+      );
+      CREATE INDEX device_assertions_expiry ON device_assertions(expires_at);
+      CREATE TABLE session_families (
+        id text PRIMARY KEY,
+        user_id text NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        created_at bigint NOT NULL,
+        expires_at bigint NOT NULL,
+        revoked_at bigint,
+        revoked_reason text
+      );
+      CREATE INDEX session_families_user ON session_families(user_id);
+      CREATE INDEX session_families_expiry ON session_families(expires_at);
+      CREATE TABLE refresh_tokens (
+        token_hash text PRIMARY KEY,
+        family_id text NOT NULL REFERENCES session_families(id) ON DELETE CASCADE,
+        expires_at bigint NOT NULL,
+        rotated_at bigint
+      );
+      CREATE INDEX refresh_tokens_family ON refresh_tokens(family_id);
+      CREATE TABLE signing_keys (
+        kid text PRIMARY KEY,
+        private_jwk text NOT NULL,
+        public_jwk text NOT NULL,
+        created_at bigint NOT NULL,
+        retired_at bigint
+      );
+    `,
+  },
+  {
+    version: 2,
+    name: "recordings, segments, vehicle status, secrets",
+    sql: `
+      CREATE TABLE recordings (
+        camera_id text NOT NULL REFERENCES cameras(id) ON DELETE CASCADE,
+        id text NOT NULL,
+        fleet_id text NOT NULL,
+        vehicle_id text NOT NULL,
+        started_at bigint NOT NULL,
+        ended_at bigint NOT NULL,
+        segment_count bigint NOT NULL DEFAULT 0,
+        init_key text,
+        closed_at bigint,
+        PRIMARY KEY (camera_id, id)
+      );
+      CREATE INDEX recordings_time ON recordings(camera_id, started_at);
+      CREATE TABLE segments (
+        camera_id text NOT NULL,
+        recording_id text NOT NULL,
+        sequence bigint NOT NULL,
+        start_ms bigint NOT NULL,
+        duration_ms bigint NOT NULL,
+        size bigint NOT NULL,
+        sha256 text NOT NULL,
+        object_key text NOT NULL,
+        PRIMARY KEY (camera_id, recording_id, sequence),
+        FOREIGN KEY (camera_id, recording_id) REFERENCES recordings(camera_id, id) ON DELETE CASCADE
+      );
+      CREATE INDEX segments_time ON segments(camera_id, start_ms);
+      CREATE TABLE vehicle_status (
+        vehicle_id text PRIMARY KEY REFERENCES vehicles(id) ON DELETE CASCADE,
+        reported_at bigint NOT NULL,
+        status text NOT NULL
+      );
+      CREATE TABLE secrets (
+        name text PRIMARY KEY,
+        value text NOT NULL,
+        created_at bigint NOT NULL
+      );
+    `,
+  },
+  {
+    version: 3,
+    name: "segments by time, covering what playlists read",
+    // As in SQLite: playlists read a camera's segments by start time, ordered by (start,
+    // recording, sequence); with those as the key and duration and size INCLUDEd, the read is an
+    // index-only scan in the index's order (once autovacuum has marked the pages all-visible).
+    sql: `
+      DROP INDEX segments_time;
+      CREATE INDEX segments_time ON segments(camera_id, start_ms, recording_id, sequence)
+        INCLUDE (duration_ms, size);
+    `,
+  },
+  {
+    version: 4,
+    name: "capability links and URL signing keys",
+    // No foreign keys on links: a link's row must outlive its maker and camera for as long as its
+    // URLs could verify, so that "maker gone" reads as unusable rather than as unknown.
+    sql: `
+      CREATE TABLE links (
+        id text PRIMARY KEY,
+        kind text NOT NULL CHECK (kind IN ('playback', 'live')),
+        fleet_id text NOT NULL,
+        vehicle_id text NOT NULL,
+        camera_id text NOT NULL,
+        created_by text NOT NULL,
+        created_at bigint NOT NULL,
+        expires_at bigint NOT NULL,
+        from_ms bigint,
+        to_ms bigint,
+        revoked_at bigint
+      );
+      CREATE INDEX links_fleet ON links(fleet_id, expires_at);
+      CREATE INDEX links_expiry ON links(expires_at);
+      CREATE TABLE url_signing_keys (
+        kid text PRIMARY KEY,
+        secret text NOT NULL,
+        created_at bigint NOT NULL,
+        retired_at bigint,
+        verify_until bigint
+      );
+    `,
+  },
+];
