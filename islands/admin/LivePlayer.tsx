@@ -58,7 +58,7 @@ export function LivePlayer({ session, vehicle, camera, onClose }: LivePlayerProp
 
   useEffect(() => {
     const live = new LiveViewer({
-      token: () => session.accessToken(),
+      token: (options) => session.accessToken(options),
       fleetId: vehicle.fleetId,
       vehicleId: vehicle.id,
       camera,

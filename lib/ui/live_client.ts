@@ -47,8 +47,11 @@ export interface LiveLayer {
 
 /** Options of {@linkcode LiveViewer}. */
 export interface LiveViewerOptions {
-  /** A valid access token, asked for at every (re)connection, such as `Session.accessToken`. */
-  token: () => Promise<string>;
+  /**
+   * A valid access token, asked for at every (re)connection, such as `Session.accessToken`;
+   * `fresh` asks for a newly issued one (to renew the open socket's access before it expires).
+   */
+  token: (options?: { fresh?: boolean }) => Promise<string>;
   /** The camera's fleet (platform owners must name it). */
   fleetId?: string;
   vehicleId: string;
@@ -86,7 +89,7 @@ const HOLDING = new Set(["starting", "vehicle-offline", "reconnecting", "unavail
  * @example
  * ```ts
  * const viewer = new LiveViewer({
- *   token: () => session.accessToken(),
+ *   token: (options) => session.accessToken(options),
  *   fleetId, vehicleId, camera: "front",
  *   onStream: (stream) => (video.srcObject = stream),
  *   onState: (state) => (status.textContent = state),
@@ -316,7 +319,8 @@ export class LiveViewer {
 
   async #renew(): Promise<void> {
     try {
-      const token = await this.#options.token();
+      // The token the socket holds is the one about to expire: only a newly issued one renews.
+      const token = await this.#options.token({ fresh: true });
       this.#send({ type: "auth", token });
     } catch {
       // the server closes the socket at expiry; the reconnection asks for a token again

@@ -73,11 +73,11 @@ export class Session {
   }
 
   /**
-   * A valid access token, refreshed first when due: for connections that authenticate once when
-   * they open, such as the live signaling WebSocket (the server checks it only then).
+   * A valid access token, refreshed first when due (or at once with `fresh`): for connections that
+   * authenticate when they open and renew in place, such as the live signaling WebSocket.
    */
-  async accessToken(): Promise<string> {
-    if (Date.now() >= this.#tokens.refreshAt) await this.#refresh();
+  async accessToken(options: { fresh?: boolean } = {}): Promise<string> {
+    if (options.fresh || Date.now() >= this.#tokens.refreshAt) await this.#refresh();
     return this.#tokens.accessToken;
   }
 
