@@ -9,7 +9,8 @@ import assert from "node:assert/strict";
 import postgres from "postgres";
 import { join } from "node:path";
 import { apiCall, setUpVehicle, signedLinks } from "../support/fleet_api.ts";
-import { contentDigest, makeCmaf } from "../support/media.ts";
+import { makeCmaf } from "../support/media.ts";
+import { recordingUpload } from "../support/recording_upload.ts";
 import { startPostgres } from "../support/postgres.ts";
 import { startServer } from "../support/server.ts";
 
@@ -20,39 +21,7 @@ Deno.test("a server on PostgreSQL signs in, indexes uploads and plays them, acro
   await using server = await startServer({ CATALOG_URL: catalogUrl });
   const vehicle = await setUpVehicle(server.url);
   const token = await vehicle.tokens!.token();
-  const base =
-    `${server.url}/api/v1/ingest/vehicles/${vehicle.vehicleId}/cameras/front/recordings/r1`;
-  const start = Date.now() - 60_000;
-  /** PUTs like the vehicle's uploader: a 503 is retried after a while, bounded (`tries`). */
-  const put = async (
-    path: string,
-    bytes: Uint8Array,
-    headers: Record<string, string> = {},
-    tries = 20,
-  ) => {
-    for (let attempt = 1;; attempt++) {
-      const response = await fetch(`${base}/${path}`, {
-        method: "PUT",
-        headers: {
-          authorization: `Bearer ${token}`,
-          "content-type": "video/iso.segment",
-          "content-digest": await contentDigest(bytes),
-          ...headers,
-        },
-        body: bytes as BodyInit,
-      });
-      const text = await response.text();
-      if (response.status !== 503 || attempt === tries) return { status: response.status, text };
-      await new Promise((resolve) => setTimeout(resolve, 500));
-    }
-  };
-  const segment = (i: number, tries = 20) =>
-    put(`segments/${i}`, cmaf.segments[i].bytes, {
-      "motorcade-segment-start": new Date(
-        start + cmaf.segments.slice(0, i).reduce((ms, s) => ms + s.durationMs, 0),
-      ).toISOString(),
-      "motorcade-segment-duration": (cmaf.segments[i].durationMs / 1000).toFixed(3),
-    }, tries);
+  const { start, put, segment } = recordingUpload(server.url, vehicle.vehicleId, token, cmaf);
 
   assert.equal((await put("init", cmaf.init)).status, 201);
   const count = cmaf.segments.length;
