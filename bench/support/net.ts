@@ -1,12 +1,6 @@
 /** Loopback ports for benchmark servers. */
 
-/** A TCP port free on 127.0.0.1 right now. */
-export function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const { port } = listener.addr as Deno.NetAddr;
-  listener.close();
-  return port;
-}
+export { freePort } from "../../tests/support/ports.ts";
 
 /** Resolves once 127.0.0.1:`port` accepts connections; rejects after `timeoutMs` or on `exited`. */
 export async function waitForPort(

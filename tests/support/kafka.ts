@@ -6,6 +6,7 @@
  */
 import { join } from "node:path";
 import { followChild, type StopChild } from "./child.ts";
+import { freePort } from "./ports.ts";
 
 /** Version of the broker the tests run (the jars `scripts/install-engines.sh kafka` fetches). */
 export const KAFKA_VERSION = "4.4.0";
@@ -91,8 +92,8 @@ export async function startKafka(): Promise<KafkaBroker> {
   const format = await java([
     "kafka.tools.StorageTool",
     "format",
-    "-t",
-    clusterId(),
+    // One form: an id that starts with "-" (1 in 64 of them) would otherwise be read as an option.
+    `--cluster-id=${clusterId()}`,
     "-c",
     properties,
   ]).output();
@@ -185,11 +186,4 @@ function clusterId(): string {
   const bytes = crypto.getRandomValues(new Uint8Array(16));
   return btoa(String.fromCharCode(...bytes)).replaceAll("+", "-").replaceAll("/", "_")
     .replace(/=+$/, "");
-}
-
-function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const { port } = listener.addr as Deno.NetAddr;
-  listener.close();
-  return port;
 }

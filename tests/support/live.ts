@@ -48,8 +48,7 @@ export async function startJanus(
   const dir = await Deno.makeTempDir({ prefix: "motorcade-janus-" });
   const apiSecret = crypto.randomUUID();
   const adminSecret = crypto.randomUUID();
-  let httpPort = freePort();
-  while (httpPort > 65_000) httpPort = freePort();
+  const httpPort = freePort(2); // the HTTP transport and, on the next port, the Admin API
   const supervisor = new JanusSupervisor({
     dir,
     executable: "janus",
@@ -80,8 +79,7 @@ export async function startJanus(
 
 /** Environment of a server whose Janus gathers ICE on 127.0.0.2, with a small, cheap ladder. */
 export function liveServerEnv(options: { ladder?: string; graceSeconds?: number } = {}) {
-  let janusPort = freePort();
-  while (janusPort > 65_000) janusPort = freePort();
+  const janusPort = freePort(3); // WebSocket, HTTP and Admin transports, see lib/live/setup.ts
   return {
     LIVE: "on",
     JANUS_PORT: String(janusPort),

@@ -8,6 +8,7 @@
  */
 import postgres from "postgres";
 import { join } from "node:path";
+import { freePort } from "./ports.ts";
 
 /** The superuser of test clusters (also what their URLs name). */
 export const PG_USER = "motorcade";
@@ -148,11 +149,4 @@ export async function startPostgres(): Promise<PostgresCluster> {
       await Deno.remove(dir, { recursive: true }).catch(() => {});
     },
   };
-}
-
-function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const { port } = listener.addr as Deno.NetAddr;
-  listener.close();
-  return port;
 }

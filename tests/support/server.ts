@@ -4,6 +4,9 @@
  */
 import { OWNER } from "./platform.ts";
 import { followChild } from "./child.ts";
+import { freePort } from "./ports.ts";
+
+export { freePort };
 
 /** A running server process. */
 export interface TestServer extends AsyncDisposable {
@@ -87,12 +90,4 @@ export async function startServer(
       if (ownsDataDir) await Deno.remove(dataDir, { recursive: true }).catch(() => {});
     },
   };
-}
-
-/** A TCP port free on 127.0.0.1 right now. */
-export function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const { port } = listener.addr as Deno.NetAddr;
-  listener.close();
-  return port;
 }
