@@ -41,6 +41,7 @@ async function main(): Promise<number> {
         port,
         publicUrl: config.publicUrl,
         catalog: platform.catalog.kind,
+        roles: [...config.roles].join(","),
         maxConnections: limits.maxConnections,
         maxConnectionsPerClient: limits.maxConnectionsPerClient,
       });

@@ -3,7 +3,8 @@
  * loads identity, builds the app, and closes everything in reverse order.
  */
 import { dirname } from "node:path";
-import { Identity, KEY_RELOAD_INTERVAL_MS } from "./lib/auth/mod.ts";
+import { BroadcastAccessChanges, Identity, KEY_RELOAD_INTERVAL_MS } from "./lib/auth/mod.ts";
+import { type Broadcast, MAX_MESSAGE_BYTES, openBroadcast } from "./lib/broadcast/mod.ts";
 import { type Catalog, openCatalog } from "./lib/catalog/mod.ts";
 import type { Config } from "./lib/config/mod.ts";
 import { type EventBus, openBus } from "./lib/bus/mod.ts";
@@ -29,7 +30,9 @@ export interface Platform {
   store: ObjectStore;
   bus: EventBus;
   indexer: Indexer;
-  /** Live streaming and its Janus sidecar; null when LIVE is off. */
+  /** News to and from the other server processes (in-process when the catalog is SQLite). */
+  broadcast: Broadcast;
+  /** Live streaming and its Janus sidecar; null when LIVE is off or the live role is not here. */
   live: Live | null;
   logger: Logger;
   /** The server's metrics registry (the connection gate registers its own there). */
@@ -64,7 +67,10 @@ export async function createPlatform(
   await disk.check();
   disk.start();
   const catalog = await openCatalog(config.catalogUrl, { disk });
-  const identity = await Identity.open(catalog, config);
+  const roles = config.roles;
+  // Processes split by ROLES share access changes and indexed segments over the catalog's engine.
+  const broadcast = openBroadcast(config.catalogUrl, logger);
+  const identity = await Identity.open(catalog, config, new BroadcastAccessChanges(broadcast));
   const owner = await identity.bootstrapOwner(config.admin);
   if (owner?.generatedPassword) {
     const file = `${config.dataDir}/initial-owner.txt`;
@@ -97,13 +103,22 @@ export async function createPlatform(
     }),
     logger: logger.child({ part: "playback" }),
   });
+  // Playlists cached here go stale when any process's indexer adds segments (this one's at once).
+  if (roles.has("api")) {
+    broadcast.subscribe(
+      INDEXED_CHANNEL,
+      (message) => message.split(",").forEach((cameraId) => playback.cache.invalidate(cameraId)),
+      () => playback.cache.invalidateAll(),
+    );
+  }
   const indexer = new Indexer(catalog, bus, logger);
   indexer.onIndexed = (events) => {
-    for (const cameraId of new Set(events.map((e) => e.cameraId))) {
-      playback.cache.invalidate(cameraId);
+    for (const message of indexedMessages(new Set(events.map((e) => e.cameraId)))) {
+      broadcast.publish(INDEXED_CHANNEL, message);
     }
   };
-  indexer.start();
+  if (roles.has("indexer")) indexer.start();
+  await broadcast.ready();
   const live = config.live ? await startLive(config.live, config.dataDir, logger, identity) : null;
   const metrics = new Metrics();
   if (live) live.service.registerMetrics(metrics.registry);
@@ -121,12 +136,22 @@ export async function createPlatform(
     metrics,
     logger,
     live: live?.service ?? null,
+    // Only what this process's roles use.
     readiness: [
       { name: "catalog", check: () => catalog.ping() },
-      { name: "object-store", check: () => store.ping() },
-      { name: "bus", check: () => bus.ping() },
+      ...(roles.has("ingest") || roles.has("api")
+        ? [{ name: "object-store", check: () => store.ping() }]
+        : []),
+      ...(roles.has("ingest") || roles.has("indexer")
+        ? [{ name: "bus", check: () => bus.ping() }]
+        : []),
       { name: "storage", check: () => disk.ready() },
-      { name: "signing-key", check: () => Promise.resolve(void identity.keyring.signing()) },
+      ...(roles.has("ingest") || roles.has("api") || roles.has("live")
+        ? [{
+          name: "signing-key",
+          check: () => Promise.resolve(void identity.keyring.signing()),
+        }]
+        : []),
       ...(live
         ? [{
           name: "janus",
@@ -162,6 +187,7 @@ export async function createPlatform(
     store,
     bus,
     indexer,
+    broadcast,
     live,
     logger,
     metrics,
@@ -171,6 +197,7 @@ export async function createPlatform(
         disk.close();
         await live?.close();
         await indexer.close();
+        await broadcast.close();
         await bus.close();
         await store.close();
         await catalog.close();
@@ -178,4 +205,22 @@ export async function createPlatform(
       return closed;
     },
   };
+}
+
+/** The broadcast channel naming cameras whose segments were just indexed. */
+export const INDEXED_CHANNEL = "indexed";
+
+/** Camera ids joined by commas, in messages a broadcast carries whole. */
+function indexedMessages(cameraIds: Iterable<string>): string[] {
+  const messages: string[] = [];
+  let current = "";
+  for (const id of cameraIds) {
+    if (current && current.length + 1 + id.length > MAX_MESSAGE_BYTES) {
+      messages.push(current);
+      current = "";
+    }
+    current = current ? `${current},${id}` : id;
+  }
+  if (current) messages.push(current);
+  return messages;
 }

@@ -26,8 +26,10 @@ import type { RouteDeps } from "./deps.ts";
 import { registerStaticRoutes } from "./static.ts";
 import { registerMediaRoutes } from "./media.ts";
 import { registerSystemRoutes } from "./system.ts";
+import { servedRoles } from "./roles.ts";
 
 export type { ReadinessCheck, RouteDeps } from "./deps.ts";
+export { roleOfPath } from "./roles.ts";
 
 /** Path of the generated OpenAPI 3.1 document. */
 export const OPENAPI_PATH = "/api/v1/openapi.json";
@@ -72,6 +74,7 @@ export function createApp(deps: RouteDeps): ApiApp {
     observe({ logger: deps.logger, metrics: deps.metrics, proxyHops: deps.config.proxyHops }),
   );
   app.use("*", securityHeaders({ tls: deps.config.tls !== undefined }));
+  app.use("*", servedRoles(deps.config.roles));
   // Vehicles set their clocks' offset from it (vehicle/server_clock.ts).
   app.use("/api/v1/device/*", serverTime());
   app.use("/api/v1/ingest/*", serverTime());

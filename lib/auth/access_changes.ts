@@ -55,3 +55,58 @@ export class LocalAccessChanges implements AccessChanges {
     return () => this.#listeners.delete(own);
   }
 }
+
+/** The broadcast channel access changes travel on between server processes. */
+export const ACCESS_CHANNEL = "access";
+
+/** What carries an access change to other processes (lib/broadcast's `Broadcast`). */
+interface AccessBroadcast {
+  publish(channel: string, message: string): void;
+  subscribe(channel: string, listener: (message: string) => void): () => void;
+}
+
+/**
+ * The {@linkcode AccessChanges} of processes split by `ROLES`: a change published in one process
+ * reaches the holders in every process sharing the catalog (over PostgreSQL `LISTEN/NOTIFY`),
+ * this process's own at once. A malformed message from elsewhere is ignored.
+ *
+ * @example
+ * const changes = new BroadcastAccessChanges(openBroadcast(config.catalogUrl, logger));
+ */
+export class BroadcastAccessChanges implements AccessChanges {
+  readonly #local = new LocalAccessChanges();
+
+  constructor(private readonly broadcast: AccessBroadcast) {
+    // Every change, this process's included (the broadcast delivers here first), comes this way.
+    broadcast.subscribe(ACCESS_CHANNEL, (message) => {
+      const change = parseChange(message);
+      if (change) this.#local.publish(change);
+    });
+  }
+
+  /** Tells this process's holders, then every other process's. */
+  publish(change: AccessChange): void {
+    try {
+      this.broadcast.publish(ACCESS_CHANNEL, JSON.stringify(change));
+    } catch {
+      // best effort: holders also re-check on a timer
+    }
+  }
+
+  /** Calls `listener` for every change published here or in another process from now on. */
+  subscribe(listener: (change: AccessChange) => void): () => void {
+    return this.#local.subscribe(listener);
+  }
+}
+
+const SUBJECTS = new Set(["session", "user", "credential", "vehicle", "fleet"]);
+
+function parseChange(message: string): AccessChange | undefined {
+  try {
+    const { subject, id } = JSON.parse(message);
+    if (SUBJECTS.has(subject) && typeof id === "string") return { subject, id };
+  } catch {
+    // not a change: ignore
+  }
+  return undefined;
+}

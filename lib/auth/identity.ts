@@ -28,11 +28,16 @@ export class Identity {
   readonly signIn: SignIn;
   readonly devices: DeviceCredentials;
   /** "Access changed" news for connections that hold access open (see access_changes.ts). */
-  readonly changes: AccessChanges = new LocalAccessChanges();
+  readonly changes: AccessChanges;
   /** Signs and verifies capability URLs (playlists, segments). */
   urls!: UrlSigner;
 
-  private constructor(private readonly catalog: Catalog, config: Config) {
+  private constructor(
+    private readonly catalog: Catalog,
+    config: Config,
+    changes: AccessChanges,
+  ) {
+    this.changes = changes;
     this.keyring = new Keyring(catalog, {
       rotationMs: config.signingKeyRotationMs,
       maxTokenTtlMs: Math.max(config.accessTokenTtlMs, config.deviceTokenTtlMs),
@@ -56,9 +61,16 @@ export class Identity {
     }, this.changes);
   }
 
-  /** Loads (or creates) the signing keys and returns a ready identity service. */
-  static async open(catalog: Catalog, config: Config): Promise<Identity> {
-    const identity = new Identity(catalog, config);
+  /**
+   * Loads (or creates) the signing keys and returns a ready identity service; access changes go
+   * through `changes` (in-process unless given one that reaches other processes).
+   */
+  static async open(
+    catalog: Catalog,
+    config: Config,
+    changes: AccessChanges = new LocalAccessChanges(),
+  ): Promise<Identity> {
+    const identity = new Identity(catalog, config, changes);
     await identity.keyring.load();
     identity.urls = await UrlSigner.open(catalog);
     // A user or fleet changed here: links it made are re-checked at the next signed request.

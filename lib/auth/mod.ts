@@ -10,7 +10,13 @@ export {
   userOf,
 } from "./access.ts";
 export type { AuthVariables } from "./access.ts";
-export { type AccessChange, type AccessChanges, LocalAccessChanges } from "./access_changes.ts";
+export {
+  ACCESS_CHANNEL,
+  type AccessChange,
+  type AccessChanges,
+  BroadcastAccessChanges,
+  LocalAccessChanges,
+} from "./access_changes.ts";
 export { DEVICE_TOKEN_PATH, Identity } from "./identity.ts";
 export { KEY_RELOAD_INTERVAL_MS, Keyring, URL_KEY_OVERLAP_MS, UrlKeyring } from "./keyring.ts";
 export { hashPassword, PasswordWork, passwordWork, verifyPassword } from "./password.ts";

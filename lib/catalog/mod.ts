@@ -9,6 +9,8 @@ import type { Catalog } from "./types.ts";
 
 export * from "./types.ts";
 export { ID_PATTERN, newId } from "./ids.ts";
+/** The PostgreSQL pool with the catalog's error mapping (for LISTEN/NOTIFY beside the catalog). */
+export { Database as PostgresDatabase } from "./postgres/database.ts";
 
 /**
  * Opens the catalog named by `url` (`sqlite:<file>` or `postgres://…`) and applies pending

@@ -11,8 +11,16 @@ export class ConfigError extends Error {
   }
 }
 
+/** What a server process does; one process does all four by default (`ROLES`). */
+export type ServerRole = "ingest" | "api" | "indexer" | "live";
+
+/** Every role, in the order `ROLES` names them by default. */
+export const SERVER_ROLES: readonly ServerRole[] = ["ingest", "api", "indexer", "live"];
+
 /** Validated configuration of the Motorcade server and its admin CLI. */
 export interface Config {
+  /** What this process does (`ROLES`): all four by default, any non-empty subset. */
+  roles: ReadonlySet<ServerRole>;
   /** TCP port the server listens on; 0 picks a free one. */
   port: number;
   /** Address the server binds to. */
@@ -125,6 +133,12 @@ export type ConfigSource = Record<string, string | undefined>;
 export const CONFIG_VARIABLES: ReadonlyArray<{ name: string; default: string; meaning: string }> = [
   { name: "PORT", default: "8080", meaning: "TCP port to listen on (0 picks a free one)" },
   { name: "HOST", default: "0.0.0.0", meaning: "Address to bind" },
+  {
+    name: "ROLES",
+    default: "ingest,api,indexer,live",
+    meaning:
+      "What this process does, any non-empty subset: `ingest` (vehicle uploads), `api` (admin, playback, media, fleets…), `indexer` (bus → catalog), `live` (Janus, signaling, WHIP/WHEP); see Roles",
+  },
   { name: "DATA_DIR", default: "./data", meaning: "Folder for the embedded catalog and state" },
   {
     name: "PUBLIC_URL",
@@ -538,9 +552,11 @@ export function parseConfig(source: ConfigSource): Config {
     problems.push("MOTORCADE_ADMIN_PASSWORD must be at least 8 characters");
   }
 
-  const live = boolean("LIVE", true) ? parseLive() : null;
+  const roles = parseRoles(get("ROLES"), problems);
+  const live = boolean("LIVE", true) && roles.has("live") ? parseLive() : null;
 
   const config: Config = {
+    roles,
     live,
     port,
     host,
@@ -603,6 +619,21 @@ export function parseConfig(source: ConfigSource): Config {
   }
   if (problems.length) throw new ConfigError(problems);
   return config;
+}
+
+/** ROLES: a comma-separated, non-empty subset of {@linkcode SERVER_ROLES}. */
+function parseRoles(raw: string | undefined, problems: string[]): ReadonlySet<ServerRole> {
+  if (raw === undefined) return new Set(SERVER_ROLES);
+  const names = raw.split(",").map((name) => name.trim().toLowerCase()).filter(Boolean);
+  const unknown = names.filter((name) => !(SERVER_ROLES as readonly string[]).includes(name));
+  if (unknown.length || names.length === 0) {
+    problems.push(
+      `ROLES must be a comma-separated list of ${SERVER_ROLES.join(", ")}, got "${raw}"` +
+        (unknown.length ? ` (unknown: ${unknown.map((name) => `"${name}"`).join(", ")})` : ""),
+    );
+    return new Set(SERVER_ROLES);
+  }
+  return new Set(names as ServerRole[]);
 }
 
 /** TRUST_PROXY: `false`, `true` (one proxy) or the number of proxies in front (1–10). */

@@ -1,6 +1,6 @@
 /** Typed, validated configuration read from the environment and an optional JSON file. */
-export { CONFIG_VARIABLES, ConfigError, loadConfig, parseConfig } from "./config.ts";
-export type { Config, ConfigSource, LiveConfig } from "./config.ts";
+export { CONFIG_VARIABLES, ConfigError, loadConfig, parseConfig, SERVER_ROLES } from "./config.ts";
+export type { Config, ConfigSource, LiveConfig, ServerRole } from "./config.ts";
 export { parseDuration } from "./duration.ts";
 export { parseStorageUrl, type StorageTarget } from "./storage_url.ts";
 export { type BusTarget, type KafkaSasl, parseBusUrl } from "./bus_url.ts";

@@ -100,6 +100,23 @@ export class UnprocessableContentError extends MotorcadeError {
 }
 
 /**
+ * The request reached a server process that does not have the role answering it (`ROLES`): the
+ * load balancer must send it to one that does. 421 Misdirected Request, naming the role.
+ */
+export class MisdirectedRequestError extends MotorcadeError {
+  constructor(path: string, readonly role: string) {
+    super(
+      421,
+      "misdirected_request",
+      `Cannot answer "${
+        path.slice(0, 200)
+      }" here: it needs the "${role}" role, which this process does not have (ROLES)`,
+      { role },
+    );
+  }
+}
+
+/**
  * The caller sent too many requests of a kind (failed sign-ins); `retryAfterSeconds` becomes the
  * answer's `Retry-After`.
  */

@@ -9,6 +9,7 @@ export const STATUS_TEXT: Record<number, string> = {
   413: "Content Too Large",
   415: "Unsupported Media Type",
   416: "Range Not Satisfiable",
+  421: "Misdirected Request",
   422: "Unprocessable Content",
   429: "Too Many Requests",
   500: "Internal Server Error",

@@ -20,18 +20,28 @@ interface Entry {
 export class PlaylistCache {
   readonly #entries = new Map<string, Entry>();
   readonly #versions = new Map<string, number>();
+  /** Added to every camera's version: {@linkcode invalidateAll} moves them all at once. */
+  #epoch = 0;
   #bytes = 0;
 
   constructor(private readonly maxBytes = 64 * 1024 * 1024) {}
 
   /** Marks a camera's cached playlists stale. */
   invalidate(cameraId: string): void {
-    this.#versions.set(cameraId, this.version(cameraId) + 1);
+    this.#versions.set(cameraId, (this.#versions.get(cameraId) ?? 0) + 1);
+  }
+
+  /**
+   * Marks every camera's cached playlists stale: news of indexed segments may have been missed
+   * (another process's indexer, heard over a connection that broke).
+   */
+  invalidateAll(): void {
+    this.#epoch++;
   }
 
   /** The camera's version: read it before reading what a playlist is made of. */
   version(cameraId: string): number {
-    return this.#versions.get(cameraId) ?? 0;
+    return (this.#versions.get(cameraId) ?? 0) + this.#epoch;
   }
 
   /** The playlist under `key` if the camera has not changed since its source was read. */

@@ -1,6 +1,9 @@
 /**
  * Starts the real server (`main.ts`) as a child process on a free port, waits until it listens,
- * and always stops it: `await using server = await startServer({...})`.
+ * and always stops it: `await using server = await startServer({...})`. With
+ * `MOTORCADE_TEST_ENGINES=distributed` it starts the distributed deployment instead (S3, Kafka,
+ * PostgreSQL, two ingest processes, an indexer, an api+live process behind nginx; see
+ * distributed.ts), so the same test code runs in both configurations.
  */
 import { OWNER } from "./platform.ts";
 import { followChild } from "./child.ts";
@@ -21,14 +24,41 @@ export interface TestServer extends AsyncDisposable {
 
 const MAIN = new URL("../../main.ts", import.meta.url).pathname;
 
-/** Starts `main.ts` with a temporary DATA_DIR (unless given) and `env`. */
+/**
+ * True when the tests run against the distributed deployment (`MOTORCADE_TEST_ENGINES=distributed`):
+ * tests asserting on what only the embedded engines have (files under DATA_DIR, SQLite, one
+ * process restarted on its data) are ignored then, each saying why.
+ */
+export const DISTRIBUTED = Deno.env.get("MOTORCADE_TEST_ENGINES") === "distributed";
+
+/** Options of {@linkcode startServer}. */
+export interface ServerOptions {
+  timeoutMs?: number;
+  /** A command that runs the server, e.g. `["prlimit", "--nofile=256:256", "--"]`. */
+  wrapper?: string[];
+  /** Where log lines go (default: a new array, the server's `logs`). */
+  logs?: string[];
+}
+
+/**
+ * Starts `main.ts` with a temporary DATA_DIR (unless given) and `env`; the distributed deployment
+ * when {@linkcode DISTRIBUTED}.
+ */
 export async function startServer(
   env: Record<string, string> = {},
-  options: {
-    timeoutMs?: number;
-    /** A command that runs the server, e.g. `["prlimit", "--nofile=256:256", "--"]`. */
-    wrapper?: string[];
-  } = {},
+  options: ServerOptions = {},
+): Promise<TestServer> {
+  if (DISTRIBUTED) {
+    const { startDistributed } = await import("./distributed.ts");
+    return await startDistributed(env, options);
+  }
+  return await startServerProcess(env, options);
+}
+
+/** Starts one `main.ts` process (whatever DISTRIBUTED says). */
+export async function startServerProcess(
+  env: Record<string, string> = {},
+  options: ServerOptions = {},
 ): Promise<TestServer> {
   const dataDir = env.DATA_DIR ?? await Deno.makeTempDir({ prefix: "motorcade-server-" });
   const ownsDataDir = env.DATA_DIR === undefined;
@@ -53,7 +83,7 @@ export async function startServer(
     stderr: "piped",
   }).spawn();
 
-  const logs: string[] = [];
+  const logs: string[] = options.logs ?? [];
   let resolveUrl: (url: string) => void;
   const listening = new Promise<string>((resolve) => resolveUrl = resolve);
   const stop = followChild(child, (line) => {
