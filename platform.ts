@@ -12,6 +12,7 @@ import { DiskHealth } from "./lib/disk/mod.ts";
 import { FleetRegistry } from "./lib/fleet/mod.ts";
 import { Indexer, Ingest } from "./lib/ingest/mod.ts";
 import { Playback } from "./lib/playback/mod.ts";
+import { RetentionSweep } from "./lib/retention/mod.ts";
 import { Slates } from "./lib/slate/mod.ts";
 import { type ObjectStore, openObjectStore } from "./lib/storage/mod.ts";
 import { type ApiApp, Metrics } from "./lib/http/mod.ts";
@@ -30,6 +31,8 @@ export interface Platform {
   store: ObjectStore;
   bus: EventBus;
   indexer: Indexer;
+  /** Deletes what fleets' retention lets go, every RETENTION_INTERVAL. */
+  retention: RetentionSweep;
   /** News to and from the other server processes (in-process when the catalog is SQLite). */
   broadcast: Broadcast;
   /** Live streaming and its Janus sidecar; null when LIVE is off or the live role is not here. */
@@ -125,6 +128,15 @@ export async function createPlatform(
   playback.registerMetrics(metrics.registry);
   disk.registerMetrics(metrics.registry);
   bus.registerMetrics(metrics.registry);
+  // Retention sweeps where the indexer runs; what it deletes makes cached playlists stale.
+  const retention = new RetentionSweep(catalog, store, {
+    ...config.retention,
+    logger: logger.child({ part: "retention" }),
+    onExpired: (cameraIds) =>
+      indexedMessages(cameraIds).forEach((message) => broadcast.publish(INDEXED_CHANNEL, message)),
+  });
+  retention.registerMetrics(metrics.registry);
+  if (roles.has("indexer")) retention.start();
   const app = createApp({
     config,
     catalog,
@@ -187,6 +199,7 @@ export async function createPlatform(
     store,
     bus,
     indexer,
+    retention,
     broadcast,
     live,
     logger,
@@ -196,6 +209,7 @@ export async function createPlatform(
         clearInterval(maintenance);
         disk.close();
         await live?.close();
+        await retention.close();
         await indexer.close();
         await broadcast.close();
         await bus.close();

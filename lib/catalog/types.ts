@@ -9,6 +9,8 @@ export interface Fleet {
   id: string;
   name: string;
   createdAt: Date;
+  /** Days recordings are kept before the retention sweep deletes them; null keeps them forever. */
+  retentionDays: number | null;
 }
 
 /** What a user may do: `owner` manages the platform; the others act within one fleet. */
@@ -135,6 +137,8 @@ export interface FleetRepository {
   get(id: string): Promise<Fleet | undefined>;
   list(): Promise<Fleet[]>;
   rename(id: string, name: string): Promise<Fleet | undefined>;
+  /** Sets how many days the fleet's recordings are kept (null: forever). */
+  setRetention(id: string, days: number | null): Promise<Fleet | undefined>;
   /** Deletes an empty fleet; throws ConflictError while it still has users or vehicles. */
   delete(id: string): Promise<boolean>;
 }
@@ -280,6 +284,52 @@ export interface RecordingRepository {
   ): Promise<PlaylistSegment[]>;
 }
 
+/** What retention would delete of a fleet at a cutoff: the dry-run count. */
+export interface ExpiredCount {
+  /** Media segments that ended by the cutoff. */
+  segments: number;
+  /** Their bytes. */
+  bytes: number;
+  /** Recordings that go whole: ended, and closed by their vehicle, by the cutoff. */
+  recordings: number;
+}
+
+/** A stored object whose catalog row retention deleted, queued until the store deleted it too. */
+export interface ExpiredObject {
+  key: string;
+  kind: "segment" | "init";
+  /** Bytes of a media segment; 0 for an init segment (the catalog does not know its size). */
+  size: number;
+}
+
+/**
+ * What the retention sweep needs of the catalog. Catalog rows go first, each batch in one
+ * transaction that also queues the objects' keys; the store deletes the queued objects and then
+ * they are forgotten. So a playlist never lists an object that is gone, and a crash at any point
+ * leaves only queued keys, which the next sweep finishes.
+ */
+export interface RetentionRepository {
+  /** The dry-run count of `fleetId` at `cutoffMs` (epoch ms): deletes nothing. */
+  expired(fleetId: string, cutoffMs: number): Promise<ExpiredCount>;
+  /** Ids of the fleet's cameras. */
+  cameraIds(fleetId: string): Promise<string[]>;
+  /**
+   * Deletes up to `limit` of a camera's segments that ended by `cutoffMs` (oldest first), narrows
+   * their recordings, and queues the objects; returns how many segments this call deleted.
+   */
+  expireSegments(cameraId: string, cutoffMs: number, limit: number): Promise<number>;
+  /**
+   * Deletes up to `limit` of a fleet's recordings that are over (ended, and closed by the
+   * vehicle, by `cutoffMs`) and hold no segment any more, and queues their init segments; returns the cameras
+   * of the recordings this call deleted (one entry per recording).
+   */
+  expireRecordings(fleetId: string, cutoffMs: number, limit: number): Promise<string[]>;
+  /** Up to `limit` queued objects, oldest first. */
+  queued(limit: number): Promise<ExpiredObject[]>;
+  /** Forgets queued objects the store has deleted; returns those this call forgot. */
+  forget(keys: readonly string[]): Promise<ExpiredObject[]>;
+}
+
 /** What a vehicle last reported in its heartbeat. */
 export interface VehicleStatus {
   vehicleId: string;
@@ -314,6 +364,7 @@ export interface Catalog {
   readonly secrets: SecretRepository;
   readonly links: LinkRepository;
   readonly urlSigningKeys: UrlSigningKeyRepository;
+  readonly retention: RetentionRepository;
   /** Throws when the catalog cannot serve queries; used by `/readyz`. */
   ping(): Promise<void>;
   close(): Promise<void>;

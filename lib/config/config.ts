@@ -51,6 +51,8 @@ export interface Config {
   maxClockSkewMs: number;
   /** Holes in a camera's timeline shorter than this are not shown as gaps. */
   gapToleranceMs: number;
+  /** The retention sweep: how often it runs (0: not in this process) and its batch size. */
+  retention: { intervalMs: number; batchSize: number };
   /** PEM certificate and key: when both are set the server speaks HTTPS itself. */
   tls?: { certFile: string; keyFile: string };
   /** Take the client address from `X-Forwarded-For`, set by a trusted reverse proxy. */
@@ -203,6 +205,18 @@ export const CONFIG_VARIABLES: ReadonlyArray<{ name: string; default: string; me
     name: "GAP_TOLERANCE",
     default: "500ms",
     meaning: "Holes in a timeline shorter than this are not marked as gaps",
+  },
+  {
+    name: "RETENTION_INTERVAL",
+    default: "10m",
+    meaning:
+      "How often this process sweeps fleets with a retention (`retentionDays`) for expired recordings (0: never here); see Retention",
+  },
+  {
+    name: "RETENTION_BATCH",
+    default: "1000",
+    meaning:
+      "Segments one retention batch deletes (1-1000: one S3 DeleteObjects); a sweep runs at most 1000 batches",
   },
   {
     name: "TLS_CERT_FILE",
@@ -573,6 +587,10 @@ export function parseConfig(source: ConfigSource): Config {
     minFreeBytes: integer("MIN_FREE_BYTES", 268_435_456, 0, Number.MAX_SAFE_INTEGER),
     maxClockSkewMs: duration("MAX_CLOCK_SKEW", "5m"),
     gapToleranceMs: duration("GAP_TOLERANCE", "500ms", true),
+    retention: {
+      intervalMs: duration("RETENTION_INTERVAL", "10m", true),
+      batchSize: integer("RETENTION_BATCH", 1000, 1, 1000),
+    },
     tls: certFile && keyFile ? { certFile, keyFile } : undefined,
     ...proxyTrust(get("TRUST_PROXY"), problems),
     connections: {

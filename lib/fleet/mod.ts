@@ -1,3 +1,3 @@
 /** Fleets, users, vehicles, cameras and credentials: the rules the API and the CLI share. */
-export { type Enrolment, FleetRegistry } from "./registry.ts";
+export { type Enrolment, FleetRegistry, type RetentionPreview } from "./registry.ts";
 export * from "./schemas.ts";

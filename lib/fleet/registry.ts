@@ -2,13 +2,15 @@ import {
   type Camera,
   type Catalog,
   type DeviceCredential,
+  type ExpiredCount,
   type Fleet,
   newId,
   type User,
   type Vehicle,
 } from "../catalog/mod.ts";
 import { hashPassword, type Identity } from "../auth/mod.ts";
-import { ConflictError, NotFoundError, ValidationError } from "../errors/mod.ts";
+import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from "../errors/mod.ts";
+import { retentionCutoff } from "../retention/mod.ts";
 import {
   CameraNameSchema,
   EmailSchema,
@@ -17,6 +19,7 @@ import {
   IdSchema,
   parseField,
   PasswordSchema,
+  RetentionDaysSchema,
   VehicleNameSchema,
 } from "./schemas.ts";
 
@@ -25,6 +28,14 @@ export interface Enrolment {
   credential: DeviceCredential;
   /** Shown once: the vehicle redeems it with `vehicle enrol`. */
   code: string;
+}
+
+/** The retention dry-run: what keeping `retentionDays` days would delete now. */
+export interface RetentionPreview {
+  retentionDays: number | null;
+  /** Recordings that ended before this go; null when nothing does (keep forever). */
+  cutoff: Date | null;
+  expired: ExpiredCount;
 }
 
 /**
@@ -51,6 +62,66 @@ export class FleetRegistry {
   async renameFleet(id: string, name: string): Promise<Fleet> {
     await this.fleet(id);
     return (await this.catalog.fleets.rename(id, parseField(FleetNameSchema, name, "name")))!;
+  }
+
+  /**
+   * Changes a fleet's name and/or retention (days, or null to keep recordings forever). Names
+   * are the labels the platform owner gives tenants, so only a caller who sees every fleet
+   * (`seesAllFleets`, the default) may change one: a fleet admin renaming would learn which names
+   * other fleets hold. Naming no change is a ValidationError.
+   */
+  async updateFleet(
+    id: string,
+    changes: { name?: string; retentionDays?: number | null },
+    options: { seesAllFleets?: boolean } = {},
+  ): Promise<Fleet> {
+    await this.fleet(id);
+    if (changes.name !== undefined && !(options.seesAllFleets ?? true)) {
+      throw new ForbiddenError("Only platform owners may do this");
+    }
+    if (changes.name === undefined && changes.retentionDays === undefined) {
+      throw new ValidationError(
+        `Cannot change fleet "${id}": nothing to change, give name or retentionDays`,
+        [{ path: "", message: "give at least one of name, retentionDays" }],
+      );
+    }
+    const days = changes.retentionDays === undefined
+      ? undefined
+      : parseField(RetentionDaysSchema, changes.retentionDays, "retentionDays");
+    let fleet = changes.name === undefined
+      ? undefined
+      : await this.catalog.fleets.rename(id, parseField(FleetNameSchema, changes.name, "name"));
+    if (days !== undefined) fleet = await this.catalog.fleets.setRetention(id, days);
+    if (!fleet) throw new NotFoundError(`Fleet "${id}" not found`);
+    return fleet;
+  }
+
+  /**
+   * The retention dry-run of a fleet: what the sweep would delete now if the fleet kept
+   * `retentionDays` days (default: its own setting). Deletes nothing.
+   */
+  async retention(
+    id: string,
+    retentionDays?: number | null,
+    now = Date.now(),
+  ): Promise<RetentionPreview> {
+    const fleet = await this.fleet(id);
+    const days = retentionDays === undefined
+      ? fleet.retentionDays
+      : parseField(RetentionDaysSchema, retentionDays, "retentionDays");
+    if (days === null) {
+      return {
+        retentionDays: null,
+        cutoff: null,
+        expired: { segments: 0, bytes: 0, recordings: 0 },
+      };
+    }
+    const cutoff = retentionCutoff(days, now);
+    return {
+      retentionDays: days,
+      cutoff: new Date(cutoff),
+      expired: await this.catalog.retention.expired(id, cutoff),
+    };
   }
 
   async deleteFleet(id: string): Promise<void> {

@@ -23,6 +23,12 @@ export const EmailSchema = z.string().trim().toLowerCase().max(254).regex(
 );
 /** A password: 8 to 256 characters. */
 export const PasswordSchema = z.string().min(8, "must be at least 8 characters").max(256);
+/** Days a fleet keeps its recordings: 1 to 3650 (ten years), or null to keep them forever. */
+export const RetentionDaysSchema = z.number({ error: "must be a whole number of days, or null" })
+  .int("must be a whole number of days, or null")
+  .min(1, "must be at least 1 day, or null to keep recordings forever")
+  .max(3650, "must be at most 3650 days (ten years)")
+  .nullable();
 /** Roles a fleet user can hold. */
 export const FleetRoleSchema = z.enum(["admin", "operator", "viewer"]);
 

@@ -91,6 +91,37 @@ Deno.test("every route the app serves is in the OpenAPI document, and nothing el
   assert.deepEqual(phantom, [], "documented operations the app does not serve");
 });
 
+Deno.test("the fleet's retention and its dry-run are documented with what they answer", async () => {
+  await using p = await startTestPlatform();
+  const doc = await openapi(p);
+  const dryRun = doc.paths["/api/v1/fleets/{fleetId}/retention"]?.get as FullOperation;
+  assert.ok(dryRun, "GET /api/v1/fleets/{fleetId}/retention is documented");
+  assert.deepEqual(Object.keys(dryRun.responses).sort(), [
+    "200",
+    "400",
+    "401",
+    "403",
+    "404",
+    "413",
+  ]);
+  assert.equal(dryRun["x-motorcade-access"], "admin of fleet {fleetId} (or owner)");
+  assert.deepEqual(
+    (dryRun.parameters ?? []).filter((x) => x.in === "query").map((x) => x.name),
+    ["retentionDays"],
+  );
+  const change = doc.paths["/api/v1/fleets/{fleetId}"].patch as FullOperation;
+  const body = change.requestBody!.content["application/json"].schema!;
+  assert.deepEqual(Object.keys(body.properties ?? {}).sort(), ["name", "retentionDays"]);
+  assert.deepEqual(body.required ?? [], []);
+  const schemas = (doc.components as { schemas: Record<string, Schema> }).schemas;
+  assert.ok(schemas.Fleet.properties?.retentionDays, "fleets show their retention");
+  assert.deepEqual(schemas.RetentionPreview.required?.sort(), [
+    "cutoff",
+    "expired",
+    "retentionDays",
+  ]);
+});
+
 Deno.test("only the declared public operations go without a token; every other answers 401", async () => {
   await using p = await startTestPlatform();
   const doc = await openapi(p);

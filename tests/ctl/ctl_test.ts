@@ -105,7 +105,7 @@ Deno.test("ctl fleets add and list round-trip as JSON", async () => {
   const fleet = await ctlJson(dir.path, ["fleets", "add", "Acme Buses"]);
   assert.match(String(fleet.id), /^flt_/);
   assert.equal(fleet.name, "Acme Buses");
-  assert.deepEqual(Object.keys(fleet).sort(), ["createdAt", "id", "name"]);
+  assert.deepEqual(Object.keys(fleet).sort(), ["createdAt", "id", "name", "retentionDays"]);
 
   assert.deepEqual(await ctlJson(dir.path, ["fleets", "list"]), { fleets: [fleet] });
   const text = await ctl(dir.path, ["fleets", "list"]);

@@ -11,17 +11,19 @@ export interface UploadAnswer {
   retryAfter: string | null;
 }
 
-/** An uploader of `cmaf` as recording `recording` of `camera`, timed from a minute ago. */
+/**
+ * An uploader of `cmaf` as recording `recording` of `camera`, timed from `start` (epoch ms;
+ * default a minute ago: a vehicle uploading from its spool may send much older recordings).
+ */
 export function recordingUpload(
   serverUrl: string,
   vehicleId: string,
   token: string,
   cmaf: CmafFixture,
-  { camera = "front", recording = "r1" } = {},
+  { camera = "front", recording = "r1", start = Date.now() - 60_000 } = {},
 ) {
   const base =
     `${serverUrl}/api/v1/ingest/vehicles/${vehicleId}/cameras/${camera}/recordings/${recording}`;
-  const start = Date.now() - 60_000;
   /** The bodies of the 503s that were retried. */
   const refusals: string[] = [];
   /** PUTs `bytes` to `path`, retrying a 503 after 0.5 s, at most `tries` times in all. */

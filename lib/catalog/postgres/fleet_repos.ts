@@ -17,6 +17,7 @@ const fleetOf = (row: Row): Fleet => ({
   id: row.id,
   name: row.name,
   createdAt: toDate(row.created_at)!,
+  retentionDays: row.retention_days ?? null,
 });
 
 const userOf = (row: Row): User => ({
@@ -49,7 +50,12 @@ export class PostgresFleets implements FleetRepository {
   constructor(private readonly db: Database) {}
 
   async create({ name }: { name: string }): Promise<Fleet> {
-    const fleet: Fleet = { id: newId("flt"), name, createdAt: new Date() };
+    const fleet: Fleet = {
+      id: newId("flt"),
+      name,
+      createdAt: new Date(),
+      retentionDays: null,
+    };
     await this.db.query(
       (sql) =>
         sql`INSERT INTO fleets (id, name, created_at)
@@ -72,6 +78,13 @@ export class PostgresFleets implements FleetRepository {
     const [row] = await this.db.query(
       (sql) => sql`UPDATE fleets SET name = ${name} WHERE id = ${id} RETURNING *`,
       `A fleet named "${name}" already exists`,
+    );
+    return row && fleetOf(row);
+  }
+
+  async setRetention(id: string, days: number | null): Promise<Fleet | undefined> {
+    const [row] = await this.db.query((sql) =>
+      sql`UPDATE fleets SET retention_days = ${days} WHERE id = ${id} RETURNING *`
     );
     return row && fleetOf(row);
   }

@@ -168,4 +168,24 @@ export const POSTGRES_MIGRATIONS: ReadonlyArray<{ version: number; name: string;
       );
     `,
   },
+  {
+    version: 5,
+    name: "retention",
+    // As in SQLite (cameras_fleet exists here since version 1): a fleet's cameras, each camera's
+    // expired segments from segments_time in start order, the closed recordings by fleet and end,
+    // and the queue of objects whose rows are gone.
+    sql: `
+      ALTER TABLE fleets ADD COLUMN retention_days integer
+        CHECK (retention_days BETWEEN 1 AND 3650);
+      CREATE INDEX recordings_fleet_end ON recordings(fleet_id, ended_at)
+        WHERE closed_at IS NOT NULL;
+      CREATE TABLE expired_objects (
+        object_key text PRIMARY KEY,
+        kind text NOT NULL CHECK (kind IN ('segment', 'init')),
+        size bigint NOT NULL,
+        queued_at bigint NOT NULL
+      );
+      CREATE INDEX expired_objects_queued ON expired_objects(queued_at);
+    `,
+  },
 ];

@@ -3,6 +3,7 @@ import { PostgresCredentials, PostgresSessions, PostgresSigningKeys } from "./au
 import { Database, describe } from "./database.ts";
 import { PostgresCameras, PostgresFleets, PostgresUsers, PostgresVehicles } from "./fleet_repos.ts";
 import { PostgresLinks, PostgresUrlSigningKeys } from "./link_repos.ts";
+import { PostgresRetention } from "./retention_repos.ts";
 import { PostgresRecordings, PostgresSecrets, PostgresVehicleStatus } from "./recording_repos.ts";
 
 /**
@@ -23,6 +24,7 @@ export class PostgresCatalog implements Catalog {
   readonly secrets;
   readonly links;
   readonly urlSigningKeys;
+  readonly retention;
   readonly #db: Database;
 
   private constructor(db: Database) {
@@ -39,6 +41,7 @@ export class PostgresCatalog implements Catalog {
     this.secrets = new PostgresSecrets(db);
     this.links = new PostgresLinks(db);
     this.urlSigningKeys = new PostgresUrlSigningKeys(db);
+    this.retention = new PostgresRetention(db);
   }
 
   /**

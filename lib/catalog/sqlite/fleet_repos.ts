@@ -17,6 +17,7 @@ const fleetOf = (row: Row): Fleet => ({
   id: String(row.id),
   name: String(row.name),
   createdAt: toDate(row.created_at)!,
+  retentionDays: row.retention_days === null ? null : Number(row.retention_days),
 });
 
 const userOf = (row: Row): User => ({
@@ -49,7 +50,12 @@ export class SqliteFleets implements FleetRepository {
   constructor(private readonly db: Database) {}
 
   create({ name }: { name: string }): Promise<Fleet> {
-    const fleet: Fleet = { id: newId("flt"), name, createdAt: new Date() };
+    const fleet: Fleet = {
+      id: newId("flt"),
+      name,
+      createdAt: new Date(),
+      retentionDays: null,
+    };
     this.db.insert(
       "INSERT INTO fleets (id, name, created_at) VALUES (?, ?, ?)",
       `A fleet named "${name}" already exists`,
@@ -78,6 +84,11 @@ export class SqliteFleets implements FleetRepository {
       }
       throw error;
     }
+    return await this.get(id);
+  }
+
+  async setRetention(id: string, days: number | null): Promise<Fleet | undefined> {
+    this.db.run("UPDATE fleets SET retention_days = ? WHERE id = ?", days, id);
     return await this.get(id);
   }
 

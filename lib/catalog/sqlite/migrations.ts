@@ -162,4 +162,26 @@ export const SQLITE_MIGRATIONS: ReadonlyArray<{ version: number; name: string; s
       );
     `,
   },
+  {
+    version: 5,
+    name: "retention",
+    // A fleet's retention (null: keep forever). The sweep reads a fleet's cameras (cameras_fleet),
+    // then each camera's expired segments from segments_time (camera, start) in start order, so a
+    // batch costs what it deletes; recordings that go whole are found by fleet and end among the
+    // closed ones. Objects whose rows are gone wait in expired_objects until the store deleted them.
+    sql: `
+      ALTER TABLE fleets ADD COLUMN retention_days INTEGER
+        CHECK (retention_days BETWEEN 1 AND 3650);
+      CREATE INDEX cameras_fleet ON cameras(fleet_id);
+      CREATE INDEX recordings_fleet_end ON recordings(fleet_id, ended_at)
+        WHERE closed_at IS NOT NULL;
+      CREATE TABLE expired_objects (
+        object_key TEXT PRIMARY KEY,
+        kind TEXT NOT NULL CHECK (kind IN ('segment', 'init')),
+        size INTEGER NOT NULL,
+        queued_at INTEGER NOT NULL
+      );
+      CREATE INDEX expired_objects_queued ON expired_objects(queued_at);
+    `,
+  },
 ];

@@ -5,6 +5,7 @@ import { SqliteCredentials, SqliteSessions, SqliteSigningKeys } from "./auth_rep
 import { Database } from "./database.ts";
 import { SqliteCameras, SqliteFleets, SqliteUsers, SqliteVehicles } from "./fleet_repos.ts";
 import { SqliteLinks, SqliteUrlSigningKeys } from "./link_repos.ts";
+import { SqliteRetention } from "./retention_repos.ts";
 import { SqliteRecordings, SqliteSecrets, SqliteVehicleStatus } from "./recording_repos.ts";
 
 /** The embedded catalog: one SQLite file in WAL mode, migrated when opened. */
@@ -22,6 +23,7 @@ export class SqliteCatalog implements Catalog {
   readonly secrets;
   readonly links;
   readonly urlSigningKeys;
+  readonly retention;
   readonly #db: Database;
 
   /**
@@ -54,6 +56,7 @@ export class SqliteCatalog implements Catalog {
     this.secrets = new SqliteSecrets(this.#db);
     this.links = new SqliteLinks(this.#db);
     this.urlSigningKeys = new SqliteUrlSigningKeys(this.#db);
+    this.retention = new SqliteRetention(this.#db);
   }
 
   ping(): Promise<void> {

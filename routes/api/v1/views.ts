@@ -8,6 +8,10 @@ export const FleetView = z.object({
   id: z.string(),
   name: z.string(),
   createdAt: z.string().datetime(),
+  retentionDays: z.number().int().nullable().openapi({
+    description:
+      "Days recordings are kept; older ones are deleted in the background. null: kept forever",
+  }),
 }).openapi("Fleet");
 
 export const UserView = z.object({
@@ -50,7 +54,12 @@ export const EnrolmentView = z.object({
 
 const iso = (d: Date | null) => d && d.toISOString();
 
-export const fleetView = (f: Fleet) => ({ id: f.id, name: f.name, createdAt: iso(f.createdAt)! });
+export const fleetView = (f: Fleet) => ({
+  id: f.id,
+  name: f.name,
+  createdAt: iso(f.createdAt)!,
+  retentionDays: f.retentionDays,
+});
 
 export const userView = (u: User) => ({
   id: u.id,
