@@ -6,7 +6,7 @@ import { ConfigError, loadConfig } from "./lib/config/mod.ts";
 import { createLogger } from "./lib/log/mod.ts";
 import { connectionLimits, serveGated } from "./lib/http/mod.ts";
 import { MAX_MESSAGE_BYTES } from "./lib/live/mod.ts";
-import { createPlatform } from "./platform.ts";
+import { createPlatform, type Platform } from "./platform.ts";
 
 async function main(): Promise<number> {
   let config;
@@ -20,7 +20,14 @@ async function main(): Promise<number> {
     throw error;
   }
   const logger = createLogger(config.logLevel);
-  const platform = await createPlatform(config, logger);
+  let platform: Platform;
+  try {
+    platform = await createPlatform(config, logger);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    console.error(error.message); // e.g. a CDN_PRIVATE_KEY_FILE that cannot be read
+    return 2;
+  }
 
   const tls = config.tls && {
     cert: await Deno.readTextFile(config.tls.certFile),

@@ -12,6 +12,7 @@ import { DiskHealth } from "./lib/disk/mod.ts";
 import { FleetRegistry } from "./lib/fleet/mod.ts";
 import { Indexer, Ingest } from "./lib/ingest/mod.ts";
 import { Playback } from "./lib/playback/mod.ts";
+import { openMediaDelivery } from "./lib/delivery/mod.ts";
 import { RetentionSweep } from "./lib/retention/mod.ts";
 import { Slates } from "./lib/slate/mod.ts";
 import { type ObjectStore, openObjectStore } from "./lib/storage/mod.ts";
@@ -49,6 +50,8 @@ export async function createPlatform(
   config: Config,
   logger: Logger = createLogger(config.logLevel),
 ): Promise<Platform> {
+  // First: a CDN key that cannot be read is a ConfigError, before anything is opened.
+  const delivery = await openMediaDelivery(config.mediaDelivery);
   await Deno.mkdir(config.dataDir, { recursive: true });
   // Every file system written to, watched from the start: a full disk refuses uploads, not starts.
   const catalogFile = config.catalogUrl.startsWith("sqlite:")
@@ -96,6 +99,7 @@ export async function createPlatform(
     disk,
   });
   const playback = new Playback(catalog, store, identity.urls, {
+    delivery,
     mediaBaseUrl: config.mediaBaseUrl,
     mediaUrlTtlMs: config.mediaUrlTtlMs,
     gapToleranceMs: config.gapToleranceMs,
@@ -214,6 +218,7 @@ export async function createPlatform(
         await broadcast.close();
         await bus.close();
         await store.close();
+        delivery?.close();
         await catalog.close();
       })();
       return closed;

@@ -2,6 +2,7 @@ import { parseDuration } from "./duration.ts";
 import { parseStorageUrl } from "./storage_url.ts";
 import { type BusTarget, parseBusUrl } from "./bus_url.ts";
 import { parseCatalogUrl } from "./catalog_url.ts";
+import { type MediaDeliveryTarget, parseMediaDelivery } from "./media_delivery.ts";
 
 /** Raised when the configuration is invalid; the message names each variable and what is wrong. */
 export class ConfigError extends Error {
@@ -41,6 +42,8 @@ export interface Config {
   mediaBaseUrl: string;
   /** Lifetime of signed media and playlist URLs. */
   mediaUrlTtlMs: number;
+  /** Where playlists point segment URLs: the server, S3 presigned GETs, or a signed CDN. */
+  mediaDelivery: MediaDeliveryTarget;
   /** Largest segment accepted by ingest, in bytes. */
   segmentMaxBytes: number;
   /** Bytes all uploads being read and checked may hold in memory at once. */
@@ -183,6 +186,27 @@ export const CONFIG_VARIABLES: ReadonlyArray<{ name: string; default: string; me
     meaning: "Base of segment URLs in playlists (point it at a CDN in front of /media)",
   },
   { name: "MEDIA_URL_TTL", default: "6h", meaning: "Lifetime of signed segment and playlist URLs" },
+  {
+    name: "MEDIA_DELIVERY",
+    default: "server",
+    meaning:
+      "Where HLS playlists point recorded segments: `server` (/media), `s3` (presigned GETs; needs STORAGE_URL=s3://…) or `cdn` (CloudFront signed URLs; CDN_*); see Delivery",
+  },
+  {
+    name: "CDN_BASE_URL",
+    default: "—",
+    meaning: "With MEDIA_DELIVERY=cdn: the CDN's URL, its origin the bucket (object keys as paths)",
+  },
+  {
+    name: "CDN_KEY_PAIR_ID",
+    default: "—",
+    meaning: "With MEDIA_DELIVERY=cdn: id of the CloudFront public key that checks signatures",
+  },
+  {
+    name: "CDN_PRIVATE_KEY_FILE",
+    default: "—",
+    meaning: "With MEDIA_DELIVERY=cdn: PEM file of the matching RSA private key (never logged)",
+  },
   { name: "SEGMENT_MAX_BYTES", default: "33554432", meaning: "Largest segment ingest accepts" },
   {
     name: "INGEST_BUFFER_BYTES",
@@ -544,6 +568,8 @@ export function parseConfig(source: ConfigSource): Config {
     problems.push(`BUS_URL ${(error as Error).message}`);
   }
   const mediaBaseUrl = url("MEDIA_BASE_URL", publicUrl);
+  const mediaUrlTtlMs = duration("MEDIA_URL_TTL", "6h");
+  const mediaDelivery = parseMediaDelivery(get, storageUrl, mediaUrlTtlMs, problems);
 
   const certFile = get("TLS_CERT_FILE");
   const keyFile = get("TLS_KEY_FILE");
@@ -581,7 +607,8 @@ export function parseConfig(source: ConfigSource): Config {
     busUrl,
     bus,
     mediaBaseUrl,
-    mediaUrlTtlMs: duration("MEDIA_URL_TTL", "6h"),
+    mediaUrlTtlMs,
+    mediaDelivery,
     segmentMaxBytes: integer("SEGMENT_MAX_BYTES", 33_554_432, 1024, 1_073_741_824),
     ingestBufferBytes: integer("INGEST_BUFFER_BYTES", 536_870_912, 1024, 68_719_476_736),
     minFreeBytes: integer("MIN_FREE_BYTES", 268_435_456, 0, Number.MAX_SAFE_INTEGER),

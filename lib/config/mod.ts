@@ -5,3 +5,9 @@ export { parseDuration } from "./duration.ts";
 export { parseStorageUrl, type StorageTarget } from "./storage_url.ts";
 export { type BusTarget, type KafkaSasl, parseBusUrl } from "./bus_url.ts";
 export { type CatalogTarget, parseCatalogUrl, redactUrl } from "./catalog_url.ts";
+export {
+  type MediaDeliveryTarget,
+  parseMediaDelivery,
+  PRESIGNED_MAX_MS,
+  PRESIGNED_MAX_TTL_MS,
+} from "./media_delivery.ts";

@@ -1,7 +1,9 @@
 import { Counter, type Registry } from "prom-client";
 import type { UrlSigner } from "../auth/mod.ts";
 import type { Catalog, Recording } from "../catalog/mod.ts";
+import type { CameraMedia, MediaDelivery } from "../delivery/mod.ts";
 import { NotFoundError, ValidationError } from "../errors/mod.ts";
+import { cameraPrefix } from "../ingest/mod.ts";
 import type { Logger } from "../log/mod.ts";
 import type { InitSegmentInfo } from "../media/mod.ts";
 import {
@@ -38,6 +40,11 @@ export interface PlaybackOptions {
   slates?: Slates;
   /** Where skipped stored objects are reported. */
   logger?: Logger;
+  /**
+   * Where HLS playlists point recorded segments instead of the media route (S3 presigned, CDN);
+   * undefined: the server. Links' playlists and DASH manifests keep the media route.
+   */
+  delivery?: MediaDelivery;
 }
 
 /** A filler segment or init segment, ready to send. */
@@ -180,10 +187,15 @@ export class Playback {
     cacheKey: string,
     link?: LinkGrant,
   ): Promise<RenderedPlaylist> {
-    const expiresAt = link?.expiresAtMs ??
-      mediaUrlExpiry(this.#now(), this.options.mediaUrlTtlMs);
+    const now = this.#now();
+    const expiresAt = link?.expiresAtMs ?? mediaUrlExpiry(now, this.options.mediaUrlTtlMs);
     const { kid } = this.urls.keyring.signing();
-    const key = `${format} ${cacheKey} ${expiresAt} ${kid} ${link?.id ?? ""}`;
+    // A link's URLs stay on the media route, which can refuse them once it is revoked; DASH's
+    // SegmentTemplate gives every segment one URL pattern, which per-object presigned URLs, and
+    // libavformat's one-digit `$Number%0Nd$`, cannot fit.
+    const direct = link === undefined && format === "hls" ? this.options.delivery : undefined;
+    const key = `${format} ${cacheKey} ${expiresAt} ${kid} ${link?.id ?? ""}` +
+      (direct ? ` ${direct.mode} ${direct.epoch(now)}` : "");
     const current = this.cache.get(key, camera.cameraId);
     if (current) return current;
     const version = this.cache.version(camera.cameraId);
@@ -191,7 +203,9 @@ export class Playback {
     const unchanged = this.cache.revalidate(key, camera.cameraId, version, state.source);
     if (unchanged) return unchanged;
 
-    const body = await this.#render(camera, scope, format, state, expiresAt, link?.id);
+    const outside = direct &&
+      await direct.camera(objectPrefix(camera), expiresAt, now);
+    const body = await this.#render(camera, scope, format, state, expiresAt, link?.id, outside);
     const rendered = new RenderedPlaylist(
       body,
       playlistEtag(`${key}\n${state.source}`, body),
@@ -210,6 +224,7 @@ export class Playback {
     state: ScopeState,
     expiresAt: number,
     link: string | undefined,
+    outside?: CameraMedia,
   ): Promise<Uint8Array<ArrayBuffer>> {
     const { recordings } = state;
     const mpegTs = new Set(recordings.filter((r) => r.initKey === null).map((r) => r.id));
@@ -267,14 +282,18 @@ export class Playback {
       return !!slate && !!own && /^avc[13]\./.test(slate.codec) &&
         slate.trackId === own.trackId && slate.timescale === own.timescale;
     };
-    const stretches = continuousStretches(timeline, (run): StretchEncoding | undefined => {
-      const own = facts.get(run.recordingId);
-      return own && {
-        key: own.digest,
-        timescale: own.info.timescale,
-        fillsHoles: fillsUnderInit(run.recordingId),
-      };
-    }, { lone: type === "EVENT" }); // a growing playlist's URIs stay as listed
+    // Segments fetched from outside play with their own decode times (nothing rewrites them):
+    // runs are apart, with discontinuities, and only slate pieces come from the server.
+    const stretches = outside
+      ? new Map()
+      : continuousStretches(timeline, (run): StretchEncoding | undefined => {
+        const own = facts.get(run.recordingId);
+        return own && {
+          key: own.digest,
+          timescale: own.info.timescale,
+          fillsHoles: fillsUnderInit(run.recordingId),
+        };
+      }, { lone: type === "EVENT" }); // a growing playlist's URIs stay as listed
     const continuousPieceUri = (recordingId: string, slate: Slate) =>
       fillsUnderInit(recordingId)
         ? (total: number, count: number, index: number, ticks: number) => {
@@ -283,15 +302,30 @@ export class Playback {
             (offset > 0 ? `&c=${offset}` : "");
         }
         : undefined;
+    const extension = (recordingId: string) => mpegTs.has(recordingId) ? "ts" : "m4s";
     if (format === "hls") {
+      const cameraKey = objectPrefix(camera);
       return utf8Text((write) =>
         writeHlsMediaPlaylist(timeline, {
           type,
-          initUri: (recordingId) => media.file(recordingId, "init.mp4"),
+          initUri: (recordingId, initKey) =>
+            outside ? outside.object(initKey) : media.file(recordingId, "init.mp4"),
           // Segments as ingest names them: the sequence in 10 digits, `.ts` without an init.
-          mediaUri: (recordingId, number, time) =>
-            media.file(recordingId, `${number}${mpegTs.has(recordingId) ? ".ts" : ".m4s"}`) +
-            (time === undefined ? "" : `&t=${time}`),
+          mediaUri: outside && !outside.template
+            ? undefined
+            : (recordingId, number, time) =>
+              outside
+                ? outside.template!(recordingId, number, extension(recordingId))
+                : media.file(recordingId, `${number}.${extension(recordingId)}`) +
+                  (time === undefined ? "" : `&t=${time}`),
+          segmentUri: outside && !outside.template
+            ? (recordingId, sequence) =>
+              outside.object(
+                `${cameraKey}${recordingId}/${String(sequence).padStart(10, "0")}.${
+                  extension(recordingId)
+                }`,
+              )
+            : undefined,
           gapUri: media.file("gap", "0000000000.m4s"),
           filler: (recordingId): HlsFiller | undefined => {
             const slate = slates.get(recordingId);
@@ -493,6 +527,11 @@ function hasGaps(timeline: Timeline): boolean {
 
 function dashVideo(info: InitSegmentInfo): DashVideo {
   return { codec: info.codec, width: info.width, height: info.height };
+}
+
+/** Where a camera's objects are in the store. */
+function objectPrefix(camera: CameraRef): string {
+  return cameraPrefix(camera.fleetId, camera.vehicleId, camera.cameraId);
 }
 
 /** A recording's state as far as its segments go (see `ScopeState.source`). */

@@ -13,6 +13,8 @@ export interface TestS3 extends AsyncDisposable {
   /** `http://127.0.0.1:PORT` */
   endpoint: string;
   bucket: string;
+  /** versitygw's posix folder: object `key` of the bucket is the file `${dir}/${bucket}/${key}`. */
+  dir: string;
   accessKeyId: string;
   secretAccessKey: string;
   /** `STORAGE_URL` naming the bucket on this server. */
@@ -132,6 +134,7 @@ export async function startS3(options: { bucket?: string } = {}): Promise<TestS3
   return {
     endpoint,
     bucket,
+    dir,
     accessKeyId,
     secretAccessKey,
     storageUrl,
