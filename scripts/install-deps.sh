@@ -4,7 +4,8 @@
 #                                   Janus, iproute2 for the live tests' network namespace, the
 #                                   players of the playback matrix — GStreamer, VLC, mpv — and
 #                                   faketime/cpulimit for the vehicle-clock and starved-encoder tests,
-#                                   PostgreSQL for the catalog tests' throwaway clusters)
+#                                   PostgreSQL for the catalog tests' throwaway clusters, nginx as
+#                                   the load balancer in front of the server's roles)
 #   scripts/install-deps.sh start   what the platform and its demo vehicle run (ffmpeg, fonts, Janus)
 #   scripts/install-deps.sh bench   what the benchmarks compare against (nginx, wrk)
 # Needs root (or sudo) only when something is missing; otherwise says exactly what to install.
@@ -20,7 +21,7 @@ case "$purpose" in
               "/usr/lib/x86_64-linux-gnu/gstreamer-1.0/libgstlibav.so:gstreamer1.0-libav"
               "cvlc:vlc-bin" "/usr/lib/x86_64-linux-gnu/vlc/plugins/demux/libadaptive_plugin.so:vlc-plugin-base"
               "mpv:mpv" "faketime:faketime" "cpulimit:cpulimit"
-              "/usr/lib/postgresql/15/bin/initdb:postgresql") ;;
+              "/usr/lib/postgresql/15/bin/initdb:postgresql" "nginx:nginx-light") ;;
   start) need=("ffmpeg:ffmpeg" "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf:fonts-dejavu-core"
                "janus:janus") ;;
   bench) need=("nginx:nginx-light" "wrk:wrk" "ffmpeg:ffmpeg") ;;
