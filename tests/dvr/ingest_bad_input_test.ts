@@ -6,6 +6,7 @@ import { enrolDevice } from "../support/device.ts";
 import { contentDigest, makeCmaf } from "../support/media.ts";
 import { makeFleet, startTestPlatform } from "../support/platform.ts";
 import { startServer } from "../support/server.ts";
+import type { DistributedServer } from "../support/distributed.ts";
 
 const cmaf = await makeCmaf({ seconds: 2 });
 const segment = cmaf.segments[0].bytes;
@@ -226,7 +227,11 @@ Deno.test("ingest refuses a truncated upload over a real socket and stores nothi
   const n = await connection.read(reply).catch(() => null);
   connection.close();
   if (n) assert.match(new TextDecoder().decode(reply.subarray(0, n)), /^HTTP\/1\.1 4\d\d/);
-  assert.deepEqual(await storedFiles(`${server.dataDir}/objects`), []);
+  // What the server stored: files under its DATA_DIR, or the distributed deployment's bucket.
+  const stored = "objects" in server
+    ? await Array.fromAsync((server as DistributedServer).objects().list(""))
+    : await storedFiles(`${server.dataDir}/objects`);
+  assert.deepEqual(stored, []);
   const health = await fetch(`${server.url}/healthz`);
   assert.equal(health.status, 200, "the server keeps serving");
   await health.body?.cancel();

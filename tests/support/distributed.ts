@@ -6,6 +6,7 @@
  * (`MOTORCADE_TEST_ENGINES=distributed`); fault tests reach its processes to kill and restart them.
  */
 import { join } from "node:path";
+import type { ObjectStore } from "../../lib/storage/mod.ts";
 import { startKafka } from "./kafka.ts";
 import { startPostgres } from "./postgres.ts";
 import { startS3 } from "./s3.ts";
@@ -25,6 +26,8 @@ export interface DistributedServer extends TestServer {
   env: Record<string, string>;
   /** Starts `name` again (after it was stopped or killed) with the same environment and data. */
   restart(name: ProcessName): Promise<TestServer>;
+  /** The deployment's object store (its S3 bucket), closed with it. */
+  objects(): ObjectStore;
   /** nginx's error log so far. */
   nginxLog(): Promise<string>;
 }
@@ -115,6 +118,7 @@ export async function startDistributed(
         processes[name] = await launch(name);
         return processes[name];
       },
+      objects: () => s3.store(),
       nginxLog: () => Deno.readTextFile(join(dataDir, "nginx", "error.log")).catch(() => ""),
       async [Symbol.asyncDispose]() {
         await stop();

@@ -7,6 +7,7 @@ import { openObjectStore } from "../../lib/storage/mod.ts";
 import { startAgent } from "./agent.ts";
 import { setUpVehicle, signedLinks, type VehicleOnServer } from "./fleet_api.ts";
 import { startServer, type TestServer } from "./server.ts";
+import type { DistributedServer } from "./distributed.ts";
 
 /** What the catalog and the stored segments say about one recording. */
 export interface RecordedFacts {
@@ -89,31 +90,25 @@ async function closedRecordings(
   throw new Error(`Timed out waiting for ${count} closed recordings: ${JSON.stringify(last)}`);
 }
 
-/** Every stored file under `dir` whose path contains `/${recordingId}/`, as object keys. */
-async function storedKeys(dir: string, recordingId: string): Promise<string[]> {
-  const found: string[] = [];
-  const walk = async (path: string) => {
-    for await (const entry of Deno.readDir(path)) {
-      const child = `${path}/${entry.name}`;
-      if (entry.isDirectory && entry.name !== ".tmp") await walk(child);
-      else if (child.includes(`/${recordingId}/`)) found.push(child.slice(dir.length + 1));
-    }
-  };
-  await walk(dir);
-  return found;
-}
-
-/** Counts the video frames of a recording's stored init + segments, in sequence order. */
-async function storedFrames(dataDir: string, recordingId: string, work: string): Promise<number> {
-  const objects = `${dataDir}/objects`;
-  const keys = await storedKeys(objects, recordingId);
+/**
+ * Counts the video frames of a recording's stored init + segments, in sequence order, read through
+ * the object store's own face: the server's folder, or the distributed deployment's bucket.
+ */
+async function storedFrames(
+  server: TestServer,
+  recordingId: string,
+  work: string,
+): Promise<number> {
+  const store = "objects" in server
+    ? (server as DistributedServer).objects()
+    : openObjectStore(`file:${server.dataDir}/objects`);
+  const keys: string[] = [];
+  for await (const key of store.list("")) if (key.includes(`/${recordingId}/`)) keys.push(key);
   const init = keys.find((k) => k.endsWith("/init.mp4"));
   const segments = keys.filter((k) => /\/\d{10}\.m4s$/.test(k)).sort();
   if (!init || segments.length === 0) {
     throw new Error(`Cannot find stored media of recording "${recordingId}": ${keys.join(", ")}`);
   }
-  // Read through the store's own face: the files on disk carry its header.
-  const store = openObjectStore(`file:${objects}`);
   const parts: Uint8Array[] = [];
   try {
     for (const key of [init, ...segments]) {
@@ -203,7 +198,7 @@ export async function recordTwoWithHole(
       startedAt: new Date(r.startedAt),
       endedAt: new Date(r.endedAt),
       segmentCount: r.segmentCount,
-      frames: await storedFrames(server.dataDir, r.id, workDir),
+      frames: await storedFrames(server, r.id, workDir),
       fromS: (Date.parse(r.startedAt) - from.getTime()) / 1000,
       toS: (Date.parse(r.endedAt) - from.getTime()) / 1000,
     });
