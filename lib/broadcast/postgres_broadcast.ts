@@ -101,9 +101,21 @@ export class PostgresBroadcast implements Broadcast {
     };
   }
 
-  /** Resolves once every subscription so far has its LISTEN in place. */
-  async ready(): Promise<void> {
-    await Promise.all(this.#listening);
+  /**
+   * Resolves once every subscription so far has its LISTEN in place, or after `timeoutMs` (they
+   * keep trying, and listeners resync when they get there): a server starts either way.
+   */
+  async ready(timeoutMs = 10_000): Promise<void> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([
+      Promise.all(this.#listening),
+      new Promise<void>((resolve) => {
+        timer = setTimeout(() => {
+          this.logger.warn("not listening for broadcasts yet; starting anyway", { timeoutMs });
+          resolve();
+        }, timeoutMs);
+      }),
+    ]).finally(() => clearTimeout(timer));
   }
 
   /** Stops listening and closes the connections. */

@@ -7,6 +7,7 @@
 import assert from "node:assert/strict";
 import postgres from "postgres";
 import type { AccessChange } from "../../lib/auth/mod.ts";
+import { PostgresBroadcast } from "../../lib/broadcast/mod.ts";
 import { LiveAccess } from "../../lib/live/live_access.ts";
 import { silentLogger } from "../../lib/log/mod.ts";
 import { OWNER, startTestPlatform } from "../support/platform.ts";
@@ -88,5 +89,33 @@ Deno.test({
       await admin.end({ timeout: 5 });
     }
     await waitFor("the api's cache to resync", () => cache.version("cam_3") >= 1, 20_000);
+  },
+});
+
+Deno.test({
+  name: "a broadcast listener waits out PostgreSQL down at start, then hears and resyncs",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    await using pg = await startPostgres();
+    const url = await pg.createDatabase();
+    await pg.stop();
+    const listener = new PostgresBroadcast(url, silentLogger);
+    const sender = new PostgresBroadcast(url, silentLogger);
+    try {
+      const heard: string[] = [];
+      let resyncs = 0;
+      listener.subscribe("indexed", (message) => heard.push(message), () => resyncs++);
+      const started = Date.now();
+      await listener.ready(500);
+      assert.ok(Date.now() - started < 5_000, "ready gives up waiting, the server starts");
+      await pg.start();
+      await waitFor("the listener to listen and resync", () => resyncs >= 1, 20_000);
+      sender.publish("indexed", "cam_9");
+      await waitFor("the message", () => heard.includes("cam_9"));
+    } finally {
+      await listener.close();
+      await sender.close();
+    }
   },
 });
