@@ -1,6 +1,7 @@
 /**
- * Retention through the real server, embedded (SQLite, files) and distributed (PostgreSQL, S3),
- * from the same test: a vehicle uploads a recording from 40 days ago (as one back from weeks
+ * Retention through the real server, embedded (one process, SQLite, files) and distributed (the
+ * deployment of tests/support/distributed.ts: PostgreSQL, S3, Kafka, the sweep in the indexer
+ * process, playlists served by the api process), from the same test: a vehicle uploads a recording from 40 days ago (as one back from weeks
  * offline does from its spool) and one from a minute ago. While the fleet keeps everything the
  * sweep touches nothing; the dry-run counts what 30 days would delete; once the fleet keeps 30
  * days the sweep deletes exactly that from the store and the catalog, the metrics say so, the old
@@ -11,16 +12,15 @@ import { join } from "node:path";
 import { apiCall, setUpVehicle, signedLinks } from "../support/fleet_api.ts";
 import { makeCmaf } from "../support/media.ts";
 import { recordingUpload } from "../support/recording_upload.ts";
-import { startPostgres } from "../support/postgres.ts";
-import { startS3 } from "../support/s3.ts";
-import { startServer, type TestServer } from "../support/server.ts";
+import { startDistributed } from "../support/distributed.ts";
+import { startServerProcess, type TestServer } from "../support/server.ts";
 import { FsObjectStore, type ObjectStore } from "../../lib/storage/mod.ts";
 
 const DAY_MS = 86_400_000;
 
-/** A Prometheus sample's value from the server's /metrics (0 when absent). */
-async function metric(server: TestServer, name: string): Promise<number> {
-  const text = await (await fetch(`${server.url}/metrics`)).text();
+/** A Prometheus sample's value from the /metrics of the process at `url` (0 when absent). */
+async function metric(url: string, name: string): Promise<number> {
+  const text = await (await fetch(`${url}/metrics`)).text();
   const match = new RegExp(`^${name} (\\S+)$`, "m").exec(text);
   return match ? Number(match[1]) : 0;
 }
@@ -50,14 +50,17 @@ async function keysUnder(store: ObjectStore, prefix: string): Promise<string[]> 
   return keys.sort();
 }
 
-async function retentionThroughServer(
-  env: Record<string, string>,
-  storeOf: (server: TestServer) => ObjectStore,
-) {
+/** A running deployment: its URL, its object store, and the URL of the process that sweeps. */
+interface Deployment {
+  server: TestServer;
+  store: ObjectStore;
+  sweeperUrl: string;
+}
+
+async function retentionThroughServer({ server, store, sweeperUrl }: Deployment) {
   const cmaf = await makeCmaf({ seconds: 6 });
   const count = cmaf.segments.length;
   const total = cmaf.segments.reduce((ms, s) => ms + s.durationMs, 0);
-  await using server = await startServer({ RETENTION_INTERVAL: "1s", ...env });
   const vehicle = await setUpVehicle(server.url);
   const token = await vehicle.tokens!.token();
   const fleet = `/api/v1/fleets/${vehicle.fleetId}`;
@@ -141,15 +144,14 @@ async function retentionThroughServer(
     to: new Date(fresh.start + total + 1000),
   });
   await until("new segments indexed", async () => (await entries(newLinks.hls)) === count);
-  const swept = await metric(server, "motorcade_retention_last_sweep_timestamp_seconds");
+  const swept = await metric(sweeperUrl, "motorcade_retention_last_sweep_timestamp_seconds");
   await until(
     "two more sweeps",
     async () =>
-      await metric(server, "motorcade_retention_last_sweep_timestamp_seconds") > swept + 1,
+      await metric(sweeperUrl, "motorcade_retention_last_sweep_timestamp_seconds") > swept + 1,
   );
-  assert.equal(await metric(server, "motorcade_retention_deleted_segments_total"), 0);
+  assert.equal(await metric(sweeperUrl, "motorcade_retention_deleted_segments_total"), 0);
   assert.equal(await entries(oldLinks.hls), count);
-  const store = storeOf(server);
   const prefix =
     `fleets/${vehicle.fleetId}/vehicles/${vehicle.vehicleId}/cameras/${vehicle.cameras.front}`;
   assert.equal((await keysUnder(store, `${prefix}/r-old`)).length, count + 1);
@@ -165,11 +167,11 @@ async function retentionThroughServer(
   });
   await until(
     "the metrics to count it",
-    async () => await metric(server, "motorcade_retention_deleted_recordings_total") === 1,
+    async () => await metric(sweeperUrl, "motorcade_retention_deleted_recordings_total") === 1,
   );
-  assert.equal(await metric(server, "motorcade_retention_deleted_segments_total"), count);
-  assert.equal(await metric(server, "motorcade_retention_deleted_bytes_total"), oldBytes);
-  assert.equal(await metric(server, "motorcade_retention_sweep_errors_total"), 0);
+  assert.equal(await metric(sweeperUrl, "motorcade_retention_deleted_segments_total"), count);
+  assert.equal(await metric(sweeperUrl, "motorcade_retention_deleted_bytes_total"), oldBytes);
+  assert.equal(await metric(sweeperUrl, "motorcade_retention_sweep_errors_total"), 0);
   assert.deepEqual(await keysUnder(store, `${prefix}/r-old`), [], "old objects gone");
   assert.equal((await keysUnder(store, `${prefix}/r-new`)).length, count + 1);
   assert.equal(await entries(oldLinks.hls), 0, "the old range lists nothing");
@@ -200,12 +202,16 @@ async function retentionThroughServer(
 }
 
 Deno.test("retention through the server deletes what the dry-run counted, embedded", async () => {
-  await retentionThroughServer({}, (server) => new FsObjectStore(`${server.dataDir}/objects`));
+  await using server = await startServerProcess({ RETENTION_INTERVAL: "1s" });
+  const store = new FsObjectStore(`${server.dataDir}/objects`);
+  await retentionThroughServer({ server, store, sweeperUrl: server.url });
 });
 
-Deno.test("retention through the server deletes what the dry-run counted, on PostgreSQL and S3", async () => {
-  await using pg = await startPostgres();
-  await using s3 = await startS3();
-  const catalogUrl = await pg.createDatabase();
-  await retentionThroughServer({ CATALOG_URL: catalogUrl, ...s3.env }, () => s3.store());
+Deno.test("retention through the server deletes what the dry-run counted, distributed", async () => {
+  await using server = await startDistributed({ RETENTION_INTERVAL: "1s" });
+  await retentionThroughServer({
+    server,
+    store: server.objects(),
+    sweeperUrl: server.processes.indexer.url,
+  });
 });
