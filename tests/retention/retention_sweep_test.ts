@@ -3,8 +3,9 @@
  * one (PostgreSQL on a throwaway Debian cluster, S3 on versitygw): what ended before now − the
  * fleet's retention goes from the catalog and the store, what is newer and every fleet without a
  * retention stay; the dry-run count is what a sweep then deletes; two sweeps at once delete each
- * segment once; a store that fails between the catalog and the store loses nothing the next sweep
- * cannot finish; on S3 the objects go in DeleteObjects batches of at most a thousand keys.
+ * segment once; a sweep stops at its batch limit and the next ones finish; a store that fails
+ * between the catalog and the store loses nothing the next sweep cannot finish; on S3 the objects
+ * go in DeleteObjects batches of at most a thousand keys.
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
@@ -261,6 +262,34 @@ onBothEngines("two retention sweeps at once delete each segment once", async (en
   assert.equal(await engines.catalog.recordings.get(kept.fleetId, kept.cameraId, "old"), undefined);
   assert.deepEqual(await engines.catalog.retention.queued(10), []);
 });
+
+onBothEngines(
+  "a retention sweep does bounded work and the next ones go on where it stopped",
+  async (engines) => {
+    const first = await cameraOf(engines.catalog, "First", 30);
+    const second = await cameraOf(engines.catalog, "Second", 30);
+    const a = await record(engines, first, "old", NOW - 40 * DAY_MS, 30, true);
+    const b = await record(engines, second, "old", NOW - 40 * DAY_MS, 30, true);
+    const sweep = new RetentionSweep(engines.catalog, engines.store, {
+      intervalMs: 0,
+      now: () => NOW,
+      batchSize: 10,
+      maxBatches: 4,
+    });
+    const results = [];
+    for (let i = 0; i < 20; i++) {
+      const result = await sweep.sweep();
+      results.push(result);
+      assert.ok(result.segments <= 40, `sweep ${i} deleted ${result.segments} segments`);
+      if (result.complete) break;
+    }
+    assert.equal(results[0].complete, false, "the first sweep stops at its limit");
+    assert.equal(results.at(-1)!.complete, true, JSON.stringify(results));
+    assert.equal(sum(results.map((r) => r.segments)), 60);
+    assert.equal(sum(results.map((r) => r.recordings)), 2);
+    assert.deepEqual(await present(engines.store, [...a.keys, a.init, ...b.keys, b.init]), []);
+  },
+);
 
 onBothEngines(
   "a store failing mid-sweep leaves no row without its object, and the next sweep finishes",
