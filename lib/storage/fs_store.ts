@@ -186,8 +186,13 @@ export class FsObjectStore implements ObjectStore {
     await Deno.remove(`${path}.meta`).catch(() => {}); // first layout
   }
 
+  /** Deletes `keys` (absent ones are fine), a few at once: each is a file system call or two. */
   async deleteMany(keys: readonly string[]): Promise<void> {
-    for (const key of keys) await this.delete(key);
+    let next = 0;
+    const worker = async () => {
+      while (next < keys.length) await this.delete(keys[next++]);
+    };
+    await Promise.all(Array.from({ length: Math.min(16, keys.length) }, worker));
   }
 
   async *list(prefix: string): AsyncIterable<string> {
