@@ -2,7 +2,7 @@ import { fleetView } from "../../routes/api/v1/views.ts";
 import type { CommandGroup } from "./command.ts";
 import { listOrNone, when } from "./output.ts";
 
-/** `fleets list | add | rename | remove`. */
+/** `fleets list | add | rename | retention | remove`. */
 export const fleetCommands: CommandGroup = {
   name: "fleets",
   summary: "Fleets (tenants)",
@@ -38,6 +38,40 @@ export const fleetCommands: CommandGroup = {
       async run({ args: [fleetId, name], platform }) {
         const fleet = fleetView(await (await platform()).registry.renameFleet(fleetId, name));
         return { json: fleet, text: `Renamed fleet ${fleet.id} to "${fleet.name}"` };
+      },
+    },
+    {
+      name: "retention",
+      summary: "Show how long a fleet keeps recordings and what the sweep would delete now",
+      args: ["fleetId"],
+      flags: {
+        days: {
+          type: "string",
+          value: "N|forever",
+          help: "First keep recordings N days (1 to 3650), or forever",
+        },
+      },
+      async run({ args: [fleetId], flags, platform }) {
+        const { registry } = await platform();
+        const days = flags.days;
+        if (typeof days === "string") {
+          // Anything but a count or "forever" is refused by the registry, naming the field.
+          const retentionDays = days === "forever"
+            ? null
+            : /^\d+$/.test(days)
+            ? Number(days)
+            : days;
+          await registry.updateFleet(fleetId, { retentionDays: retentionDays as number | null });
+        }
+        const { retentionDays, cutoff, expired } = await registry.retention(fleetId);
+        return {
+          json: { retentionDays, cutoff: cutoff && cutoff.toISOString(), expired },
+          text: retentionDays === null
+            ? `Fleet ${fleetId} keeps recordings forever`
+            : `Fleet ${fleetId} keeps recordings ${retentionDays} days: ${expired.segments} ` +
+              `segments (${expired.bytes} bytes) ended before ${when(cutoff)} and ` +
+              `${expired.recordings} recordings go at the next sweep`,
+        };
       },
     },
     {

@@ -113,6 +113,32 @@ Deno.test("ctl fleets add and list round-trip as JSON", async () => {
   assert.match(text.stdout, new RegExp(`^ID +NAME +CREATED\\n${fleet.id} +Acme Buses +\\d{4}-`));
 });
 
+Deno.test("ctl fleets retention sets how long a fleet keeps recordings and shows the dry-run", async () => {
+  await using dir = await dataDir();
+  const fleet = await ctlJson(dir.path, ["fleets", "add", "Acme"]);
+  const forever = await ctl(dir.path, ["fleets", "retention", String(fleet.id)]);
+  assert.equal(forever.code, 0, forever.stderr);
+  assert.equal(forever.stdout.trim(), `Fleet ${fleet.id} keeps recordings forever`);
+  const set = await ctlJson(dir.path, ["fleets", "retention", "--days", "30", String(fleet.id)]);
+  assert.equal(set.retentionDays, 30);
+  assert.deepEqual(set.expired, { segments: 0, bytes: 0, recordings: 0 });
+  assert.ok(Date.now() - 30 * 86_400_000 - Date.parse(String(set.cutoff)) < 60_000);
+  assert.equal((await ctlJson(dir.path, ["fleets", "list"])).fleets[0].retentionDays, 30);
+  for (const days of ["0", "x", "3651"]) {
+    const refused = await ctl(dir.path, ["fleets", "retention", "--days", days, String(fleet.id)]);
+    assert.equal(refused.code, 1, `${days}: ${refused.stderr}`);
+    assert.match(refused.stderr, /retentionDays/, days);
+  }
+  const back = await ctlJson(dir.path, [
+    "fleets",
+    "retention",
+    "--days",
+    "forever",
+    String(fleet.id),
+  ]);
+  assert.equal(back.retentionDays, null);
+});
+
 Deno.test("ctl vehicles add prints an enrolment code the running server accepts", async () => {
   await using dir = await dataDir();
   await using server = await startServer({ DATA_DIR: dir.path });
