@@ -123,7 +123,11 @@ Deno.test("ctl fleets retention sets how long a fleet keeps recordings and shows
   assert.equal(set.retentionDays, 30);
   assert.deepEqual(set.expired, { segments: 0, bytes: 0, recordings: 0 });
   assert.ok(Date.now() - 30 * 86_400_000 - Date.parse(String(set.cutoff)) < 60_000);
-  assert.equal((await ctlJson(dir.path, ["fleets", "list"])).fleets[0].retentionDays, 30);
+  const listed = await ctlJson<{ fleets: Array<{ retentionDays: number }> }>(dir.path, [
+    "fleets",
+    "list",
+  ]);
+  assert.equal(listed.fleets[0].retentionDays, 30);
   for (const days of ["0", "x", "3651"]) {
     const refused = await ctl(dir.path, ["fleets", "retention", "--days", days, String(fleet.id)]);
     assert.equal(refused.code, 1, `${days}: ${refused.stderr}`);
