@@ -21,7 +21,7 @@ import { setUpVehicle } from "../tests/support/fleet_api.ts";
 import { makeCmaf } from "../tests/support/media.ts";
 import { recordingUpload } from "../tests/support/recording_upload.ts";
 import { startS3 } from "../tests/support/s3.ts";
-import { startServer } from "../tests/support/server.ts";
+import { startServerProcess } from "../tests/support/server.ts";
 import { directPlaylist, playlistUrl, uris } from "../tests/delivery/delivery_support.ts";
 import { startCountingProxy } from "./support/counting_proxy.ts";
 import { freePort } from "./support/net.ts";
@@ -86,7 +86,7 @@ try {
   for (const [mode, env] of Object.entries(modes)) {
     const port = freePort();
     await using proxy = startCountingProxy(port);
-    await using _server = await startServer({
+    await using _server = await startServerProcess({
       ...s3.env,
       ...env,
       PORT: String(port),

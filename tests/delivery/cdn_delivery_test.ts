@@ -12,7 +12,7 @@ import { setUpVehicle } from "../support/fleet_api.ts";
 import { makeCmaf } from "../support/media.ts";
 import { recordingUpload } from "../support/recording_upload.ts";
 import { startS3 } from "../support/s3.ts";
-import { startServer } from "../support/server.ts";
+import { startServerProcess } from "../support/server.ts";
 import { directPlaylist, mediaRequests, playedSeconds, uris } from "./delivery_support.ts";
 
 const HOUR = 3_600_000;
@@ -47,7 +47,7 @@ Deno.test("a CDN-delivered playlist lists URLs under one verified policy per cam
       CDN_KEY_PAIR_ID: "K2JCJMDEHXQW5F",
       CDN_PRIVATE_KEY_FILE: `${keyDir}/cdn.pem`,
     };
-    await using server = await startServer(env);
+    await using server = await startServerProcess(env);
     const vehicle = await setUpVehicle(server.url);
     const upload = recordingUpload(
       server.url,
@@ -96,7 +96,7 @@ Deno.test("a CDN-delivered playlist lists URLs under one verified policy per cam
     assert.ok(!server.logs.join("\n").includes("PRIVATE KEY"), "the key is never logged");
 
     // A key that cannot be read stops the start, naming the variable.
-    const missing = await startServer({ ...env, CDN_PRIVATE_KEY_FILE: `${keyDir}/none.pem` })
+    const missing = await startServerProcess({ ...env, CDN_PRIVATE_KEY_FILE: `${keyDir}/none.pem` })
       .then(async (started) => {
         await started.stop();
         return "";

@@ -2,7 +2,8 @@
  * MEDIA_DELIVERY=s3 end to end: the server on a real S3 server (versitygw) lists presigned GETs
  * in its HLS playlists, ffmpeg plays them straight from S3 with nothing fetched from the server
  * but the playlist, S3 refuses URLs that were tampered with or have expired, and the playlist is
- * byte-identical between refreshes within the hour.
+ * byte-identical between refreshes within the hour. One server process on its own S3 server, in
+ * either test configuration.
  */
 import assert from "node:assert/strict";
 import { parseStorageUrl, type StorageTarget } from "../../lib/config/mod.ts";
@@ -11,7 +12,7 @@ import { setUpVehicle, signedLinks } from "../support/fleet_api.ts";
 import { makeCmaf } from "../support/media.ts";
 import { recordingUpload } from "../support/recording_upload.ts";
 import { startS3 } from "../support/s3.ts";
-import { startServer } from "../support/server.ts";
+import { startServerProcess } from "../support/server.ts";
 import {
   directPlaylist,
   mediaRequests,
@@ -25,7 +26,7 @@ const HOUR = 3_600_000;
 Deno.test("an S3-delivered playlist lists presigned GETs that a player plays from S3 alone", async () => {
   const cmaf = await makeCmaf({ seconds: 6 });
   await using s3 = await startS3();
-  await using server = await startServer({ ...s3.env, MEDIA_DELIVERY: "s3" });
+  await using server = await startServerProcess({ ...s3.env, MEDIA_DELIVERY: "s3" });
   const vehicle = await setUpVehicle(server.url);
   const upload = recordingUpload(
     server.url,
@@ -120,7 +121,7 @@ Deno.test("an S3-delivered playlist lists presigned GETs that a player plays fro
 Deno.test("an S3-delivered range across two recordings and a hole takes only slate from the server", async () => {
   const cmaf = await makeCmaf({ seconds: 4 });
   await using s3 = await startS3();
-  await using server = await startServer({ ...s3.env, MEDIA_DELIVERY: "s3" });
+  await using server = await startServerProcess({ ...s3.env, MEDIA_DELIVERY: "s3" });
   const vehicle = await setUpVehicle(server.url);
   const token = await vehicle.tokens!.token();
   const first = recordingUpload(server.url, vehicle.vehicleId, token, cmaf);
