@@ -7,6 +7,7 @@ import { createLogger } from "./lib/log/mod.ts";
 import { connectionLimits, serveGated } from "./lib/http/mod.ts";
 import { MAX_MESSAGE_BYTES } from "./lib/live/mod.ts";
 import { createPlatform, type Platform } from "./platform.ts";
+import { IngestWorkers, shareLimits } from "./lib/workers/mod.ts";
 
 async function main(): Promise<number> {
   let config;
@@ -34,10 +35,12 @@ async function main(): Promise<number> {
     key: await Deno.readTextFile(config.tls.keyFile),
   };
   // The gate owns the public listener and its connection policy; see lib/http/gate.ts.
-  const limits = connectionLimits(config, MAX_MESSAGE_BYTES);
+  // With INGEST_WORKERS=N, N listeners share the port and these limits; see lib/workers.
+  const limits = shareLimits(connectionLimits(config, MAX_MESSAGE_BYTES), config.ingestWorkers);
   const server = await serveGated({
     hostname: config.host,
     port: config.port,
+    reusePort: config.ingestWorkers > 1,
     tls: tls || undefined,
     limits,
     logger,
@@ -54,9 +57,28 @@ async function main(): Promise<number> {
       });
     },
   }, platform.app.fetch);
+  const workers = config.ingestWorkers > 1
+    ? await IngestWorkers.start({
+      count: config.ingestWorkers - 1,
+      entry: new URL("./ingest_worker.ts", import.meta.url),
+      env: Deno.env.toObject(),
+      hostname: config.host,
+      port: server.addr.port,
+      tls: tls || undefined,
+      limits,
+      bus: platform.bus,
+      broadcast: platform.broadcast,
+      handler: platform.app.fetch,
+      logger,
+    })
+    : undefined;
+  if (workers) {
+    logger.info("ingest workers listening", { port: server.addr.port, workers: workers.running });
+  }
 
   const stop = async (signal: string) => {
     logger.info("shutting down", { signal });
+    await workers?.close(); // before the bus closes: their uploads in flight still publish
     await server.shutdown();
     await platform.close();
   };

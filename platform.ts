@@ -12,8 +12,8 @@ import { DiskHealth } from "./lib/disk/mod.ts";
 import { FleetRegistry } from "./lib/fleet/mod.ts";
 import { Indexer, Ingest } from "./lib/ingest/mod.ts";
 import { Playback } from "./lib/playback/mod.ts";
-import { openMediaDelivery } from "./lib/delivery/mod.ts";
 import { RetentionSweep } from "./lib/retention/mod.ts";
+import { openMediaDelivery } from "./lib/delivery/mod.ts";
 import { Slates } from "./lib/slate/mod.ts";
 import { type ObjectStore, openObjectStore } from "./lib/storage/mod.ts";
 import { type ApiApp, Metrics } from "./lib/http/mod.ts";
@@ -45,10 +45,17 @@ export interface Platform {
   close(): Promise<void>;
 }
 
+/** Engines given instead of those `config` names: an ingest worker thread's relays to its process. */
+export interface PlatformEngines {
+  bus?: EventBus;
+  broadcast?: Broadcast;
+}
+
 /** Opens every dependency named by `config` and builds the app. */
 export async function createPlatform(
   config: Config,
   logger: Logger = createLogger(config.logLevel),
+  engines: PlatformEngines = {},
 ): Promise<Platform> {
   // First: a CDN key that cannot be read is a ConfigError, before anything is opened.
   const delivery = await openMediaDelivery(config.mediaDelivery);
@@ -75,7 +82,7 @@ export async function createPlatform(
   const catalog = await openCatalog(config.catalogUrl, { disk });
   const roles = config.roles;
   // Processes split by ROLES share access changes and indexed segments over the catalog's engine.
-  const broadcast = openBroadcast(config.catalogUrl, logger);
+  const broadcast = engines.broadcast ?? openBroadcast(config.catalogUrl, logger);
   const identity = await Identity.open(catalog, config, new BroadcastAccessChanges(broadcast));
   const owner = await identity.bootstrapOwner(config.admin);
   if (owner?.generatedPassword) {
@@ -91,7 +98,7 @@ export async function createPlatform(
   }
   const registry = new FleetRegistry(catalog, identity);
   const store = openObjectStore(config.storageUrl);
-  const bus = openBus(config.bus, logger, disk);
+  const bus = engines.bus ?? openBus(config.bus, logger, disk);
   const ingest = new Ingest(catalog, store, bus, {
     maxClockSkewMs: config.maxClockSkewMs,
     bufferBytes: config.ingestBufferBytes,

@@ -48,6 +48,8 @@ export interface Config {
   segmentMaxBytes: number;
   /** Bytes all uploads being read and checked may hold in memory at once. */
   ingestBufferBytes: number;
+  /** Listeners sharing the port (`SO_REUSEPORT`): this process plus ingest worker threads. */
+  ingestWorkers: number;
   /** Free bytes below which (on any data file system) uploads are refused with 507. */
   minFreeBytes: number;
   /** How far ahead of the server's clock a segment's start time may be. */
@@ -208,6 +210,12 @@ export const CONFIG_VARIABLES: ReadonlyArray<{ name: string; default: string; me
     meaning: "With MEDIA_DELIVERY=cdn: PEM file of the matching RSA private key (never logged)",
   },
   { name: "SEGMENT_MAX_BYTES", default: "33554432", meaning: "Largest segment ingest accepts" },
+  {
+    name: "INGEST_WORKERS",
+    default: "1",
+    meaning:
+      "Listeners on PORT (`SO_REUSEPORT`, Linux): this process and N-1 ingest worker threads that take uploads themselves and hand other requests and every bus event to it; needs the ingest role; see Ingest workers",
+  },
   {
     name: "INGEST_BUFFER_BYTES",
     default: "536870912",
@@ -611,6 +619,7 @@ export function parseConfig(source: ConfigSource): Config {
     mediaDelivery,
     segmentMaxBytes: integer("SEGMENT_MAX_BYTES", 33_554_432, 1024, 1_073_741_824),
     ingestBufferBytes: integer("INGEST_BUFFER_BYTES", 536_870_912, 1024, 68_719_476_736),
+    ingestWorkers: integer("INGEST_WORKERS", 1, 1, 64),
     minFreeBytes: integer("MIN_FREE_BYTES", 268_435_456, 0, Number.MAX_SAFE_INTEGER),
     maxClockSkewMs: duration("MAX_CLOCK_SKEW", "5m"),
     gapToleranceMs: duration("GAP_TOLERANCE", "500ms", true),
@@ -661,6 +670,9 @@ export function parseConfig(source: ConfigSource): Config {
   }
   if (config.signIn.maxBackoffMs < config.signIn.backoffMs) {
     problems.push("SIGNIN_MAX_BACKOFF must not be shorter than SIGNIN_BACKOFF");
+  }
+  if (config.ingestWorkers > 1 && !roles.has("ingest")) {
+    problems.push(`INGEST_WORKERS is ${config.ingestWorkers}, but ROLES has no ingest role`);
   }
   if (problems.length) throw new ConfigError(problems);
   return config;

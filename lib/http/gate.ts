@@ -27,6 +27,11 @@ export interface ConnectionLimits extends RelayLimits {
 export interface GateOptions {
   hostname: string;
   port: number;
+  /**
+   * Shares the port with other listeners that set it too (`SO_REUSEPORT`: the kernel spreads new
+   * connections over them); the ingest workers of `INGEST_WORKERS` listen so.
+   */
+  reusePort?: boolean;
   /** PEM certificate and key: the gate terminates TLS. */
   tls?: { cert: string; key: string };
   limits: ConnectionLimits;
@@ -180,6 +185,7 @@ export async function serveGated(
     type: "start",
     hostname: options.hostname,
     port: options.port,
+    reusePort: options.reusePort ?? false,
     tls: options.tls,
     limits,
     backendPort: backend.addr.port,

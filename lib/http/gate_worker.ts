@@ -15,6 +15,7 @@ export type ToGate =
     type: "start";
     hostname: string;
     port: number;
+    reusePort: boolean;
     tls?: { cert: string; key: string };
     limits: RelayLimits & { maxConnections: number; maxConnectionsPerClient: number };
     backendPort: number;
@@ -91,7 +92,13 @@ function start(options: Extract<ToGate, { type: "start" }>): void {
   // includes the handshake) could not end it.
   const { tls } = options;
   try {
-    listener = Deno.listen({ hostname: options.hostname, port: options.port });
+    // reusePort (SO_REUSEPORT) is an unstable option: deno.json enables `unstable: ["net"]`.
+    const listen: Deno.TcpListenOptions & { reusePort?: boolean } = {
+      hostname: options.hostname,
+      port: options.port,
+      reusePort: options.reusePort,
+    };
+    listener = Deno.listen(listen);
   } catch (error) {
     post({ type: "failed", error: String(error) });
     return;

@@ -1,0 +1,110 @@
+/**
+ * Requests an ingest worker does not answer itself (a vehicle's heartbeat or token refresh on the
+ * connection of its last upload, a playlist, the signaling WebSocket: the kernel spreads
+ * connections over every listener of the port, whatever they carry) go to the server's thread
+ * over loopback, with the client's address, and their answers come back unchanged.
+ */
+import { FORWARDED_PEER_HEADER } from "./messages.ts";
+
+/** Headers of one hop only, never forwarded. */
+const HOP_BY_HOP = [
+  "connection",
+  "keep-alive",
+  "proxy-connection",
+  "transfer-encoding",
+  "upgrade",
+  "te",
+  "trailer",
+];
+
+/**
+ * A handler forwarding every request to `origin` (the server thread's forward listener), the
+ * client's address carried in {@linkcode FORWARDED_PEER_HEADER} with `secret`; WebSockets are
+ * relayed message by message.
+ */
+export function forwardTo(origin: string, secret: string): Deno.ServeHandler<Deno.NetAddr> {
+  return async function forward(request, info) {
+    const url = new URL(request.url);
+    const target = `${origin}${url.pathname}${url.search}`;
+    const peer = `${secret} ${JSON.stringify(info.remoteAddr)}`;
+    if (request.headers.get("upgrade")?.toLowerCase() === "websocket") {
+      return relayWebSocket(request, target.replace(/^http/, "ws"), peer);
+    }
+    const headers = new Headers(request.headers);
+    for (const name of HOP_BY_HOP) headers.delete(name);
+    headers.set(FORWARDED_PEER_HEADER, peer);
+    // Sent explicitly, so fetch leaves compressed answers as they are.
+    if (!headers.has("accept-encoding")) headers.set("accept-encoding", "identity");
+    const hasBody = request.method !== "GET" && request.method !== "HEAD";
+    let answer: Response;
+    try {
+      answer = await fetch(target, {
+        method: request.method,
+        headers,
+        body: hasBody ? request.body : undefined,
+        redirect: "manual",
+      });
+    } catch (error) {
+      return Response.json(
+        {
+          type: "about:blank",
+          title: "Service Unavailable",
+          status: 503,
+          detail: `Cannot reach the server's thread from an ingest worker: ${String(error)}`,
+        },
+        {
+          status: 503,
+          headers: { "retry-after": "1", "content-type": "application/problem+json" },
+        },
+      );
+    }
+    const out = new Headers(answer.headers);
+    for (const name of HOP_BY_HOP) out.delete(name);
+    return new Response(answer.body, {
+      status: answer.status,
+      statusText: answer.statusText,
+      headers: out,
+    });
+  };
+}
+
+/** Accepts the client's WebSocket and relays its messages to and from one opened to `target`. */
+function relayWebSocket(request: Request, target: string, peer: string): Response {
+  const { socket: client, response } = Deno.upgradeWebSocket(request, { idleTimeout: 60 });
+  const headers: Record<string, string> = { [FORWARDED_PEER_HEADER]: peer };
+  for (const name of ["origin", "cookie", "authorization", "user-agent"]) {
+    const value = request.headers.get(name);
+    if (value !== null) headers[name] = value;
+  }
+  // Deno's non-standard WebSocketOptions (handshake headers); the window lib types only protocols.
+  const options = { headers } as unknown as string[];
+  const server = new WebSocket(target, options);
+  server.binaryType = "arraybuffer";
+  client.binaryType = "arraybuffer";
+  const early: Array<string | ArrayBuffer> = [];
+  const closeBoth = (code?: number, reason?: string) => {
+    for (const socket of [client, server]) {
+      if (socket.readyState === WebSocket.CLOSED || socket.readyState === WebSocket.CLOSING) {
+        continue;
+      }
+      try {
+        socket.close(code && code >= 3000 || code === 1000 ? code : 1000, reason);
+      } catch { /* closed meanwhile */ }
+    }
+  };
+  client.onmessage = (event) => {
+    if (server.readyState === WebSocket.OPEN) server.send(event.data);
+    else early.push(event.data);
+  };
+  server.onopen = () => {
+    for (const data of early.splice(0)) server.send(data);
+  };
+  server.onmessage = (event) => {
+    if (client.readyState === WebSocket.OPEN) client.send(event.data);
+  };
+  client.onclose = (event) => closeBoth(event.code, event.reason);
+  server.onclose = (event) => closeBoth(event.code, event.reason);
+  client.onerror = () => closeBoth();
+  server.onerror = () => closeBoth(1011, "server unreachable");
+  return response;
+}
