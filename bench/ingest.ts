@@ -11,8 +11,11 @@
  *
  * Rounds alternate which server goes first (disk write-back makes single runs noisy).
  *
+ * Motorcade runs once per `--workers` count (INGEST_WORKERS: listeners sharing the port, the
+ * server's thread plus ingest worker threads), each its own server process, in the same rounds.
+ *
  *   deno task bench:ingest [--vehicles 200] [--seconds 12] [--rounds 2] [--warmup 2] [--threads 2]
- *                          [--bitrate 2000k] [--size 1280x720]
+ *                          [--bitrate 2000k] [--size 1280x720] [--workers 1,2]
  */
 import { parseArgs } from "node:util";
 import { contentDigest, makeCmaf } from "../tests/support/media.ts";
@@ -20,6 +23,7 @@ import { supervise } from "./support/children.ts";
 import { type Nginx, startNginx } from "./support/nginx.ts";
 import { machineLine, num, row, verdict } from "./support/report.ts";
 import { type BenchServer, startBenchServer } from "./support/server.ts";
+import { INGEST_LUA as LUA } from "./support/ingest_lua.ts";
 import { runWrk, type WrkResult } from "./support/wrk.ts";
 
 const { values } = parseArgs({
@@ -32,6 +36,7 @@ const { values } = parseArgs({
     threads: { type: "string", default: "2" },
     bitrate: { type: "string", default: "2000k" },
     size: { type: "string", default: "1280x720" },
+    workers: { type: "string", default: "1,2" },
   },
 });
 const machine = machineLine(); // before the run: the load average is that of the machine alone
@@ -40,51 +45,11 @@ const SECONDS = Number(values.seconds);
 const ROUNDS = Number(values.rounds);
 const WARMUP = Number(values.warmup);
 const THREADS = Math.min(Number(values.threads), VEHICLES);
+const WORKERS = values.workers.split(",").map(Number);
 /** Real time for 1,000 vehicles: one 2-second segment each every 2 s. */
 const REAL_TIME_TARGET = 1000 / 2;
 const DRAIN_TIMEOUT_MS = 60_000;
 const now = () => performance.timeOrigin + performance.now();
-
-// As many connections as vehicles. Each wrk thread owns every THREADS-th vehicle and gives each
-// next request to the next of them, round-robin: about one upload per vehicle is in flight, and
-// each vehicle's sequence grows 0, 1, 2, … with its start time.
-const LUA = `
-local nextThread = 0
-function setup(thread)
-  thread:set("threadIndex", nextThread)
-  nextThread = nextThread + 1
-end
-
-local mine, body, digest, base, count, sent = {}, nil, nil, 0, 0, 0
-function init(args)
-  local threads, i = tonumber(args[5]), 0
-  for line in io.lines(args[1]) do
-    if i % threads == threadIndex then
-      local vehicle, token = line:match("^(%S+) (%S+)$")
-      mine[#mine + 1] = { path = "/api/v1/ingest/vehicles/" .. vehicle .. "/cameras/front/recordings/" .. args[6] .. "/segments/", auth = "Bearer " .. token, seq = 0 }
-    end
-    i = i + 1
-  end
-  local file = assert(io.open(args[2], "rb"))
-  body = file:read("*a")
-  file:close()
-  digest, base, count = args[3], tonumber(args[4]), #mine
-end
-
-function request()
-  local vehicle = mine[sent % count + 1]
-  sent = sent + 1
-  local seq = vehicle.seq
-  vehicle.seq = seq + 1
-  return wrk.format("PUT", vehicle.path .. seq, {
-    ["Authorization"] = vehicle.auth,
-    ["Content-Type"] = "video/iso.segment",
-    ["Content-Digest"] = digest,
-    ["Motorcade-Segment-Start"] = os.date("!%Y-%m-%dT%H:%M:%SZ", base + seq * 2),
-    ["Motorcade-Segment-Duration"] = "2.000",
-  }, body)
-end
-`;
 
 const work = await Deno.makeTempDir({ prefix: "motorcade-bench-ingest-" });
 const cmaf = await makeCmaf({ seconds: 6, size: values.size, bitrate: values.bitrate });
@@ -96,7 +61,12 @@ await Deno.writeFile(`${work}/segment.m4s`, body);
 await Deno.writeTextFile(`${work}/ingest.lua`, LUA);
 
 /** Runs wrk with every vehicle uploading to recording `recordingId`. */
-function load(url: string, recordingId: string, seconds: number): Promise<WrkResult> {
+function load(
+  url: string,
+  recordingId: string,
+  seconds: number,
+  fleet = 0,
+): Promise<WrkResult> {
   return runWrk({
     url,
     connections: VEHICLES,
@@ -105,7 +75,7 @@ function load(url: string, recordingId: string, seconds: number): Promise<WrkRes
     script: {
       path: `${work}/ingest.lua`,
       args: [
-        `${work}/vehicles.txt`,
+        `${work}/vehicles-${fleet}.txt`,
         `${work}/segment.m4s`,
         digest,
         String(Math.floor(Date.now() / 1000) - 3600),
@@ -192,10 +162,14 @@ async function uploadInits(server: BenchServer, recordings: string[]) {
   }
 }
 
-async function measureMotorcade(server: BenchServer, recording: string): Promise<MotorcadeOutcome> {
+async function measureMotorcade(
+  server: BenchServer,
+  recording: string,
+  fleet: number,
+): Promise<MotorcadeOutcome> {
   const before = (await server.indexed()).segments;
   const started = now();
-  const wrk = await load(server.url, recording, SECONDS);
+  const wrk = await load(server.url, recording, SECONDS, fleet);
   const stoppedAt = now();
   const atStop = await server.indexed();
   const accepted = wrk.requests - wrk.non2xx;
@@ -242,15 +216,23 @@ const sync = () => new Deno.Command("sync").output();
 const mean = (values: number[]) => values.reduce((sum, v) => sum + v, 0) / values.length;
 
 try {
-  await using server = supervise(await startBenchServer({ vehicles: VEHICLES }));
-  await Deno.writeTextFile(
-    `${work}/vehicles.txt`,
-    server.vehicles.map((v) => `${v.vehicleId} ${v.token}\n`).join(""),
-  );
+  const servers: BenchServer[] = [];
+  for (const ingestWorkers of WORKERS) {
+    servers.push(supervise(await startBenchServer({ vehicles: VEHICLES, ingestWorkers })));
+  }
+  // Each server has its own fleet: a vehicles file each.
+  for (const [i, server] of servers.entries()) {
+    await Deno.writeTextFile(
+      `${work}/vehicles-${i}.txt`,
+      server.vehicles.map((v) => `${v.vehicleId} ${v.token}\n`).join(""),
+    );
+  }
   const recordings = Array.from({ length: ROUNDS }, (_, i) => `run${i + 1}`);
-  await uploadInits(server, ["check", "warm", ...recordings]);
-  const first = server.vehicles[0];
-  await putOnce(server.url, first.token, first.vehicleId, "check/segments/0");
+  for (const server of servers) {
+    await uploadInits(server, ["check", "warm", ...recordings]);
+    const first = server.vehicles[0];
+    await putOnce(server.url, first.token, first.vehicleId, "check/segments/0");
+  }
   await using nginx = supervise(
     await startNginx({
       server: `
@@ -264,29 +246,37 @@ try {
   );
   await putOnce(nginx.url, "-", "check", "check/segments/0");
 
-  const warm = await load(server.url, "warm", WARMUP);
-  await drained(server, 0, 1 + warm.requests - warm.non2xx);
+  for (const [i, server] of servers.entries()) {
+    const warm = await load(server.url, "warm", WARMUP, i);
+    await drained(server, 0, 1 + warm.requests - warm.non2xx);
+  }
   await load(nginx.url, "warm", WARMUP);
 
-  // Rounds alternate which server goes first; pages are flushed before each measurement.
-  const rounds: Array<{ motorcade: MotorcadeOutcome; nginx: Outcome & { files: number } }> = [];
+  // Rounds rotate which server goes first; pages are flushed before each measurement.
+  type Round = { motorcade: MotorcadeOutcome[]; nginx: Outcome & { files: number } };
+  const rounds: Round[] = [];
   for (const recording of recordings) {
-    const round = {} as (typeof rounds)[number];
-    for (const which of rounds.length % 2 === 0 ? ["motorcade", "nginx"] : ["nginx", "motorcade"]) {
+    const round = { motorcade: [] } as unknown as Round;
+    const order = [-1, ...servers.keys()];
+    for (let k = 0; k < order.length; k++) {
+      const which = order[(k + rounds.length) % order.length];
       await sync();
-      if (which === "motorcade") round.motorcade = await measureMotorcade(server, recording);
-      else round.nginx = await measureNginx(nginx, recording);
+      if (which >= 0) {
+        round.motorcade[which] = await measureMotorcade(servers[which], recording, which);
+      } else round.nginx = await measureNginx(nginx, recording);
     }
     rounds.push(round);
   }
-  const catalog = await server.catalogSegments();
-  const events = (await server.indexed()).segments;
+  const catalogs = await Promise.all(servers.map((server) => server.catalogSegments()));
+  const events = await Promise.all(
+    servers.map(async (server) => (await server.indexed()).segments),
+  );
 
   console.log(machine);
   console.log(
     `load: wrk, ${THREADS} threads, ${VEHICLES} vehicles = ${VEHICLES} connections, closed loop ` +
       `(each answer frees its connection for the next vehicle's PUT); ${ROUNDS} rounds of ${SECONDS} s per server after a ` +
-      `${WARMUP} s warm-up, alternating which goes first`,
+      `${WARMUP} s warm-up, rotating which goes first`,
   );
   console.log(
     `body: one real CMAF segment (${values.size} H.264 at ${values.bitrate}, ` +
@@ -294,63 +284,67 @@ try {
       "the same bytes from every vehicle, start times 2 s apart",
   );
   console.log(
-    `${"".padEnd(36)} ${"segments/s".padStart(10)}   ${"MB/s".padStart(8)}   ${
+    `${"".padEnd(44)} ${"segments/s".padStart(10)}   ${"MB/s".padStart(8)}   ${
       "PUT p50".padStart(10)
     }   ${"PUT p99".padStart(10)}   non-2xx`,
   );
   const line = (name: string, o: Outcome, perSecond: number) =>
     row(
-      name,
+      name.padEnd(44),
       num(perSecond, 1, 10),
       num(perSecond * bodyMB, 1),
       `${num(o.wrk.p50, 1, 7)} ms`,
       `${num(o.wrk.p99, 1, 7)} ms`,
       String(o.wrk.non2xx + o.wrk.socketErrors),
     );
-  rounds.forEach(({ motorcade, nginx: baseline }, i) => {
-    line(`${i + 1}: ${nginx.version} dav PUT to disk`, baseline, baseline.perSecond);
-    line(`${i + 1}: Motorcade accepted (2xx)`, motorcade, motorcade.perSecond);
-    line(`${i + 1}: Motorcade accepted + indexed`, motorcade, motorcade.endToEndPerSecond);
+  const label = (i: number) => `Motorcade INGEST_WORKERS=${WORKERS[i]}`;
+  rounds.forEach(({ motorcade, nginx: baseline }, r) => {
+    line(`${r + 1}: ${nginx.version} dav PUT to disk`, baseline, baseline.perSecond);
+    motorcade.forEach((m, i) => {
+      line(`${r + 1}: ${label(i)} accepted`, m, m.perSecond);
+      line(`${r + 1}: ${label(i)} + indexed`, m, m.endToEndPerSecond);
+    });
   });
   const nginxRate = mean(rounds.map((r) => r.nginx.perSecond));
-  const acceptedRate = mean(rounds.map((r) => r.motorcade.perSecond));
-  const endToEnd = mean(rounds.map((r) => r.motorcade.endToEndPerSecond));
+  console.log(`mean: nginx ${nginxRate.toFixed(1)} segments/s`);
   console.log(
-    `mean: nginx ${nginxRate.toFixed(1)}, Motorcade accepted ${acceptedRate.toFixed(1)}, ` +
-      `accepted + indexed ${endToEnd.toFixed(1)} segments/s`,
+    "notes: + indexed = segments the indexer committed while the load ran, per second of load;",
   );
+  servers.forEach((_, i) => {
+    console.log(
+      `  ${label(i)}: indexer done ${
+        rounds.map((r) => r.motorcade[i].drainMs.toFixed(0)).join(", ")
+      } ms after each load stopped; ${
+        rounds.map((r) => `${r.motorcade[i].indexed}/${r.motorcade[i].accepted}`).join(", ")
+      } indexed/2xx seen (extra: uploads wrk cut off at its stop); catalog holds ${
+        catalogs[i]
+      } segments for ${events[i]} indexed events`,
+    );
+  });
   console.log(
-    "notes: accepted + indexed = segments the indexer committed while the load ran, per second " +
-      "of load;",
-  );
-  console.log(
-    `  indexer done ${
-      rounds.map((r) => r.motorcade.drainMs.toFixed(0)).join(", ")
-    } ms after each load stopped; ${
-      rounds.map((r) => `${r.motorcade.indexed}/${r.motorcade.accepted}`).join(", ")
-    } indexed/2xx seen (extra: uploads wrk cut off at its stop);`,
-  );
-  console.log(
-    `  catalog holds ${catalog} segments for ${events} indexed events; nginx files on disk: ${
+    `  nginx files on disk: ${
       rounds.map((r) => `${r.nginx.files}/${r.nginx.accepted}`).join(", ")
-    } of 2xx seen;`,
+    } of 2xx seen; nginx writes without fsync; Motorcade fsyncs object, metadata and bus event ` +
+      "before its 2xx",
   );
-  console.log(
-    "  nginx writes without fsync; Motorcade fsyncs object, metadata and bus event before its 2xx",
-  );
-  const ratio = endToEnd / nginxRate;
-  console.log(
-    `ratio Motorcade end to end / nginx: ${ratio.toFixed(2)} (goal >= 0.70: ${
-      verdict(ratio >= 0.7)
-    }); accepted only: ${(acceptedRate / nginxRate).toFixed(2)}`,
-  );
-  const headroom = endToEnd / REAL_TIME_TARGET;
-  console.log(
-    `1,000 vehicles at 2 Mbit/s in real time = ${REAL_TIME_TARGET} segments/s: headroom ` +
-      `${headroom.toFixed(2)}x (${verdict(headroom >= 1)}; about ${
-        Math.floor(endToEnd * 2)
-      } vehicles in real time)`,
-  );
+  servers.forEach((_, i) => {
+    const acceptedRate = mean(rounds.map((r) => r.motorcade[i].perSecond));
+    const endToEnd = mean(rounds.map((r) => r.motorcade[i].endToEndPerSecond));
+    const ratio = endToEnd / nginxRate;
+    const headroom = endToEnd / REAL_TIME_TARGET;
+    console.log(
+      `${label(i)}: accepted ${acceptedRate.toFixed(1)}, + indexed ${
+        endToEnd.toFixed(1)
+      } segments/s; ratio end to end / nginx ${ratio.toFixed(2)} (goal >= 0.70: ${
+        verdict(ratio >= 0.7)
+      }; accepted only ${
+        (acceptedRate / nginxRate).toFixed(2)
+      }); 1,000 vehicles at 2 Mbit/s = ${REAL_TIME_TARGET} segments/s: headroom ${
+        headroom.toFixed(2)
+      }x (${verdict(headroom >= 1)}; about ${Math.floor(endToEnd * 2)} vehicles in real time)`,
+    );
+  });
+  await Promise.all(servers.map((server) => server.stop()));
 } finally {
   await Deno.remove(work, { recursive: true });
 }

@@ -10,6 +10,8 @@
 export interface BenchServerSetup {
   /** Vehicles to register, each with one camera `front` and an enrolled device token. */
   vehicles: number;
+  /** Listeners on the port (`INGEST_WORKERS`): the server's thread and N-1 ingest workers. */
+  ingestWorkers?: number;
   /** Index this many segments of one recording of the first vehicle's camera, back to back. */
   seed?: {
     segments: number;

@@ -14,6 +14,7 @@ import { parseConfig } from "../../lib/config/mod.ts";
 import { connectionLimits, serveGated } from "../../lib/http/mod.ts";
 import { MAX_MESSAGE_BYTES } from "../../lib/live/mod.ts";
 import { createLogger } from "../../lib/log/mod.ts";
+import { IngestWorkers, shareLimits } from "../../lib/workers/mod.ts";
 import { freePort } from "./net.ts";
 import {
   type BenchServerInfo,
@@ -146,18 +147,42 @@ const handler: Deno.ServeHandler<Deno.NetAddr> = async (request, info) => {
   return platform.app.fetch(request, info);
 };
 const config = parseConfig({ MAX_CONNECTIONS: "4096", MAX_CONNECTIONS_PER_IP: "4096" });
+const ingestWorkers = setup.ingestWorkers ?? 1;
+const limits = shareLimits(connectionLimits(config, MAX_MESSAGE_BYTES), ingestWorkers);
 const server = Deno.env.get("BENCH_GATE") === "off"
   ? Deno.serve({ hostname: "127.0.0.1", port, onListen() {} }, handler)
   : await serveGated({
     hostname: "127.0.0.1",
     port,
-    limits: connectionLimits(config, MAX_MESSAGE_BYTES),
+    reusePort: ingestWorkers > 1,
+    limits,
     logger: createLogger("warn"),
   }, handler);
+// INGEST_WORKERS as main.ts starts them: threads on the same port, relaying events to this bus.
+const workers = ingestWorkers > 1
+  ? await IngestWorkers.start({
+    count: ingestWorkers - 1,
+    entry: new URL("../../ingest_worker.ts", import.meta.url),
+    env: {
+      DATA_DIR: platform.dataDir,
+      PUBLIC_URL: `http://127.0.0.1:${port}`,
+      LIVE: "off",
+      LOG_LEVEL: "warn",
+    },
+    hostname: "127.0.0.1",
+    port,
+    limits,
+    bus: platform.bus,
+    broadcast: platform.broadcast,
+    handler,
+    logger: createLogger("warn"),
+  })
+  : undefined;
 
 let stopping: Promise<void> | undefined;
 const stop = () => {
   stopping ??= (async () => {
+    await workers?.close();
     await Promise.race([server.shutdown(), new Promise((r) => setTimeout(r, 10_000))]);
     await platform[Symbol.asyncDispose]();
     Deno.exit(0);
