@@ -22,6 +22,7 @@ import { registerPlaybackRoutes } from "./api/v1/playback.ts";
 import { registerRecordingRoutes } from "./api/v1/recordings.ts";
 import { registerUserRoutes } from "./api/v1/users.ts";
 import { registerVehicleRoutes } from "./api/v1/vehicles.ts";
+import { registerStatusRoutes } from "./api/v1/status.ts";
 import type { RouteDeps } from "./deps.ts";
 import { registerStaticRoutes } from "./static.ts";
 import { registerMediaRoutes } from "./media.ts";
@@ -83,6 +84,7 @@ export function createApp(deps: RouteDeps): ApiApp {
   registerFleetRoutes(app, deps);
   registerUserRoutes(app, deps);
   registerVehicleRoutes(app, deps);
+  registerStatusRoutes(app, deps);
   registerCameraRoutes(app, deps);
   registerDeviceRoutes(app, deps);
   registerIngestRoutes(app, deps);

@@ -337,10 +337,25 @@ export interface VehicleStatus {
   status: Record<string, unknown>;
 }
 
+/** A camera's recording activity as the catalog sees it. */
+export interface CameraActivity {
+  cameraId: string;
+  vehicleId: string;
+  name: string;
+  /** End of its latest recording; null before the first segment. */
+  lastSegmentAt: Date | null;
+  /** Bytes of its segments that started at or after the `sinceMs` asked for. */
+  bytesSince: number;
+}
+
 /** Vehicles' latest heartbeats. */
 export interface VehicleStatusRepository {
   report(vehicleId: string, status: Record<string, unknown>, at: Date): Promise<void>;
   get(vehicleId: string): Promise<VehicleStatus | undefined>;
+  /** The latest heartbeat of every vehicle of a fleet that has reported one, in one query. */
+  listFleet(fleetId: string): Promise<VehicleStatus[]>;
+  /** Every camera of a fleet with its last segment and bytes recorded since `sinceMs`, in one query. */
+  cameraActivity(fleetId: string, sinceMs: number): Promise<CameraActivity[]>;
 }
 
 /** Named server secrets shared by every process (e.g. the media URL signing key). */

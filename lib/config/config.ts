@@ -56,6 +56,8 @@ export interface Config {
   maxClockSkewMs: number;
   /** Holes in a camera's timeline shorter than this are not shown as gaps. */
   gapToleranceMs: number;
+  /** A vehicle is online while its last heartbeat is younger than this (3 × the agent's 30 s). */
+  vehicleOfflineAfterMs: number;
   /** The retention sweep: how often it runs (0: not in this process) and its batch size. */
   retention: { intervalMs: number; batchSize: number };
   /** PEM certificate and key: when both are set the server speaks HTTPS itself. */
@@ -237,6 +239,12 @@ export const CONFIG_VARIABLES: ReadonlyArray<{ name: string; default: string; me
     name: "GAP_TOLERANCE",
     default: "500ms",
     meaning: "Holes in a timeline shorter than this are not marked as gaps",
+  },
+  {
+    name: "VEHICLE_OFFLINE_AFTER",
+    default: "90s",
+    meaning:
+      "A vehicle is `online` while its last heartbeat is younger than this: 3 × the agent's default `heartbeatSeconds` (30)",
   },
   {
     name: "RETENTION_INTERVAL",
@@ -623,6 +631,7 @@ export function parseConfig(source: ConfigSource): Config {
     minFreeBytes: integer("MIN_FREE_BYTES", 268_435_456, 0, Number.MAX_SAFE_INTEGER),
     maxClockSkewMs: duration("MAX_CLOCK_SKEW", "5m"),
     gapToleranceMs: duration("GAP_TOLERANCE", "500ms", true),
+    vehicleOfflineAfterMs: duration("VEHICLE_OFFLINE_AFTER", "90s"),
     retention: {
       intervalMs: duration("RETENTION_INTERVAL", "10m", true),
       batchSize: integer("RETENTION_BATCH", 1000, 1, 1000),

@@ -22,7 +22,9 @@ export const vehicleCommands: CommandGroup = {
       flags: { fleet: FLEET_FLAG },
       async run({ flags, platform }) {
         const { registry } = await platform();
-        const vehicles = (await registry.listVehicles(flags.fleet as string)).map(vehicleView);
+        const vehicles = (await registry.listVehicles(flags.fleet as string)).map((v) =>
+          vehicleView(v)
+        );
         return {
           json: { vehicles },
           text: listOrNone(

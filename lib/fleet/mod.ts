@@ -1,3 +1,11 @@
 /** Fleets, users, vehicles, cameras and credentials: the rules the API and the CLI share. */
 export { type Enrolment, FleetRegistry, type RetentionPreview } from "./registry.ts";
 export * from "./schemas.ts";
+export {
+  type CameraStatus,
+  FleetStatus,
+  type Presence,
+  presenceOf,
+  startOfUtcDay,
+  type VehicleStatusSummary,
+} from "./status.ts";

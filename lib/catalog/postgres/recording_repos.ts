@@ -1,4 +1,5 @@
 import type {
+  CameraActivity,
   PlaylistSegment,
   Recording,
   RecordingRepository,
@@ -234,6 +235,35 @@ export class PostgresVehicleStatus implements VehicleStatusRepository {
       reportedAt: toDate(row.reported_at)!,
       status: JSON.parse(row.status),
     };
+  }
+
+  async listFleet(fleetId: string): Promise<VehicleStatus[]> {
+    const rows = await this.db.query((sql) =>
+      sql`SELECT s.* FROM vehicle_status s JOIN vehicles v ON v.id = s.vehicle_id
+        WHERE v.fleet_id = ${fleetId}`
+    );
+    return rows.map((row) => ({
+      vehicleId: row.vehicle_id,
+      reportedAt: toDate(row.reported_at)!,
+      status: JSON.parse(row.status),
+    }));
+  }
+
+  async cameraActivity(fleetId: string, sinceMs: number): Promise<CameraActivity[]> {
+    const rows = await this.db.query((sql) =>
+      sql`SELECT c.id, c.vehicle_id, c.name,
+          (SELECT MAX(r.ended_at) FROM recordings r WHERE r.camera_id = c.id) AS last_at,
+          (SELECT COALESCE(SUM(g.size), 0) FROM segments g
+            WHERE g.camera_id = c.id AND g.start_ms >= ${sinceMs}) AS bytes
+        FROM cameras c WHERE c.fleet_id = ${fleetId} ORDER BY c.vehicle_id, c.name`
+    );
+    return rows.map((row) => ({
+      cameraId: row.id,
+      vehicleId: row.vehicle_id,
+      name: row.name,
+      lastSegmentAt: toDate(row.last_at),
+      bytesSince: Number(row.bytes),
+    }));
   }
 }
 

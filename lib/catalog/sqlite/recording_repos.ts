@@ -1,5 +1,6 @@
 import type { SQLInputValue } from "node:sqlite";
 import type {
+  CameraActivity,
   PlaylistSegment,
   Recording,
   RecordingRepository,
@@ -239,6 +240,39 @@ export class SqliteVehicleStatus implements VehicleStatusRepository {
         status: JSON.parse(String(row.status)),
       },
     );
+  }
+
+  listFleet(fleetId: string): Promise<VehicleStatus[]> {
+    const rows = this.db.all(
+      `SELECT s.* FROM vehicle_status s JOIN vehicles v ON v.id = s.vehicle_id
+       WHERE v.fleet_id = ?`,
+      fleetId,
+    );
+    return Promise.resolve(rows.map((row) => ({
+      vehicleId: String(row.vehicle_id),
+      reportedAt: toDate(row.reported_at)!,
+      status: JSON.parse(String(row.status)),
+    })));
+  }
+
+  cameraActivity(fleetId: string, sinceMs: number): Promise<CameraActivity[]> {
+    // Per camera: the recordings_time and segments_time indexes, no table scan.
+    const rows = this.db.all(
+      `SELECT c.id, c.vehicle_id, c.name,
+         (SELECT MAX(r.ended_at) FROM recordings r WHERE r.camera_id = c.id) AS last_at,
+         (SELECT COALESCE(SUM(g.size), 0) FROM segments g
+           WHERE g.camera_id = c.id AND g.start_ms >= ?) AS bytes
+       FROM cameras c WHERE c.fleet_id = ? ORDER BY c.vehicle_id, c.name`,
+      sinceMs,
+      fleetId,
+    );
+    return Promise.resolve(rows.map((row) => ({
+      cameraId: String(row.id),
+      vehicleId: String(row.vehicle_id),
+      name: String(row.name),
+      lastSegmentAt: toDate(row.last_at),
+      bytesSince: Number(row.bytes),
+    })));
   }
 }
 

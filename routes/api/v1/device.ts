@@ -1,5 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { access, DEVICE_TOKEN_PATH, deviceOf } from "../../../lib/auth/mod.ts";
+import { presenceOf } from "../../../lib/fleet/mod.ts";
 import { type ApiApp, secured } from "../../../lib/http/mod.ts";
 import type { RouteDeps } from "../../deps.ts";
 import {
@@ -63,7 +64,7 @@ export const HeartbeatBody = z.object({
 /** How vehicles enrol, obtain device tokens and learn about themselves. */
 export function registerDeviceRoutes(
   app: ApiApp,
-  { identity, registry, catalog, secure }: RouteDeps,
+  { identity, registry, catalog, secure, config }: RouteDeps,
 ) {
   app.openapi(
     secured(
@@ -171,7 +172,14 @@ export function registerDeviceRoutes(
       const device = deviceOf(c);
       const vehicle = await registry.vehicle(device.fleetId, device.vehicleId);
       const cameras = await registry.listCameras(device.fleetId, device.vehicleId);
-      return c.json({ vehicle: vehicleView(vehicle), cameras: cameras.map(cameraView) }, 200);
+      const presence = presenceOf(
+        await catalog.vehicleStatus.get(vehicle.id),
+        config.vehicleOfflineAfterMs,
+      );
+      return c.json(
+        { vehicle: vehicleView(vehicle, presence), cameras: cameras.map(cameraView) },
+        200,
+      );
     },
   );
 

@@ -1,6 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { access } from "../../../lib/auth/mod.ts";
-import { IdSchema, VehicleNameSchema } from "../../../lib/fleet/mod.ts";
+import { FleetStatus, IdSchema, VehicleNameSchema } from "../../../lib/fleet/mod.ts";
 import { type ApiApp, secured } from "../../../lib/http/mod.ts";
 import type { RouteDeps } from "../../deps.ts";
 import {
@@ -21,7 +21,16 @@ const VehicleBody = z.object({ name: VehicleNameSchema }).strict();
 const ALL = ["admin", "operator", "viewer"] as const;
 
 /** Vehicles of a fleet and their device credentials. */
-export function registerVehicleRoutes(app: ApiApp, { registry, catalog, secure }: RouteDeps) {
+export function registerVehicleRoutes(
+  app: ApiApp,
+  { registry, catalog, secure, config, live }: RouteDeps,
+) {
+  const status = new FleetStatus({
+    catalog,
+    registry,
+    offlineAfterMs: config.vehicleOfflineAfterMs,
+    live,
+  });
   app.openapi(
     secured(
       secure,
@@ -68,8 +77,10 @@ export function registerVehicleRoutes(app: ApiApp, { registry, catalog, secure }
       }),
     ),
     async (c) => {
-      const vehicles = await registry.listVehicles(c.req.valid("param").fleetId);
-      return c.json({ vehicles: vehicles.map(vehicleView) }, 200);
+      const { fleetId } = c.req.valid("param");
+      const vehicles = await registry.listVehicles(fleetId);
+      const presences = await status.presences(fleetId);
+      return c.json({ vehicles: vehicles.map((v) => vehicleView(v, presences.get(v.id))) }, 200);
     },
   );
 
@@ -117,7 +128,8 @@ export function registerVehicleRoutes(app: ApiApp, { registry, catalog, secure }
     ),
     async (c) => {
       const { fleetId, vehicleId } = c.req.valid("param");
-      return c.json(vehicleView(await registry.vehicle(fleetId, vehicleId)), 200);
+      const vehicle = await registry.vehicle(fleetId, vehicleId);
+      return c.json(vehicleView(vehicle, await status.presence(fleetId, vehicleId)), 200);
     },
   );
 
@@ -140,7 +152,7 @@ export function registerVehicleRoutes(app: ApiApp, { registry, catalog, secure }
     async (c) => {
       const { fleetId, vehicleId } = c.req.valid("param");
       const vehicle = await registry.renameVehicle(fleetId, vehicleId, c.req.valid("json").name);
-      return c.json(vehicleView(vehicle), 200);
+      return c.json(vehicleView(vehicle, await status.presence(fleetId, vehicleId)), 200);
     },
   );
 

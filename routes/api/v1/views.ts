@@ -1,6 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import type { Camera, DeviceCredential, Fleet, User, Vehicle } from "../../../lib/catalog/mod.ts";
-import type { Enrolment } from "../../../lib/fleet/mod.ts";
+import type { Enrolment, Presence } from "../../../lib/fleet/mod.ts";
 
 /** JSON shapes of the API's entities, and the functions that produce them. */
 
@@ -28,6 +28,13 @@ export const VehicleView = z.object({
   fleetId: z.string(),
   name: z.string(),
   createdAt: z.string().datetime(),
+  online: z.boolean().openapi({
+    description:
+      "A heartbeat arrived within VEHICLE_OFFLINE_AFTER (default 90 s: 3 × the agent's 30 s heartbeat)",
+  }),
+  lastSeenAt: z.string().datetime().nullable().openapi({
+    description: "When the vehicle's last heartbeat arrived; null before the first",
+  }),
 }).openapi("Vehicle");
 
 export const CameraView = z.object({
@@ -70,11 +77,16 @@ export const userView = (u: User) => ({
   createdAt: iso(u.createdAt)!,
 });
 
-export const vehicleView = (v: Vehicle) => ({
+export const vehicleView = (
+  v: Vehicle,
+  presence: Presence = { online: false, lastSeenAt: null },
+) => ({
   id: v.id,
   fleetId: v.fleetId,
   name: v.name,
   createdAt: iso(v.createdAt)!,
+  online: presence.online,
+  lastSeenAt: iso(presence.lastSeenAt),
 });
 
 export const cameraView = (c: Camera) => ({
