@@ -8,6 +8,7 @@ import {
   preferActiveSetup,
   type PublisherState,
 } from "../../vehicle/live/publisher.ts";
+import { PreRoll, startsKeyframe } from "../../vehicle/live/pre_roll.ts";
 import { liveFfmpegArgs, RTP_PACKET_SIZE } from "../../vehicle/live/rtp_source.ts";
 
 const LOOPBACK = "127.0.0.1";
@@ -226,5 +227,90 @@ Deno.test(
       assert.equal(await isFfmpeg(pid!), false, `ffmpeg ${pid} is gone after close()`);
     }
     await assert.rejects(publisher.createOffer(), /publisher is closed/);
+  },
+);
+
+/** An H.264 RTP packet: version 2, payload type 96, `timestamp`, one byte of NAL header. */
+function rtp(timestamp: number, nal: number[], seq = 0): Uint8Array {
+  const packet = new Uint8Array(12 + nal.length);
+  packet[0] = 0x80;
+  packet[1] = 96;
+  const view = new DataView(packet.buffer);
+  view.setUint16(2, seq);
+  view.setUint32(4, timestamp);
+  packet.set(nal, 12);
+  return packet;
+}
+
+Deno.test("pre-roll keeps the GOP from its keyframe and packs its timestamps before the newest", () => {
+  assert.equal(startsKeyframe(rtp(0, [0x67])), true, "SPS");
+  assert.equal(startsKeyframe(rtp(0, [0x65])), true, "IDR");
+  assert.equal(startsKeyframe(rtp(0, [0x78, 0x00, 0x04, 0x67])), true, "STAP-A starting with SPS");
+  assert.equal(startsKeyframe(rtp(0, [0x7c, 0x85])), true, "FU-A start of an IDR");
+  assert.equal(startsKeyframe(rtp(0, [0x7c, 0x05])), false, "FU-A middle of an IDR");
+  assert.equal(startsKeyframe(rtp(0, [0x41])), false, "P slice");
+
+  const preRoll = new PreRoll();
+  preRoll.push(rtp(100, [0x41])); // before any keyframe: dropped
+  preRoll.push(rtp(1_000, [0x67]));
+  preRoll.push(rtp(1_000, [0x41])); // a P frame of the old GOP
+  preRoll.push(rtp(4_000, [0x67])); // the next keyframe: SPS, PPS, IDR share a timestamp
+  preRoll.push(rtp(4_000, [0x68]));
+  preRoll.push(rtp(4_000, [0x65]));
+  preRoll.push(rtp(7_600, [0x41]));
+  preRoll.push(rtp(11_200, [0x41]));
+  assert.equal(preRoll.size, 5);
+  const taken = preRoll.take();
+  const view = (p: Uint8Array) => new DataView(p.buffer, p.byteOffset);
+  assert.deepEqual(taken.map((p) => p[12]), [0x67, 0x68, 0x65, 0x41, 0x41]);
+  assert.deepEqual(taken.map((p) => view(p).getUint32(4)), [
+    11_200 - 180,
+    11_200 - 180,
+    11_200 - 180,
+    11_200 - 90,
+    11_200,
+  ]);
+  assert.equal(preRoll.size, 0);
+  // Timestamps wrap around 2^32.
+  preRoll.push(rtp(30, [0x65]));
+  preRoll.push(rtp(60, [0x41]));
+  assert.deepEqual(preRoll.take().map((p) => view(p).getUint32(4)), [(60 - 90) >>> 0, 60]);
+});
+
+Deno.test(
+  "live publisher sends its pre-roll from a keyframe when it connects, with no second encoder",
+  async () => {
+    // A 4 s GOP: without the pre-roll the first picture would wait for the next keyframe.
+    const publisher = await LivePublisher.start({
+      camera,
+      logger: silentLogger,
+      additionalHostAddresses: [LOOPBACK],
+      gopSeconds: 4,
+    });
+    const receiver = startReceiver();
+    const encoder = publisher.encoderPid;
+    const firstNals: number[][] = [];
+    receiver.pc.onTrack.subscribe((track) => {
+      track.onReceiveRtp.subscribe((packet: RtpPacket) => {
+        if (firstNals.length < 1) firstNals.push(nalTypes(packet.payload));
+      });
+    });
+    try {
+      const offer = await publisher.createOffer();
+      // Let the encoder run into its GOP before the connection comes up.
+      await new Promise((resolve) => setTimeout(resolve, 1_500));
+      await publisher.setAnswer(await receiver.answer(offer));
+      const seen = receiver.received;
+      await until(() => seen.frames >= 5, () => JSON.stringify({ ...seen, payloadTypes: 0 }));
+      assert.ok(
+        firstNals[0].some((t) => t === 7 || t === 5),
+        `the first packet starts a keyframe: NAL types ${firstNals[0]}`,
+      );
+      assert.ok(seen.idr >= 1, "an IDR arrived");
+      assert.equal(publisher.encoderPid, encoder, "the first encoder still runs");
+    } finally {
+      await publisher.close();
+      await receiver.pc.close();
+    }
   },
 );

@@ -6,7 +6,9 @@
  * Keyframes: ffmpeg cannot be asked for an IDR at run time, so a picture loss (PLI) or full intra
  * request (FIR) from the remote is served by the short GOP — the encoder makes a keyframe every
  * `gopSeconds` (1 s by default) whatever happens; {@linkcode LivePublisher.requestKeyframe} only
- * counts and logs requests.
+ * counts and logs requests. The first picture does not wait for the GOP: until the connection is
+ * up the publisher keeps the current GOP (the pre-roll, see {@linkcode PreRoll}) and sends it the
+ * moment it connects, its timestamps packed just before the newest frame's.
  */
 import {
   type CandidatePair,
@@ -27,6 +29,7 @@ import { Buffer } from "node:buffer";
 import type { Logger } from "../../lib/log/mod.ts";
 import type { CameraConfig } from "../config.ts";
 import { resumeIceAfterRestart } from "./ice_restart.ts";
+import { PreRoll } from "./pre_roll.ts";
 import { RtpSource } from "./rtp_source.ts";
 
 /**
@@ -121,8 +124,8 @@ export class LivePublisher {
   #lastPacketAt: number[] = [];
   #keyframeRequests = 0;
   #connectedOnce = false;
-  #replaced = false;
-  #sourceOptions: Parameters<typeof RtpSource.start>[0] | undefined;
+  /** Per layer: the GOP so far, kept until the first connection. */
+  readonly #preRolls: PreRoll[];
 
   private constructor(options: PublisherOptions) {
     this.#log = options.logger.child({ camera: options.camera.name, part: "live-publisher" });
@@ -148,12 +151,13 @@ export class LivePublisher {
     this.#senders = this.#tracks.map((track) =>
       this.#pc.addTransceiver(track, { direction: "sendonly" }).sender
     );
+    this.#preRolls = this.#tracks.map(() => new PreRoll());
     this.#pc.connectionStateChange.subscribe((state) => {
       if (state === "new" || state === "connecting") this.#setState("connecting");
       else this.#setState(state);
       if (state === "connected" && !this.#connectedOnce) {
         this.#connectedOnce = true;
-        this.#freshEncoder();
+        this.#sendPreRoll();
       }
     });
     for (const sender of this.#senders) {
@@ -190,7 +194,7 @@ export class LivePublisher {
     }
     const publisher = new LivePublisher(options);
     try {
-      publisher.#sourceOptions = {
+      publisher.#source = await RtpSource.start({
         camera: options.camera,
         logger: options.logger,
         ffmpeg: options.ffmpeg,
@@ -198,10 +202,8 @@ export class LivePublisher {
         gopSeconds: options.gopSeconds,
         payloadType: options.payloadType,
         layers: options.layers,
-        // Once a fresh encoder takes over, the first one's last packets are dropped.
-        onPacket: (packet) => publisher.#replaced || publisher.#forward(packet),
-      };
-      publisher.#source = await RtpSource.start(publisher.#sourceOptions);
+        onPacket: (packet) => publisher.#forward(packet),
+      });
     } catch (error) {
       await publisher.#pc.close();
       throw error;
@@ -211,24 +213,16 @@ export class LivePublisher {
   }
 
   /**
-   * Once connected, swaps in a fresh encoder: its first frame is a keyframe, ~0.3 s away, whereas
-   * the keyframe of the encoder started with the offer went out before the connection was up and
-   * the next one may be a whole GOP away. Cuts the time to the first picture on demand.
+   * Once connected, sends each layer's pre-roll (its GOP so far, from the keyframe) at once: the
+   * first picture needs no new keyframe, which the encoder would make up to a GOP later.
    */
-  async #freshEncoder(): Promise<void> {
-    const old = this.#source;
-    if (!old || !this.#sourceOptions || this.#closing) return;
-    try {
-      this.#replaced = true;
-      const fresh = await RtpSource.start({
-        ...this.#sourceOptions,
-        onPacket: (packet) => this.#forward(packet),
-      });
-      if (this.#closing) return void await fresh.close();
-      this.#source = fresh;
-      await old.close();
-    } catch (error) {
-      this.#log.warn("cannot start a fresh encoder; keeping the first", { error });
+  #sendPreRoll(): void {
+    for (const [layer, preRoll] of this.#preRolls.entries()) {
+      const packets = preRoll.take();
+      for (const packet of packets) this.#write(layer, packet);
+      if (packets.length) {
+        this.#log.info("pre-roll sent", { layer, packets: packets.length });
+      }
     }
   }
 
@@ -342,7 +336,12 @@ export class LivePublisher {
     }
     this.#ssrc[layer] = ssrc;
     this.#lastPacketAt[layer] = now;
-    track.writeRtp(Buffer.from(packet.buffer, packet.byteOffset, packet.byteLength));
+    if (!this.#connectedOnce) return this.#preRolls[layer].push(packet);
+    this.#write(layer, packet);
+  }
+
+  #write(layer: number, packet: Uint8Array): void {
+    this.#tracks[layer].writeRtp(Buffer.from(packet.buffer, packet.byteOffset, packet.byteLength));
   }
 
   #setState(state: PublisherState): void {
