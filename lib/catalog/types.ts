@@ -358,6 +358,28 @@ export interface VehicleStatusRepository {
   cameraActivity(fleetId: string, sinceMs: number): Promise<CameraActivity[]>;
 }
 
+/**
+ * Clock offsets of re-timed recordings (server time minus the vehicle's, per camera and
+ * recording), shared by every ingest process so a recording keeps one offset across processes
+ * and restarts. The first offset stored wins; rows go with their camera or, by retention, with
+ * their recording.
+ */
+export interface RetimeRepository {
+  /**
+   * The recording's offset: the one stored, else `deltaMs`, stored now. With `replacing`, a
+   * stored offset equal to it is first replaced by `deltaMs` (the vehicle's clock jumped within
+   * the recording). Callers racing on one recording all get the same answer.
+   */
+  claim(
+    cameraId: string,
+    recordingId: string,
+    deltaMs: number,
+    replacing?: number,
+  ): Promise<number>;
+  /** The recording's stored offset, if it was re-timed. */
+  get(cameraId: string, recordingId: string): Promise<number | undefined>;
+}
+
 /** Named server secrets shared by every process (e.g. the media URL signing key). */
 export interface SecretRepository {
   /** The secret called `name`, created with `generate()` the first time. */
@@ -380,6 +402,7 @@ export interface Catalog {
   readonly links: LinkRepository;
   readonly urlSigningKeys: UrlSigningKeyRepository;
   readonly retention: RetentionRepository;
+  readonly retimes: RetimeRepository;
   /** Throws when the catalog cannot serve queries; used by `/readyz`. */
   ping(): Promise<void>;
   close(): Promise<void>;

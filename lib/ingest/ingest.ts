@@ -115,7 +115,10 @@ export class Ingest {
   readonly #inits = new Map<string, InitSegmentInfo | null>();
   /** Bytes reserved by the uploads being read and checked now. */
   #buffered = 0;
-  /** Per re-timed recording (`cameraId/recordingId`): server time minus the vehicle's time. */
+  /**
+   * Per re-timed recording (`cameraId/recordingId`): server time minus the vehicle's time, as the
+   * catalog holds it for every ingest process (the first stored wins); this process's copy.
+   */
   readonly #retimed = new Map<string, number>();
 
   constructor(
@@ -187,7 +190,7 @@ export class Ingest {
   ): Promise<IngestResult> {
     const cameraId = await this.#camera(target);
     this.#checkTiming(timing);
-    const startMs = this.#placeStart(cameraId, target, timing);
+    const startMs = await this.#placeStart(cameraId, target, timing);
     const sha256 = parseContentDigest(upload.digest);
     const head = await this.#head(upload);
     const type = sniffMediaType(head);
@@ -245,9 +248,17 @@ export class Ingest {
   ): Promise<void> {
     const cameraId = await this.#camera(target);
     const now = this.#now();
-    const delta = this.#retimed.get(`${cameraId}/${target.recordingId}`);
-    let endedAt = [correctedEndedAtMs, endedAtMs, delta === undefined ? NaN : endedAtMs + delta]
-      .find((t) => t !== undefined && this.#plausible(t, now));
+    let endedAt = [correctedEndedAtMs, endedAtMs].find((t) =>
+      t !== undefined && this.#plausible(t, now)
+    );
+    if (endedAt === undefined && Number.isFinite(endedAtMs)) {
+      const key = `${cameraId}/${target.recordingId}`;
+      const delta = this.#retimed.get(key) ??
+        await this.catalog.retimes.get(cameraId, target.recordingId);
+      if (delta !== undefined && this.#plausible(endedAtMs + delta, now)) {
+        endedAt = endedAtMs + delta;
+      }
+    }
     if (endedAt === undefined) {
       endedAt = now;
       this.options.logger?.warn("recording end re-timed: the vehicle's clock is not plausible", {
@@ -354,31 +365,44 @@ export class Ingest {
    * re-timed to end when it arrived, and the rest of its recording moves by the same amount, so
    * that the recording stays in one piece.
    */
-  #placeStart(cameraId: string, target: UploadTarget, timing: SegmentTiming): number {
+  async #placeStart(
+    cameraId: string,
+    target: UploadTarget,
+    timing: SegmentTiming,
+  ): Promise<number> {
     const now = this.#now();
     const { startMs, correctedStartMs, durationMs } = timing;
     if (correctedStartMs !== undefined && this.#plausible(correctedStartMs, now)) {
       return correctedStartMs;
     }
     if (this.#plausible(startMs, now)) return startMs;
-    const key = `${cameraId}/${target.recordingId}`;
-    const delta = this.#retimed.get(key);
-    if (delta !== undefined && Number.isFinite(startMs) && this.#plausible(startMs + delta, now)) {
-      return startMs + delta;
-    }
     const placed = now - durationMs;
+    let start = placed;
     if (Number.isFinite(startMs)) {
+      // The offset is the catalog's, so that every ingest process (and this one after a restart)
+      // moves the recording by the same amount: the first offset stored wins.
+      const key = `${cameraId}/${target.recordingId}`;
+      const proposed = placed - startMs;
+      const { retimes } = this.catalog;
+      let delta = this.#retimed.get(key) ??
+        await retimes.claim(cameraId, target.recordingId, proposed);
+      if (!this.#plausible(startMs + delta, now)) {
+        delta = await retimes.claim(cameraId, target.recordingId, proposed, delta);
+      }
+      if (!this.#plausible(startMs + delta, now)) delta = proposed;
       if (this.#retimed.size >= MAX_RETIMED_RECORDINGS) this.#retimed.clear();
-      this.#retimed.set(key, placed - startMs);
+      this.#retimed.set(key, delta);
+      start = startMs + delta;
+      if (delta !== proposed) return start;
     }
     this.options.logger?.warn("segment re-timed: the vehicle's clock is not plausible", {
       recordingId: target.recordingId,
       vehicleId: target.vehicleId,
       sequence: timing.sequence,
       vehicleStart: Number.isFinite(startMs) ? new Date(startMs).toISOString() : null,
-      start: new Date(placed).toISOString(),
+      start: new Date(start).toISOString(),
     });
-    return placed;
+    return start;
   }
 
   /** The first bytes of an upload, to sniff; an empty upload is refused. */

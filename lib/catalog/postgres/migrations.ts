@@ -188,4 +188,21 @@ export const POSTGRES_MIGRATIONS: ReadonlyArray<{ version: number; name: string;
       CREATE INDEX expired_objects_queued ON expired_objects(queued_at);
     `,
   },
+  {
+    version: 7,
+    name: "recording re-timing offsets",
+    // A recording re-timed because its vehicle's clock was not plausible keeps one offset in every
+    // ingest process and across restarts: the first stored wins. No key to recordings: ingest
+    // stores the offset before the indexer creates the recording. Rows go with their camera and,
+    // by retention, with their recording.
+    sql: `
+      CREATE TABLE recording_retimes (
+        camera_id text NOT NULL REFERENCES cameras(id) ON DELETE CASCADE,
+        recording_id text NOT NULL,
+        delta_ms bigint NOT NULL,
+        created_at bigint NOT NULL,
+        PRIMARY KEY (camera_id, recording_id)
+      );
+    `,
+  },
 ];

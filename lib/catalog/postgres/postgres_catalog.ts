@@ -4,6 +4,7 @@ import { Database, describe } from "./database.ts";
 import { PostgresCameras, PostgresFleets, PostgresUsers, PostgresVehicles } from "./fleet_repos.ts";
 import { PostgresLinks, PostgresUrlSigningKeys } from "./link_repos.ts";
 import { PostgresRetention } from "./retention_repos.ts";
+import { PostgresRetimes } from "./retime_repos.ts";
 import { PostgresRecordings, PostgresSecrets, PostgresVehicleStatus } from "./recording_repos.ts";
 
 /**
@@ -25,6 +26,7 @@ export class PostgresCatalog implements Catalog {
   readonly links;
   readonly urlSigningKeys;
   readonly retention;
+  readonly retimes;
   readonly #db: Database;
 
   private constructor(db: Database) {
@@ -42,6 +44,7 @@ export class PostgresCatalog implements Catalog {
     this.links = new PostgresLinks(db);
     this.urlSigningKeys = new PostgresUrlSigningKeys(db);
     this.retention = new PostgresRetention(db);
+    this.retimes = new PostgresRetimes(db);
   }
 
   /**

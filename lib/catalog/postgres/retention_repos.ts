@@ -91,7 +91,13 @@ export class PostgresRetention implements RetentionRepository {
             AND closed_at <= ${cutoffMs} AND segment_count = 0
           ORDER BY camera_id, id LIMIT ${limit} FOR UPDATE SKIP LOCKED)
         AND segment_count = 0
-        RETURNING camera_id, init_key`;
+        RETURNING camera_id, id, init_key`;
+      if (deleted.length) {
+        // A re-timed recording's clock offset goes with it.
+        await sql`DELETE FROM recording_retimes WHERE (camera_id, recording_id) IN (
+            SELECT * FROM unnest(${sql.array(deleted.map((row) => row.camera_id))}::text[],
+              ${sql.array(deleted.map((row) => row.id))}::text[]))`;
+      }
       const inits = deleted.filter((row) => row.init_key !== null).map((row) => row.init_key);
       if (inits.length) {
         await sql`INSERT INTO expired_objects (object_key, kind, size, queued_at)

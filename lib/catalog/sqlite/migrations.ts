@@ -184,4 +184,21 @@ export const SQLITE_MIGRATIONS: ReadonlyArray<{ version: number; name: string; s
       CREATE INDEX expired_objects_queued ON expired_objects(queued_at);
     `,
   },
+  {
+    version: 7,
+    name: "recording re-timing offsets",
+    // A recording re-timed because its vehicle's clock was not plausible keeps one offset in every
+    // ingest process and across restarts: the first stored wins. No key to recordings: ingest
+    // stores the offset before the indexer creates the recording. Rows go with their camera and,
+    // by retention, with their recording.
+    sql: `
+      CREATE TABLE recording_retimes (
+        camera_id TEXT NOT NULL REFERENCES cameras(id) ON DELETE CASCADE,
+        recording_id TEXT NOT NULL,
+        delta_ms INTEGER NOT NULL,
+        created_at INTEGER NOT NULL,
+        PRIMARY KEY (camera_id, recording_id)
+      ) WITHOUT ROWID;
+    `,
+  },
 ];

@@ -115,6 +115,11 @@ export class SqliteRetention implements RetentionRepository {
       const now = Date.now();
       for (const row of rows) {
         this.db.run("DELETE FROM recordings WHERE camera_id = ? AND id = ?", row.camera_id, row.id);
+        this.db.run(
+          "DELETE FROM recording_retimes WHERE camera_id = ? AND recording_id = ?",
+          row.camera_id,
+          row.id,
+        );
         if (row.init_key === null) continue;
         this.db.run(
           `INSERT INTO expired_objects (object_key, kind, size, queued_at)

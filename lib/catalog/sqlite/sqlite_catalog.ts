@@ -6,6 +6,7 @@ import { Database } from "./database.ts";
 import { SqliteCameras, SqliteFleets, SqliteUsers, SqliteVehicles } from "./fleet_repos.ts";
 import { SqliteLinks, SqliteUrlSigningKeys } from "./link_repos.ts";
 import { SqliteRetention } from "./retention_repos.ts";
+import { SqliteRetimes } from "./retime_repos.ts";
 import { SqliteRecordings, SqliteSecrets, SqliteVehicleStatus } from "./recording_repos.ts";
 
 /** The embedded catalog: one SQLite file in WAL mode, migrated when opened. */
@@ -24,6 +25,7 @@ export class SqliteCatalog implements Catalog {
   readonly links;
   readonly urlSigningKeys;
   readonly retention;
+  readonly retimes;
   readonly #db: Database;
 
   /**
@@ -56,6 +58,7 @@ export class SqliteCatalog implements Catalog {
     this.secrets = new SqliteSecrets(this.#db);
     this.links = new SqliteLinks(this.#db);
     this.urlSigningKeys = new SqliteUrlSigningKeys(this.#db);
+    this.retimes = new SqliteRetimes(this.#db);
     this.retention = new SqliteRetention(this.#db);
   }
 
