@@ -9,3 +9,4 @@ export {
   startOfUtcDay,
   type VehicleStatusSummary,
 } from "./status.ts";
+export { commonPasswordCount, isCommonPassword, PASSWORD_MIN_LENGTH } from "./password_policy.ts";

@@ -1,6 +1,7 @@
 import { z } from "@hono/zod-openapi";
 import { ID_PATTERN } from "../catalog/mod.ts";
 import { ValidationError } from "../errors/mod.ts";
+import { isCommonPassword, PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from "./password_policy.ts";
 
 /** An entity id (`veh_…`); anything else never reaches a query. */
 export const IdSchema = z.string().regex(ID_PATTERN, "must be a Motorcade id such as veh_…");
@@ -21,8 +22,19 @@ export const EmailSchema = z.string().trim().toLowerCase().max(254).regex(
   /^[^@\s]+@[^@\s]+$/,
   "must be an email address",
 );
-/** A password: 8 to 256 characters. */
-export const PasswordSchema = z.string().min(8, "must be at least 8 characters").max(256);
+/** A new password: 10 to 256 characters and not a common password (see password_policy.ts). */
+export const PasswordSchema = z.string()
+  .min(PASSWORD_MIN_LENGTH, `must be at least ${PASSWORD_MIN_LENGTH} characters`)
+  .max(PASSWORD_MAX_LENGTH, `must be at most ${PASSWORD_MAX_LENGTH} characters`)
+  .refine(
+    (password) => !isCommonPassword(password),
+    "is one of the most common passwords (zxcvbn's list of 49,233); choose another",
+  )
+  .openapi({
+    description:
+      `At least ${PASSWORD_MIN_LENGTH} characters, and not on zxcvbn's list of common passwords`,
+    example: "correct-horse-battery",
+  });
 /** Days a fleet keeps its recordings: 1 to 3650 (ten years), or null to keep them forever. */
 export const RetentionDaysSchema = z.number({ error: "must be a whole number of days, or null" })
   .int("must be a whole number of days, or null")

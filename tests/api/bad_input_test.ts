@@ -163,7 +163,7 @@ Deno.test("malformed, mistyped and unknown JSON fields are 400 problems naming t
       method: "POST",
       path: `/api/v1/fleets/${fleet.fleetId}/users`,
       json: { email: "x@alpha.test", role: "viewer", password: "short" },
-      detail: /json\.password: must be at least 8 characters/,
+      detail: /json\.password: must be at least 10 characters/,
     },
     {
       ...base,
