@@ -68,9 +68,11 @@ export function forwardTo(origin: string, secret: string): Deno.ServeHandler<Den
   };
 }
 
-/** Accepts the client's WebSocket and relays its messages to and from one opened to `target`. */
-function relayWebSocket(request: Request, target: string, peer: string): Response {
-  const { socket: client, response } = Deno.upgradeWebSocket(request, { idleTimeout: 60 });
+/**
+ * Opens a WebSocket to `target` first and, once it is open, accepts the client's and relays their
+ * messages both ways; when `target` refuses, the client gets a 503 instead of a socket that closes.
+ */
+async function relayWebSocket(request: Request, target: string, peer: string): Promise<Response> {
   const headers: Record<string, string> = { [FORWARDED_PEER_HEADER]: peer };
   for (const name of ["origin", "cookie", "authorization", "user-agent"]) {
     const value = request.headers.get(name);
@@ -80,31 +82,50 @@ function relayWebSocket(request: Request, target: string, peer: string): Respons
   const options = { headers } as unknown as string[];
   const server = new WebSocket(target, options);
   server.binaryType = "arraybuffer";
-  client.binaryType = "arraybuffer";
   const early: Array<string | ArrayBuffer> = [];
+  server.onmessage = (event) => early.push(event.data);
+  const opened = await new Promise<boolean>((resolve) => {
+    server.onopen = () => resolve(true);
+    server.onerror = () => resolve(false);
+    server.onclose = () => resolve(false);
+  });
+  if (!opened) {
+    return Response.json(
+      {
+        type: "about:blank",
+        title: "Service Unavailable",
+        status: 503,
+        detail: "The server's thread did not accept this WebSocket; retry shortly",
+      },
+      { status: 503, headers: { "retry-after": "1", "content-type": "application/problem+json" } },
+    );
+  }
+  const { socket: client, response } = Deno.upgradeWebSocket(request, { idleTimeout: 60 });
+  client.binaryType = "arraybuffer";
   const closeBoth = (code?: number, reason?: string) => {
     for (const socket of [client, server]) {
       if (socket.readyState === WebSocket.CLOSED || socket.readyState === WebSocket.CLOSING) {
         continue;
       }
       try {
-        socket.close(code && code >= 3000 || code === 1000 ? code : 1000, reason);
+        // Only 1000 and 3000-4999 may be sent by an application.
+        socket.close(code && (code >= 3000 || code === 1000) ? code : 1000, reason);
       } catch { /* closed meanwhile */ }
     }
   };
-  client.onmessage = (event) => {
-    if (server.readyState === WebSocket.OPEN) server.send(event.data);
-    else early.push(event.data);
-  };
-  server.onopen = () => {
-    for (const data of early.splice(0)) server.send(data);
+  client.onopen = () => {
+    for (const data of early.splice(0)) client.send(data);
   };
   server.onmessage = (event) => {
     if (client.readyState === WebSocket.OPEN) client.send(event.data);
+    else early.push(event.data);
+  };
+  client.onmessage = (event) => {
+    if (server.readyState === WebSocket.OPEN) server.send(event.data);
   };
   client.onclose = (event) => closeBoth(event.code, event.reason);
   server.onclose = (event) => closeBoth(event.code, event.reason);
   client.onerror = () => closeBoth();
-  server.onerror = () => closeBoth(1011, "server unreachable");
+  server.onerror = () => closeBoth();
   return response;
 }

@@ -3,7 +3,7 @@ import { parseConfig } from "../../lib/config/mod.ts";
 import { connectionLimits, serveGated } from "../../lib/http/mod.ts";
 import { MAX_MESSAGE_BYTES } from "../../lib/live/mod.ts";
 import { createLogger } from "../../lib/log/mod.ts";
-import { IngestWorkers, shareLimits } from "../../lib/workers/mod.ts";
+import { forwardTo, IngestWorkers, shareLimits } from "../../lib/workers/mod.ts";
 import { enrolDevice } from "../support/device.ts";
 import { setUpVehicle } from "../support/fleet_api.ts";
 import { type CmafFixture, contentDigest, makeCmaf } from "../support/media.ts";
@@ -232,5 +232,68 @@ Deno.test({
       cmaf.segments.length,
     );
     for (const r of recordings) assert.equal(counts.get(r), cmaf.segments.length, r);
+  },
+});
+
+Deno.test({
+  name:
+    "a worker forwards requests and WebSockets to the server's thread with the client's address",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const seen: Array<{ peer: string | null; auth: string | null; path: string }> = [];
+    await using upstream = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, (req) => {
+      const url = new URL(req.url);
+      seen.push({
+        peer: req.headers.get("motorcade-worker-peer"),
+        auth: req.headers.get("authorization"),
+        path: url.pathname + url.search,
+      });
+      if (url.pathname === "/refuse") return new Response("no", { status: 503 });
+      if (req.headers.get("upgrade") === "websocket") {
+        const { socket, response } = Deno.upgradeWebSocket(req);
+        socket.onmessage = (event) => socket.send(`echo ${event.data}`);
+        return response;
+      }
+      return new Response(`answer to ${req.method} ${url.pathname}`, {
+        status: 201,
+        headers: { "x-from": "server" },
+      });
+    });
+    const forward = forwardTo(`http://127.0.0.1:${upstream.addr.port}`, "s3cret");
+    await using worker = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, forward);
+    const base = `http://127.0.0.1:${worker.addr.port}`;
+
+    const answer = await fetch(`${base}/api/v1/device/heartbeat?x=1`, {
+      method: "POST",
+      body: "{}",
+      headers: { authorization: "Bearer t" },
+    });
+    assert.equal(answer.status, 201);
+    assert.equal(answer.headers.get("x-from"), "server");
+    assert.equal(await answer.text(), "answer to POST /api/v1/device/heartbeat");
+    assert.equal(seen[0].path, "/api/v1/device/heartbeat?x=1");
+    assert.equal(seen[0].auth, "Bearer t");
+    assert.match(seen[0].peer ?? "", /^s3cret \{.*"hostname":"127\.0\.0\.1"/);
+
+    const socket = new WebSocket(`ws://127.0.0.1:${worker.addr.port}/api/v1/live/ws`);
+    const reply = await new Promise<string>((resolve, reject) => {
+      socket.onopen = () => socket.send("hello");
+      socket.onmessage = (event) => resolve(event.data);
+      socket.onerror = () => reject(new Error("the relayed WebSocket failed"));
+    });
+    assert.equal(reply, "echo hello");
+    const closed = new Promise((resolve) => socket.onclose = resolve);
+    socket.close();
+    await closed;
+    assert.match(seen[1].peer ?? "", /^s3cret /);
+
+    // A WebSocket the server's thread refuses is refused, not opened and then closed.
+    const refused = new WebSocket(`ws://127.0.0.1:${worker.addr.port}/refuse`);
+    const opened = await new Promise<boolean>((resolve) => {
+      refused.onopen = () => resolve(true);
+      refused.onerror = () => resolve(false);
+    });
+    assert.equal(opened, false);
   },
 });
