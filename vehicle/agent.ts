@@ -146,6 +146,7 @@ export class Agent {
         font: config.font,
         additionalHostAddresses: config.iceHostAddresses,
         layers: config.liveLayers,
+        warm: config.liveWarm,
       });
       this.#live.start();
     }

@@ -20,7 +20,8 @@ const USAGE = `usage: vehicle enrol --server URL --code CODE [--state DIR]
                       [--drain-order oldest|newest]
                       [--heartbeat-seconds N] [--clock-jump-seconds N] [--reanchor-seconds N]
                       [--stop-drain-seconds N] [--log-level debug|info|warn|error]
-                      [--live on|off] [--live-layers 1|3] [--ice-host ADDRESS[,ADDRESS]]
+                      [--live on|off] [--live-layers 1|3] [--live-warm on|off]
+                      [--ice-host ADDRESS[,ADDRESS]]
   SOURCE: testsrc | file:PATH | v4l2:/dev/videoN | rtsp://… | http(s)://…`;
 
 /** An environment variable, or undefined when unset or not permitted (no prompt). */
@@ -50,6 +51,7 @@ const RECORD_FLAGS = [
   "live",
   "ice-host",
   "live-layers",
+  "live-warm",
 ] as const;
 
 /** `vehicle record`: runs the agent until SIGTERM or SIGINT. */

@@ -24,6 +24,8 @@ export interface LiveLinkOptions {
   additionalHostAddresses?: string[];
   /** 3: vehicle-side simulcast (announced to the server at authentication). */
   layers?: 1 | 3;
+  /** Load werift and make a throwaway offer once the link is up, for a quick first watch. */
+  warm?: boolean;
 }
 
 const PING_MS = 20_000;
@@ -39,6 +41,7 @@ export class LiveLink {
   #wake: (() => void) | null = null;
   #connected = false;
   #renewTimer: ReturnType<typeof setTimeout> | undefined;
+  #warming: Promise<void> | undefined;
 
   constructor(readonly options: LiveLinkOptions) {}
 
@@ -121,6 +124,7 @@ export class LiveLink {
         this.#iceServers = (message.iceServers as IceServer[]) ?? [];
         this.#scheduleRenewal(message.expiresIn);
         log.info("live link ready");
+        if (this.options.warm) this.#warmUp();
         return;
       case "authenticated":
         return this.#scheduleRenewal(message.expiresIn);
@@ -170,6 +174,22 @@ export class LiveLink {
     }
   }
 
+  /** Loads werift and runs its one-time setup (first offer) in the background, once. */
+  #warmUp(): void {
+    this.#warming ??= (async () => {
+      const started = performance.now();
+      const { warmUpWebRtc } = await import("./publisher.ts");
+      await warmUpWebRtc(this.options.additionalHostAddresses);
+      this.options.logger.info("live publisher warm", {
+        ms: Math.round(performance.now() - started),
+      });
+    })().catch((error) => {
+      this.options.logger.warn("cannot warm up the live publisher", {
+        error: (error as Error).message,
+      });
+    });
+  }
+
   async #publish(id: string, cameraName: string): Promise<void> {
     const camera = this.options.cameras.find((c) => c.name === cameraName);
     if (!camera) {
@@ -178,7 +198,7 @@ export class LiveLink {
     for (const [other, entry] of this.#publishers) {
       if (entry.camera === cameraName) await this.#stop(other, null);
     }
-    // werift is loaded at the first publish, not before: an idle live link costs no memory.
+    // werift is loaded by the warm-up (or here, at the first publish, with --live-warm off).
     const publisher = import("./publisher.ts").then(({ LivePublisher }) =>
       LivePublisher.start({
         camera,

@@ -103,6 +103,25 @@ export function liveH264Codec(payloadType = 96): RTCRtpCodecParameters {
 }
 
 /**
+ * Runs werift's one-time costs (loading, the first offer's setup) on a throwaway connection, so
+ * that a publisher started later offers at once. ICE gathers on `additionalHostAddresses` too.
+ */
+export async function warmUpWebRtc(additionalHostAddresses?: string[]): Promise<void> {
+  const pc = new RTCPeerConnection({
+    iceServers: [],
+    iceAdditionalHostAddresses: additionalHostAddresses,
+    codecs: { video: [liveH264Codec()] },
+    headerExtensions: { video: [useSdesMid(), useTransportWideCC()] },
+  });
+  try {
+    pc.addTransceiver(new MediaStreamTrack({ kind: "video" }), { direction: "sendonly" });
+    await pc.setLocalDescription(await pc.createOffer());
+  } finally {
+    await pc.close();
+  }
+}
+
+/**
  * Publishes one camera over WebRTC.
  *
  * @example
