@@ -11,6 +11,19 @@ export interface Fleet {
   createdAt: Date;
   /** Days recordings are kept before the retention sweep deletes them; null keeps them forever. */
   retentionDays: number | null;
+  /** IANA time zone the fleet's times are shown in; null: UTC. */
+  timeZone: string | null;
+  /** Default segment length in seconds for its vehicles; null: the agent's own setting. */
+  segmentSeconds: number | null;
+  /** Live quality ladder (`LIVE_LADDER` syntax); null: the server's. */
+  liveLadder: string | null;
+}
+
+/** A fleet's settings; each one given is set (null restores its default). */
+export interface FleetSettings {
+  timeZone?: string | null;
+  segmentSeconds?: number | null;
+  liveLadder?: string | null;
 }
 
 /** What a user may do: `owner` manages the platform; the others act within one fleet. */
@@ -139,6 +152,8 @@ export interface FleetRepository {
   rename(id: string, name: string): Promise<Fleet | undefined>;
   /** Sets how many days the fleet's recordings are kept (null: forever). */
   setRetention(id: string, days: number | null): Promise<Fleet | undefined>;
+  /** Sets the settings given (time zone, segment length, live ladder). */
+  setSettings(id: string, settings: FleetSettings): Promise<Fleet | undefined>;
   /** Deletes an empty fleet; throws ConflictError while it still has users or vehicles. */
   delete(id: string): Promise<boolean>;
 }

@@ -4,6 +4,7 @@ import {
   type DeviceCredential,
   type ExpiredCount,
   type Fleet,
+  type FleetSettings,
   newId,
   type User,
   type Vehicle,
@@ -17,9 +18,12 @@ import {
   FleetNameSchema,
   FleetRoleSchema,
   IdSchema,
+  LiveLadderSchema,
   parseField,
   PasswordSchema,
   RetentionDaysSchema,
+  SegmentSecondsSchema,
+  TimeZoneSchema,
   VehicleNameSchema,
 } from "./schemas.ts";
 
@@ -72,17 +76,32 @@ export class FleetRegistry {
    */
   async updateFleet(
     id: string,
-    changes: { name?: string; retentionDays?: number | null },
+    changes: { name?: string; retentionDays?: number | null } & FleetSettings,
     options: { seesAllFleets?: boolean } = {},
   ): Promise<Fleet> {
     await this.fleet(id);
     if (changes.name !== undefined && !(options.seesAllFleets ?? true)) {
       throw new ForbiddenError("Only platform owners may do this");
     }
-    if (changes.name === undefined && changes.retentionDays === undefined) {
+    const settings: FleetSettings = {
+      timeZone: changes.timeZone === undefined
+        ? undefined
+        : parseField(TimeZoneSchema, changes.timeZone, "timeZone"),
+      segmentSeconds: changes.segmentSeconds === undefined
+        ? undefined
+        : parseField(SegmentSecondsSchema, changes.segmentSeconds, "segmentSeconds"),
+      liveLadder: changes.liveLadder === undefined
+        ? undefined
+        : parseField(LiveLadderSchema, changes.liveLadder, "liveLadder"),
+    };
+    const someSetting = Object.values(settings).some((value) => value !== undefined);
+    if (changes.name === undefined && changes.retentionDays === undefined && !someSetting) {
       throw new ValidationError(
-        `Cannot change fleet "${id}": nothing to change, give name or retentionDays`,
-        [{ path: "", message: "give at least one of name, retentionDays" }],
+        `Cannot change fleet "${id}": nothing to change, give name, retentionDays, timeZone, segmentSeconds or liveLadder`,
+        [{
+          path: "",
+          message: "give at least one of name, retentionDays, timeZone, segmentSeconds, liveLadder",
+        }],
       );
     }
     const days = changes.retentionDays === undefined
@@ -92,6 +111,7 @@ export class FleetRegistry {
       ? undefined
       : await this.catalog.fleets.rename(id, parseField(FleetNameSchema, changes.name, "name"));
     if (days !== undefined) fleet = await this.catalog.fleets.setRetention(id, days);
+    if (someSetting) fleet = await this.catalog.fleets.setSettings(id, settings);
     if (!fleet) throw new NotFoundError(`Fleet "${id}" not found`);
     return fleet;
   }

@@ -1,6 +1,7 @@
 import { z } from "@hono/zod-openapi";
 import { ID_PATTERN } from "../catalog/mod.ts";
 import { ValidationError } from "../errors/mod.ts";
+import { parseRungs } from "../live/ladder.ts";
 import { isCommonPassword, PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from "./password_policy.ts";
 
 /** An entity id (`veh_…`); anything else never reaches a query. */
@@ -41,6 +42,31 @@ export const RetentionDaysSchema = z.number({ error: "must be a whole number of 
   .min(1, "must be at least 1 day, or null to keep recordings forever")
   .max(3650, "must be at most 3650 days (ten years)")
   .nullable();
+/** An IANA time zone Intl knows, e.g. `Europe/Berlin`; null: UTC. */
+export const TimeZoneSchema = z.string().max(64).refine((zone) => {
+  try {
+    new Intl.DateTimeFormat("en", { timeZone: zone });
+    return true;
+  } catch {
+    return false;
+  }
+}, 'must be an IANA time zone such as "Europe/Berlin"').nullable();
+/** A fleet's default segment length: 0.5 to 30 seconds (the agent's own bounds), or null. */
+export const SegmentSecondsSchema = z.number({ error: "must be a number of seconds, or null" })
+  .min(0.5, "must be at least 0.5 seconds")
+  .max(30, "must be at most 30 seconds")
+  .nullable();
+/** A live quality ladder in LIVE_LADDER syntax, three rungs lowest first; null: the server's. */
+export const LiveLadderSchema = z.string().max(100).superRefine((ladder, ctx) => {
+  try {
+    parseRungs(ladder);
+  } catch (error) {
+    ctx.addIssue({
+      code: "custom",
+      message: `${(error as Error).message} (e.g. "480:600k,720:1500k,1080:3m")`,
+    });
+  }
+}).nullable();
 /** Roles a fleet user can hold. */
 export const FleetRoleSchema = z.enum(["admin", "operator", "viewer"]);
 

@@ -68,6 +68,42 @@ function segment(
 }
 
 const CASES: Record<string, (catalog: Catalog) => Promise<void>> = {
+  async "fleet settings are set one at a time and null restores the default"(catalog) {
+    const acme = await catalog.fleets.create({ name: "Acme" });
+    assert.deepEqual([acme.timeZone, acme.segmentSeconds, acme.liveLadder], [null, null, null]);
+    await catalog.fleets.setSettings(acme.id, { timeZone: "Europe/Berlin", segmentSeconds: 2.5 });
+    const set = await catalog.fleets.setSettings(acme.id, {
+      liveLadder: "480:600k,720:1m,1080:3m",
+    });
+    assert.deepEqual(
+      [set?.timeZone, set?.segmentSeconds, set?.liveLadder],
+      ["Europe/Berlin", 2.5, "480:600k,720:1m,1080:3m"],
+    );
+    assert.deepEqual(await catalog.fleets.get(acme.id), set);
+    const reset = await catalog.fleets.setSettings(acme.id, { timeZone: null });
+    assert.deepEqual([reset?.timeZone, reset?.segmentSeconds], [null, 2.5]);
+    assert.equal(await catalog.fleets.setSettings("flt_00000000000000000000", {}), undefined);
+  },
+
+  async "a fleet's heartbeats and camera activity are read in one call each"(catalog) {
+    const at = await camera(catalog);
+    const other = await camera(catalog, "Other");
+    await catalog.vehicleStatus.report(at.vehicle.id, { n: 1 }, new Date(T0));
+    await catalog.vehicleStatus.report(other.vehicle.id, { n: 2 }, new Date(T0));
+    await catalog.recordings.indexSegments([
+      segment(at, "rec-1", 0),
+      segment(at, "rec-1", 1),
+      segment(at, "rec-1", 2, T0 + 86_400_000),
+    ]);
+    const statuses = await catalog.vehicleStatus.listFleet(at.fleet.id);
+    assert.deepEqual(statuses.map((s) => [s.vehicleId, s.status]), [[at.vehicle.id, { n: 1 }]]);
+    const [activity, ...none] = await catalog.vehicleStatus.cameraActivity(at.fleet.id, T0 + 1);
+    assert.deepEqual(none, []);
+    assert.equal(activity.cameraId, at.camera.id);
+    assert.equal(activity.lastSegmentAt?.getTime(), T0 + 86_400_000 + 2000);
+    assert.equal(activity.bytesSince, 1001 + 1002, "segments from sinceMs on");
+  },
+
   async "fleets are unique by name, renamed, and deleted only when empty"(catalog) {
     const acme = await catalog.fleets.create({ name: "Acme" });
     const zeta = await catalog.fleets.create({ name: "Zeta" });

@@ -132,7 +132,7 @@ async function retentionThroughServer({ server, store, sweeperUrl }: Deployment)
   }
   const empty = await call("PATCH", fleet, {});
   assert.equal(empty.status, 400);
-  assert.match((await empty.json()).detail, /nothing to change, give name or retentionDays/);
+  assert.match((await empty.json()).detail, /nothing to change, give name, retentionDays/);
 
   // Sweeps run (every second here) and delete nothing of a fleet that keeps everything.
   const oldLinks = await signedLinks(server.url, vehicle, "front", {

@@ -5,6 +5,7 @@ import type {
   CameraRepository,
   Fleet,
   FleetRepository,
+  FleetSettings,
   Role,
   User,
   UserRepository,
@@ -18,6 +19,9 @@ const fleetOf = (row: Row): Fleet => ({
   name: row.name,
   createdAt: toDate(row.created_at)!,
   retentionDays: row.retention_days ?? null,
+  timeZone: row.time_zone ?? null,
+  segmentSeconds: row.segment_seconds ?? null,
+  liveLadder: row.live_ladder ?? null,
 });
 
 const userOf = (row: Row): User => ({
@@ -55,6 +59,9 @@ export class PostgresFleets implements FleetRepository {
       name,
       createdAt: new Date(),
       retentionDays: null,
+      timeZone: null,
+      segmentSeconds: null,
+      liveLadder: null,
     };
     await this.db.query(
       (sql) =>
@@ -85,6 +92,23 @@ export class PostgresFleets implements FleetRepository {
   async setRetention(id: string, days: number | null): Promise<Fleet | undefined> {
     const [row] = await this.db.query((sql) =>
       sql`UPDATE fleets SET retention_days = ${days} WHERE id = ${id} RETURNING *`
+    );
+    return row && fleetOf(row);
+  }
+
+  async setSettings(id: string, settings: FleetSettings): Promise<Fleet | undefined> {
+    const [row] = await this.db.query((sql) =>
+      sql`UPDATE fleets SET
+        time_zone = CASE WHEN ${settings.timeZone !== undefined} THEN ${
+        settings.timeZone ?? null
+      }::text ELSE time_zone END,
+        segment_seconds = CASE WHEN ${settings.segmentSeconds !== undefined} THEN ${
+        settings.segmentSeconds ?? null
+      }::double precision ELSE segment_seconds END,
+        live_ladder = CASE WHEN ${settings.liveLadder !== undefined} THEN ${
+        settings.liveLadder ?? null
+      }::text ELSE live_ladder END
+        WHERE id = ${id} RETURNING *`
     );
     return row && fleetOf(row);
   }

@@ -205,4 +205,14 @@ export const POSTGRES_MIGRATIONS: ReadonlyArray<{ version: number; name: string;
       );
     `,
   },
+  {
+    version: 8,
+    name: "fleet settings: time zone, segment length, live ladder",
+    // Null: the default (UTC, the agent's own segment length, the server's LIVE_LADDER).
+    sql: `
+      ALTER TABLE fleets ADD COLUMN time_zone text;
+      ALTER TABLE fleets ADD COLUMN segment_seconds double precision;
+      ALTER TABLE fleets ADD COLUMN live_ladder text;
+    `,
+  },
 ];

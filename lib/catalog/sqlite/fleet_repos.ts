@@ -5,6 +5,7 @@ import type {
   CameraRepository,
   Fleet,
   FleetRepository,
+  FleetSettings,
   Role,
   User,
   UserRepository,
@@ -18,6 +19,13 @@ const fleetOf = (row: Row): Fleet => ({
   name: String(row.name),
   createdAt: toDate(row.created_at)!,
   retentionDays: row.retention_days === null ? null : Number(row.retention_days),
+  timeZone: row.time_zone === null || row.time_zone === undefined ? null : String(row.time_zone),
+  segmentSeconds: row.segment_seconds === null || row.segment_seconds === undefined
+    ? null
+    : Number(row.segment_seconds),
+  liveLadder: row.live_ladder === null || row.live_ladder === undefined
+    ? null
+    : String(row.live_ladder),
 });
 
 const userOf = (row: Row): User => ({
@@ -55,6 +63,9 @@ export class SqliteFleets implements FleetRepository {
       name,
       createdAt: new Date(),
       retentionDays: null,
+      timeZone: null,
+      segmentSeconds: null,
+      liveLadder: null,
     };
     this.db.insert(
       "INSERT INTO fleets (id, name, created_at) VALUES (?, ?, ?)",
@@ -89,6 +100,20 @@ export class SqliteFleets implements FleetRepository {
 
   async setRetention(id: string, days: number | null): Promise<Fleet | undefined> {
     this.db.run("UPDATE fleets SET retention_days = ? WHERE id = ?", days, id);
+    return await this.get(id);
+  }
+
+  async setSettings(id: string, settings: FleetSettings): Promise<Fleet | undefined> {
+    const columns = {
+      time_zone: settings.timeZone,
+      segment_seconds: settings.segmentSeconds,
+      live_ladder: settings.liveLadder,
+    };
+    for (const [column, value] of Object.entries(columns)) {
+      if (value !== undefined) {
+        this.db.run(`UPDATE fleets SET ${column} = ? WHERE id = ?`, value, id);
+      }
+    }
     return await this.get(id);
   }
 

@@ -201,4 +201,14 @@ export const SQLITE_MIGRATIONS: ReadonlyArray<{ version: number; name: string; s
       ) WITHOUT ROWID;
     `,
   },
+  {
+    version: 8,
+    name: "fleet settings: time zone, segment length, live ladder",
+    // Null: the default (UTC, the agent's own segment length, the server's LIVE_LADDER).
+    sql: `
+      ALTER TABLE fleets ADD COLUMN time_zone TEXT;
+      ALTER TABLE fleets ADD COLUMN segment_seconds REAL;
+      ALTER TABLE fleets ADD COLUMN live_ladder TEXT;
+    `,
+  },
 ];

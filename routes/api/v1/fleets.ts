@@ -3,8 +3,11 @@ import { access, userOf } from "../../../lib/auth/mod.ts";
 import {
   FleetNameSchema,
   IdSchema,
+  LiveLadderSchema,
   RetentionDaysSchema,
   type RetentionPreview,
+  SegmentSecondsSchema,
+  TimeZoneSchema,
 } from "../../../lib/fleet/mod.ts";
 import { type ApiApp, secured } from "../../../lib/http/mod.ts";
 import type { RouteDeps } from "../../deps.ts";
@@ -16,6 +19,19 @@ const FleetChanges = z.object({
   name: FleetNameSchema.optional().openapi({ description: "Platform owners only" }),
   retentionDays: RetentionDaysSchema.optional().openapi({
     description: "Days recordings are kept (1 to 3650); null keeps them forever",
+  }),
+  timeZone: TimeZoneSchema.optional().openapi({
+    description: "IANA time zone the fleet's times are shown in; null: UTC",
+    example: "Europe/Berlin",
+  }),
+  segmentSeconds: SegmentSecondsSchema.optional().openapi({
+    description:
+      "Default segment length (0.5 to 30 s); stored, delivered to vehicles by issue 12's policy delivery (the agent has no such channel yet); null: the agent's own",
+  }),
+  liveLadder: LiveLadderSchema.optional().openapi({
+    description:
+      "Live quality ladder, LIVE_LADDER syntax (three rungs height:bitrate, lowest first); stored, applied per fleet by issue 12's policy delivery; null: the server's LIVE_LADDER",
+    example: "480:600k,720:1500k,1080:3m",
   }),
 }).strict();
 const RetentionQuery = z.object({
@@ -113,7 +129,8 @@ export function registerFleetRoutes(app: ApiApp, { registry, secure }: RouteDeps
         method: "patch",
         path: "/api/v1/fleets/{fleetId}",
         tags: ["fleets"],
-        summary: "Rename a fleet or set its retention",
+        summary:
+          "Rename a fleet or change its settings: retention, time zone, segment length, live ladder",
         description:
           "The fleet's admins (and owners) set `retentionDays`: recordings that ended longer ago are deleted in the background, from the object store and the catalog; null keeps them forever. Fleet names are unique labels the platform owner gives tenants, so only owners set them (403 otherwise): a fleet admin renaming would learn which names other fleets hold.",
         request: { params: FleetParams, ...jsonBody(FleetChanges) },

@@ -12,6 +12,16 @@ export const FleetView = z.object({
     description:
       "Days recordings are kept; older ones are deleted in the background. null: kept forever",
   }),
+  timeZone: z.string().openapi({
+    description: "IANA time zone for the fleet's times (UTC unless set)",
+  }),
+  segmentSeconds: z.number().nullable().openapi({
+    description:
+      "Default segment length; null: the agent's own (applied by issue 12's policy delivery)",
+  }),
+  liveLadder: z.string().nullable().openapi({
+    description: "Live quality ladder (LIVE_LADDER syntax); null: the server's",
+  }),
 }).openapi("Fleet");
 
 export const UserView = z.object({
@@ -66,6 +76,9 @@ export const fleetView = (f: Fleet) => ({
   name: f.name,
   createdAt: iso(f.createdAt)!,
   retentionDays: f.retentionDays,
+  timeZone: f.timeZone ?? "UTC",
+  segmentSeconds: f.segmentSeconds,
+  liveLadder: f.liveLadder,
 });
 
 export const userView = (u: User) => ({
