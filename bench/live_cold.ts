@@ -13,7 +13,7 @@
  * Each cold round prints a timeline from the page's steps and the agent's and server's log
  * records (same machine clock), so the seconds can be placed.
  *
- *   bash scripts/netns.sh deno run -A bench/live_cold.ts [--rounds 5] [--ladder off]
+ *   bash scripts/netns.sh deno run -A bench/live_cold.ts [--rounds 5] [--ladder off] [--live-warm on|off|omit]
  */
 import { parseArgs } from "node:util";
 import type { Page } from "playwright-core";
@@ -32,6 +32,7 @@ const { values } = parseArgs({
     size: { type: "string", default: "1280x720" },
     ladder: { type: "string", default: "480:600k,720:1500k,1080:3m" },
     timeline: { type: "boolean", default: true },
+    "live-warm": { type: "string", default: "on" },
   },
 });
 const ROUNDS = Number(values.rounds);
@@ -141,7 +142,7 @@ function timeline(epoch: number, sources: Record<string, string[]>, untilMs: num
   const rows: Array<[number, string]> = [];
   for (const [who, lines] of Object.entries(sources)) {
     for (const line of lines) {
-      let record: { time?: string; msg?: string; level?: string; state?: string };
+      let record: { time?: string; msg?: string; level?: string; state?: string; reason?: string };
       try {
         record = JSON.parse(line);
       } catch {
@@ -151,7 +152,8 @@ function timeline(epoch: number, sources: Record<string, string[]>, untilMs: num
       const t = Date.parse(record.time) - epoch;
       if (t < -5 || t > untilMs + 50) continue;
       if (/ladder ffmpeg|request/.test(record.msg ?? "")) continue;
-      rows.push([t, `${who}: ${record.msg}${record.state ? ` (${record.state})` : ""}`]);
+      const detail = record.state ?? record.reason;
+      rows.push([t, `${who}: ${record.msg}${detail ? ` (${detail})` : ""}`]);
     }
   }
   return rows.sort((a, b) => a[0] - b[0]).map(([t, text]) =>
@@ -197,7 +199,13 @@ const results = { cold: [] as PageTimes[], demand: [] as PageTimes[], warm: [] a
       spoolDir,
       cameras: { front: "testsrc" },
       live: true,
-      args: [...AGENT_ARGS, "--log-level", "info"],
+      args: [
+        ...AGENT_ARGS,
+        "--log-level",
+        "info",
+        // "omit": an agent from before the flag (the before figure, run from an older commit).
+        ...(values["live-warm"] === "omit" ? [] : ["--live-warm", values["live-warm"]]),
+      ],
     });
     await until("the vehicle's live link", () => count(agent, '"live link ready"') > 0, 30_000);
     return {
@@ -214,7 +222,17 @@ const results = { cold: [] as PageTimes[], demand: [] as PageTimes[], warm: [] a
     for (let round = -1; round < ROUNDS; round++) {
       const vehicleRun = await startVehicle();
       try {
-        await sleep(1_500); // it shows online; its recording encoder is up
+        // It shows online and its recording encoder is up; with --live-warm on, its publisher
+        // has warmed up (as it has by the time an operator opens the vehicle and clicks).
+        await sleep(1_500);
+        if (values["live-warm"] === "on") {
+          await until(
+            "the warm-up",
+            () => count(vehicleRun.agent, '"live publisher warm"') > 0,
+            15_000,
+          )
+            .catch(() => {});
+        }
         const serverFrom = server.logs.length;
         const agentFrom = vehicleRun.agent.logs.length;
         const cold = await once(page);
@@ -275,6 +293,7 @@ console.log(machine);
 console.log(
   `load: vehicle agent with testsrc ${values.size} 25 fps 2 Mbit/s (recording too), ` +
     `${ROUNDS} rounds each, Chromium WHEP viewer; ladder ${values.ladder}; ` +
+    `agent --live-warm ${values["live-warm"]}; ` +
     "times from the click (before createOffer) to the first decoded frame",
 );
 console.log(

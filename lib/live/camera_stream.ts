@@ -201,7 +201,9 @@ export class CameraStream {
         this.state = "live";
         this.notify("live");
       }
-      if (event.janus === "hangup" || event.janus === "detached") this.#onPublisherGone(handle);
+      if (event.janus === "hangup" || event.janus === "detached") {
+        this.#onPublisherGone(handle, `${event.janus}: ${event.raw.reason ?? "no reason given"}`);
+      }
     });
     const published = await publish(handle, this.room, { type: "offer", sdp });
     // The forward (and the ladder) start now, while ICE and DTLS run, so that the vehicle's very
@@ -258,13 +260,17 @@ export class CameraStream {
         stream: this.key,
         error: (error as Error).message,
       });
-      this.#onPublisherGone(handle);
+      this.#onPublisherGone(handle, `cannot forward: ${(error as Error).message}`);
     }
   }
 
-  #onPublisherGone(handle: JanusHandle): void {
+  #onPublisherGone(handle: JanusHandle, reason: string): void {
     if (handle !== this.#publisher) return;
-    this.context.logger.info("publisher gone", { stream: this.key, whip: this.#whip !== null });
+    this.context.logger.info("publisher gone", {
+      stream: this.key,
+      whip: this.#whip !== null,
+      reason,
+    });
     this.#whip = null;
     this.#resetPublisher();
     if (this.viewers.size) {
