@@ -79,6 +79,7 @@ async function measure(catalog: Catalog, vacuum?: () => Promise<void>) {
 
 const dir = await Deno.makeTempDir({ prefix: "motorcade-bench-catalog-" });
 const results: Array<[string, Awaited<ReturnType<typeof measure>>]> = [];
+let postgresBytes = 0;
 try {
   const sqlite = await openCatalog(`sqlite:${join(dir, "catalog.db")}`);
   try {
@@ -98,6 +99,14 @@ try {
         await sql`VACUUM ANALYZE segments`.finally(() => sql.end());
       }),
     ]);
+    // What a day of one camera costs PostgreSQL on disk: the segment rows and all their indexes.
+    const sql = postgres(url, { max: 1, onnotice: () => {} });
+    try {
+      const [{ bytes }] = await sql`SELECT pg_total_relation_size('segments')::bigint AS bytes`;
+      postgresBytes = Number(bytes);
+    } finally {
+      await sql.end();
+    }
   } finally {
     await pg.close();
   }
@@ -121,3 +130,10 @@ for (const [label, result] of results) {
     num(SEGMENTS / (result.indexMs / 1000), 0, 10),
   );
 }
+console.log(
+  `PostgreSQL segments table with its indexes: ${
+    num(postgresBytes / 1e6, 1, 0)
+  } MB for ${SEGMENTS} ` +
+    `segments (${num(postgresBytes / SEGMENTS, 0, 0)} bytes each): ` +
+    `${num(1e9 / (postgresBytes / SEGMENTS) / 43_200, 0, 0)} camera-days of 2 s segments per GB`,
+);
