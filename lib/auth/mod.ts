@@ -28,7 +28,20 @@ export {
   SignInThrottle,
 } from "./sign_in_throttle.ts";
 export type { DevicePrincipal, Principal, UserPrincipal } from "./principal.ts";
-export type { TokenPair } from "./sessions.ts";
+export { BROWSER_HANDLE_PREFIX, type BrowserSession, type TokenPair } from "./sessions.ts";
+export {
+  browserSessions,
+  type BrowserSessionOptions,
+  type BrowserVariables,
+  clearSessionCookie,
+  CSRF_FIELD,
+  CSRF_HEADER,
+  csrfTokenOf,
+  SESSION_COOKIE,
+  setSessionCookie,
+  SIGN_IN_COOKIE,
+  signInToken,
+} from "./browser_session.ts";
 export { AUDIENCE, type IssuedToken } from "./tokens.ts";
 export { MAX_ASSERTION_TTL_S } from "./devices.ts";
 export { type PrefixSignature, sequencesCover, UrlSigner } from "./signed_urls.ts";

@@ -2,7 +2,7 @@ import type { Catalog, User } from "../catalog/mod.ts";
 import { UnauthorizedError } from "../errors/mod.ts";
 import { verifyPassword } from "./password.ts";
 import { hashSecret, randomSecret } from "./secrets.ts";
-import type { AccessTokens } from "./tokens.ts";
+import type { AccessTokens, IssuedToken } from "./tokens.ts";
 import type { AccessChanges } from "./access_changes.ts";
 
 /** What a sign-in or a refresh hands back. */
@@ -11,6 +11,18 @@ export interface TokenPair {
   accessTokenExpiresAt: Date;
   refreshToken: string;
   refreshTokenExpiresAt: Date;
+}
+
+/** Prefix of a browser session's handle (the page cookie's value). */
+export const BROWSER_HANDLE_PREFIX = "mck_";
+
+/** A signed-in browser's session: the handle its cookie holds and who it is. */
+export interface BrowserSession {
+  handle: string;
+  user: User;
+  /** The session (refresh-token family) id: access tokens issued for it carry it as `sid`. */
+  sessionId: string;
+  expiresAt: Date;
 }
 
 /**
@@ -28,9 +40,7 @@ export class Sessions {
 
   /** Signs a user in by email and password. */
   async login(email: string, password: string): Promise<TokenPair> {
-    const user = await this.catalog.users.getByEmail(email.trim().toLowerCase());
-    const ok = await verifyPassword(user?.passwordHash, password);
-    if (!user || !ok || user.disabled) throw new UnauthorizedError("Email or password is wrong");
+    const user = await this.#verify(email, password);
     const family = await this.catalog.sessions.createFamily({
       userId: user.id,
       expiresAt: new Date(Date.now() + this.refreshTtlMs),
@@ -45,8 +55,53 @@ export class Sessions {
     return await this.#pair(user, family.id, refreshToken, family.expiresAt);
   }
 
+  /**
+   * Signs a user in for the web pages: a new session whose handle (`mck_…`, kept in an HttpOnly
+   * cookie) never rotates and is not a refresh token; ending the session ends the handle.
+   */
+  async loginBrowser(email: string, password: string): Promise<BrowserSession> {
+    const user = await this.#verify(email, password);
+    const family = await this.catalog.sessions.createFamily({
+      userId: user.id,
+      expiresAt: new Date(Date.now() + this.refreshTtlMs),
+    });
+    const handle = randomSecret(BROWSER_HANDLE_PREFIX);
+    await this.catalog.sessions.addToken({
+      tokenHash: await hashSecret(handle),
+      familyId: family.id,
+      expiresAt: family.expiresAt,
+      rotatedAt: null,
+    });
+    return { handle, user, sessionId: family.id, expiresAt: family.expiresAt };
+  }
+
+  /** The live session behind a browser handle, or undefined when it is unknown, revoked or over. */
+  async browser(handle: string): Promise<BrowserSession | undefined> {
+    if (!handle.startsWith(BROWSER_HANDLE_PREFIX)) return undefined;
+    const token = await this.catalog.sessions.getToken(await hashSecret(handle));
+    if (!token) return undefined;
+    const family = await this.catalog.sessions.getFamily(token.familyId);
+    if (!family || family.revokedAt || family.expiresAt <= new Date()) return undefined;
+    const user = await this.catalog.users.get(family.userId);
+    if (!user || user.disabled) return undefined;
+    return { handle, user, sessionId: family.id, expiresAt: family.expiresAt };
+  }
+
+  /** A short-lived access token of a browser session, for its islands' API calls. */
+  async browserAccess(session: BrowserSession): Promise<IssuedToken> {
+    return await this.tokens.issueUser({
+      userId: session.user.id,
+      role: session.user.role,
+      fleetId: session.user.fleetId,
+      sessionId: session.sessionId,
+    });
+  }
+
   /** Exchanges a refresh token for a new pair; a replayed token revokes its whole family. */
   async refresh(refreshToken: string): Promise<TokenPair> {
+    if (refreshToken.startsWith(BROWSER_HANDLE_PREFIX)) {
+      throw new UnauthorizedError("A browser session handle is not a refresh token");
+    }
     const now = new Date();
     const tokenHash = await hashSecret(refreshToken);
     const token = await this.catalog.sessions.getToken(tokenHash);
@@ -97,6 +152,13 @@ export class Sessions {
   async isActive(sessionId: string): Promise<boolean> {
     const family = await this.catalog.sessions.getFamily(sessionId);
     return !!family && family.revokedAt === null && family.expiresAt > new Date();
+  }
+
+  async #verify(email: string, password: string): Promise<User> {
+    const user = await this.catalog.users.getByEmail(email.trim().toLowerCase());
+    const ok = await verifyPassword(user?.passwordHash, password);
+    if (!user || !ok || user.disabled) throw new UnauthorizedError("Email or password is wrong");
+    return user;
   }
 
   async #pair(

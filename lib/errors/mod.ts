@@ -48,6 +48,16 @@ export class ForbiddenError extends MotorcadeError {
   }
 }
 
+/**
+ * A state change made with the pages' session cookie lacks its CSRF token, or comes from another
+ * origin: refused before anything changes.
+ */
+export class CsrfError extends MotorcadeError {
+  constructor(message: string) {
+    super(403, "csrf_failed", message);
+  }
+}
+
 /** The resource does not exist, or exists in a fleet the caller cannot see. */
 export class NotFoundError extends MotorcadeError {
   constructor(message: string) {

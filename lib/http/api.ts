@@ -1,11 +1,17 @@
 import { OpenAPIHono, type RouteConfig, z } from "@hono/zod-openapi";
 import type { MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
-import { type Access, authorize, type AuthVariables, type Identity } from "../auth/mod.ts";
+import {
+  type Access,
+  authorize,
+  type AuthVariables,
+  type BrowserVariables,
+  type Identity,
+} from "../auth/mod.ts";
 import { PayloadTooLargeError, ValidationError } from "../errors/mod.ts";
 
 /** Hono environment of the Motorcade app: what middleware puts on the context. */
-export type AppEnv = { Variables: AuthVariables & { requestId: string } };
+export type AppEnv = { Variables: AuthVariables & BrowserVariables & { requestId: string } };
 
 /** The OpenAPI-aware Hono app every route registers on. */
 export type ApiApp = OpenAPIHono<AppEnv>;

@@ -1,21 +1,17 @@
 /// <reference lib="dom" />
-/** The browser half of the islands runtime: it is the entry of the island bundle. */
+/** The browser half of the islands runtime: each island's bundle entry calls it. */
 import { type ComponentType, h, hydrate } from "preact";
 import { ISLAND_NAME_ATTRIBUTE, ISLAND_PROPS_ATTRIBUTE, ISLAND_TAG } from "./marker.ts";
 
-/** Hydrates every island marker under `root` with the component of its name. */
-export function hydrateIslands(
+/** Hydrates every marker of island `name` under `root` with `component`. */
+export function hydrateIsland(
+  name: string,
   // deno-lint-ignore no-explicit-any
-  islands: Record<string, ComponentType<any>>,
+  component: ComponentType<any>,
   root: ParentNode = document,
 ): void {
-  for (const marker of root.querySelectorAll(ISLAND_TAG)) {
-    const name = marker.getAttribute(ISLAND_NAME_ATTRIBUTE) ?? "";
-    const component = Object.hasOwn(islands, name) ? islands[name] : undefined;
-    if (!component) {
-      console.error(`Cannot hydrate island "${name}": the bundle has no island of that name`);
-      continue;
-    }
+  const selector = `${ISLAND_TAG}[${ISLAND_NAME_ATTRIBUTE}="${name}"]`;
+  for (const marker of root.querySelectorAll(selector)) {
     const props = JSON.parse(marker.getAttribute(ISLAND_PROPS_ATTRIBUTE) ?? "{}");
     hydrate(h(component, props), marker);
   }

@@ -186,3 +186,6 @@ async function send<T>(
   }
   return body as T;
 }
+
+/** Calls the API at `path` with an optional bearer `token` and JSON `body`; throws ApiError. */
+export const callApi = send;

@@ -18,7 +18,7 @@ Deno.test("admin page is an HTML shell holding the AdminApp island", async () =>
   const html = await response.text();
   assert.match(html, /^<!DOCTYPE html>/);
   assert.match(html, /<motorcade-island data-name="AdminApp" data-props="\{\}">/);
-  assert.match(html, /<script type="module" src="\/static\/islands\.js"><\/script>/);
+  assert.match(html, /<script type="module" src="\/static\/ui\/AdminApp-[A-Z0-9]+\.js"><\/script>/);
   assert.match(html, /<form[^>]*class="card signin"/, "the sign-in form is server-rendered");
 });
 
@@ -29,56 +29,46 @@ Deno.test("root redirects to the admin interface", async () => {
   assert.equal(response.headers.get("location"), "/admin");
 });
 
-Deno.test("island bundle is esbuild's JavaScript, revalidated by its ETag", async () => {
+Deno.test("the admin island's script is esbuild's JavaScript, cached immutably by its hash", async () => {
   await using platform = await startTestPlatform();
-  const response = await platform.call("GET", "/static/islands.js");
-  assert.equal(response.status, 200);
-  assert.match(response.headers.get("content-type") ?? "", /^text\/javascript/);
-  assert.match(response.headers.get("cache-control") ?? "", /no-cache/);
-  const etag = response.headers.get("etag");
-  assert.ok(etag, "the bundle has an ETag");
-  const js = await response.text();
-  assert.ok(js.length > 5_000, `the bundle holds Preact and the islands, got ${js.length} bytes`);
-  assert.ok(js.includes("motorcade-island"), "the bundle finds the island markers");
-  assert.ok(js.includes("/api/v1/auth/login"), "the bundle holds the AdminApp island");
-  assert.doesNotMatch(js, /from\s*["']preact/, "Preact is bundled, not imported");
-
-  const again = await platform.call("GET", "/static/islands.js", {
-    headers: { "if-none-match": etag },
-  });
+  const html = await (await platform.call("GET", "/admin")).text();
+  const src = /<script type="module" src="([^"]+)">/.exec(html)![1];
+  const preloads = [...html.matchAll(/<link rel="modulepreload" href="([^"]+)"/g)].map((m) => m[1]);
+  let js = "";
+  for (const url of [src, ...preloads]) {
+    const response = await platform.call("GET", url);
+    assert.equal(response.status, 200, url);
+    assert.match(response.headers.get("content-type") ?? "", /^text\/javascript/);
+    assert.equal(response.headers.get("cache-control"), "public, max-age=31536000, immutable");
+    js += await response.text();
+  }
+  assert.ok(js.length > 5_000, `the scripts hold Preact and the island, got ${js.length} bytes`);
+  assert.ok(js.includes("motorcade-island"), "the entry finds the island markers");
+  assert.ok(js.includes("/api/v1/auth/login"), "the scripts hold the AdminApp island");
+  assert.doesNotMatch(js, /from\s*["']preact/, "Preact is bundled, not imported by name");
+  const etag = (await platform.call("GET", src)).headers.get("etag")!;
+  const again = await platform.call("GET", src, { headers: { "if-none-match": etag } });
   assert.equal(again.status, 304);
-  assert.equal(again.headers.get("etag"), etag);
-  assert.equal(await again.text(), "");
-
-  const stale = await platform.call("GET", "/static/islands.js", {
-    headers: { "if-none-match": '"stale"' },
-  });
-  assert.equal(stale.status, 200);
-  await stale.body?.cancel();
 });
 
-Deno.test("admin stylesheet is served as CSS with an ETag", async () => {
+Deno.test("admin stylesheet is served as CSS under its content hash", async () => {
   await using platform = await startTestPlatform();
-  const response = await platform.call("GET", "/static/admin.css");
+  const html = await (await platform.call("GET", "/admin")).text();
+  const href = /<link rel="stylesheet" href="(\/static\/ui\/styles-[0-9a-f]+\.css)"/.exec(html)![1];
+  const response = await platform.call("GET", href);
   assert.equal(response.status, 200);
   assert.match(response.headers.get("content-type") ?? "", /^text\/css/);
   assert.ok((await response.text()).includes(".enrolment"));
   const etag = response.headers.get("etag")!;
-  const again = await platform.call("GET", "/static/admin.css", {
-    headers: { "if-none-match": `W/${etag}` },
-  });
+  const again = await platform.call("GET", href, { headers: { "if-none-match": `W/${etag}` } });
   assert.equal(again.status, 304);
 });
 
-Deno.test("admin and static routes are in the OpenAPI document", async () => {
+Deno.test("pages and their files are not in the OpenAPI document: they are not API", async () => {
   await using platform = await startTestPlatform();
   const doc = await (await platform.call("GET", OPENAPI_PATH)).json();
-  for (const path of ["/", "/admin", "/static/islands.js", "/static/admin.css"]) {
-    assert.ok(doc.paths[path]?.get, `GET ${path} is documented`);
-    assert.equal(doc.paths[path].get["x-motorcade-access"], "public");
-  }
-  assert.ok(doc.paths["/admin"].get.responses[200].content["text/html"]);
-  assert.ok(doc.paths["/static/islands.js"].get.responses[200].content["text/javascript"]);
+  const ui = Object.keys(doc.paths).filter((p) => p === "/" || /^\/(admin|static)(\/|$)/.test(p));
+  assert.deepEqual(ui, []);
 });
 
 Deno.test({

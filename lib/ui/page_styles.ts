@@ -1,0 +1,109 @@
+/**
+ * The pages' layout stylesheet (header, navigation, content, cards, forms), appended to the
+ * admin's: mobile first, no sideways scroll at 320 px, tap targets at least 44 px, AA contrast.
+ */
+export const PAGE_CSS = `
+.skip-link {
+  position: absolute; left: .5rem; top: -3rem; z-index: 10; padding: .6rem 1rem;
+  background: #fff; color: var(--text); border-radius: 6px; font-weight: 600;
+}
+.skip-link:focus { top: .5rem; }
+a { color: var(--accent-dark); }
+a:focus-visible, summary:focus-visible { outline: 2px solid var(--accent); outline-offset: 2px; }
+
+.site-header {
+  background: #151b2b; color: #fff; display: flex; flex-wrap: wrap; align-items: center;
+  gap: .5rem 1rem; padding: .5rem 1rem; min-height: 3.5rem;
+}
+.site-header a { color: #fff; }
+.site-header .brand { text-decoration: none; display: inline-flex; align-items: center;
+  min-height: 44px; }
+.site-header .brand span { color: #a9c3ff; }
+.site-header .who { color: #d5dbe8; font-size: .9rem; overflow-wrap: anywhere; }
+.site-header .tools { display: flex; flex-wrap: wrap; align-items: center; gap: .5rem;
+  margin-left: auto; min-width: 0; }
+.site-header form { margin: 0; display: flex; align-items: center; gap: .4rem; min-width: 0; }
+.site-header label { color: #d5dbe8; font-weight: 500; margin: 0; font-size: .85rem; }
+.site-header select { height: 44px; width: auto; max-width: 12rem; min-width: 0; }
+.site-header button {
+  min-height: 44px; background: transparent; color: #fff; border-color: #8792ab;
+}
+.site-header button:hover { background: #26304a; }
+.site-header button:focus-visible, .site-header select:focus { outline-color: #a9c3ff; }
+
+.site-nav { background: #fff; border-bottom: 1px solid var(--border); }
+.site-nav ul { list-style: none; margin: 0 auto; padding: 0 1rem; display: flex; gap: .25rem;
+  max-width: 1120px; }
+.site-nav a {
+  display: flex; align-items: center; min-height: 44px; padding: 0 .8rem; text-decoration: none;
+  color: var(--text); font-weight: 500; border-bottom: 3px solid transparent;
+}
+.site-nav a:hover { background: #f0f2f6; }
+.site-nav a[aria-current="page"] { border-bottom-color: var(--accent); color: var(--accent-dark);
+  font-weight: 700; }
+.nav-menu { display: none; }
+
+main.page { max-width: 1120px; margin: 0 auto; padding: 1.25rem 1rem 3rem; }
+.page-title { display: flex; flex-wrap: wrap; align-items: baseline; gap: .5rem 1rem;
+  margin-bottom: 1rem; }
+.page-title h1 { margin: 0; overflow-wrap: anywhere; }
+.page-title .actions { margin-left: auto; display: flex; gap: .5rem; flex-wrap: wrap; }
+
+.button-link {
+  display: inline-flex; align-items: center; justify-content: center; min-height: 44px;
+  padding: 0 1rem; border-radius: 6px; border: 1px solid #c5cad4; background: #fff;
+  color: var(--text); font-weight: 600; text-decoration: none;
+}
+.button-link.primary, main button.primary { background: var(--accent); border-color: var(--accent);
+  color: #fff; }
+main button, main input, main select { min-height: 44px; }
+
+.card-list { list-style: none; margin: 0; padding: 0; display: grid; gap: .75rem;
+  grid-template-columns: repeat(auto-fill, minmax(min(100%, 260px), 1fr)); }
+.card-list > li { min-width: 0; }
+.card-link { display: block; text-decoration: none; color: var(--text); min-height: 44px; }
+.card-link:hover { border-color: var(--accent); }
+.card-link strong { display: block; font-size: 1.05rem; overflow-wrap: anywhere; }
+
+.notice { border: 1px solid #b8cdfa; background: #eef3ff; border-radius: 8px;
+  padding: .6rem .8rem; margin: 0 0 1rem; }
+.problem { border: 1px solid #f3b8b2; background: var(--danger-bg); color: var(--danger);
+  border-radius: 8px; padding: .6rem .8rem; margin: 0 0 1rem; }
+
+.sign-in-page { max-width: 400px; margin: 8vh auto 0; padding: 0 1rem; }
+.sign-in-page h1 { margin-bottom: .25rem; }
+.sign-in-page button { width: 100%; min-height: 44px; }
+.sign-in-page input { min-height: 44px; }
+
+@media (max-width: 720px) {
+  .site-nav { display: none; }
+  .nav-menu { display: block; position: relative; }
+  .nav-menu summary {
+    list-style: none; cursor: pointer; min-height: 44px; display: flex; align-items: center;
+    padding: 0 .9rem; border: 1px solid #8792ab; border-radius: 6px; color: #fff;
+    font-weight: 600;
+  }
+  .nav-menu summary::-webkit-details-marker { display: none; }
+  .nav-menu ul {
+    list-style: none; margin: .25rem 0 0; padding: .25rem; position: absolute; right: 0;
+    z-index: 5; min-width: 12rem; background: #fff; border: 1px solid var(--border);
+    border-radius: 8px; box-shadow: 0 6px 18px rgba(16, 24, 40, .18);
+  }
+  .nav-menu a { display: flex; align-items: center; min-height: 44px; padding: 0 .75rem;
+    color: var(--text); text-decoration: none; border-radius: 6px; }
+  .nav-menu a[aria-current="page"] { color: var(--accent-dark); font-weight: 700;
+    background: #eef3ff; }
+  .site-header { padding: .5rem .75rem; }
+  .site-header .who { display: none; }
+  .site-header select { max-width: 9rem; }
+  main.page { padding: 1rem .75rem 2.5rem; }
+  table.responsive thead { display: none; }
+  table.responsive, table.responsive tbody, table.responsive tr, table.responsive td {
+    display: block; width: 100%; }
+  table.responsive tr { border: 1px solid var(--border); border-radius: 8px; margin-bottom: .75rem;
+    background: var(--surface); padding: .25rem .5rem; }
+  table.responsive td { border: none; padding: .35rem .25rem; }
+  table.responsive td[data-label]::before { content: attr(data-label); display: block;
+    font-size: .75rem; font-weight: 600; text-transform: uppercase; color: var(--muted); }
+}
+`;

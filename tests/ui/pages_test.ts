@@ -1,0 +1,336 @@
+/**
+ * The pages: sign-in with the session cookie, CSRF refusals, sign-out and revocation, and the
+ * islands' scripts (through `app.request()`); the layout in Chromium at desktop and phone sizes.
+ */
+import assert from "node:assert/strict";
+import { OWNER, startTestPlatform, type TestPlatform } from "../support/platform.ts";
+import { hasChromium } from "../support/browser.ts";
+import { PAGE_SIZES, signInPage, startUi } from "./support.ts";
+
+/** A browser of `app.request()`: keeps cookies, sends this origin's Origin on POSTs. */
+class CookieJar {
+  readonly cookies = new Map<string, string>();
+  constructor(readonly platform: TestPlatform) {}
+
+  async request(
+    method: string,
+    path: string,
+    init: { form?: Record<string, string>; headers?: Record<string, string> } = {},
+  ) {
+    const headers = new Headers(init.headers);
+    if (this.cookies.size) {
+      headers.set("cookie", [...this.cookies].map(([k, v]) => `${k}=${v}`).join("; "));
+    }
+    let body: BodyInit | undefined;
+    if (init.form) {
+      body = new URLSearchParams(init.form);
+      headers.set("content-type", "application/x-www-form-urlencoded");
+    }
+    if (method !== "GET" && !headers.has("origin")) headers.set("origin", "http://motorcade.test");
+    const response = await this.platform.app.request(`http://motorcade.test${path}`, {
+      method,
+      headers,
+      body,
+      redirect: "manual",
+    });
+    for (const cookie of response.headers.getSetCookie()) {
+      const [pair] = cookie.split(";");
+      const [name, value] = pair.split("=");
+      if (value === "" || /max-age=0/i.test(cookie)) this.cookies.delete(name);
+      else this.cookies.set(name, value);
+    }
+    return response;
+  }
+
+  /** Signs in through the form; answers the POST's response. */
+  async signIn(email = OWNER.email, password = OWNER.password, next?: string) {
+    const form = await (await this.request("GET", "/admin/sign-in")).text();
+    const csrf = /name="_csrf" value="([^"]+)"/.exec(form)?.[1];
+    assert.ok(csrf, "the sign-in form carries a CSRF token");
+    return await this.request("POST", "/admin/sign-in", {
+      form: { _csrf: csrf, email, password, ...(next ? { next } : {}) },
+    });
+  }
+}
+
+const csrfOf = (html: string) => /<meta name="csrf-token" content="([^"]+)"/.exec(html)?.[1];
+
+Deno.test("sign-in sets an HttpOnly SameSite=Strict session cookie and lands on the fleets", async () => {
+  await using platform = await startTestPlatform();
+  const jar = new CookieJar(platform);
+  const response = await jar.signIn();
+  assert.equal(response.status, 303);
+  assert.equal(response.headers.get("location"), "/admin/fleets");
+  const cookie = response.headers.getSetCookie().find((c) => c.startsWith("motorcade_session="));
+  assert.ok(cookie, "a session cookie is set");
+  assert.match(cookie, /HttpOnly/);
+  assert.match(cookie, /SameSite=Strict/);
+  assert.match(cookie, /Path=\//);
+  assert.doesNotMatch(cookie, /Secure/, "plain http: not Secure");
+  assert.match(jar.cookies.get("motorcade_session")!, /^mck_/);
+  const page = await jar.request("GET", "/admin/fleets");
+  assert.equal(page.status, 200);
+  const html = await page.text();
+  assert.match(html, /<h1>Fleets<\/h1>/);
+  assert.match(html, /Acme|No fleet yet/);
+  assert.ok(csrfOf(html), "the page carries its CSRF token");
+});
+
+Deno.test("the session cookie is Secure when PUBLIC_URL is https", async () => {
+  await using platform = await startTestPlatform({ PUBLIC_URL: "https://motorcade.test" });
+  const jar = new CookieJar(platform);
+  const response = await jar.request("GET", "/admin/sign-in");
+  await response.body?.cancel();
+  const form = response.headers.getSetCookie().find((c) => c.startsWith("motorcade_signin="));
+  assert.match(form ?? "", /Secure/);
+  const signedIn = await jar.signIn();
+  await signedIn.body?.cancel();
+  const cookie = signedIn.headers.getSetCookie().find((c) => c.startsWith("motorcade_session="));
+  assert.match(cookie ?? "", /; Secure/);
+});
+
+Deno.test("a page without a session redirects to sign-in and comes back after", async () => {
+  await using platform = await startTestPlatform();
+  const jar = new CookieJar(platform);
+  const response = await jar.request("GET", "/admin/fleets?x=1");
+  assert.equal(response.status, 303);
+  assert.equal(response.headers.get("location"), "/admin/sign-in?next=%2Fadmin%2Ffleets%3Fx%3D1");
+  const signedIn = await jar.signIn(OWNER.email, OWNER.password, "/admin/fleets?x=1");
+  assert.equal(signedIn.headers.get("location"), "/admin/fleets?x=1");
+  // Never to another site.
+  const jar2 = new CookieJar(platform);
+  const away = await jar2.signIn(OWNER.email, OWNER.password, "//evil.test/admin");
+  assert.equal(away.headers.get("location"), "/admin/fleets");
+});
+
+Deno.test("a wrong password shows the form again with the problem, and sets no session", async () => {
+  await using platform = await startTestPlatform();
+  const jar = new CookieJar(platform);
+  const response = await jar.signIn(OWNER.email, "not-the-password");
+  assert.equal(response.status, 401);
+  assert.match(await response.text(), /role="alert">Email or password is wrong</);
+  assert.equal(jar.cookies.has("motorcade_session"), false);
+});
+
+Deno.test("state changes with the cookie are refused without the CSRF token or from another origin", async () => {
+  await using platform = await startTestPlatform();
+  const jar = new CookieJar(platform);
+  await (await jar.signIn()).body?.cancel();
+  const csrf = csrfOf(await (await jar.request("GET", "/admin/fleets")).text())!;
+
+  const missing = await jar.request("POST", "/admin/sign-out", { form: {} });
+  assert.equal(missing.status, 403);
+  assert.match(missing.headers.get("content-type") ?? "", /application\/problem\+json/);
+  const problem = await missing.json();
+  assert.equal(problem.code, "csrf_failed");
+  assert.match(problem.detail, /CSRF token is missing/);
+
+  const wrong = await jar.request("POST", "/admin/session/token", {
+    headers: { "x-csrf-token": "x".repeat(43) },
+  });
+  assert.equal(wrong.status, 403);
+  assert.match((await wrong.json()).detail, /does not match/);
+
+  const crossSite = await jar.request("POST", "/admin/session/token", {
+    headers: { "x-csrf-token": csrf, origin: "https://evil.test" },
+  });
+  assert.equal(crossSite.status, 403);
+  assert.match((await crossSite.json()).detail, /origin "https:\/\/evil\.test"/);
+
+  // The sign-in form itself needs its double-submit token.
+  const fresh = new CookieJar(platform);
+  const login = await fresh.request("POST", "/admin/sign-in", {
+    form: { email: OWNER.email, password: OWNER.password },
+  });
+  assert.equal(login.status, 403);
+  assert.equal((await login.json()).code, "csrf_failed");
+
+  // Still signed in: nothing was changed.
+  const still = await jar.request("GET", "/admin/fleets");
+  assert.equal(still.status, 200);
+  await still.body?.cancel();
+});
+
+Deno.test("islands get a bearer token from the cookie's session; bearer API calls need no CSRF", async () => {
+  await using platform = await startTestPlatform();
+  const jar = new CookieJar(platform);
+  await (await jar.signIn()).body?.cancel();
+  const csrf = csrfOf(await (await jar.request("GET", "/admin/fleets")).text())!;
+  const response = await jar.request("POST", "/admin/session/token", {
+    headers: { "x-csrf-token": csrf },
+  });
+  assert.equal(response.status, 200);
+  assert.equal(response.headers.get("cache-control"), "no-store");
+  const { accessToken, expiresIn } = await response.json();
+  assert.ok(expiresIn > 0);
+  const me = await platform.call("GET", "/api/v1/me", { token: accessToken });
+  assert.equal((await me.json()).email, OWNER.email);
+  // The cookie alone does not authenticate the API.
+  const cookieOnly = await jar.request("GET", "/api/v1/me");
+  assert.equal(cookieOnly.status, 401);
+  await cookieOnly.body?.cancel();
+  // A bearer POST carries no CSRF token and is not refused for it.
+  const created = await platform.call("POST", "/api/v1/fleets", {
+    token: accessToken,
+    json: { name: "Bearer Fleet" },
+  });
+  assert.equal(created.status, 201);
+  await created.body?.cancel();
+  // The cookie's handle is not a refresh token.
+  const refresh = await platform.call("POST", "/api/v1/auth/refresh", {
+    json: { refreshToken: jar.cookies.get("motorcade_session") },
+  });
+  assert.equal(refresh.status, 401);
+  await refresh.body?.cancel();
+});
+
+Deno.test("sign-out ends the session: the cookie is cleared and no longer works, nor its tokens", async () => {
+  await using platform = await startTestPlatform();
+  const jar = new CookieJar(platform);
+  await (await jar.signIn()).body?.cancel();
+  const handle = jar.cookies.get("motorcade_session")!;
+  const csrf = csrfOf(await (await jar.request("GET", "/admin/fleets")).text())!;
+  const { accessToken } = await (await jar.request("POST", "/admin/session/token", {
+    headers: { "x-csrf-token": csrf },
+  })).json();
+
+  const out = await jar.request("POST", "/admin/sign-out", { form: { _csrf: csrf } });
+  assert.equal(out.status, 303);
+  assert.equal(out.headers.get("location"), "/admin/sign-in");
+  assert.match(
+    out.headers.getSetCookie().find((c) => c.startsWith("motorcade_session=")) ?? "",
+    /Max-Age=0/,
+  );
+  assert.equal(jar.cookies.has("motorcade_session"), false);
+
+  // The old cookie value, replayed, is signed out too.
+  jar.cookies.set("motorcade_session", handle);
+  const replay = await jar.request("GET", "/admin/fleets");
+  assert.equal(replay.status, 303);
+  await replay.body?.cancel();
+  const api = await platform.call("GET", "/api/v1/me", { token: accessToken });
+  assert.equal(api.status, 401);
+  await api.body?.cancel();
+});
+
+Deno.test("a fleet user lands on their fleet and gets 404 for another fleet's pages", async () => {
+  await using platform = await startTestPlatform();
+  const owner = (await platform.login(OWNER.email, OWNER.password)).accessToken;
+  const fleet = async (name: string) =>
+    (await (await platform.call("POST", "/api/v1/fleets", { token: owner, json: { name } })).json())
+      .id;
+  const north = await fleet("North");
+  const south = await fleet("South");
+  const created = await platform.call("POST", `/api/v1/fleets/${north}/users`, {
+    token: owner,
+    json: { email: "viewer@north.test", password: "viewer-password-1", role: "viewer" },
+  });
+  assert.equal(created.status, 201, await created.text());
+  const jar = new CookieJar(platform);
+  const signedIn = await jar.signIn("viewer@north.test", "viewer-password-1");
+  assert.equal(signedIn.headers.get("location"), `/admin/fleets/${north}`);
+  const own = await jar.request("GET", `/admin/fleets/${north}`);
+  assert.equal(own.status, 200);
+  assert.match(await own.text(), /<h1>North<\/h1>/);
+  const other = await jar.request("GET", `/admin/fleets/${south}`);
+  assert.equal(other.status, 404);
+  const html = await other.text();
+  assert.match(html, /Fleet &quot;flt_|Fleet "flt_/);
+  assert.doesNotMatch(html, /South/);
+});
+
+Deno.test("a page loads only its islands' scripts; files are hashed, immutable and compressed", async () => {
+  await using platform = await startTestPlatform();
+  const jar = new CookieJar(platform);
+  await (await jar.signIn()).body?.cancel();
+  const fleets = await (await jar.request("GET", "/admin/fleets")).text();
+  assert.doesNotMatch(fleets, /<script/, "the fleets page has no island: no script");
+  const stylesheet = /<link rel="stylesheet" href="(\/static\/ui\/styles-[0-9a-f]+\.css)"/
+    .exec(fleets)?.[1];
+  assert.ok(stylesheet, fleets);
+
+  const classic = await (await jar.request("GET", "/admin")).text();
+  const entry = /<script type="module" src="(\/static\/ui\/AdminApp-[A-Z0-9]+\.js)"><\/script>/
+    .exec(classic)?.[1];
+  assert.ok(entry, classic);
+  const preloads = [...classic.matchAll(/<link rel="modulepreload" href="([^"]+)"/g)].map((m) =>
+    m[1]
+  );
+  for (const url of [entry, ...preloads, stylesheet]) {
+    const br = await jar.request("GET", url, { headers: { "accept-encoding": "gzip, br" } });
+    assert.equal(br.status, 200, url);
+    assert.equal(br.headers.get("cache-control"), "public, max-age=31536000, immutable");
+    assert.equal(br.headers.get("vary"), "Accept-Encoding");
+    await br.body?.cancel();
+    const gzip = await jar.request("GET", url, { headers: { "accept-encoding": "gzip" } });
+    const plain = await jar.request("GET", url, { headers: { "accept-encoding": "identity" } });
+    const text = await plain.text();
+    if (text.length > 512) {
+      assert.equal(br.headers.get("content-encoding"), "br", url);
+      assert.equal(gzip.headers.get("content-encoding"), "gzip", url);
+      const unzipped = await new Response(
+        gzip.body!.pipeThrough(new DecompressionStream("gzip")),
+      ).text();
+      assert.equal(unzipped, text, url);
+    } else {
+      await gzip.body?.cancel();
+    }
+  }
+  const missing = await jar.request("GET", "/static/ui/Nope-ABC.js");
+  assert.equal(missing.status, 404);
+  await missing.body?.cancel();
+});
+
+Deno.test("the manifest names the app and its icons, which are served", async () => {
+  await using platform = await startTestPlatform();
+  const response = await platform.call("GET", "/static/manifest.webmanifest");
+  assert.equal(response.status, 200);
+  assert.match(response.headers.get("content-type") ?? "", /^application\/manifest\+json/);
+  const manifest = await response.json();
+  assert.equal(manifest.name, "Motorcade");
+  assert.ok(manifest.start_url.startsWith("/admin"));
+  assert.equal(manifest.display, "standalone");
+  const sizes = manifest.icons.map((i: { sizes: string }) => i.sizes);
+  assert.ok(sizes.includes("192x192") && sizes.includes("512x512"), sizes.join());
+  assert.ok(manifest.icons.some((i: { purpose?: string }) => i.purpose?.includes("maskable")));
+  for (const icon of manifest.icons) {
+    const file = await platform.call("GET", icon.src);
+    assert.equal(file.status, 200, icon.src);
+    const bytes = new Uint8Array(await file.arrayBuffer());
+    if (icon.type === "image/png") {
+      assert.deepEqual([...bytes.subarray(1, 4)], [0x50, 0x4e, 0x47], `${icon.src} is a PNG`);
+      const view = new DataView(bytes.buffer);
+      const [w, h] = icon.sizes.split("x").map(Number);
+      assert.deepEqual([view.getUint32(16), view.getUint32(20)], [w, h], icon.src);
+    }
+  }
+});
+
+Deno.test({
+  name: "the layout passes axe with no sideways scroll on desktop and phone, screenshots non-blank",
+  ignore: !hasChromium,
+  async fn() {
+    await using ui = await startUi();
+    for (const size of PAGE_SIZES) {
+      await using page = await ui.page(size);
+      const signIn = await signInPage(page, ui.url, { check: true });
+      assert.match(signIn.cookie.sameSite, /Strict/);
+      assert.equal(signIn.cookie.httpOnly, true);
+      await page.checkPage("fleets");
+      if (size.name === "phone") {
+        // The navigation is a menu: open it and go on from there.
+        await page.page.getByText("Menu", { exact: true }).click();
+        await page.page.getByRole("navigation", { name: "Main (menu)" }).getByRole("link", {
+          name: "Health",
+        }).waitFor();
+      } else {
+        await page.page.getByRole("navigation", { name: "Main" }).getByRole("link", {
+          name: "Fleets",
+        }).waitFor();
+      }
+      await page.page.getByRole("button", { name: "Sign out" }).click();
+      await page.page.getByRole("heading", { name: "Sign in" }).waitFor();
+      assert.equal(await page.sessionCookie(), undefined, "signed out: no cookie");
+    }
+  },
+});
