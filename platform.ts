@@ -159,6 +159,7 @@ export async function createPlatform(
     metrics,
     logger,
     live: live?.service ?? null,
+    indexerStats: roles.has("indexer") ? () => indexer.stats() : undefined,
     // Only what this process's roles use.
     readiness: [
       { name: "catalog", check: () => catalog.ping() },

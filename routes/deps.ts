@@ -2,7 +2,7 @@ import type { Identity } from "../lib/auth/mod.ts";
 import type { Catalog } from "../lib/catalog/mod.ts";
 import type { Config } from "../lib/config/mod.ts";
 import type { FleetRegistry } from "../lib/fleet/mod.ts";
-import type { Ingest } from "../lib/ingest/mod.ts";
+import type { IndexerStats, Ingest } from "../lib/ingest/mod.ts";
 import type { Playback } from "../lib/playback/mod.ts";
 import type { ObjectStore } from "../lib/storage/mod.ts";
 import type { Metrics, SecuredOptions } from "../lib/http/mod.ts";
@@ -27,6 +27,8 @@ export interface RouteDeps {
   metrics: Metrics;
   logger: Logger;
   readiness: ReadinessCheck[];
+  /** The indexer's last-minute figures; absent where the indexer role does not run. */
+  indexerStats?: () => IndexerStats;
   /** Live streaming; null when LIVE is off. */
   live: LiveService | null;
   /** Options every `secured(...)` route definition takes. */

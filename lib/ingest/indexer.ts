@@ -3,6 +3,18 @@ import { type BusMessage, type Consumer, type EventBus, SEGMENTS_TOPIC } from ".
 import type { Logger } from "../log/mod.ts";
 import type { SegmentEvent } from "./events.ts";
 
+/** What the indexer did over the last minute, for the system health. */
+export interface IndexerStats {
+  /** Segments and bytes indexed per second over the last 60 s. */
+  segmentsPerSecond: number;
+  bytesPerSecond: number;
+  /** Now minus the publish time of the newest event of the last batch; null before the first. */
+  lagMs: number | null;
+  lastIndexedAt: Date | null;
+}
+
+const STATS_WINDOW_MS = 60_000;
+
 /**
  * The indexer — the seed's Streaming Service: consumes segment events into the catalog. Delivery
  * is at least once and may be out of order; indexing is idempotent (keyed by camera, recording and
@@ -10,6 +22,8 @@ import type { SegmentEvent } from "./events.ts";
  */
 export class Indexer {
   #consumer: Consumer | undefined;
+  readonly #window: Array<{ at: number; segments: number; bytes: number }> = [];
+  #last: { at: number; publishedAt: number } | undefined;
   /** Called after each batch with the newest indexed publish time (for lag measurements). */
   onIndexed?: (events: SegmentEvent[]) => void;
 
@@ -67,7 +81,32 @@ export class Indexer {
       }
       throw error;
     }
+    this.#count(batch, segments);
     this.onIndexed?.(events);
+  }
+
+  #count(batch: BusMessage<SegmentEvent>[], segments: SegmentRecord[]): void {
+    const at = Date.now();
+    const publishedAt = Math.max(...batch.map((m) => m.publishedAt));
+    if (publishedAt > 0) this.#last = { at, publishedAt };
+    this.#window.push({
+      at,
+      segments: segments.length,
+      bytes: segments.reduce((sum, s) => sum + s.size, 0),
+    });
+    while (this.#window.length && this.#window[0].at <= at - STATS_WINDOW_MS) this.#window.shift();
+  }
+
+  /** Segments and bytes indexed per second over the last minute, and the bus lag. */
+  stats(now = Date.now()): IndexerStats {
+    const recent = this.#window.filter((entry) => entry.at > now - STATS_WINDOW_MS);
+    const seconds = STATS_WINDOW_MS / 1000;
+    return {
+      segmentsPerSecond: recent.reduce((sum, e) => sum + e.segments, 0) / seconds,
+      bytesPerSecond: recent.reduce((sum, e) => sum + e.bytes, 0) / seconds,
+      lagMs: this.#last ? Math.max(0, this.#last.at - this.#last.publishedAt) : null,
+      lastIndexedAt: this.#last ? new Date(this.#last.at) : null,
+    };
   }
 
   async #indexOneByOne(events: SegmentEvent[]): Promise<void> {

@@ -9,7 +9,7 @@ export {
   type SegmentTiming,
   type UploadTarget,
 } from "./ingest.ts";
-export { Indexer } from "./indexer.ts";
+export { Indexer, type IndexerStats } from "./indexer.ts";
 export { readHead, type Upload } from "./upload.ts";
 export type { InitStored, RecordingEnded, SegmentEvent, SegmentStored } from "./events.ts";
 export { parseContentDigest } from "./digest.ts";
