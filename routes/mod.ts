@@ -11,7 +11,6 @@ import {
   serverTime,
   unmatchedRequest,
 } from "../lib/http/mod.ts";
-import { registerAdminRoutes } from "./admin.tsx";
 import { registerAuthRoutes } from "./api/v1/auth.ts";
 import { registerCameraRoutes } from "./api/v1/cameras.ts";
 import { registerDeviceRoutes } from "./api/v1/device.ts";
@@ -25,13 +24,14 @@ import { registerVehicleRoutes } from "./api/v1/vehicles.ts";
 import { registerStatusRoutes } from "./api/v1/status.ts";
 import { registerSystemHealthRoutes } from "./api/v1/system_health.ts";
 import type { RouteDeps } from "./deps.ts";
-import { registerStaticRoutes } from "./static.ts";
 import { registerMediaRoutes } from "./media.ts";
 import { registerSystemRoutes } from "./system.ts";
 import { servedRoles } from "./roles.ts";
+import { registerUiRoutes } from "./ui/mod.ts";
 
 export type { ReadinessCheck, RouteDeps } from "./deps.ts";
 export { roleOfPath } from "./roles.ts";
+export { isUiPath } from "./ui/mod.ts";
 
 /** Path of the generated OpenAPI 3.1 document. */
 export const OPENAPI_PATH = "/api/v1/openapi.json";
@@ -94,8 +94,7 @@ export function createApp(deps: RouteDeps): ApiApp {
   registerPlaybackRoutes(app, deps);
   registerLiveRoutes(app, deps);
   registerMediaRoutes(app, deps);
-  registerAdminRoutes(app, deps);
-  registerStaticRoutes(app, deps);
+  registerUiRoutes(app, deps);
   app.doc31(OPENAPI_PATH, {
     openapi: "3.1.0",
     info: {
