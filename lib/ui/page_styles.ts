@@ -95,7 +95,10 @@ main button, main input, main select { min-height: 44px; }
     background: #eef3ff; }
   .site-header { padding: .5rem .75rem; }
   .site-header .who { display: none; }
-  .site-header select { max-width: 9rem; }
+  .site-header .tools { display: contents; }
+  .site-header .brand { margin-right: auto; }
+  .site-header .fleet-switcher { order: 3; flex: 1 1 100%; }
+  .site-header .fleet-switcher select { flex: 1 1 auto; max-width: none; }
   main.page { padding: 1rem .75rem 2.5rem; }
   table.responsive thead { display: none; }
   table.responsive, table.responsive tbody, table.responsive tr, table.responsive td {

@@ -5,6 +5,7 @@
 import assert from "node:assert/strict";
 import { OWNER, startTestPlatform, type TestPlatform } from "../support/platform.ts";
 import { hasChromium } from "../support/browser.ts";
+import { apiCall } from "../support/fleet_api.ts";
 import { PAGE_SIZES, signInPage, startUi } from "./support.ts";
 
 /** A browser of `app.request()`: keeps cookies, sends this origin's Origin on POSTs. */
@@ -311,26 +312,53 @@ Deno.test({
   ignore: !hasChromium,
   async fn() {
     await using ui = await startUi();
+    const { accessToken } = await apiCall(ui.url, "POST", "/api/v1/auth/login", undefined, OWNER);
+    const north = await apiCall(ui.url, "POST", "/api/v1/fleets", accessToken, {
+      name: "Northern Buses and Coaches of the Long Valley",
+    });
+    await apiCall(ui.url, "POST", "/api/v1/fleets", accessToken, { name: "South" });
+    await apiCall(ui.url, "POST", `/api/v1/fleets/${north.id}/vehicles`, accessToken, {
+      name: "BUS 17",
+    });
     for (const size of PAGE_SIZES) {
       await using page = await ui.page(size);
       const signIn = await signInPage(page, ui.url, { check: true });
       assert.match(signIn.cookie.sameSite, /Strict/);
       assert.equal(signIn.cookie.httpOnly, true);
       await page.checkPage("fleets");
+      // The fleet switcher opens a fleet (no script: a GET form).
+      await page.page.getByLabel("Fleet", { exact: true }).selectOption(north.id);
+      await Promise.all([
+        page.page.waitForURL(`**/admin/fleets/${north.id}`),
+        page.page.getByRole("button", { name: "Open" }).click(),
+      ]);
+      await page.page.getByRole("link", { name: /BUS 17/ }).waitFor();
+      await page.checkPage("fleet");
+      const nav = size.name === "phone" ? "Main (menu)" : "Main";
       if (size.name === "phone") {
-        // The navigation is a menu: open it and go on from there.
+        // The navigation is a menu on phones.
         await page.page.getByText("Menu", { exact: true }).click();
-        await page.page.getByRole("navigation", { name: "Main (menu)" }).getByRole("link", {
-          name: "Health",
-        }).waitFor();
-      } else {
-        await page.page.getByRole("navigation", { name: "Main" }).getByRole("link", {
-          name: "Fleets",
-        }).waitFor();
       }
+      const current = page.page.getByRole("navigation", { name: nav }).getByRole("link", {
+        name: "Dashboard",
+      });
+      assert.equal(await current.getAttribute("aria-current"), "page");
+      if (size.name === "phone") await page.checkPage("fleet-menu");
+      // Tap targets: every link and button of the header and navigation is at least 44 px high.
+      const small = await page.page.evaluate(() =>
+        [...document.querySelectorAll("header a, header button, header select, nav a")]
+          .filter((e) => (e as HTMLElement).offsetParent !== null)
+          .map((e) => [e.textContent?.trim(), e.getBoundingClientRect().height] as const)
+          .filter(([, height]) => height < 44)
+      );
+      assert.deepEqual(small, [], `tap targets under 44 px (${size.name})`);
       await page.page.getByRole("button", { name: "Sign out" }).click();
       await page.page.getByRole("heading", { name: "Sign in" }).waitFor();
       assert.equal(await page.sessionCookie(), undefined, "signed out: no cookie");
+      // Back after signing out shows no page of the session (pages are no-store).
+      await page.goto(`/admin/fleets/${north.id}`);
+      await page.page.getByRole("heading", { name: "Sign in" }).waitFor();
+      assert.deepEqual(page.problems, []);
     }
   },
 });
