@@ -6,6 +6,8 @@ import type { RouteDeps } from "../../deps.ts";
 import {
   CredentialView,
   credentialView,
+  EnrolmentStateView,
+  enrolmentStateView,
   EnrolmentView,
   enrolmentView,
   jsonBody,
@@ -109,7 +111,10 @@ export function registerVehicleRoutes(
         fleetId,
         c.req.valid("json").name,
       );
-      return c.json({ vehicle: vehicleView(vehicle), enrolment: enrolmentView(enrolment) }, 201);
+      return c.json({
+        vehicle: vehicleView(vehicle),
+        enrolment: enrolmentView(enrolment, config.publicUrl),
+      }, 201);
     },
   );
 
@@ -121,15 +126,24 @@ export function registerVehicleRoutes(
         method: "get",
         path: "/api/v1/fleets/{fleetId}/vehicles/{vehicleId}",
         tags: ["vehicles"],
-        summary: "A vehicle",
+        summary: "A vehicle, with its enrolment state",
         request: { params: VehicleParams },
-        responses: { 200: jsonResponse(VehicleView, "The vehicle") },
+        responses: {
+          200: jsonResponse(
+            VehicleView.extend({ enrolment: EnrolmentStateView }).openapi("VehicleDetail"),
+            "The vehicle",
+          ),
+        },
       }),
     ),
     async (c) => {
       const { fleetId, vehicleId } = c.req.valid("param");
       const vehicle = await registry.vehicle(fleetId, vehicleId);
-      return c.json(vehicleView(vehicle, await status.presence(fleetId, vehicleId)), 200);
+      const credentials = await registry.listCredentials(fleetId, vehicleId);
+      return c.json({
+        ...vehicleView(vehicle, await status.presence(fleetId, vehicleId)),
+        enrolment: enrolmentStateView(credentials),
+      }, 200);
     },
   );
 
@@ -213,7 +227,8 @@ export function registerVehicleRoutes(
     ),
     async (c) => {
       const { fleetId, vehicleId } = c.req.valid("param");
-      return c.json(enrolmentView(await registry.issueCredential(fleetId, vehicleId)), 201);
+      const enrolment = await registry.issueCredential(fleetId, vehicleId);
+      return c.json(enrolmentView(enrolment, config.publicUrl), 201);
     },
   );
 

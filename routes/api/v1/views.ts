@@ -67,7 +67,44 @@ export const CredentialView = z.object({
 export const EnrolmentView = z.object({
   credential: CredentialView,
   code: z.string().openapi({ description: "One-time enrolment code; shown only in this response" }),
+  command: z.string().optional().openapi({
+    description: "The exact command to run on the vehicle (the agent's `enrol`)",
+    example:
+      "deno task vehicle enrol --server https://motorcade.example.com --code mce_4W6x… --state /var/lib/motorcade",
+  }),
 }).openapi("Enrolment");
+
+/** Where a vehicle stands with its credentials: `enrolled` holds an active one. */
+export const EnrolmentStateView = z.object({
+  state: z.enum(["enrolled", "pending", "none"]).openapi({
+    description:
+      "enrolled: an active credential; pending: an enrolment code not yet redeemed nor expired; none: neither (issue a new code)",
+  }),
+  enrolledAt: z.string().datetime().nullable(),
+  pendingUntil: z.string().datetime().nullable().openapi({
+    description: "When the newest pending code expires",
+  }),
+}).openapi("EnrolmentState");
+
+/** The enrolment state from a vehicle's credentials. */
+export const enrolmentStateView = (credentials: DeviceCredential[], now = new Date()) => {
+  const views = credentials.map((c) => credentialView(c, now));
+  const active = views.filter((c) => c.state === "active");
+  const pending = views.filter((c) => c.state === "awaiting-enrolment");
+  return {
+    state: active.length
+      ? "enrolled" as const
+      : pending.length
+      ? "pending" as const
+      : "none" as const,
+    enrolledAt: active.map((c) => c.enrolledAt!).sort().at(-1) ?? null,
+    pendingUntil: pending.map((c) => c.enrolmentExpiresAt).sort().at(-1) ?? null,
+  };
+};
+
+/** The agent command that redeems `code` against the server at `serverUrl`. */
+export const enrolCommand = (serverUrl: string, code: string) =>
+  `deno task vehicle enrol --server ${serverUrl} --code ${code} --state /var/lib/motorcade`;
 
 const iso = (d: Date | null) => d && d.toISOString();
 
@@ -125,9 +162,10 @@ export const credentialView = (c: DeviceCredential, now = new Date()) => ({
   createdAt: iso(c.createdAt)!,
 });
 
-export const enrolmentView = (e: Enrolment) => ({
+export const enrolmentView = (e: Enrolment, serverUrl?: string) => ({
   credential: credentialView(e.credential),
   code: e.code,
+  ...(serverUrl ? { command: enrolCommand(serverUrl, e.code) } : {}),
 });
 
 /** A JSON request body with a strict schema: unknown fields are refused. */
