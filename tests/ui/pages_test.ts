@@ -344,6 +344,20 @@ Deno.test({
       });
       assert.equal(await current.getAttribute("aria-current"), "page");
       if (size.name === "phone") await page.checkPage("fleet-menu");
+      // What an island does (lib/ui/page_session.ts): a bearer token from the cookie's session
+      // with the page's CSRF token, then the API with it.
+      const me = await page.page.evaluate(async () => {
+        const csrf = document.querySelector<HTMLMetaElement>('meta[name="csrf-token"]')!.content;
+        const issued = await fetch("/admin/session/token", {
+          method: "POST",
+          headers: { "x-csrf-token": csrf },
+        }).then((r) => r.json());
+        const response = await fetch("/api/v1/me", {
+          headers: { authorization: `Bearer ${issued.accessToken}` },
+        });
+        return await response.json();
+      });
+      assert.equal(me.email, OWNER.email);
       // Tap targets: every link and button of the header and navigation is at least 44 px high.
       const small = await page.page.evaluate(() =>
         [...document.querySelectorAll("header a, header button, header select, nav a")]
