@@ -13,7 +13,10 @@
  * Each cold round prints a timeline from the page's steps and the agent's and server's log
  * records (same machine clock), so the seconds can be placed.
  *
- *   bash scripts/netns.sh deno run -A bench/live_cold.ts [--rounds 5] [--ladder off] [--live-warm on|off|omit]
+ * `--via ws` watches through the signaling WebSocket instead, as the admin's player does (offer
+ * from the server, answer from the page); the socket is open before the click.
+ *
+ *   bash scripts/netns.sh deno run -A bench/live_cold.ts [--rounds 5] [--ladder off] [--live-warm on|off|omit] [--via ws]
  */
 import { parseArgs } from "node:util";
 import type { Page } from "playwright-core";
@@ -33,6 +36,7 @@ const { values } = parseArgs({
     ladder: { type: "string", default: "480:600k,720:1500k,1080:3m" },
     timeline: { type: "boolean", default: true },
     "live-warm": { type: "string", default: "on" },
+    via: { type: "string", default: "whep" },
   },
 });
 const ROUNDS = Number(values.rounds);
@@ -105,11 +109,88 @@ async function watch(page: Page, url: string, token: string): Promise<PageTimes>
   }, { url, token });
 }
 
+/**
+ * In the page: one watch through the signaling WebSocket, as the admin's player does (the socket is
+ * open and authenticated before the click, as the admin keeps it), timed like {@linkcode watch}.
+ */
+async function watchWs(page: Page, token: string, target: Record<string, string>) {
+  return await page.evaluate(async ({ token, target }) => {
+    // deno-lint-ignore no-explicit-any
+    const g = globalThis as any;
+    if (!g.signaling) {
+      const socket = new WebSocket(location.origin.replace(/^http/, "ws") + "/api/v1/live/ws");
+      g.handlers = new Set();
+      socket.onmessage = (event) => {
+        const message = JSON.parse(String(event.data));
+        for (const handler of g.handlers) handler(message);
+      };
+      await new Promise((resolve) => (socket.onopen = resolve));
+      const ready = new Promise((resolve) => {
+        const handler = (m: { type: string }) => {
+          if (m.type === "ready") g.handlers.delete(handler), resolve(m);
+        };
+        g.handlers.add(handler);
+      });
+      socket.send(JSON.stringify({ type: "auth", token }));
+      await ready;
+      g.signaling = socket;
+    }
+    const socket: WebSocket = g.signaling;
+    const id = `w${Math.random().toString(36).slice(2, 10)}`;
+    const epoch = Date.now();
+    const t0 = performance.now();
+    const at = () => performance.now() - t0;
+    const times = { epoch, offer: 0, answer: 0, connected: 0, frame: 0, resource: "" };
+    const pc = new RTCPeerConnection();
+    const video = document.createElement("video");
+    video.muted = true;
+    video.autoplay = true;
+    document.body.append(video);
+    const frame = new Promise<number>((resolve) => {
+      // deno-lint-ignore no-explicit-any
+      (video as any).requestVideoFrameCallback(() => resolve(at()));
+    });
+    pc.ontrack = (event) => {
+      video.srcObject = event.streams[0] ?? new MediaStream([event.track]);
+    };
+    pc.onconnectionstatechange = () => {
+      if (pc.connectionState === "connected" && !times.connected) times.connected = at();
+    };
+    const handler = async (m: { type: string; id?: string; sdp?: string }) => {
+      if (m.id !== id || m.type !== "offer") return;
+      times.offer = at(); // the server's offer arrived
+      await pc.setRemoteDescription({ type: "offer", sdp: m.sdp! });
+      await pc.setLocalDescription(await pc.createAnswer());
+      await new Promise<void>((resolve) => {
+        if (pc.iceGatheringState === "complete") return resolve();
+        pc.onicegatheringstatechange = () => pc.iceGatheringState === "complete" && resolve();
+        setTimeout(resolve, 2_000);
+      });
+      socket.send(JSON.stringify({ type: "answer", id, sdp: pc.localDescription!.sdp }));
+      times.answer = at();
+    };
+    g.handlers.add(handler);
+    socket.send(JSON.stringify({ type: "watch", id, ...target }));
+    times.frame = await Promise.race([
+      frame,
+      new Promise<number>((_, reject) => setTimeout(() => reject(new Error("no frame")), 20_000)),
+    ]);
+    g.handlers.delete(handler);
+    (g.watches ??= []).push({
+      pc,
+      video,
+      bye: () => socket.send(JSON.stringify({ type: "bye", id })),
+    });
+    return times;
+  }, { token, target });
+}
+
 /** In the page: ends every watch it holds; then the WHEP resources are deleted. */
 async function stopWatches(page: Page, server: string, token: string, resources: string[]) {
   await page.evaluate(() => {
     // deno-lint-ignore no-explicit-any
     for (const w of (globalThis as any).watches ?? []) {
+      w.bye?.();
       w.pc.close();
       w.video.remove();
     }
@@ -187,7 +268,13 @@ const results = { cold: [] as PageTimes[], demand: [] as PageTimes[], warm: [] a
   const holderPage = await browser.newPage();
   await holderPage.goto(`${server.url}/healthz`);
   const once = async (target: Page) => {
-    const times = await watch(target, link.whepUrl, link.token);
+    const times = values.via === "ws"
+      ? await watchWs(target, vehicle.ownerToken, {
+        fleetId: vehicle.fleetId,
+        vehicleId: vehicle.vehicleId,
+        camera: "front",
+      })
+      : await watch(target, link.whepUrl, link.token);
     return times;
   };
 
@@ -240,9 +327,13 @@ const results = { cold: [] as PageTimes[], demand: [] as PageTimes[], warm: [] a
         if (values.timeline && round >= 0 && round < 2) {
           console.log(`cold round ${round}: first frame ${Math.round(cold.frame)} ms`);
           const pageRows = [
-            `  +    0 ms  page: click (createOffer)`,
-            `  +${String(Math.round(cold.offer)).padStart(5)} ms  page: offer POSTed`,
-            `  +${String(Math.round(cold.answer)).padStart(5)} ms  page: answer applied`,
+            `  +    0 ms  page: click`,
+            `  +${String(Math.round(cold.offer)).padStart(5)} ms  page: ${
+              values.via === "ws" ? "server's offer in" : "offer POSTed"
+            }`,
+            `  +${String(Math.round(cold.answer)).padStart(5)} ms  page: ${
+              values.via === "ws" ? "answer sent" : "answer applied"
+            }`,
             `  +${String(Math.round(cold.connected)).padStart(5)} ms  page: connected`,
             `  +${String(Math.round(cold.frame)).padStart(5)} ms  page: first frame decoded`,
           ];
@@ -292,7 +383,7 @@ const stat = (samples: PageTimes[], key: keyof PageTimes, p: number) =>
 console.log(machine);
 console.log(
   `load: vehicle agent with testsrc ${values.size} 25 fps 2 Mbit/s (recording too), ` +
-    `${ROUNDS} rounds each, Chromium WHEP viewer; ladder ${values.ladder}; ` +
+    `${ROUNDS} rounds each, Chromium viewer through ${values.via}; ladder ${values.ladder}; ` +
     `agent --live-warm ${values["live-warm"]}; ` +
     "times from the click (before createOffer) to the first decoded frame",
 );
