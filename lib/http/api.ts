@@ -124,8 +124,40 @@ export function secured<R extends RouteConfig>(
       ? [{ bearer: [] }, { signedUrl: [] }]
       : [{ bearer: [] }],
     responses,
+    operationId: route.operationId ?? operationIdOf(route.method, route.path),
     "x-motorcade-access": describeAccess(rule),
   } as R;
+}
+
+/**
+ * A stable camelCase operationId from the method and path, for routes that name none: the verb
+ * (`list` a collection, `get` one, `create` in a collection, `update`, `replace`, `delete`; a POST
+ * to a single resource is the action itself) and the path's fixed segments after `/api/v1`.
+ *
+ * @example operationIdOf("get", "/api/v1/fleets/{fleetId}/vehicles") // "listFleetVehicles"
+ */
+export function operationIdOf(method: string, path: string): string {
+  const parts = path.replace(/^\/api\/v1\//, "/").split("/").filter(Boolean);
+  const item = parts.at(-1)?.startsWith("{") ?? false;
+  const words = parts.filter((p) => !p.startsWith("{")).flatMap((p) => p.split(/[^A-Za-z0-9]+/))
+    .filter(Boolean);
+  const last = words.length - 1;
+  const nouns = words.map((word, i) =>
+    // Segments before a parameter name one of a collection: "fleets/{id}" reads "Fleet".
+    (i < last || item || method.toLowerCase() === "post") && word.endsWith("s") && !word.endsWith("ss") ? word.slice(0, -1) : word
+  );
+  const collection = !item && words[last]?.endsWith("s");
+  const verb = {
+    get: item || !collection ? "get" : "list",
+    post: collection ? "create" : "",
+    put: "replace",
+    patch: "update",
+    delete: "delete",
+  }[method.toLowerCase()] ?? method.toLowerCase();
+  const name = [verb, ...nouns].filter(Boolean)
+    .map((w, i) => i === 0 ? w.toLowerCase() : w[0].toUpperCase() + w.slice(1))
+    .join("");
+  return name[0].toLowerCase() + name.slice(1);
 }
 
 /** Whether the route takes a JSON request body. */

@@ -32,6 +32,7 @@ const PUBLIC_API = [
 ];
 
 interface Operation {
+  operationId?: string;
   security?: Array<Record<string, string[]>>;
   tags?: string[];
   responses: Record<string, { content?: Record<string, unknown> }>;
@@ -74,6 +75,26 @@ Deno.test("the OpenAPI document is valid OpenAPI 3.1", async () => {
   const broken = structuredClone(doc);
   broken.paths["/healthz"].get.responses = { "200": {} };
   assert.equal((await new Validator().validate(broken)).valid, false);
+});
+
+Deno.test("every operation has a unique camelCase operationId for client generators", async () => {
+  await using p = await startTestPlatform();
+  const doc = await openapi(p);
+  const ids = operations(doc).map((
+    { key, op },
+  ) => [key, (op as { operationId?: string }).operationId]);
+  const missing = ids.filter(([, id]) => typeof id !== "string").map(([key]) => key);
+  assert.deepEqual(missing, [], "operations without an operationId");
+  for (const [key, id] of ids) assert.match(id!, /^[a-z][A-Za-z0-9]*$/, key);
+  const seen = new Map<string, string>();
+  for (const [key, id] of ids) {
+    assert.ok(!seen.has(id!), `${key} and ${seen.get(id!)} share operationId "${id}"`);
+    seen.set(id!, key!);
+  }
+  assert.equal(
+    doc.paths["/api/v1/fleets/{fleetId}/vehicles"].get.operationId,
+    "listFleetVehicles",
+  );
 });
 
 Deno.test("every route the app serves is in the OpenAPI document, and nothing else", async () => {
