@@ -144,7 +144,10 @@ export function operationIdOf(method: string, path: string): string {
   const last = words.length - 1;
   const nouns = words.map((word, i) =>
     // Segments before a parameter name one of a collection: "fleets/{id}" reads "Fleet".
-    (i < last || item || method.toLowerCase() === "post") && word.endsWith("s") && !word.endsWith("ss") ? word.slice(0, -1) : word
+    (i < last || item || method.toLowerCase() === "post") && word.endsWith("s") &&
+      !word.endsWith("ss")
+      ? word.slice(0, -1)
+      : word
   );
   const collection = !item && words[last]?.endsWith("s");
   const verb = {
