@@ -65,6 +65,8 @@ export function registerCameraRoutes(app: ApiApp, { registry, secure }: RouteDep
         path: "/api/v1/fleets/{fleetId}/vehicles/{vehicleId}/cameras/{cameraId}",
         tags: ["cameras"],
         summary: "Remove a camera",
+        description:
+          "Its recordings go with it from the catalog at once (no playlist, clip or link reaches them any more); their segment objects stay in the object store, outside retention, until removed there.",
         request: { params: CameraParams },
         responses: { 204: { description: "Removed" } },
       }),

@@ -179,6 +179,8 @@ export function registerVehicleRoutes(
         path: "/api/v1/fleets/{fleetId}/vehicles/{vehicleId}",
         tags: ["vehicles"],
         summary: "Delete a vehicle with its cameras and credentials",
+        description:
+          "Its recordings go with it from the catalog at once (no playlist, clip or link reaches them any more); their segment objects stay in the object store, outside retention, until removed there.",
         request: { params: VehicleParams },
         responses: { 204: { description: "Deleted" } },
       }),
