@@ -116,7 +116,7 @@ const link = await fetch(`${server.url}${cameraPath}/links`, {
   body: JSON.stringify({
     from: new Date(seededFrom).toISOString(),
     to: new Date(seededFrom + SEEDED_SEGMENTS * SEGMENT_MS).toISOString(),
-    ttl: "1h",
+    ttlSeconds: 3600,
   }),
 });
 if (link.status !== 201) throw new Error(`POST links: ${link.status} ${await link.text()}`);

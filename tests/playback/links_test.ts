@@ -52,7 +52,7 @@ async function makeLink(
   platform: TestPlatform,
   camera: string,
   token: string,
-  body: Record<string, string>,
+  body: Record<string, string | number>,
 ): Promise<{ id: string; hls: string; expiresAt: string }> {
   const response = await platform.call("POST", `${camera}/links`, { token, json: body });
   assert.equal(response.status, 201, await response.clone().text());
@@ -89,7 +89,7 @@ Deno.test("a link for a 6-second range cannot fetch a recording hours away", asy
   const link = await makeLink(f.platform, camera, f.ownerToken, {
     from: iso(T0 + 2000),
     to: iso(T0 + 8000),
-    ttl: "1m",
+    ttlSeconds: 60,
   });
   const urls = await mediaUrls(f.platform, link.hls);
   const segment = urls.find((u) => /\/a\/\d+\.m4s/.test(u))!;
@@ -114,7 +114,7 @@ Deno.test("a link for a few seconds of a long recording reaches only the segment
   const link = await makeLink(f.platform, camera, f.ownerToken, {
     from: iso(T0 + 2000),
     to: iso(T0 + 6000),
-    ttl: "1m",
+    ttlSeconds: 60,
   });
   const urls = await mediaUrls(f.platform, link.hls);
   const listed = urls.map((u) => /\/a\/(\w+)\.m(p4|4s)/.exec(u)?.[1]);
@@ -139,7 +139,7 @@ Deno.test("a link's playlist and segment URLs stop working when it expires", asy
   const link = await makeLink(f.platform, camera, f.ownerToken, {
     from: iso(T0),
     to: iso(T0 + 10_000),
-    ttl: "2s",
+    ttlSeconds: 2,
   });
   const [segment] = await mediaUrls(f.platform, link.hls);
   assert.equal((await get(f.platform, segment)).status, 200);
@@ -159,7 +159,7 @@ Deno.test("revoking a link by id, by camera or by maker ends its issued URLs", a
     password: "password-operator",
   });
   const operator = (await p.login("op@acme.test", "password-operator")).accessToken;
-  const range = { from: iso(T0), to: iso(T0 + 10_000), ttl: "1h" };
+  const range = { from: iso(T0), to: iso(T0 + 10_000), ttlSeconds: 3600 };
   const byId = await makeLink(p, camera, operator, range);
   const byCamera = await makeLink(p, camera, operator, range);
   const byMaker = await makeLink(p, camera, operator, range);
@@ -235,7 +235,7 @@ Deno.test("a link ends when its maker is disabled or deleted", async () => {
   await using _ = f;
   const p = f.platform;
   const { fleetId } = f.camera;
-  const range = { from: iso(T0), to: iso(T0 + 10_000), ttl: "1h" };
+  const range = { from: iso(T0), to: iso(T0 + 10_000), ttlSeconds: 3600 };
   const viewer = await p.registry.createUser({
     fleetId,
     email: "v@acme.test",
@@ -307,11 +307,59 @@ Deno.test("a live link asked for without a body is refused, naming ttlSeconds", 
   }
 });
 
+Deno.test("a link's lifetime is ttlSeconds for playback and live; the older ttl string still works, marked deprecated", async () => {
+  const { f, camera } = await twoRecordings();
+  await using _ = f;
+  const { fleetId, vehicleId } = f.camera;
+  const live = `/api/v1/fleets/${fleetId}/vehicles/${vehicleId}/cameras/front/live-links`;
+  const ask = async (path: string, json: Record<string, unknown>) => {
+    const before = Date.now();
+    const response = await f.platform.call("POST", path, { token: f.ownerToken, json });
+    const body = await response.json();
+    const lifetime = response.status === 201 ? Date.parse(body.expiresAt) - before : NaN;
+    return { response, body, lifetime };
+  };
+  for (const path of [`${camera}/links`, live]) {
+    // A live link has no range: its body is only the lifetime.
+    const from = path === live ? undefined : iso(T0);
+    const canonical = await ask(path, { from, ttlSeconds: 7200 });
+    assert.equal(canonical.response.status, 201, JSON.stringify(canonical.body));
+    assert.equal(canonical.response.headers.get("deprecation"), null, path);
+    assert.ok(Math.abs(canonical.lifetime - 7_200_000) < 5_000, `${path}: ${canonical.lifetime}`);
+
+    const old = await ask(path, { from, ttl: "2h" });
+    assert.equal(old.response.status, 201, JSON.stringify(old.body));
+    assert.equal(old.response.headers.get("deprecation"), "true", path);
+    assert.ok(Math.abs(old.lifetime - 7_200_000) < 5_000, `${path}: ${old.lifetime}`);
+
+    const both = await ask(path, { from, ttlSeconds: 60, ttl: "1m" });
+    assert.equal(both.response.status, 400, path);
+    assert.match(both.body.detail, /give ttlSeconds or ttl, not both/);
+    for (
+      const [json, field] of [[{ ttlSeconds: 31 * 86_400 }, "ttlSeconds"], [
+        { ttl: "31d" },
+        "ttl",
+      ]] as const
+    ) {
+      const long = await ask(path, { from, ...json });
+      assert.equal(long.response.status, 400, `${path} ${field}`);
+      assert.equal(long.body.issues[0].path, `json.${field}`);
+    }
+  }
+  // Live links must say how long they last; playback links default to MEDIA_URL_TTL (6 h).
+  const fallback = await ask(`${camera}/links`, { from: iso(T0) });
+  assert.equal(fallback.response.status, 201);
+  assert.ok(Math.abs(fallback.lifetime - 6 * HOUR) < 5_000, String(fallback.lifetime));
+  const short = await ask(live, { ttlSeconds: 59 });
+  assert.equal(short.response.status, 400);
+  assert.equal(short.body.issues[0].path, "json.ttlSeconds");
+});
+
 Deno.test("URL key rotation: old URLs verify during the overlap, new ones use the new key", async () => {
   const { f, camera } = await twoRecordings();
   await using _ = f;
   const p = f.platform;
-  const range = { from: iso(T0), to: iso(T0 + 10_000), ttl: "1h" };
+  const range = { from: iso(T0), to: iso(T0 + 10_000), ttlSeconds: 3600 };
   const link = await makeLink(p, camera, f.ownerToken, range);
   const [first] = await mediaUrls(p, link.hls);
   const firstKid = new URL(first).searchParams.get("kid");

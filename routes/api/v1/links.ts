@@ -1,6 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { access, userOf } from "../../../lib/auth/mod.ts";
 import type { Link } from "../../../lib/catalog/mod.ts";
+import { parseDuration } from "../../../lib/config/mod.ts";
 import { ValidationError } from "../../../lib/errors/mod.ts";
 import { IdSchema } from "../../../lib/fleet/mod.ts";
 import { type ApiApp, secured } from "../../../lib/http/mod.ts";
@@ -29,6 +30,69 @@ export const LinkView = z.object({
   to: z.string().datetime().nullable(),
   revokedAt: z.string().datetime().nullable(),
 }).openapi("Link");
+
+/** Longest life of a playback or live link, in seconds: 30 days. */
+export const LINK_TTL_MAX_SECONDS = 30 * 86_400;
+
+/**
+ * The request members that say how long a link lasts: `ttlSeconds` (an integer, the one form
+ * documented), or the deprecated `ttl` duration string (`90s`, `15m`, `6h`, `30d`) that playback
+ * links took before, accepted with the same bounds. Read them with {@linkcode lifetimeSeconds}.
+ */
+export function lifetimeFields(minSeconds: number, what: string) {
+  return {
+    ttlSeconds: z.number().int().min(minSeconds).max(LINK_TTL_MAX_SECONDS).optional().openapi({
+      description:
+        `How long the link lasts, in seconds (${minSeconds} to ${LINK_TTL_MAX_SECONDS}); ${what}`,
+      example: 3600,
+    }),
+    ttl: z.string().regex(/^\d+(ms|s|m|h|d)?$/, "must be a duration such as 6h").optional()
+      .openapi({
+        deprecated: true,
+        description:
+          "Deprecated: the lifetime as a duration (`90s`, `15m`, `6h`, `30d`); send `ttlSeconds` instead. Accepted with the same bounds; an answer to a request using it carries `Deprecation: true`.",
+      }),
+  };
+}
+
+/**
+ * A link's lifetime in seconds from `ttlSeconds` or the deprecated `ttl`, within `min` and 30 days;
+ * `fallback` when neither is given, and a ValidationError naming `ttlSeconds` when there is none.
+ */
+export function lifetimeSeconds(
+  body: { ttlSeconds?: number; ttl?: string },
+  min: number,
+  fallback?: number,
+): { seconds: number; deprecated: boolean } {
+  const bounds = `${min} to ${LINK_TTL_MAX_SECONDS}`;
+  if (body.ttlSeconds !== undefined && body.ttl !== undefined) {
+    throw new ValidationError("Request json is invalid: give ttlSeconds or ttl, not both", [
+      { path: "json.ttl", message: "deprecated: send only ttlSeconds" },
+    ]);
+  }
+  if (body.ttl !== undefined) {
+    const ms = parseDuration(body.ttl)!;
+    if (ms < min * 1000 || ms > LINK_TTL_MAX_SECONDS * 1000) {
+      const message = `must be between ${min} s and 30 days (ttlSeconds ${bounds})`;
+      throw new ValidationError(`Request json is invalid: json.ttl: ${message}`, [
+        { path: "json.ttl", message },
+      ]);
+    }
+    return { seconds: Math.ceil(ms / 1000), deprecated: true };
+  }
+  const seconds = body.ttlSeconds ?? fallback;
+  if (seconds === undefined) {
+    const message = `required: how long the link lasts, in seconds (${bounds})`;
+    throw new ValidationError(`Request json is invalid: json.ttlSeconds: ${message}`, [
+      { path: "json.ttlSeconds", message },
+    ]);
+  }
+  return { seconds, deprecated: false };
+}
+
+/** The header that marks an answer to a request in a deprecated form (RFC 9745). */
+export const deprecationHeader = (deprecated: boolean): Record<string, string> =>
+  deprecated ? { deprecation: "true" } : {};
 
 const iso = (ms: number | null) => ms === null ? null : new Date(ms).toISOString();
 

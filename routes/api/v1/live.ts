@@ -12,6 +12,7 @@ import {
 } from "../../../lib/live/mod.ts";
 import type { RouteDeps } from "../../deps.ts";
 import { jsonBody, jsonResponse } from "./views.ts";
+import { deprecationHeader, lifetimeFields, lifetimeSeconds } from "./links.ts";
 
 const CameraParams = z.object({
   fleetId: IdSchema,
@@ -293,18 +294,11 @@ export function registerLiveRoutes(app: ApiApp, deps: RouteDeps) {
         tags: ["live"],
         summary: "A WHEP URL and token for one camera, for a third-party player",
         description:
-          "`ttlSeconds` is required (60 s to 30 days). The link is recorded with its maker and fleet: revoke it with `DELETE /api/v1/fleets/{fleetId}/links/{id}`; it also ends when its maker is deleted, disabled, leaves the fleet or is no longer an admin or operator.",
+          "`ttlSeconds` is required (60 s to 30 days; the older `ttl` string is deprecated). The link is recorded with its maker and fleet: revoke it with `DELETE /api/v1/fleets/{fleetId}/links/{id}`; it also ends when its maker is deleted, disabled, leaves the fleet or is no longer an admin or operator.",
         request: {
           params: CameraParams,
           ...jsonBody(
-            z.object({
-              ttlSeconds: z.number({
-                error: (issue) =>
-                  issue.input === undefined
-                    ? "required: how long the link lasts, in seconds (60 to 2592000)"
-                    : undefined,
-              }).int().min(60).max(30 * 86_400),
-            }).strict(),
+            z.object(lifetimeFields(60, "required")).strict(),
             "How long the link lasts",
           ),
         },
@@ -326,7 +320,8 @@ export function registerLiveRoutes(app: ApiApp, deps: RouteDeps) {
       const cameras = await registry.listCameras(fleetId, vehicleId);
       const cameraId = cameras.find((c) => c.name === camera)?.id;
       if (!cameraId) throw new NotFoundError(`Camera "${camera}" not found`);
-      const expiresAt = new Date(Date.now() + c.req.valid("json").ttlSeconds * 1000);
+      const lifetime = lifetimeSeconds(c.req.valid("json"), 60);
+      const expiresAt = new Date(Date.now() + lifetime.seconds * 1000);
       const { id } = await identity.urls.links.create({
         kind: "live",
         camera: { fleetId, vehicleId, cameraId },
@@ -334,12 +329,16 @@ export function registerLiveRoutes(app: ApiApp, deps: RouteDeps) {
         expiresAt,
       });
       const path = `/api/v1/fleets/${fleetId}/vehicles/${vehicleId}/cameras/${camera}/whep`;
-      return c.json({
-        id,
-        whepUrl: `${config.publicUrl}${path}`,
-        token: signedBearer(identity, path, expiresAt, id),
-        expiresAt: expiresAt.toISOString(),
-      }, 201);
+      return c.json(
+        {
+          id,
+          whepUrl: `${config.publicUrl}${path}`,
+          token: signedBearer(identity, path, expiresAt, id),
+          expiresAt: expiresAt.toISOString(),
+        },
+        201,
+        deprecationHeader(lifetime.deprecated),
+      );
     },
   );
 }

@@ -1,14 +1,13 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { access, userOf } from "../../../lib/auth/mod.ts";
-import { parseDuration } from "../../../lib/config/mod.ts";
 import { ValidationError } from "../../../lib/errors/mod.ts";
 import { IdSchema } from "../../../lib/fleet/mod.ts";
 import { type ApiApp, secured } from "../../../lib/http/mod.ts";
 import type { CameraRef, LinkGrant, RenderedPlaylist } from "../../../lib/playback/mod.ts";
 import type { RouteDeps } from "../../deps.ts";
 import { jsonBody, jsonResponse } from "./views.ts";
-import { registerLinkRoutes } from "./links.ts";
+import { deprecationHeader, lifetimeFields, lifetimeSeconds, registerLinkRoutes } from "./links.ts";
 import { TimeParam } from "./recordings.ts";
 
 const ALL = ["admin", "operator", "viewer"] as const;
@@ -217,15 +216,14 @@ export function registerPlaybackRoutes(
         tags: ["playback"],
         summary: "Signed playlist links any player can open without a token",
         description:
-          "The link is recorded with its maker and fleet; its playlists list media URLs signed only for the recordings its range touches, expiring with the link. `ttl` defaults to `MEDIA_URL_TTL` (6 h) and is at most 30 days. Revoke it with `DELETE /api/v1/fleets/{fleetId}/links/{id}` (or in bulk with `DELETE …/links?cameraId=&createdBy=`); it also ends when its maker is deleted, disabled or leaves the fleet.",
+          "The link is recorded with its maker and fleet; its playlists list media URLs signed only for the recordings its range touches, expiring with the link. `ttlSeconds` (1 s to 30 days) defaults to `MEDIA_URL_TTL` (6 h); the older `ttl` string is deprecated. Revoke it with `DELETE /api/v1/fleets/{fleetId}/links/{id}` (or in bulk with `DELETE …/links?cameraId=&createdBy=`); it also ends when its maker is deleted, disabled or leaves the fleet.",
         request: {
           params: CameraParams,
           ...jsonBody(
             z.object({
               from: TimeParam,
               to: TimeParam.optional(),
-              ttl: z.string().regex(/^\d+(ms|s|m|h|d)?$/, "must be a duration such as 6h")
-                .optional(),
+              ...lifetimeFields(1, "defaults to MEDIA_URL_TTL (6 h)"),
             }).strict(),
           ),
         },
@@ -246,13 +244,11 @@ export function registerPlaybackRoutes(
     async (c) => {
       const p = c.req.valid("param");
       await camera(p);
-      const { from, to, ttl } = c.req.valid("json");
+      const body = c.req.valid("json");
+      const { from, to } = body;
       const range = rangeOf({ from, to });
-      const ttlMs = ttl ? parseDuration(ttl)! : config.mediaUrlTtlMs;
-      if (ttlMs <= 0 || ttlMs > 30 * 86_400_000) {
-        throw new ValidationError("ttl must be between 1 s and 30 days");
-      }
-      const expiresAt = new Date(Date.now() + ttlMs);
+      const lifetime = lifetimeSeconds(body, 1, Math.ceil(config.mediaUrlTtlMs / 1000));
+      const expiresAt = new Date(Date.now() + lifetime.seconds * 1000);
       const { id } = await identity.urls.links.create({
         kind: "playback",
         camera: p,
@@ -267,13 +263,17 @@ export function registerPlaybackRoutes(
         const path = `${base}/${file}`;
         return `${config.publicUrl}${path}?${identity.urls.signExact(path, params, expiresAt, id)}`;
       };
-      return c.json({
-        id,
-        hls: link("index.m3u8"),
-        dash: link("manifest.mpd"),
-        clip: to ? link("clip.mp4") : null,
-        expiresAt: expiresAt.toISOString(),
-      }, 201);
+      return c.json(
+        {
+          id,
+          hls: link("index.m3u8"),
+          dash: link("manifest.mpd"),
+          clip: to ? link("clip.mp4") : null,
+          expiresAt: expiresAt.toISOString(),
+        },
+        201,
+        deprecationHeader(lifetime.deprecated),
+      );
     },
   );
 }
