@@ -170,6 +170,10 @@ Deno.test("islands get a bearer token from the cookie's session; bearer API call
   const cookieOnly = await jar.request("GET", "/api/v1/me");
   assert.equal(cookieOnly.status, 401);
   await cookieOnly.body?.cancel();
+  // Not even the status event stream, which EventSource could only open with the cookie.
+  const events = await jar.request("GET", "/api/v1/fleets/flt_00000000000000000000/status/events");
+  assert.equal(events.status, 401);
+  await events.body?.cancel();
   // A bearer POST carries no CSRF token and is not refused for it.
   const created = await platform.call("POST", "/api/v1/fleets", {
     token: accessToken,

@@ -164,7 +164,7 @@ export function registerStatusRoutes(app: ApiApp, deps: RouteDeps) {
         description:
           `First \`event: snapshot\` (the FleetStatus), then \`event: vehicle\` (a VehicleStatus) within ${STATUS_POLL_MS} ms of a change: a heartbeat, online→offline when heartbeats stop, a new segment. \`: keep-alive\` comments every ${
             STATUS_KEEPALIVE_MS / 1000
-          } s. \`event: end\` then close when the session is revoked or the fleet deleted. At most ${STATUS_STREAMS_PER_USER} streams per user (429 beyond). Authenticated with the bearer token (read it with fetch() streaming).`,
+          } s. \`event: end\` then close when the session is revoked or the fleet deleted. At most ${STATUS_STREAMS_PER_USER} streams per user (429 beyond). Authenticated with the bearer token (read it with fetch() streaming); the page cookie is not accepted, so EventSource, which cannot send headers, is not supported.`,
         request: { params: FleetParams },
         responses: {
           200: {
