@@ -11,8 +11,9 @@ import type { Vehicle } from "./api_types.ts";
 
 /** Props of {@linkcode LivePlayer}. */
 export interface LivePlayerProps {
-  session: Session;
-  vehicle: Vehicle;
+  /** Where the player gets access tokens (the classic `Session` or a page's `PageSession`). */
+  session: Pick<Session, "accessToken">;
+  vehicle: Pick<Vehicle, "id" | "fleetId" | "name">;
   /** The camera's name, such as `front`. */
   camera: string;
   onClose: () => void;

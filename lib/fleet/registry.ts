@@ -12,6 +12,7 @@ import {
 import { hashPassword, type Identity } from "../auth/mod.ts";
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from "../errors/mod.ts";
 import { retentionCutoff } from "../retention/mod.ts";
+import { HeartbeatHistory } from "./heartbeat_history.ts";
 import {
   CameraNameSchema,
   EmailSchema,
@@ -47,6 +48,9 @@ export interface RetentionPreview {
  * admin CLI go through. Lookups are always by fleet, and anything outside it is "not found".
  */
 export class FleetRegistry {
+  /** Recent heartbeats per vehicle, as this process received them (the catalog keeps the last). */
+  readonly heartbeats = new HeartbeatHistory();
+
   constructor(private readonly catalog: Catalog, private readonly identity: Identity) {}
 
   createFleet(name: string): Promise<Fleet> {
@@ -312,6 +316,7 @@ export class FleetRegistry {
   async deleteVehicle(fleetId: string, id: string): Promise<void> {
     await this.vehicle(fleetId, id);
     await this.catalog.vehicles.delete(fleetId, id);
+    this.heartbeats.forget(id);
     this.identity.changes.publish({ subject: "vehicle", id });
   }
 

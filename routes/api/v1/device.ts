@@ -198,7 +198,10 @@ export function registerDeviceRoutes(
     ),
     async (c) => {
       const device = deviceOf(c);
-      await catalog.vehicleStatus.report(device.vehicleId, c.req.valid("json"), new Date());
+      const heartbeat = c.req.valid("json");
+      const at = new Date();
+      await catalog.vehicleStatus.report(device.vehicleId, heartbeat, at);
+      registry.heartbeats.record(device.vehicleId, heartbeat, at);
       return c.body(null, 204);
     },
   );
