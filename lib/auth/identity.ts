@@ -4,6 +4,7 @@ import { UnauthorizedError } from "../errors/mod.ts";
 import { type AccessChanges, LocalAccessChanges } from "./access_changes.ts";
 import { DeviceCredentials } from "./devices.ts";
 import { Keyring } from "./keyring.ts";
+import { PasswordResets } from "./password_resets.ts";
 import { hashPassword, passwordWork } from "./password.ts";
 import type { Principal } from "./principal.ts";
 import { randomSecret } from "./secrets.ts";
@@ -27,6 +28,8 @@ export class Identity {
   /** Throttled sign-in by password (the login route). */
   readonly signIn: SignIn;
   readonly devices: DeviceCredentials;
+  /** One-time password reset codes admins issue. */
+  readonly passwordResets: PasswordResets;
   /** "Access changed" news for connections that hold access open (see access_changes.ts). */
   readonly changes: AccessChanges;
   /** Signs and verifies capability URLs (playlists, segments). */
@@ -55,6 +58,7 @@ export class Identity {
     );
     this.signIn = new SignIn(this.sessions, new SignInThrottle(config.signIn));
     passwordWork.configure(config.passwordWork);
+    this.passwordResets = new PasswordResets(catalog, config.passwordResetTtlMs);
     this.devices = new DeviceCredentials(catalog, this.tokens, {
       enrolmentTtlMs: config.enrolmentCodeTtlMs,
       tokenEndpoint: config.publicUrl + DEVICE_TOKEN_PATH,

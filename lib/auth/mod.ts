@@ -20,6 +20,7 @@ export {
 export { DEVICE_TOKEN_PATH, Identity } from "./identity.ts";
 export { KEY_RELOAD_INTERVAL_MS, Keyring, URL_KEY_OVERLAP_MS, UrlKeyring } from "./keyring.ts";
 export { hashPassword, PasswordWork, passwordWork, verifyPassword } from "./password.ts";
+export { PASSWORD_RESET_CODE, PasswordResets } from "./password_resets.ts";
 export { SignIn } from "./sign_in.ts";
 export {
   addressKey,
@@ -30,8 +31,8 @@ export {
 export type { DevicePrincipal, Principal, UserPrincipal } from "./principal.ts";
 export { BROWSER_HANDLE_PREFIX, type BrowserSession, type TokenPair } from "./sessions.ts";
 export {
-  browserSessions,
   type BrowserSessionOptions,
+  browserSessions,
   type BrowserVariables,
   clearSessionCookie,
   CSRF_FIELD,

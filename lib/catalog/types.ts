@@ -225,6 +225,19 @@ export interface SessionRepository {
   prune(now: Date): Promise<number>;
 }
 
+/** One-time password reset codes, stored as hashes; a user has at most one usable at a time. */
+export interface PasswordResetRepository {
+  /** Stores a code for a user and revokes every other unused code of theirs, in one step. */
+  issue(input: { userId: string; codeHash: string; expiresAt: Date }, now: Date): Promise<void>;
+  /**
+   * Uses the code with this hash if it is unused, unrevoked and unexpired; returns its user's id,
+   * or undefined. Of two concurrent uses, only one gets the id.
+   */
+  redeem(codeHash: string, now: Date): Promise<string | undefined>;
+  /** Revokes the user's unused codes (their password changed some other way). */
+  revokeUser(userId: string, now: Date): Promise<void>;
+}
+
 /** JWT signing keys. */
 export interface SigningKeyRepository {
   list(): Promise<SigningKey[]>;
@@ -410,6 +423,7 @@ export interface Catalog {
   readonly cameras: CameraRepository;
   readonly credentials: CredentialRepository;
   readonly sessions: SessionRepository;
+  readonly passwordResets: PasswordResetRepository;
   readonly signingKeys: SigningKeyRepository;
   readonly recordings: RecordingRepository;
   readonly vehicleStatus: VehicleStatusRepository;

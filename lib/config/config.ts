@@ -82,6 +82,8 @@ export interface Config {
   refreshTokenTtlMs: number;
   deviceTokenTtlMs: number;
   enrolmentCodeTtlMs: number;
+  /** How long a password reset code is valid (PASSWORD_RESET_TTL). */
+  passwordResetTtlMs: number;
   /** Age after which the server rotates its signing key by itself; 0 never. */
   signingKeyRotationMs: number;
   /** Sign-in throttling: failures allowed per account+address, address and account; back-off. */
@@ -307,6 +309,11 @@ export const CONFIG_VARIABLES: ReadonlyArray<{ name: string; default: string; me
     name: "ENROLMENT_CODE_TTL",
     default: "7d",
     meaning: "How long a vehicle enrolment code is valid",
+  },
+  {
+    name: "PASSWORD_RESET_TTL",
+    default: "24h",
+    meaning: "How long a one-time password reset code an admin issues is valid",
   },
   {
     name: "SIGNING_KEY_ROTATION",
@@ -654,6 +661,7 @@ export function parseConfig(source: ConfigSource): Config {
     refreshTokenTtlMs: duration("REFRESH_TOKEN_TTL", "30d"),
     deviceTokenTtlMs: duration("DEVICE_TOKEN_TTL", "10m"),
     enrolmentCodeTtlMs: duration("ENROLMENT_CODE_TTL", "7d"),
+    passwordResetTtlMs: duration("PASSWORD_RESET_TTL", "24h"),
     signingKeyRotationMs: duration("SIGNING_KEY_ROTATION", "30d", true),
     signIn: {
       maxAttempts: integer("SIGNIN_MAX_ATTEMPTS", 5, 1, 1_000_000),

@@ -21,6 +21,8 @@ const PUBLIC_API = [
   "GET /.well-known/jwks.json",
   "POST /api/v1/auth/login",
   "POST /api/v1/auth/refresh",
+  // The one-time reset code in the body is the credential.
+  "POST /api/v1/auth/password-reset",
   "POST /api/v1/device/enrol",
   "POST /api/v1/device/token",
   // The signaling WebSocket authenticates with its first message (browsers cannot send headers).

@@ -506,6 +506,36 @@ const CASES: Record<string, (catalog: Catalog) => Promise<void>> = {
     assert.equal(await catalog.links.get(at.fleet.id, expired.id), undefined);
   },
 
+  async "password reset codes work once, until they expire or another is issued"(catalog) {
+    const fleet = await catalog.fleets.create({ name: "Acme" });
+    const user = await catalog.users.create({
+      email: "someone@example.com",
+      role: "viewer",
+      fleetId: fleet.id,
+      passwordHash: "h",
+    });
+    const now = new Date(T0);
+    const later = new Date(T0 + 60_000);
+    const issue = (codeHash: string) =>
+      catalog.passwordResets.issue({ userId: user.id, codeHash, expiresAt: later }, now);
+    await issue("a");
+    await issue("b");
+    assert.equal(await catalog.passwordResets.redeem("a", now), undefined, "replaced by b");
+    const twice = await Promise.all([
+      catalog.passwordResets.redeem("b", now),
+      catalog.passwordResets.redeem("b", now),
+    ]);
+    assert.deepEqual(twice.sort(), [undefined, user.id].sort(), "used once");
+    await issue("c");
+    assert.equal(await catalog.passwordResets.redeem("c", later), undefined, "expired");
+    await issue("d");
+    await catalog.passwordResets.revokeUser(user.id, now);
+    assert.equal(await catalog.passwordResets.redeem("d", now), undefined, "revoked");
+    await issue("e");
+    await catalog.users.delete(user.id);
+    assert.equal(await catalog.passwordResets.redeem("e", now), undefined, "gone with the user");
+  },
+
   async "URL signing keys: the first is added once, rotation retires, prune ends overlaps"(
     catalog,
   ) {

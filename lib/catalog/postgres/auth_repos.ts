@@ -2,6 +2,7 @@ import { newId } from "../ids.ts";
 import type {
   CredentialRepository,
   DeviceCredential,
+  PasswordResetRepository,
   RefreshToken,
   SessionFamily,
   SessionRepository,
@@ -192,6 +193,41 @@ export class PostgresSessions implements SessionRepository {
     return (await this.db.query((sql) =>
       sql`DELETE FROM session_families WHERE expires_at < ${now.getTime()}`
     )).count;
+  }
+}
+
+/** One-time password reset codes in PostgreSQL. */
+export class PostgresPasswordResets implements PasswordResetRepository {
+  constructor(private readonly db: Database) {}
+
+  async issue(
+    input: { userId: string; codeHash: string; expiresAt: Date },
+    now: Date,
+  ): Promise<void> {
+    await this.db.transaction(async (sql) => {
+      await sql`UPDATE password_resets SET revoked_at = ${now.getTime()}
+        WHERE user_id = ${input.userId} AND used_at IS NULL AND revoked_at IS NULL`;
+      await sql`INSERT INTO password_resets (code_hash, user_id, created_at, expires_at)
+        VALUES (${input.codeHash}, ${input.userId}, ${now.getTime()}, ${input.expiresAt.getTime()})`;
+    });
+  }
+
+  async redeem(codeHash: string, now: Date): Promise<string | undefined> {
+    // One statement: of two concurrent uses, the second re-reads the row after the first commits.
+    const [row] = await this.db.query((sql) =>
+      sql`UPDATE password_resets SET used_at = ${now.getTime()}
+        WHERE code_hash = ${codeHash} AND used_at IS NULL AND revoked_at IS NULL
+          AND expires_at > ${now.getTime()}
+        RETURNING user_id`
+    );
+    return row && String(row.user_id);
+  }
+
+  async revokeUser(userId: string, now: Date): Promise<void> {
+    await this.db.query((sql) =>
+      sql`UPDATE password_resets SET revoked_at = ${now.getTime()}
+        WHERE user_id = ${userId} AND used_at IS NULL AND revoked_at IS NULL`
+    );
   }
 }
 

@@ -215,4 +215,21 @@ export const POSTGRES_MIGRATIONS: ReadonlyArray<{ version: number; name: string;
       ALTER TABLE fleets ADD COLUMN live_ladder text;
     `,
   },
+  {
+    version: 9,
+    name: "one-time password reset codes",
+    // Only the code's SHA-256 is kept. A code is used once (used_at), and issuing another revokes
+    // the user's unused ones (revoked_at); rows go with their user.
+    sql: `
+      CREATE TABLE password_resets (
+        code_hash text PRIMARY KEY,
+        user_id text NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        created_at bigint NOT NULL,
+        expires_at bigint NOT NULL,
+        used_at bigint,
+        revoked_at bigint
+      );
+      CREATE INDEX password_resets_user ON password_resets(user_id);
+    `,
+  },
 ];

@@ -1,5 +1,10 @@
 import type { Catalog } from "../types.ts";
-import { PostgresCredentials, PostgresSessions, PostgresSigningKeys } from "./auth_repos.ts";
+import {
+  PostgresCredentials,
+  PostgresPasswordResets,
+  PostgresSessions,
+  PostgresSigningKeys,
+} from "./auth_repos.ts";
 import { Database, describe } from "./database.ts";
 import { PostgresCameras, PostgresFleets, PostgresUsers, PostgresVehicles } from "./fleet_repos.ts";
 import { PostgresLinks, PostgresUrlSigningKeys } from "./link_repos.ts";
@@ -19,6 +24,7 @@ export class PostgresCatalog implements Catalog {
   readonly cameras;
   readonly credentials;
   readonly sessions;
+  readonly passwordResets;
   readonly signingKeys;
   readonly recordings;
   readonly vehicleStatus;
@@ -37,6 +43,7 @@ export class PostgresCatalog implements Catalog {
     this.cameras = new PostgresCameras(db);
     this.credentials = new PostgresCredentials(db);
     this.sessions = new PostgresSessions(db);
+    this.passwordResets = new PostgresPasswordResets(db);
     this.signingKeys = new PostgresSigningKeys(db);
     this.recordings = new PostgresRecordings(db);
     this.vehicleStatus = new PostgresVehicleStatus(db);

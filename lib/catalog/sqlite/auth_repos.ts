@@ -2,6 +2,7 @@ import { newId } from "../ids.ts";
 import type {
   CredentialRepository,
   DeviceCredential,
+  PasswordResetRepository,
   RefreshToken,
   SessionFamily,
   SessionRepository,
@@ -203,6 +204,51 @@ export class SqliteSessions implements SessionRepository {
   prune(now: Date): Promise<number> {
     return Promise.resolve(
       this.db.run("DELETE FROM session_families WHERE expires_at < ?", now.getTime()),
+    );
+  }
+}
+
+/** One-time password reset codes in SQLite. */
+export class SqlitePasswordResets implements PasswordResetRepository {
+  constructor(private readonly db: Database) {}
+
+  issue(input: { userId: string; codeHash: string; expiresAt: Date }, now: Date): Promise<void> {
+    this.db.transaction(() => {
+      this.#revoke(input.userId, now);
+      this.db.insert(
+        "INSERT INTO password_resets (code_hash, user_id, created_at, expires_at) VALUES (?, ?, ?, ?)",
+        "Password reset code collision; try again",
+        input.codeHash,
+        input.userId,
+        now.getTime(),
+        input.expiresAt.getTime(),
+      );
+    });
+    return Promise.resolve();
+  }
+
+  redeem(codeHash: string, now: Date): Promise<string | undefined> {
+    const row = this.db.get(
+      `UPDATE password_resets SET used_at = ?
+       WHERE code_hash = ? AND used_at IS NULL AND revoked_at IS NULL AND expires_at > ?
+       RETURNING user_id`,
+      now.getTime(),
+      codeHash,
+      now.getTime(),
+    );
+    return Promise.resolve(row && String(row.user_id));
+  }
+
+  revokeUser(userId: string, now: Date): Promise<void> {
+    this.#revoke(userId, now);
+    return Promise.resolve();
+  }
+
+  #revoke(userId: string, now: Date): void {
+    this.db.run(
+      "UPDATE password_resets SET revoked_at = ? WHERE user_id = ? AND used_at IS NULL AND revoked_at IS NULL",
+      now.getTime(),
+      userId,
     );
   }
 }

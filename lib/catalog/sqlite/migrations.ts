@@ -211,4 +211,21 @@ export const SQLITE_MIGRATIONS: ReadonlyArray<{ version: number; name: string; s
       ALTER TABLE fleets ADD COLUMN live_ladder TEXT;
     `,
   },
+  {
+    version: 9,
+    name: "one-time password reset codes",
+    // Only the code's SHA-256 is kept. A code is used once (used_at), and issuing another revokes
+    // the user's unused ones (revoked_at); rows go with their user.
+    sql: `
+      CREATE TABLE password_resets (
+        code_hash TEXT PRIMARY KEY,
+        user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        created_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL,
+        used_at INTEGER,
+        revoked_at INTEGER
+      ) WITHOUT ROWID;
+      CREATE INDEX password_resets_user ON password_resets(user_id);
+    `,
+  },
 ];

@@ -1,7 +1,12 @@
 import { dirname } from "node:path";
 import { writeFailureOf, type WriteFailureSink } from "../../disk/mod.ts";
 import type { Catalog } from "../types.ts";
-import { SqliteCredentials, SqliteSessions, SqliteSigningKeys } from "./auth_repos.ts";
+import {
+  SqliteCredentials,
+  SqlitePasswordResets,
+  SqliteSessions,
+  SqliteSigningKeys,
+} from "./auth_repos.ts";
 import { Database } from "./database.ts";
 import { SqliteCameras, SqliteFleets, SqliteUsers, SqliteVehicles } from "./fleet_repos.ts";
 import { SqliteLinks, SqliteUrlSigningKeys } from "./link_repos.ts";
@@ -18,6 +23,7 @@ export class SqliteCatalog implements Catalog {
   readonly cameras;
   readonly credentials;
   readonly sessions;
+  readonly passwordResets;
   readonly signingKeys;
   readonly recordings;
   readonly vehicleStatus;
@@ -52,6 +58,7 @@ export class SqliteCatalog implements Catalog {
     this.cameras = new SqliteCameras(this.#db);
     this.credentials = new SqliteCredentials(this.#db);
     this.sessions = new SqliteSessions(this.#db);
+    this.passwordResets = new SqlitePasswordResets(this.#db);
     this.signingKeys = new SqliteSigningKeys(this.#db);
     this.recordings = new SqliteRecordings(this.#db);
     this.vehicleStatus = new SqliteVehicleStatus(this.#db);

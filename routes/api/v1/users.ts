@@ -1,5 +1,5 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { access, userOf } from "../../../lib/auth/mod.ts";
+import { access, PASSWORD_RESET_CODE, userOf } from "../../../lib/auth/mod.ts";
 import { ForbiddenError } from "../../../lib/errors/mod.ts";
 import { EmailSchema, FleetRoleSchema, IdSchema, PasswordSchema } from "../../../lib/fleet/mod.ts";
 import { type ApiApp, secured } from "../../../lib/http/mod.ts";
@@ -10,7 +10,7 @@ const FleetParams = z.object({ fleetId: IdSchema });
 const UserParams = z.object({ fleetId: IdSchema, userId: IdSchema });
 
 /** People of a fleet, managed by its admins. */
-export function registerUserRoutes(app: ApiApp, { registry, secure }: RouteDeps) {
+export function registerUserRoutes(app: ApiApp, { registry, secure, identity }: RouteDeps) {
   app.openapi(
     secured(
       secure,
@@ -133,6 +133,67 @@ export function registerUserRoutes(app: ApiApp, { registry, secure }: RouteDeps)
       const { fleetId, userId } = c.req.valid("param");
       if (userId === userOf(c).userId) throw new ForbiddenError("You cannot remove yourself");
       await registry.deleteUser(fleetId, userId);
+      return c.body(null, 204);
+    },
+  );
+
+  app.openapi(
+    secured(
+      secure,
+      access.fleet(["admin"]),
+      createRoute({
+        method: "post",
+        operationId: "issuePasswordReset",
+        path: "/api/v1/fleets/{fleetId}/users/{userId}/password-reset",
+        tags: ["users"],
+        summary: "Issue a one-time password reset code for a user",
+        description:
+          "The code is shown once (only its hash is kept) and is valid for PASSWORD_RESET_TTL (24 h by default); issuing another revokes the user's unused one. Hand it to the user, who sets a new password with `POST /api/v1/auth/password-reset`. The user's sessions go on until then.",
+        request: { params: UserParams },
+        responses: {
+          201: jsonResponse(
+            z.object({
+              userId: z.string(),
+              code: z.string().regex(PASSWORD_RESET_CODE),
+              expiresAt: z.string().datetime(),
+            }).openapi("PasswordReset"),
+            "The code, shown once",
+          ),
+        },
+      }),
+    ),
+    async (c) => {
+      const { fleetId, userId } = c.req.valid("param");
+      await registry.user(fleetId, userId);
+      const { code, expiresAt } = await identity.passwordResets.issue(userId);
+      return c.json({ userId, code, expiresAt: expiresAt.toISOString() }, 201);
+    },
+  );
+
+  app.openapi(
+    secured(
+      secure,
+      access.public(),
+      createRoute({
+        method: "post",
+        operationId: "resetPassword",
+        path: "/api/v1/auth/password-reset",
+        tags: ["auth"],
+        summary: "Set a new password with a one-time reset code (ends all the user's sessions)",
+        description:
+          "The password policy applies, and a refused password leaves the code usable. A code works once, until it expires or another is issued; every session of the user ends, so they sign in again with the new password.",
+        request: {
+          ...jsonBody(z.object({ code: z.string().max(64), password: PasswordSchema }).strict()),
+        },
+        responses: {
+          204: { description: "The password is set and every session of the user ended" },
+        },
+      }),
+    ),
+    async (c) => {
+      const { code, password } = c.req.valid("json");
+      const userId = await identity.passwordResets.redeem(code);
+      await registry.updateUser(null, userId, { password });
       return c.body(null, 204);
     },
   );
