@@ -14,6 +14,7 @@ import {
   staticAsset,
   UI_ASSETS_PATH,
 } from "../../lib/ui/mod.ts";
+import { DVR_CSS } from "../../lib/ui/dvr_styles.ts";
 import { PAGE_CSS } from "../../lib/ui/page_styles.ts";
 import type { UiContext } from "./page.tsx";
 
@@ -33,7 +34,7 @@ export interface Stylesheet {
 
 /** Builds the stylesheet asset (the admin's CSS and the pages'). */
 export async function buildStylesheet(): Promise<Stylesheet> {
-  const asset = await compressedAsset(ADMIN_CSS + PAGE_CSS, "text/css; charset=utf-8");
+  const asset = await compressedAsset(ADMIN_CSS + PAGE_CSS + DVR_CSS, "text/css; charset=utf-8");
   return { name: `styles-${asset.etag.slice(1, 13)}.css`, asset };
 }
 

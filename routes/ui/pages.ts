@@ -2,11 +2,13 @@
  * Every page of the web interface. Adding a page: write `routes/ui/<name>.tsx` exporting
  * `definePage({ pattern: patterns.x, access, load })` (pattern from `paths.ts`), and list it here.
  */
+import { cameraPage } from "./camera.tsx";
 import { classicPage } from "./classic.tsx";
 import { fleetPage } from "./fleet.tsx";
 import { fleetsPage } from "./fleets.tsx";
 import type { PageDefinition } from "./page.tsx";
 import { signInPage } from "./sign_in.tsx";
+import { watchPage } from "./watch.tsx";
 
 /** The pages, registered in this order (a static pattern before a parameter at the same depth). */
 export const PAGES: readonly PageDefinition[] = [
@@ -14,4 +16,6 @@ export const PAGES: readonly PageDefinition[] = [
   signInPage,
   fleetsPage,
   fleetPage,
+  cameraPage,
+  watchPage,
 ];

@@ -20,6 +20,7 @@ export const patterns = {
   users: "/admin/fleets/:fleetId/users",
   settings: "/admin/fleets/:fleetId/settings",
   health: "/admin/health",
+  watch: "/admin/watch",
 } as const;
 
 /** A DVR page's place: the time played (`t`) and a selected range (`from`–`to`). */
@@ -58,6 +59,8 @@ export const paths = {
   users: (fleetId: string): string => `${paths.fleet(fleetId)}/users`,
   settings: (fleetId: string): string => `${paths.fleet(fleetId)}/settings`,
   health: (): string => patterns.health,
+  /** The public player of a shared link (`hls`: the signed playlist URL). */
+  watch: (hls: string): string => `${patterns.watch}?hls=${seg(hls)}`,
 };
 
 /** Reads a DVR place from a query string; a value that is not an ISO 8601 instant is dropped. */
