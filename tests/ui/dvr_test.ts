@@ -296,7 +296,7 @@ Deno.test({
       assert.ok(frames >= 25, `clip frames: ${frames}`);
       await page.getByLabel("Link lifetime").selectOption("1d");
       await page.getByRole("button", { name: "Create share link" }).click();
-      const shared = await page.getByLabel(/^Share link/).inputValue();
+      const shared = await page.getByRole("textbox", { name: /^Share link/ }).inputValue();
       assert.match(shared, /\/admin\/watch\?hls=/);
 
       // A fresh browser context, never signed in, plays it.
