@@ -30,13 +30,17 @@ function navEntries(user: User, fleetId: string | undefined): NavEntry[] {
     entries.push(
       { section: "dashboard", label: "Dashboard", href: paths.fleet(fleetId) },
       { section: "vehicles", label: "Vehicles", href: paths.vehicles(fleetId) },
-      { section: "users", label: "Users", href: paths.users(fleetId) },
-      { section: "settings", label: "Settings", href: paths.settings(fleetId) },
     );
+    if (user.role === "owner" || user.role === "admin") {
+      entries.push(
+        { section: "users", label: "Users", href: paths.users(fleetId) },
+        { section: "settings", label: "Settings", href: paths.settings(fleetId) },
+      );
+    }
   } else if (user.role === "owner") {
     entries.push({ section: "fleets", label: "Fleets", href: paths.fleets() });
   }
-  if (user.role === "owner") {
+  if (user.role === "owner" || user.role === "admin") {
     entries.push({ section: "health", label: "Health", href: paths.health() });
   }
   return entries;

@@ -9,9 +9,12 @@ import type { ApiApp } from "../../lib/http/mod.ts";
 import { IslandBundle } from "../../lib/ui/mod.ts";
 import type { RouteDeps } from "../deps.ts";
 import { buildStylesheet, readStaticFiles, registerAssetRoutes } from "./assets.ts";
+import { registerFleetActions } from "./fleets.tsx";
 import { registerPages, type UiContext } from "./page.tsx";
 import { PAGES } from "./pages.ts";
+import { registerSettingsActions } from "./settings.tsx";
 import { registerSignInActions } from "./sign_in.tsx";
+import { registerUserActions } from "./users.tsx";
 
 export { isUiPath, paths, patterns } from "./paths.ts";
 
@@ -61,6 +64,9 @@ export function registerUiRoutes(
   );
   registerAssetRoutes(app, ui, stylesheet, files);
   registerSignInActions(app, deps, ui);
+  registerFleetActions(app, deps, ui);
+  registerUserActions(app, deps, ui);
+  registerSettingsActions(app, deps, ui);
   registerPages(app, deps, ui, PAGES);
   app.get("/", (c) => c.redirect("/admin", 302));
   return { ready };

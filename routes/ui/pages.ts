@@ -6,8 +6,11 @@ import { cameraPage } from "./camera.tsx";
 import { classicPage } from "./classic.tsx";
 import { fleetPage } from "./fleet.tsx";
 import { fleetsPage } from "./fleets.tsx";
+import { healthPage } from "./health.tsx";
 import type { PageDefinition } from "./page.tsx";
+import { settingsPage } from "./settings.tsx";
 import { signInPage } from "./sign_in.tsx";
+import { usersPage } from "./users.tsx";
 import { watchPage } from "./watch.tsx";
 
 /** The pages, registered in this order (a static pattern before a parameter at the same depth). */
@@ -16,6 +19,9 @@ export const PAGES: readonly PageDefinition[] = [
   signInPage,
   fleetsPage,
   fleetPage,
+  usersPage,
+  settingsPage,
+  healthPage,
   cameraPage,
   watchPage,
 ];

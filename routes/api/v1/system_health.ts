@@ -48,6 +48,39 @@ async function counterSum(
     .reduce((sum, v) => sum + v.value, 0);
 }
 
+/** System health as `GET /api/v1/system/health` answers it (the pages' health page reads it too). */
+export type SystemHealth = z.infer<typeof HealthView>;
+
+/** Runs the readiness checks and reads the indexer's figures and error counters. */
+export async function systemHealth(deps: RouteDeps): Promise<SystemHealth> {
+  const checks: Record<string, z.infer<typeof Check>> = {};
+  await Promise.all(deps.readiness.map(async ({ name, check }) => {
+    try {
+      await check();
+      checks[name] = { ok: true };
+    } catch (error) {
+      checks[name] = { ok: false, error: (error as Error).message };
+    }
+  }));
+  const stats = deps.indexerStats?.();
+  return {
+    at: new Date().toISOString(),
+    ok: Object.values(checks).every((x) => x.ok),
+    checks,
+    ingest: stats ? { ...stats, lastIndexedAt: stats.lastIndexedAt?.toISOString() ?? null } : null,
+    errors: {
+      http5xx: await counterSum(
+        deps,
+        "motorcade_http_requests_total",
+        (l) => String(l.status).startsWith("5"),
+      ),
+      busDeadLetters: await counterSum(deps, "motorcade_bus_dead_letters_total"),
+      retentionSweepErrors: await counterSum(deps, "motorcade_retention_sweep_errors_total"),
+      since: STARTED.toISOString(),
+    },
+  };
+}
+
 /** `GET /api/v1/system/health`: the dependencies, ingest rate, indexer lag and errors. */
 export function registerSystemHealthRoutes(app: ApiApp, deps: RouteDeps) {
   app.openapi(
@@ -96,35 +129,6 @@ export function registerSystemHealthRoutes(app: ApiApp, deps: RouteDeps) {
         },
       }),
     ),
-    async (c) => {
-      const checks: Record<string, z.infer<typeof Check>> = {};
-      await Promise.all(deps.readiness.map(async ({ name, check }) => {
-        try {
-          await check();
-          checks[name] = { ok: true };
-        } catch (error) {
-          checks[name] = { ok: false, error: (error as Error).message };
-        }
-      }));
-      const stats = deps.indexerStats?.();
-      return c.json({
-        at: new Date().toISOString(),
-        ok: Object.values(checks).every((x) => x.ok),
-        checks,
-        ingest: stats
-          ? { ...stats, lastIndexedAt: stats.lastIndexedAt?.toISOString() ?? null }
-          : null,
-        errors: {
-          http5xx: await counterSum(
-            deps,
-            "motorcade_http_requests_total",
-            (l) => String(l.status).startsWith("5"),
-          ),
-          busDeadLetters: await counterSum(deps, "motorcade_bus_dead_letters_total"),
-          retentionSweepErrors: await counterSum(deps, "motorcade_retention_sweep_errors_total"),
-          since: STARTED.toISOString(),
-        },
-      }, 200);
-    },
+    async (c) => c.json(await systemHealth(deps), 200),
   );
 }
