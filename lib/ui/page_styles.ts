@@ -141,48 +141,4 @@ main button.danger:hover { background: var(--danger-bg); }
 .figures { display: grid; grid-template-columns: max-content 1fr; gap: .35rem 1rem; margin: 0; }
 .figures dt { font-weight: 600; }
 .figures dd { margin: 0; font-variant-numeric: tabular-nums; }
-/* Vehicles and a vehicle (routes/ui/vehicles.tsx, islands/VehicleLive.tsx, EnrolmentCommand.tsx) */
-.vehicle-list { grid-template-columns: repeat(auto-fill, minmax(min(100%, 320px), 1fr)); }
-.vehicle-head { display: flex; align-items: center; gap: .5rem; flex-wrap: wrap; }
-.vehicle-head a { display: inline-flex; align-items: center; min-height: 44px;
-  overflow-wrap: anywhere; }
-.badge.online { background: #e7f5ec; color: #146c2e; }
-.badge.offline { background: #eef0f4; color: #3d4556; }
-.camera-links { list-style: none; margin: .25rem 0 .5rem; padding: 0; display: flex;
-  flex-wrap: wrap; gap: .25rem .75rem; }
-.camera-links a { display: inline-flex; align-items: center; min-height: 44px; }
-.manage > summary, .confirm > summary { cursor: pointer; min-height: 44px; display: flex;
-  align-items: center; font-weight: 600; color: var(--accent-dark); }
-.confirm { border-left: 3px solid var(--danger); padding-left: .6rem; margin: .25rem 0; }
-.confirm > summary { color: var(--danger); }
-.inline-form { display: flex; flex-wrap: wrap; align-items: center; gap: .4rem .5rem;
-  margin: .5rem 0; }
-.inline-form label { margin: 0; flex: 1 1 100%; }
-.inline-form input { flex: 1 1 10rem; min-width: 0; width: auto; }
-.inline-form .field-problem { flex: 1 1 100%; }
-.add-vehicle { max-width: 40rem; margin-bottom: 1rem; }
-main button.danger { background: var(--danger); border-color: var(--danger); color: #fff; }
-.enrolment { margin-bottom: 1rem; border-color: var(--accent); }
-.enrolment .code { font-size: 1.1rem; font-weight: 700; overflow-wrap: anywhere; }
-.enrolment .steps { padding-left: 1.25rem; }
-.enrolment-command pre { white-space: pre-wrap; overflow-wrap: anywhere; background: #0b0f19;
-  color: #f3f5f9; padding: .75rem; border-radius: 6px; margin: .25rem 0; }
-.enrolment-tools { display: flex; flex-wrap: wrap; align-items: center; gap: .5rem; }
-.enrolment-state { font-weight: 700; }
-.enrolment-state.enrolled { color: #146c2e; }
-.facts { display: grid; grid-template-columns: max-content 1fr; gap: .25rem 1rem; }
-.facts dt { font-weight: 600; }
-.facts dd { margin: 0; }
-.live-grid { list-style: none; margin: .75rem 0; padding: 0; display: grid; gap: 1rem;
-  grid-template-columns: repeat(auto-fill, minmax(min(100%, 340px), 1fr)); }
-.live-tile { min-width: 0; padding: 0; overflow: hidden; }
-.live-tile .live-player { border: none; }
-.live-idle { display: flex; align-items: center; justify-content: space-between; gap: .5rem;
-  flex-wrap: wrap; padding: .75rem; min-height: 4rem; }
-.live-idle .visually-hidden { position: absolute; width: 1px; height: 1px; margin: -1px;
-  padding: 0; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; border: 0; }
-.live-grid .live-bar select, .live-grid .live-bar button { min-height: 44px; height: auto; }
-table.heartbeats { width: 100%; border-collapse: collapse; background: var(--surface); }
-table.heartbeats th, table.heartbeats td { text-align: left; vertical-align: top;
-  padding: .4rem .6rem; border-bottom: 1px solid var(--border); }
 `;
