@@ -34,6 +34,7 @@ const CHECK_LABELS: Record<string, string> = {
   bus: "Bus",
   storage: "Storage",
   janus: "Janus (live video)",
+  "signing-key": "Signing key",
 };
 
 const time = (iso: string) => new Date(iso).toISOString().replace("T", " ").slice(0, 19) + " UTC";
