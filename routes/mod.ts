@@ -12,6 +12,7 @@ import {
   unmatchedRequest,
 } from "../lib/http/mod.ts";
 import { registerAuthRoutes } from "./api/v1/auth.ts";
+import { addExamples } from "./api/v1/examples.ts";
 import { registerCameraRoutes } from "./api/v1/cameras.ts";
 import { registerDeviceRoutes } from "./api/v1/device.ts";
 import { registerFleetRoutes } from "./api/v1/fleets.ts";
@@ -95,6 +96,7 @@ export function createApp(deps: RouteDeps): ApiApp {
   registerLiveRoutes(app, deps);
   registerMediaRoutes(app, deps);
   registerUiRoutes(app, deps);
+  addExamples(app.openAPIRegistry);
   app.doc31(OPENAPI_PATH, {
     openapi: "3.1.0",
     info: {

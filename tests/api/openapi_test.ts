@@ -4,11 +4,14 @@
  */
 import assert from "node:assert/strict";
 import { Validator } from "@seriousme/openapi-schema-validator";
+import { Ajv2020 } from "ajv/dist/2020.js";
+import addFormats from "ajv-formats";
 import parsePrometheusTextFormat from "parse-prometheus-text-format";
 import { enrolDevice } from "../support/device.ts";
 import { contentDigest } from "../support/media.ts";
 import { makeFleet, OWNER, startTestPlatform, type TestPlatform } from "../support/platform.ts";
 import { isUiPath } from "../../routes/mod.ts";
+import { EXAMPLES } from "../../routes/api/v1/examples.ts";
 
 const OPENAPI_PATH = "/api/v1/openapi.json";
 const METHODS = ["get", "put", "post", "delete", "options", "head", "patch", "trace"];
@@ -97,6 +100,71 @@ Deno.test("every operation has a unique camelCase operationId for client generat
     doc.paths["/api/v1/fleets/{fleetId}/vehicles"].get.operationId,
     "listFleetVehicles",
   );
+});
+
+/** Media types of binary bodies (MP4 files and segments), which carry no example. */
+const BINARY = ["video/mp4", "video/iso.segment"];
+
+/**
+ * A JSON Schema validator (Ajv, draft 2020-12 as OpenAPI 3.1 uses) over the document's component
+ * schemas: `compile(schema)` resolves its `#/components/schemas/…` references.
+ */
+function schemaValidator(doc: Document) {
+  const ajv = new Ajv2020({ strict: false, allErrors: true });
+  // deno-lint-ignore no-explicit-any
+  (addFormats as any)(ajv);
+  const rebase = (value: unknown): unknown =>
+    JSON.parse(JSON.stringify(value).replaceAll('"#/components/schemas/', '"#/$defs/'));
+  const $defs = rebase((doc.components as { schemas: Record<string, Schema> }).schemas);
+  return (schema: Schema) => ajv.compile({ ...(rebase(schema) as object), $defs });
+}
+
+Deno.test("every operation has examples of its request and answers, each valid against its own schema", async () => {
+  await using p = await startTestPlatform();
+  const doc = await openapi(p);
+  const compile = schemaValidator(doc);
+  const missing: string[] = [];
+  const invalid: string[] = [];
+  let checked = 0;
+  for (const { key, op } of operations(doc) as Array<{ key: string; op: FullOperation }>) {
+    const media = [
+      ...Object.entries(op.requestBody?.content ?? {}).map(([type, m]) => ["request", type, m]),
+      ...Object.entries(op.responses).filter(([status]) => status.startsWith("2"))
+        .flatMap(([status, r]) =>
+          Object.entries(r.content ?? {}).map(([type, m]) => [status, type, m])
+        ),
+    ] as Array<[string, string, { schema?: Schema; example?: unknown }]>;
+    for (const [where, type, { schema, example }] of media) {
+      if (BINARY.includes(type)) continue;
+      if (example === undefined) {
+        missing.push(`${key} ${where} ${type}`);
+        continue;
+      }
+      const validate = compile(schema ?? {});
+      checked++;
+      if (!validate(example)) {
+        invalid.push(`${key} ${where} ${type}: ${JSON.stringify(validate.errors)}`);
+      }
+    }
+  }
+  assert.deepEqual(missing, [], "media types without an example");
+  assert.deepEqual(invalid, [], "examples their own schema refuses");
+  assert.ok(checked >= 60, `only ${checked} examples`);
+  const ids = new Set(operations(doc).map(({ op }) => op.operationId));
+  assert.deepEqual(
+    Object.keys(EXAMPLES).filter((id) => !ids.has(id)),
+    [],
+    "examples of no operation",
+  );
+
+  // The validator does refuse what does not fit: a fleet's retention as a string, a bad date.
+  const fleet = compile({ $ref: "#/components/schemas/Fleet" });
+  const example = doc.paths["/api/v1/fleets/{fleetId}"].get.responses["200"].content![
+    "application/json"
+  ] as { example: Record<string, unknown> };
+  assert.equal(fleet(example.example), true);
+  assert.equal(fleet({ ...example.example, retentionDays: "30" }), false);
+  assert.equal(fleet({ ...example.example, createdAt: "yesterday" }), false);
 });
 
 Deno.test("every route the app serves is in the OpenAPI document, and nothing else", async () => {
