@@ -141,42 +141,47 @@ main button.danger:hover { background: var(--danger-bg); }
 .figures { display: grid; grid-template-columns: max-content 1fr; gap: .35rem 1rem; margin: 0; }
 .figures dt { font-weight: 600; }
 .figures dd { margin: 0; font-variant-numeric: tabular-nums; }
-/* Fleet dashboard (routes/ui/fleet.tsx, islands/FleetDashboard.tsx) */
-.visually-hidden { position: absolute; width: 1px; height: 1px; margin: -1px; padding: 0;
-  overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; border: 0; }
-.dashboard-filter { display: flex; flex-wrap: wrap; align-items: flex-end; gap: .5rem .75rem;
-  margin: 0 0 .5rem; }
-.dashboard-filter label { display: flex; flex-direction: column; gap: .2rem; margin: 0;
-  font-size: .85rem; font-weight: 600; min-width: 0; }
-.dashboard-filter input { width: 14rem; max-width: 100%; }
-.dashboard-summary { display: flex; flex-wrap: wrap; gap: .5rem 1rem; align-items: center;
-  margin: 0 0 .75rem; color: var(--muted); }
-.connection { font-weight: 600; }
-.connection.live { color: #146c2e; }
-.connection.reconnecting, .connection.signed-out { color: var(--danger); }
-.dashboard-table { width: 100%; border-collapse: collapse; background: var(--surface); }
-.dashboard-table th, .dashboard-table td { text-align: left; vertical-align: top;
-  padding: .5rem .6rem; border-bottom: 1px solid var(--border); }
-.dashboard-table thead th { font-size: .8rem; color: var(--muted); text-transform: uppercase; }
-.dashboard-table th[scope="row"] { text-transform: none; font-size: 1rem; color: var(--text); }
-.dashboard-table th[scope="row"] a { font-weight: 700; overflow-wrap: anywhere; }
-.dashboard-table .muted { display: block; font-size: .85rem; }
-.dashboard-table .warn { color: var(--danger); font-weight: 600; }
-.dashboard-table .cams { list-style: none; margin: 0; padding: 0; display: grid; gap: .35rem; }
-.dashboard-table .cams a { font-weight: 600; margin-right: .35rem; }
-.dashboard-table .state { font-weight: 700; }
-.dashboard-table .state.online { color: #146c2e; }
-.dashboard-table .state.offline { color: #5b6270; }
-.pill { display: inline-block; font-size: .75rem; font-weight: 600; border-radius: 999px;
-  padding: 0 .45rem; margin-right: .25rem; border: 1px solid var(--border); color: #3d4452; }
-.pill.rec-on { background: #fdecea; border-color: #f3b8b2; color: #9a1c12; }
-.pill.live-streaming { background: #e7f5ec; border-color: #a7d8b7; color: #146c2e; }
-@media (max-width: 720px) {
-  .dashboard-filter label { flex: 1 1 45%; }
-  .dashboard-filter input { width: 100%; }
-  .dashboard-table th[scope="row"] { display: block; border: none; padding: .35rem .25rem; }
-  .dashboard-table th[scope="row"] a { display: inline-flex; align-items: center;
-    min-height: 44px; }
-  .dashboard-table .cams a { display: inline-flex; align-items: center; min-height: 44px; }
-}
+/* Vehicles and a vehicle (routes/ui/vehicles.tsx, islands/VehicleLive.tsx, EnrolmentCommand.tsx) */
+.vehicle-list { grid-template-columns: repeat(auto-fill, minmax(min(100%, 320px), 1fr)); }
+.vehicle-head { display: flex; align-items: center; gap: .5rem; flex-wrap: wrap; }
+.vehicle-head a { display: inline-flex; align-items: center; min-height: 44px;
+  overflow-wrap: anywhere; }
+.badge.online { background: #e7f5ec; color: #146c2e; }
+.badge.offline { background: #eef0f4; color: #3d4556; }
+.camera-links { list-style: none; margin: .25rem 0 .5rem; padding: 0; display: flex;
+  flex-wrap: wrap; gap: .25rem .75rem; }
+.camera-links a { display: inline-flex; align-items: center; min-height: 44px; }
+.confirm > summary { cursor: pointer; min-height: 44px; display: flex;
+  align-items: center; font-weight: 600; color: var(--accent-dark); }
+.confirm { border-left: 3px solid var(--danger); padding-left: .6rem; margin: .25rem 0; }
+.confirm > summary { color: var(--danger); }
+.vehicle-form { display: flex; flex-wrap: wrap; align-items: center; gap: .4rem .5rem;
+  margin: .5rem 0; }
+.vehicle-form label { margin: 0; flex: 1 1 100%; }
+.vehicle-form input { flex: 1 1 10rem; min-width: 0; width: auto; }
+.vehicle-form .field-problem { flex: 1 1 100%; }
+.add-vehicle { max-width: 40rem; margin-bottom: 1rem; }
+.enrolment { margin-bottom: 1rem; border-color: var(--accent); }
+.enrolment .code { font-size: 1.1rem; font-weight: 700; overflow-wrap: anywhere; }
+.enrolment .steps { padding-left: 1.25rem; }
+.enrolment-command pre { white-space: pre-wrap; overflow-wrap: anywhere; background: #0b0f19;
+  color: #f3f5f9; padding: .75rem; border-radius: 6px; margin: .25rem 0; }
+.enrolment-tools { display: flex; flex-wrap: wrap; align-items: center; gap: .5rem; }
+.enrolment-state { font-weight: 700; }
+.enrolment-state.enrolled { color: #146c2e; }
+.facts { display: grid; grid-template-columns: max-content 1fr; gap: .25rem 1rem; }
+.facts dt { font-weight: 600; }
+.facts dd { margin: 0; }
+.live-grid { list-style: none; margin: .75rem 0; padding: 0; display: grid; gap: 1rem;
+  align-items: start; grid-template-columns: repeat(auto-fill, minmax(min(100%, 340px), 1fr)); }
+.live-tile { min-width: 0; padding: 0; overflow: hidden; }
+.live-tile .live-player { border: none; }
+.live-idle { display: flex; align-items: center; justify-content: space-between; gap: .5rem;
+  flex-wrap: wrap; padding: .75rem; min-height: 4rem; }
+.live-idle .visually-hidden { position: absolute; width: 1px; height: 1px; margin: -1px;
+  padding: 0; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; border: 0; }
+.live-grid .live-bar select, .live-grid .live-bar button { min-height: 44px; height: auto; }
+table.heartbeats { width: 100%; border-collapse: collapse; background: var(--surface); }
+table.heartbeats th, table.heartbeats td { text-align: left; vertical-align: top;
+  padding: .4rem .6rem; border-bottom: 1px solid var(--border); }
 `;

@@ -15,6 +15,7 @@ import { PAGES } from "./pages.ts";
 import { registerSettingsActions } from "./settings.tsx";
 import { registerSignInActions } from "./sign_in.tsx";
 import { registerUserActions } from "./users.tsx";
+import { registerVehicleActions } from "./vehicles.tsx";
 
 export { isUiPath, paths, patterns } from "./paths.ts";
 
@@ -67,6 +68,7 @@ export function registerUiRoutes(
   registerFleetActions(app, deps, ui);
   registerUserActions(app, deps, ui);
   registerSettingsActions(app, deps, ui);
+  registerVehicleActions(app, deps, ui);
   registerPages(app, deps, ui, PAGES);
   app.get("/", (c) => c.redirect("/admin", 302));
   return { ready };

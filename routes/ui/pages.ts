@@ -11,6 +11,7 @@ import type { PageDefinition } from "./page.tsx";
 import { settingsPage } from "./settings.tsx";
 import { signInPage } from "./sign_in.tsx";
 import { usersPage } from "./users.tsx";
+import { vehiclePage, vehiclesPage } from "./vehicles.tsx";
 import { watchPage } from "./watch.tsx";
 
 /** The pages, registered in this order (a static pattern before a parameter at the same depth). */
@@ -22,6 +23,8 @@ export const PAGES: readonly PageDefinition[] = [
   usersPage,
   settingsPage,
   healthPage,
+  vehiclesPage,
+  vehiclePage,
   cameraPage,
   watchPage,
 ];
