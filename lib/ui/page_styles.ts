@@ -141,6 +141,44 @@ main button.danger:hover { background: var(--danger-bg); }
 .figures { display: grid; grid-template-columns: max-content 1fr; gap: .35rem 1rem; margin: 0; }
 .figures dt { font-weight: 600; }
 .figures dd { margin: 0; font-variant-numeric: tabular-nums; }
+/* Fleet dashboard (routes/ui/fleet.tsx, islands/FleetDashboard.tsx) */
+.visually-hidden { position: absolute; width: 1px; height: 1px; margin: -1px; padding: 0;
+  overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; border: 0; }
+.dashboard-filter { display: flex; flex-wrap: wrap; align-items: flex-end; gap: .5rem .75rem;
+  margin: 0 0 .5rem; }
+.dashboard-filter label { display: flex; flex-direction: column; gap: .2rem; margin: 0;
+  font-size: .85rem; font-weight: 600; min-width: 0; }
+.dashboard-filter input { width: 14rem; max-width: 100%; }
+.dashboard-summary { display: flex; flex-wrap: wrap; gap: .5rem 1rem; align-items: center;
+  margin: 0 0 .75rem; color: var(--muted); }
+.connection { font-weight: 600; }
+.connection.live { color: #146c2e; }
+.connection.reconnecting, .connection.signed-out { color: var(--danger); }
+.dashboard-table { width: 100%; border-collapse: collapse; background: var(--surface); }
+.dashboard-table th, .dashboard-table td { text-align: left; vertical-align: top;
+  padding: .5rem .6rem; border-bottom: 1px solid var(--border); }
+.dashboard-table thead th { font-size: .8rem; color: var(--muted); text-transform: uppercase; }
+.dashboard-table th[scope="row"] { text-transform: none; font-size: 1rem; color: var(--text); }
+.dashboard-table th[scope="row"] a { font-weight: 700; overflow-wrap: anywhere; }
+.dashboard-table .muted { display: block; font-size: .85rem; }
+.dashboard-table .warn { color: var(--danger); font-weight: 600; }
+.dashboard-table .cams { list-style: none; margin: 0; padding: 0; display: grid; gap: .35rem; }
+.dashboard-table .cams a { font-weight: 600; margin-right: .35rem; }
+.dashboard-table .state { font-weight: 700; }
+.dashboard-table .state.online { color: #146c2e; }
+.dashboard-table .state.offline { color: #5b6270; }
+.pill { display: inline-block; font-size: .75rem; font-weight: 600; border-radius: 999px;
+  padding: 0 .45rem; margin-right: .25rem; border: 1px solid var(--border); color: #3d4452; }
+.pill.rec-on { background: #fdecea; border-color: #f3b8b2; color: #9a1c12; }
+.pill.live-streaming { background: #e7f5ec; border-color: #a7d8b7; color: #146c2e; }
+@media (max-width: 720px) {
+  .dashboard-filter label { flex: 1 1 45%; }
+  .dashboard-filter input { width: 100%; }
+  .dashboard-table th[scope="row"] { display: block; border: none; padding: .35rem .25rem; }
+  .dashboard-table th[scope="row"] a { display: inline-flex; align-items: center;
+    min-height: 44px; }
+  .dashboard-table .cams a { display: inline-flex; align-items: center; min-height: 44px; }
+}
 /* Vehicles and a vehicle (routes/ui/vehicles.tsx, islands/VehicleLive.tsx, EnrolmentCommand.tsx) */
 .vehicle-list { grid-template-columns: repeat(auto-fill, minmax(min(100%, 320px), 1fr)); }
 .vehicle-head { display: flex; align-items: center; gap: .5rem; flex-wrap: wrap; }
