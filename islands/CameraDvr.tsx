@@ -36,6 +36,13 @@ export interface CameraDvrProps {
 }
 
 const MINUTE = 60_000;
+/** The timeline's widths: the day, then windows around the cursor (eighths are round times). */
+const ZOOMS: Array<[number, string]> = [
+  [86_400_000, "the whole day"],
+  [8 * 3_600_000, "8 hours"],
+  [2 * 3_600_000, "2 hours"],
+  [16 * 60_000, "16 minutes"],
+];
 /** Width of the timeline's drawing (SVG units): a minute is 10. */
 const SCALE = 14_400;
 const LIFETIMES: Array<[string, string]> = [
@@ -54,10 +61,18 @@ interface Playing {
 /** The camera's DVR (see the module's doc). */
 export default function CameraDvr(props: CameraDvrProps) {
   const { dayStart, dayEnd, timeZone, recordings } = props;
-  const span = dayEnd - dayStart;
+  const [zoom, setZoom] = useState(0);
+  const cursor0 = props.t ?? props.from ?? firstStart(recordings, dayStart);
+  const [center, setCenter] = useState(cursor0);
+  const span = zoom === 0 ? dayEnd - dayStart : ZOOMS[zoom][0];
+  const step = span / 8;
+  const viewStart = Math.min(
+    Math.max(dayStart + Math.floor((center - span / 2 - dayStart) / step) * step, dayStart),
+    dayEnd - span,
+  );
   const api =
     `/api/v1/fleets/${props.fleetId}/vehicles/${props.vehicleId}/cameras/${props.cameraId}`;
-  const [cursor, setCursor] = useState(props.t ?? props.from ?? firstStart(recordings, dayStart));
+  const [cursor, setCursor] = useState(cursor0);
   const [selection, setSelection] = useState<{ from: number; to: number } | null>(
     props.from !== null && props.to !== null && props.to > props.from
       ? { from: props.from, to: props.to }
@@ -83,7 +98,7 @@ export default function CameraDvr(props: CameraDvrProps) {
   const timeline = useRef<HTMLDivElement>(null);
   const drag = useRef<{ x: number; at: number; moved: boolean } | null>(null);
 
-  const xOf = (ms: number) => (Math.min(Math.max(ms - dayStart, 0), span) / span) * SCALE;
+  const xOf = (ms: number) => (Math.min(Math.max(ms - viewStart, 0), span) / span) * SCALE;
   const time = (ms: number) => clockTime(ms, timeZone);
 
   /** Writes the place into the URL: a new history entry when `push`. */
@@ -168,6 +183,7 @@ export default function CameraDvr(props: CameraDvrProps) {
   const moveCursor = (ms: number, push = false) => {
     const t = Math.min(Math.max(ms, dayStart), dayEnd - 1000);
     setCursor(t);
+    if (t < viewStart || t >= viewStart + span) setCenter(t);
     remember(placeOf(t), push);
     return t;
   };
@@ -175,7 +191,7 @@ export default function CameraDvr(props: CameraDvrProps) {
   const atX = (clientX: number) => {
     const box = timeline.current!.getBoundingClientRect();
     const share = Math.min(Math.max((clientX - box.left) / box.width, 0), 1);
-    return Math.round(dayStart + share * span);
+    return Math.round(viewStart + share * span);
   };
 
   const onPointerDown = (event: PointerEvent) => {
@@ -333,7 +349,11 @@ export default function CameraDvr(props: CameraDvrProps) {
   }, []);
 
   const shown = position ?? cursor;
-  const hours = [0, 3, 6, 9, 12, 15, 18, 21];
+  const ticks = Array.from({ length: 8 }, (_, i) => viewStart + (i * span) / 8);
+  const zoomTo = (level: number) => {
+    setZoom(level);
+    setCenter(cursor);
+  };
   return (
     <section class="dvr" aria-label={`Recordings of camera ${props.cameraName}`}>
       <form class="dvr-day" method="get">
@@ -370,7 +390,7 @@ export default function CameraDvr(props: CameraDvrProps) {
               class="dvr-recording"
               x={xOf(r.fromMs)}
               y="0"
-              width={Math.max(xOf(r.toMs) - xOf(r.fromMs), SCALE / 1440 / 4)}
+              width={Math.max(xOf(r.toMs) - xOf(r.fromMs), SCALE / 600)}
               height="10"
             />
           ))}
@@ -392,8 +412,21 @@ export default function CameraDvr(props: CameraDvrProps) {
           />
         </svg>
         <span class="dvr-hours" aria-hidden="true">
-          {hours.map((h) => <span key={h}>{String(h).padStart(2, "0")}</span>)}
+          {ticks.map((ms) => <span key={ms}>{clockTime(ms, timeZone, false)}</span>)}
         </span>
+      </div>
+      <div class="dvr-zoom" role="group" aria-label="Timeline zoom">
+        <button type="button" onClick={() => zoomTo(Math.max(zoom - 1, 0))} disabled={zoom === 0}>
+          Zoom out
+        </button>
+        <span>Showing {ZOOMS[zoom][1]}</span>
+        <button
+          type="button"
+          onClick={() => zoomTo(Math.min(zoom + 1, ZOOMS.length - 1))}
+          disabled={zoom === ZOOMS.length - 1}
+        >
+          Zoom in
+        </button>
       </div>
       <p class="dvr-readout">
         <span>

@@ -4,7 +4,9 @@
  * playlist and every piece after a discontinuity, and holes are slate pieces, so the media
  * timeline runs at wall-clock pace from the first piece's date.
  */
-import Hls from "hls.js";
+// The light build (no subtitles, alternate audio or DRM, which recordings never carry).
+// @ts-types="hls.js"
+import Hls from "hls.js/dist/hls.light.mjs";
 
 /** A playing playlist. */
 export interface HlsPlayer {

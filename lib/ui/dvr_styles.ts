@@ -19,6 +19,8 @@ export const DVR_CSS = `
 .dvr-cursor { fill: #b42318; }
 .dvr-hours { position: absolute; left: 0; right: 0; bottom: 0; display: grid;
   grid-template-columns: repeat(8, 1fr); font-size: .75rem; color: var(--muted); }
+.dvr-zoom { display: flex; flex-wrap: wrap; align-items: center; gap: .5rem; }
+.dvr-zoom button { min-height: 44px; }
 .dvr-readout { display: flex; flex-wrap: wrap; gap: .25rem 1rem; margin: 0; }
 .dvr-video { width: 100%; max-height: 60vh; background: #000; border-radius: 6px;
   aspect-ratio: 16 / 9; }

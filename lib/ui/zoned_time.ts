@@ -43,6 +43,6 @@ export function zonedMidnight(day: string, timeZone: string): number {
 /** `HH:MM:SS` (or `HH:MM` without `seconds`) of instant `ms` in `timeZone`. */
 export function clockTime(ms: number, timeZone: string, seconds = true): string {
   const p = parts(ms, timeZone);
-  const two = (n: number) => String(n % 24 === n ? n : n % 24).padStart(2, "0");
-  return `${two(p.hour)}:${two(p.minute)}${seconds ? `:${two(p.second)}` : ""}`;
+  const two = (n: number) => String(n).padStart(2, "0");
+  return `${two(p.hour % 24)}:${two(p.minute)}${seconds ? `:${two(p.second)}` : ""}`;
 }

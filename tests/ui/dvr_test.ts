@@ -234,6 +234,14 @@ Deno.test({
       assert.equal(new URL(page.url()).searchParams.get("from"), null);
       await playsPast(page, bus.b.from + 1_000, "after Back");
 
+      // Zoomed to 16 minutes around the cursor, a minute's recording is a wide bar.
+      for (let i = 0; i < 3; i++) await page.getByRole("button", { name: "Zoom in" }).click();
+      await page.getByText("Showing 16 minutes").waitFor();
+      const bars = await page.locator(".dvr-recording").evaluateAll((rects) =>
+        rects.map((r) => r.getBoundingClientRect().width)
+      );
+      assert.ok(bars.some((w) => w > 40), `recordings drawn wide when zoomed: ${bars}`);
+
       await desktop.checkPage("dvr");
       await using phone = await ui.page(PHONE);
       await signInPage(phone);
