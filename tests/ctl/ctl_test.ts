@@ -105,7 +105,15 @@ Deno.test("ctl fleets add and list round-trip as JSON", async () => {
   const fleet = await ctlJson(dir.path, ["fleets", "add", "Acme Buses"]);
   assert.match(String(fleet.id), /^flt_/);
   assert.equal(fleet.name, "Acme Buses");
-  assert.deepEqual(Object.keys(fleet).sort(), ["createdAt", "id", "name", "retentionDays"]);
+  assert.deepEqual(Object.keys(fleet).sort(), [
+    "createdAt",
+    "id",
+    "liveLadder",
+    "name",
+    "retentionDays",
+    "segmentSeconds",
+    "timeZone",
+  ]);
 
   assert.deepEqual(await ctlJson(dir.path, ["fleets", "list"]), { fleets: [fleet] });
   const text = await ctl(dir.path, ["fleets", "list"]);
@@ -252,7 +260,11 @@ Deno.test("ctl rejects a wrong command line with exit code 2 and the usage line"
     /error: Unknown command "lorries": expected fleets, .* or config/,
   );
   assertFailed(unknownCommand, 2, "usage: deno task ctl <command>");
-  assertFailed(unknownVerb, 2, 'Unknown verb "fleets frobnicate": expected list, add, rename or');
+  assertFailed(
+    unknownVerb,
+    2,
+    'Unknown verb "fleets frobnicate": expected list, add, rename, retention or remove',
+  );
   assertFailed(unknownVerb, 2, "usage: deno task ctl fleets list [--json]\n");
   assertFailed(missingArgument, 2, "error: Missing argument <name>\n");
   assertFailed(missingArgument, 2, "usage: deno task ctl fleets rename <fleetId> <name> [--json]");
