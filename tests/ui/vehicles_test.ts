@@ -148,7 +148,7 @@ async function vehicleId(url: string, token: string, fleetId: string): Promise<s
 
 Deno.test({
   name:
-    "vehicles pages show a viewer no admin action, refuse its posts, and pass axe at both sizes",
+    "vehicles pages show a viewer no admin action, refuse its posts, work without script, and pass axe at both sizes",
   ignore: !hasChromium,
   sanitizeOps: false,
   sanitizeResources: false,
@@ -229,6 +229,36 @@ Deno.test({
     assert.deepEqual(statuses, [403, 403, 403, 403, 403]);
     const after = await apiCall(ui.url, "GET", `/api/v1/fleets/${fleet.id}/vehicles`, token);
     assert.deepEqual(after.vehicles.map((v: { name: string }) => v.name), ["bus-1"]);
+
+    // Without JavaScript the forms still work: add a vehicle, see its code and command, rename it.
+    const context = await ui.browser.newContext({ javaScriptEnabled: false });
+    try {
+      const page = await context.newPage();
+      await page.goto(`${ui.url}/admin/sign-in?next=${encodeURIComponent(list)}`);
+      await page.getByLabel("Email").fill(OWNER.email);
+      await page.getByLabel("Password").fill(OWNER.password);
+      await Promise.all([
+        page.waitForURL((u) => u.pathname === list),
+        page.getByRole("button", { name: "Sign in" }).click(),
+      ]);
+      await page.getByLabel("New vehicle").fill("bus-2");
+      await page.getByRole("button", { name: "Add vehicle" }).click();
+      const code = (await page.getByTestId("enrol-code").innerText()).trim();
+      assert.match(await page.getByTestId("enrol-command").innerText(), new RegExp(code));
+      const card = page.locator(".vehicle-card", { hasText: "bus-2" });
+      await card.getByText("Manage bus-2").click();
+      await card.getByLabel("Name", { exact: true }).fill("bus-3");
+      await card.getByRole("button", { name: "Rename" }).click();
+      await page.getByText("Vehicle renamed.").waitFor();
+      assert.equal(new URL(page.url()).pathname, list);
+    } finally {
+      await context.close();
+    }
+    const renamed = await apiCall(ui.url, "GET", `/api/v1/fleets/${fleet.id}/vehicles`, token);
+    assert.deepEqual(renamed.vehicles.map((v: { name: string }) => v.name).sort(), [
+      "bus-1",
+      "bus-3",
+    ]);
   },
 });
 
