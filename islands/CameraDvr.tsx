@@ -46,10 +46,10 @@ const ZOOMS: Array<[number, string]> = [
 /** Width of the timeline's drawing (SVG units): a minute is 10. */
 const SCALE = 14_400;
 const LIFETIMES: Array<[string, string]> = [
-  ["1h", "1 hour"],
-  ["6h", "6 hours"],
-  ["1d", "1 day"],
-  ["7d", "7 days"],
+  ["3600", "1 hour"],
+  ["21600", "6 hours"],
+  ["86400", "1 day"],
+  ["604800", "7 days"],
 ];
 
 interface Playing {
@@ -89,7 +89,7 @@ export default function CameraDvr(props: CameraDvrProps) {
       bytes: number;
     } | { state: "failed"; message: string }
   >({ state: "idle" });
-  const [lifetime, setLifetime] = useState("6h");
+  const [lifetime, setLifetime] = useState("21600");
   const [share, setShare] = useState<{ url: string; expiresAt: string; copied: boolean } | null>(
     null,
   );
@@ -156,7 +156,7 @@ export default function CameraDvr(props: CameraDvrProps) {
         {
           from: new Date(fromMs).toISOString(),
           ...(toMs === null ? {} : { to: new Date(toMs).toISOString() }),
-          ttl: "1h",
+          ttlSeconds: 3600,
         },
       );
       const player = startHls(video.current!, links.hls, {
@@ -307,7 +307,7 @@ export default function CameraDvr(props: CameraDvrProps) {
         {
           from: new Date(range.from).toISOString(),
           to: new Date(range.to).toISOString(),
-          ttl: lifetime,
+          ttlSeconds: Number(lifetime),
         },
       );
       const url = location.origin + paths.watch(links.hls);

@@ -302,7 +302,7 @@ Deno.test({
       // The clip (the minute from the cursor) and a share link.
       const frames = await exportClip(page, work);
       assert.ok(frames >= 25, `clip frames: ${frames}`);
-      await page.getByLabel("Link lifetime").selectOption("1d");
+      await page.getByLabel("Link lifetime").selectOption({ label: "1 day" });
       await page.getByRole("button", { name: "Create share link" }).click();
       const shared = await page.getByRole("textbox", { name: /^Share link/ }).inputValue();
       assert.match(shared, /\/admin\/watch\?hls=/);
