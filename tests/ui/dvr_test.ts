@@ -11,6 +11,7 @@ import { makeCmaf } from "../support/media.ts";
 import { OWNER } from "../support/platform.ts";
 import { recordingUpload } from "../support/recording_upload.ts";
 import { hasChromium } from "../support/browser.ts";
+import { startServer } from "../support/server.ts";
 import { DeviceTokens, enrol } from "../../vehicle/identity.ts";
 import { DESKTOP, PHONE, signInPage, startUi, type UiRun } from "./support.ts";
 
@@ -328,4 +329,27 @@ Deno.test({
       await Deno.remove(bus.stateDir, { recursive: true });
     }
   },
+});
+
+Deno.test("shared-link page plays only a signed playlist URL of this server", async () => {
+  await using server = await startServer();
+  const camera = "/api/v1/fleets/flt_1/vehicles/veh_1/cameras/cam_1/index.m3u8";
+  for (
+    const hls of [
+      "",
+      `https://elsewhere.example${camera}?from=x&sig=abc`,
+      `${server.url}${camera}?from=2026-12-06T08:00:00Z`,
+      `${server.url}/api/v1/fleets/flt_1/links?sig=abc`,
+    ]
+  ) {
+    const response = await fetch(`${server.url}/admin/watch?hls=${encodeURIComponent(hls)}`);
+    const html = await response.text();
+    assert.equal(response.status, 400, hls);
+    assert.match(html, /must be a signed playlist link of this server/);
+    assert.doesNotMatch(html, /SharedPlayer/);
+  }
+  const signed = `${server.url}${camera}?from=2026-12-06T08:00:00Z&exp=1&kid=k&link=l&sig=abc`;
+  const response = await fetch(`${server.url}/admin/watch?hls=${encodeURIComponent(signed)}`);
+  assert.equal(response.status, 200);
+  assert.match(await response.text(), /SharedPlayer/);
 });
