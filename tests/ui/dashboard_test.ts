@@ -170,3 +170,32 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "the dashboard shows reconnecting while the status stream fails, then live again",
+  ignore: !hasChromium,
+  async fn() {
+    await using ui = await startUi();
+    const vehicle = await setUpVehicle(ui.url, ["front"]);
+    try {
+      await using ui2 = await ui.page(DESKTOP);
+      const { page } = ui2;
+      await signInPage(ui2, ui.url);
+      const events = `**/api/v1/fleets/${vehicle.fleetId}/status/events`;
+      let refused = 0;
+      await page.route(events, (route) => (refused++, route.abort("connectionreset")));
+      await ui2.goto(`/admin/fleets/${vehicle.fleetId}`);
+      await page.locator('[data-connection="reconnecting"]', { hasText: "Reconnecting…" })
+        .waitFor();
+      assert.ok(refused >= 1);
+      await page.unroute(events);
+      await page.locator('[data-connection="live"]').waitFor({ timeout: 20_000 });
+      await beat(ui.url, vehicle);
+      await rowOf(page, vehicle.vehicleId).locator(".state", { hasText: "Online" }).waitFor();
+      // Failed fetches are logged by Chromium as console errors; nothing else may be.
+      assert.deepEqual(ui2.problems.filter((p) => !/Failed to load resource/.test(p)), []);
+    } finally {
+      await Deno.remove(vehicle.stateDir, { recursive: true }).catch(() => {});
+    }
+  },
+});
