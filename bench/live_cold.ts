@@ -251,7 +251,7 @@ const results = { cold: [] as PageTimes[], demand: [] as PageTimes[], warm: [] a
   );
   const vehicle = await setUpVehicle(server.url, ["front"]);
   const linkResponse = await fetch(
-    `${server.url}/api/v1/fleets/${vehicle.fleetId}/vehicles/${vehicle.vehicleId}/cameras/front/live-links`,
+    `${server.url}/api/v1/fleets/${vehicle.fleetId}/vehicles/${vehicle.vehicleId}/cameras/${vehicle.cameras.front}/live-links`,
     {
       method: "POST",
       headers: {
@@ -272,7 +272,7 @@ const results = { cold: [] as PageTimes[], demand: [] as PageTimes[], warm: [] a
       ? await watchWs(target, vehicle.ownerToken, {
         fleetId: vehicle.fleetId,
         vehicleId: vehicle.vehicleId,
-        camera: "front",
+        cameraId: vehicle.cameras.front,
       })
       : await watch(target, link.whepUrl, link.token);
     return times;

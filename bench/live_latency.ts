@@ -125,7 +125,7 @@ async function throughServer(ladder: string): Promise<Result> {
       id: "latency",
       fleetId: vehicle.fleetId,
       vehicleId: vehicle.vehicleId,
-      camera: "front",
+      cameraId: vehicle.cameras.front,
       quality: ladder === "off" ? "auto" : "medium",
     });
     const offer = await client.next((m) => m.type === "offer" && m.id === "latency", 30_000);

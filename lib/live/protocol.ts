@@ -37,7 +37,10 @@ export const ViewerMessage = z.discriminatedUnion("type", [
     /** Required for platform owners; a fleet's users may leave it out. */
     fleetId: Id.optional(),
     vehicleId: Id,
-    camera: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,31}$/, "must be a camera name"),
+    /** The camera's id (`cam_…`), as playback takes it; this or `camera`. */
+    cameraId: z.string().regex(/^cam_[0-9a-z]{20}$/, "must be a camera id").optional(),
+    /** Deprecated: the camera's name (`front`); send `cameraId`. */
+    camera: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,31}$/, "must be a camera name").optional(),
     quality: Quality.default("auto"),
   }),
   z.object({ type: z.literal("answer"), id: Id, sdp: Sdp }),

@@ -387,11 +387,18 @@ export class SignalingConnection {
         message.id,
       );
     }
-    const cameras = await this.deps.registry.listCameras(fleetId, message.vehicleId);
-    if (!cameras.some((c) => c.name === message.camera)) {
-      return this.#error("not_found", `Camera "${message.camera}" not found`, message.id);
+    if (message.cameraId === undefined && message.camera === undefined) {
+      return this.#error("bad_message", "watch.cameraId: required: the camera's id", message.id);
     }
-    const target = { fleetId, vehicleId: message.vehicleId, camera: message.camera };
+    const cameras = await this.deps.registry.listCameras(fleetId, message.vehicleId);
+    const camera = message.cameraId !== undefined
+      ? cameras.find((c) => c.id === message.cameraId)
+      : cameras.find((c) => c.name === message.camera);
+    if (!camera) {
+      const named = message.cameraId ?? message.camera;
+      return this.#error("not_found", `Camera "${named}" not found`, message.id);
+    }
+    const target = { fleetId, vehicleId: message.vehicleId, camera: camera.name };
     const entry = { session: null as ViewerSession | null, target };
     this.#watches.set(message.id, entry);
     try {

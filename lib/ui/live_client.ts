@@ -55,8 +55,10 @@ export interface LiveViewerOptions {
   /** The camera's fleet (platform owners must name it). */
   fleetId?: string;
   vehicleId: string;
-  /** The camera's name, such as `front`. */
-  camera: string;
+  /** The camera's id (`cam_…`), as playback takes it: give this. */
+  cameraId?: string;
+  /** Deprecated: the camera's name, such as `front`; used only without `cameraId`. */
+  camera?: string;
   quality?: LiveQuality;
   /** Called when the state changes, with the server's explanation when it gave one. */
   onState?: (state: LiveState, detail?: string) => void;
@@ -90,7 +92,7 @@ const HOLDING = new Set(["starting", "vehicle-offline", "reconnecting", "unavail
  * ```ts
  * const viewer = new LiveViewer({
  *   token: (options) => session.accessToken(options),
- *   fleetId, vehicleId, camera: "front",
+ *   fleetId, vehicleId, cameraId: "cam_5n1x8c4v2b7m9k3q6w0z",
  *   onStream: (stream) => (video.srcObject = stream),
  *   onState: (state) => (status.textContent = state),
  * });
@@ -292,8 +294,9 @@ export class LiveViewer {
     this.#watches += 1;
     const id = `w${this.#watches}-${crypto.randomUUID().slice(0, 8)}`;
     this.#watchId = id;
-    const { fleetId, vehicleId, camera } = this.#options;
-    this.#send({ type: "watch", id, fleetId, vehicleId, camera, quality: this.#quality });
+    const { fleetId, vehicleId, cameraId, camera } = this.#options;
+    const which = cameraId ? { cameraId } : { camera };
+    this.#send({ type: "watch", id, fleetId, vehicleId, ...which, quality: this.#quality });
   }
 
   /** Ends the current watch on the server and opens a new one after a pause. */

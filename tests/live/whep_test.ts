@@ -21,18 +21,23 @@ Deno.test({
     await using live = await startLiveVehicle({ cameras: ["front", "rear"] });
     const { server, vehicle: v } = live;
     const camera = `/api/v1/fleets/${v.fleetId}/vehicles/${v.vehicleId}/cameras`;
-    const linkOf = async (name: string) => {
-      const response = await fetch(`${server.url}${camera}/${name}/live-links`, {
+    const linkOf = async (idOrName: string) => {
+      const response = await fetch(`${server.url}${camera}/${idOrName}/live-links`, {
         method: "POST",
         headers: { authorization: `Bearer ${v.ownerToken}`, "content-type": "application/json" },
         body: JSON.stringify({ ttlSeconds: 3600 }),
       });
       assert.equal(response.status, 201);
-      return await response.json() as { whepUrl: string; token: string };
+      const deprecated = response.headers.get("deprecation");
+      return { ...await response.json() as { whepUrl: string; token: string }, deprecated };
     };
-    const front = await linkOf("front");
+    // Live takes the camera id as playback does; the name still works, marked deprecated.
+    const front = await linkOf(v.cameras.front);
     const rear = await linkOf("rear");
-    assert.equal(front.whepUrl, `${server.url}${camera}/front/whep`);
+    assert.equal(front.whepUrl, `${server.url}${camera}/${v.cameras.front}/whep`);
+    assert.equal(front.deprecated, null);
+    assert.equal(rear.whepUrl, `${server.url}${camera}/${v.cameras.rear}/whep`);
+    assert.equal(rear.deprecated, "true");
 
     const viewer = new WebrtcViewer();
     try {
@@ -42,6 +47,14 @@ Deno.test({
         const refused = await whep(front.whepUrl, token, offer);
         assert.equal(refused.status, 401, await refused.text());
       }
+      // A camera id the vehicle does not have: 404, naming it.
+      const unknown = await whep(
+        `${server.url}${camera}/cam_00000000000000000000/whep`,
+        v.ownerToken,
+        offer,
+      );
+      assert.equal(unknown.status, 404);
+      assert.match((await unknown.json()).detail, /Camera "cam_00000000000000000000" not found/);
       // Not SDP, and SDP without H.264: 400 with a reason.
       const notSdp = await whep(front.whepUrl, front.token, "hello");
       assert.equal(notSdp.status, 400);
@@ -97,7 +110,7 @@ Deno.test({
     await using server = await startServer(liveServerEnv());
     const v = await setUpVehicle(server.url, ["front"]);
     const url =
-      `${server.url}/api/v1/fleets/${v.fleetId}/vehicles/${v.vehicleId}/cameras/front/whip`;
+      `${server.url}/api/v1/fleets/${v.fleetId}/vehicles/${v.vehicleId}/cameras/${v.cameras.front}/whip`;
     const publisher = await LivePublisher.start({
       camera: {
         name: "front",
@@ -123,12 +136,21 @@ Deno.test({
       assert.match(location, /^\/api\/v1\/live\/whip\//);
       await publisher.setAnswer(await response.text());
 
+      // A watch names the camera by id (or, deprecated, by name): neither is refused.
+      const ids = { fleetId: v.fleetId, vehicleId: v.vehicleId };
+      client.send({ type: "watch", id: "none", ...ids });
+      const unnamed = await client.next((m) => m.type === "error" && m.id === "none");
+      assert.equal(unnamed.code, "bad_message");
+      assert.match(String(unnamed.message), /watch\.cameraId: required/);
+      client.send({ type: "watch", id: "other", ...ids, cameraId: "cam_00000000000000000000" });
+      const other = await client.next((m) => m.type === "error" && m.id === "other");
+      assert.equal(other.code, "not_found");
       client.send({
         type: "watch",
         id: "w",
         fleetId: v.fleetId,
         vehicleId: v.vehicleId,
-        camera: "front",
+        cameraId: v.cameras.front,
       });
       const watchOffer = await client.next((m) => m.type === "offer");
       client.send({ type: "answer", id: "w", sdp: await viewer.answer(String(watchOffer.sdp)) });

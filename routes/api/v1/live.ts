@@ -17,10 +17,14 @@ import { deprecationHeader, lifetimeFields, lifetimeSeconds } from "./links.ts";
 const CameraParams = z.object({
   fleetId: IdSchema,
   vehicleId: IdSchema,
-  camera: CameraNameSchema,
+  cameraId: z.union([IdSchema, CameraNameSchema]).openapi({
+    description:
+      "The camera's id (`cam_…`), as playback takes it. Deprecated: the camera's name (`front`) is still accepted, answered with `Deprecation: true`.",
+    example: "cam_5n1x8c4v2b7m9k3q6w0z",
+  }),
 });
 const Resource = z.object({ resource: z.string().uuid() });
-const CAMERA_PATH = "/api/v1/fleets/{fleetId}/vehicles/{vehicleId}/cameras/{camera}";
+const CAMERA_PATH = "/api/v1/fleets/{fleetId}/vehicles/{vehicleId}/cameras/{cameraId}";
 const sdpBody = (description: string) => ({
   body: {
     required: true,
@@ -40,7 +44,7 @@ const LIVE_OFF = { description: "Live streaming is off on this server" };
 /** The camera's path, which a live link token signs. */
 function cameraPrefix(c: Context): string {
   const p = c.req.param();
-  return `/api/v1/fleets/${p.fleetId}/vehicles/${p.vehicleId}/cameras/${p.camera}/whep`;
+  return `/api/v1/fleets/${p.fleetId}/vehicles/${p.vehicleId}/cameras/${p.cameraId}/whep`;
 }
 
 /** The SDP offer in a WHIP or WHEP request body; 400 when it is not one. */
@@ -60,11 +64,16 @@ export function registerLiveRoutes(app: ApiApp, deps: RouteDeps) {
     if (!deps.live) throw new UnavailableError("Live streaming is off on this server (LIVE=off)");
     return deps.live;
   };
-  const checkCamera = async (fleetId: string, vehicleId: string, camera: string) => {
+  /**
+   * The camera a live route names by id (canonical) or by name (deprecated: `deprecated` is then
+   * true); 404 when the vehicle has no such camera.
+   */
+  const findCamera = async (fleetId: string, vehicleId: string, idOrName: string) => {
     const cameras = await registry.listCameras(fleetId, vehicleId);
-    if (!cameras.some((c) => c.name === camera)) {
-      throw new NotFoundError(`Camera "${camera}" not found`);
-    }
+    const byId = cameras.find((c) => c.id === idOrName);
+    const camera = byId ?? cameras.find((c) => c.name === idOrName);
+    if (!camera) throw new NotFoundError(`Camera "${idOrName}" not found`);
+    return { camera, deprecated: !byId };
   };
 
   // The signaling WebSocket authenticates with its first message (browsers cannot set headers
@@ -121,9 +130,13 @@ export function registerLiveRoutes(app: ApiApp, deps: RouteDeps) {
       { maxBodyBytes: 64 * 1024 },
     ),
     async (c) => {
-      const { fleetId, vehicleId, camera } = c.req.valid("param");
+      const { fleetId, vehicleId, cameraId } = c.req.valid("param");
       const offer = await sdpOffer(c, "WHEP");
-      await checkCamera(fleetId, vehicleId, camera);
+      const { camera: { name: camera }, deprecated } = await findCamera(
+        fleetId,
+        vehicleId,
+        cameraId,
+      );
       const principal = c.get("principal");
       // Without a principal the caller came with a live link: mcs.<exp>.<kid>.<link>.<sig>
       const [exp, , linkId] = principal ? [] : bearerToken(c)!.split(".").slice(1);
@@ -148,6 +161,7 @@ export function registerLiveRoutes(app: ApiApp, deps: RouteDeps) {
         "content-type": "application/sdp",
         location,
         etag: `"${resource}"`,
+        ...deprecationHeader(deprecated),
       };
       const servers = await iceServersFor(live().settings.ice, subject);
       const links = servers.flatMap((s) =>
@@ -242,10 +256,14 @@ export function registerLiveRoutes(app: ApiApp, deps: RouteDeps) {
       { maxBodyBytes: 64 * 1024 },
     ),
     async (c) => {
-      const { fleetId, vehicleId, camera } = c.req.valid("param");
+      const { fleetId, vehicleId, cameraId } = c.req.valid("param");
       if (deviceOf(c).fleetId !== fleetId) throw new NotFoundError(`Fleet "${fleetId}" not found`);
       const offer = await sdpOffer(c, "WHIP");
-      await checkCamera(fleetId, vehicleId, camera);
+      const { camera: { name: camera }, deprecated } = await findCamera(
+        fleetId,
+        vehicleId,
+        cameraId,
+      );
       const { resource, answer } = await live().startWhip(
         { fleetId, vehicleId, camera },
         offer,
@@ -255,6 +273,7 @@ export function registerLiveRoutes(app: ApiApp, deps: RouteDeps) {
         "content-type": "application/sdp",
         location: `/api/v1/live/whip/${resource}`,
         etag: `"${resource}"`,
+        ...deprecationHeader(deprecated),
       });
     },
   );
@@ -316,10 +335,10 @@ export function registerLiveRoutes(app: ApiApp, deps: RouteDeps) {
       }),
     ),
     async (c) => {
-      const { fleetId, vehicleId, camera } = c.req.valid("param");
-      const cameras = await registry.listCameras(fleetId, vehicleId);
-      const cameraId = cameras.find((c) => c.name === camera)?.id;
-      if (!cameraId) throw new NotFoundError(`Camera "${camera}" not found`);
+      const params = c.req.valid("param");
+      const { fleetId, vehicleId } = params;
+      const found = await findCamera(fleetId, vehicleId, params.cameraId);
+      const cameraId = found.camera.id;
       const lifetime = lifetimeSeconds(c.req.valid("json"), 60);
       const expiresAt = new Date(Date.now() + lifetime.seconds * 1000);
       const { id } = await identity.urls.links.create({
@@ -328,7 +347,7 @@ export function registerLiveRoutes(app: ApiApp, deps: RouteDeps) {
         maker: userOf(c),
         expiresAt,
       });
-      const path = `/api/v1/fleets/${fleetId}/vehicles/${vehicleId}/cameras/${camera}/whep`;
+      const path = `/api/v1/fleets/${fleetId}/vehicles/${vehicleId}/cameras/${cameraId}/whep`;
       return c.json(
         {
           id,
@@ -337,7 +356,7 @@ export function registerLiveRoutes(app: ApiApp, deps: RouteDeps) {
           expiresAt: expiresAt.toISOString(),
         },
         201,
-        deprecationHeader(lifetime.deprecated),
+        deprecationHeader(lifetime.deprecated || found.deprecated),
       );
     },
   );
