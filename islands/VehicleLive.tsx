@@ -39,6 +39,7 @@ export default function VehicleLive(props: VehicleLiveProps) {
                 session={PageSession.current()}
                 vehicle={vehicle}
                 camera={camera.name}
+                cameraId={camera.id}
                 onClose={() => toggle(camera.name, false)}
               />
             )

@@ -14,8 +14,10 @@ export interface LivePlayerProps {
   /** Where the player gets access tokens (the classic `Session` or a page's `PageSession`). */
   session: Pick<Session, "accessToken">;
   vehicle: Pick<Vehicle, "id" | "fleetId" | "name">;
-  /** The camera's name, such as `front`. */
+  /** The camera's name, such as `front` (shown). */
   camera: string;
+  /** The camera's id (`cam_…`), which it is watched by; without it, by its (deprecated) name. */
+  cameraId?: string;
   onClose: () => void;
 }
 
@@ -47,7 +49,7 @@ export function layerName({ layer, layers, heights }: LiveLayer): string | null 
 }
 
 /** A camera's live video, its status, layer and quality, from a {@linkcode LiveViewer}. */
-export function LivePlayer({ session, vehicle, camera, onClose }: LivePlayerProps) {
+export function LivePlayer({ session, vehicle, camera, cameraId, onClose }: LivePlayerProps) {
   const video = useRef<HTMLVideoElement>(null);
   const viewer = useRef<LiveViewer | null>(null);
   const [status, setStatus] = useState<{ state: LiveState; detail?: string }>({
@@ -62,6 +64,7 @@ export function LivePlayer({ session, vehicle, camera, onClose }: LivePlayerProp
       token: (options) => session.accessToken(options),
       fleetId: vehicle.fleetId,
       vehicleId: vehicle.id,
+      cameraId,
       camera,
       onState: (state, detail) => setStatus({ state, detail }),
       onLayer: setLayer,
@@ -78,7 +81,7 @@ export function LivePlayer({ session, vehicle, camera, onClose }: LivePlayerProp
       viewer.current = null;
       live.close();
     };
-  }, [session, vehicle.fleetId, vehicle.id, camera]);
+  }, [session, vehicle.fleetId, vehicle.id, camera, cameraId]);
 
   const choose = (event: Event) => {
     const chosen = (event.currentTarget as HTMLSelectElement).value as LiveQuality;
