@@ -31,6 +31,8 @@ interface Bus {
   a: { from: number; to: number };
   b: { from: number; to: number };
   stateDir: string;
+  /** Uploads the minute of video as recording `recording` of cam2 from `start`, left open. */
+  uploadOpen(recording: string, start: number): Promise<void>;
 }
 
 /** Polls `check` every 250 ms until it holds, at most `ms` milliseconds. */
@@ -107,6 +109,24 @@ async function busWithYesterday(ui: UiRun): Promise<Bus> {
     a,
     b,
     stateDir,
+    async uploadOpen(recording, start) {
+      const upload = recordingUpload(base, added.vehicle.id, token, cmaf, {
+        camera: "cam2",
+        recording,
+        start,
+      });
+      assert.equal(
+        (await upload.put("init", cmaf.init, { "content-type": "video/mp4" })).status,
+        201,
+      );
+      for (let i = 0; i < cmaf.segments.length; i++) {
+        assert.equal((await upload.segment(i)).status, 201);
+      }
+      await until("the open recording indexed", async () => {
+        const { recordings } = await apiCall(base, "GET", list, accessToken);
+        return recordings.length === 3 && recordings[2].segmentCount === cmaf.segments.length;
+      });
+    },
   };
 }
 
@@ -244,6 +264,14 @@ Deno.test({
       assert.ok(bars.some((w) => w > 40), `recordings drawn wide when zoomed: ${bars}`);
 
       await desktop.checkPage("dvr");
+
+      // Jump to live: a recording still growing (started a minute ago) plays at its live edge.
+      const liveStart = Date.now() - 62_000;
+      await bus.uploadOpen("r-now", liveStart);
+      await page.getByRole("button", { name: "Jump to live" }).click();
+      await playsPast(page, liveStart + 30_000, "the live edge");
+      assert.equal(new URL(page.url()).searchParams.get("t"), null, "live has no time in the URL");
+
       await using phone = await ui.page(PHONE);
       await signInPage(phone);
       await phone.goto(`${camera}?t=${new Date(start).toISOString()}`);
