@@ -266,7 +266,7 @@ Deno.test("an operator's live link stops working once the operator is deleted", 
     password: "password-operator",
   });
   const token = (await p.login(operator.email, "password-operator")).accessToken;
-  const camera = `/api/v1/fleets/${fleetId}/vehicles/${vehicleId}/cameras/front`;
+  const camera = `/api/v1/fleets/${fleetId}/vehicles/${vehicleId}/cameras/${f.camera.cameraId}`;
   const made = await p.call("POST", `${camera}/live-links`, { token, json: { ttlSeconds: 3600 } });
   assert.equal(made.status, 201);
   const link = await made.json();
@@ -295,7 +295,7 @@ Deno.test("a live link asked for without a body is refused, naming ttlSeconds", 
   const { f } = await twoRecordings();
   await using _ = f;
   const { fleetId, vehicleId } = f.camera;
-  const camera = `/api/v1/fleets/${fleetId}/vehicles/${vehicleId}/cameras/front`;
+  const camera = `/api/v1/fleets/${fleetId}/vehicles/${vehicleId}/cameras/${f.camera.cameraId}`;
   for (const options of [{}, { json: {} }]) {
     const response = await f.platform.call("POST", `${camera}/live-links`, {
       token: f.ownerToken,
@@ -311,7 +311,8 @@ Deno.test("a link's lifetime is ttlSeconds for playback and live; the older ttl 
   const { f, camera } = await twoRecordings();
   await using _ = f;
   const { fleetId, vehicleId } = f.camera;
-  const live = `/api/v1/fleets/${fleetId}/vehicles/${vehicleId}/cameras/front/live-links`;
+  const live =
+    `/api/v1/fleets/${fleetId}/vehicles/${vehicleId}/cameras/${f.camera.cameraId}/live-links`;
   const ask = async (path: string, json: Record<string, unknown>) => {
     const before = Date.now();
     const response = await f.platform.call("POST", path, { token: f.ownerToken, json });
@@ -395,7 +396,7 @@ Deno.test("what a live link holds open ends within seconds of its revocation", a
   await using _ = f;
   const p = f.platform;
   const { fleetId, vehicleId } = f.camera;
-  const camera = `/api/v1/fleets/${fleetId}/vehicles/${vehicleId}/cameras/front`;
+  const camera = `/api/v1/fleets/${fleetId}/vehicles/${vehicleId}/cameras/${f.camera.cameraId}`;
   const made = await p.call("POST", `${camera}/live-links`, {
     token: f.ownerToken,
     json: { ttlSeconds: 3600 },
