@@ -13,7 +13,7 @@ Deno.test({
     await using live = await startLiveVehicle();
     const { server, vehicle: v } = live;
     const response = await fetch(
-      `${server.url}/api/v1/fleets/${v.fleetId}/vehicles/${v.vehicleId}/cameras/front/live-links`,
+      `${server.url}/api/v1/fleets/${v.fleetId}/vehicles/${v.vehicleId}/cameras/${v.cameras.front}/live-links`,
       {
         method: "POST",
         headers: { authorization: `Bearer ${v.ownerToken}`, "content-type": "application/json" },

@@ -26,7 +26,7 @@ Deno.test({
     assert.equal(index('"publishing"'), -1, "nobody asked the vehicle to publish yet");
 
     const response = await fetch(
-      `${server.url}/api/v1/fleets/${v.fleetId}/vehicles/${v.vehicleId}/cameras/front/live-links`,
+      `${server.url}/api/v1/fleets/${v.fleetId}/vehicles/${v.vehicleId}/cameras/${v.cameras.front}/live-links`,
       {
         method: "POST",
         headers: { authorization: `Bearer ${v.ownerToken}`, "content-type": "application/json" },

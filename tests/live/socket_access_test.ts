@@ -315,7 +315,7 @@ Deno.test({
     const viewer = await addViewer(server, v, "viewer@acme.example");
     const session = await login(server, viewer);
     const url =
-      `${server.url}/api/v1/fleets/${v.fleetId}/vehicles/${v.vehicleId}/cameras/front/whep`;
+      `${server.url}/api/v1/fleets/${v.fleetId}/vehicles/${v.vehicleId}/cameras/${v.cameras.front}/whep`;
     const player = new WebrtcViewer();
     try {
       const offer = await player.offer();
