@@ -28,6 +28,29 @@ const rowOf = (page: Page, vehicleId: string) => page.locator(`tr[data-vehicle="
 const shownNames = (page: Page) =>
   page.locator("#dashboard-vehicles tbody th[scope=row] a").allTextContents();
 
+/** Waits (up to 5 s) until field `label` holds `expected`; fails showing what it holds. */
+async function expectValue(page: Page, label: string, expected: string) {
+  const field = page.getByLabel(label);
+  const deadline = Date.now() + 5_000;
+  let value = await field.inputValue();
+  while (value !== expected && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    value = await field.inputValue();
+  }
+  assert.equal(value, expected, `field ${label}`);
+}
+
+/** Waits (up to 5 s) until the table shows `expected` in this order; fails showing what it shows. */
+async function expectNames(page: Page, expected: string[], message?: string) {
+  const deadline = Date.now() + 5_000;
+  let shown = await shownNames(page);
+  while (JSON.stringify(shown) !== JSON.stringify(expected) && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    shown = await shownNames(page);
+  }
+  assert.deepEqual(shown, expected, message);
+}
+
 Deno.test({
   name: "the dashboard shows a running agent online without a reload, then offline after it stops",
   ignore: !hasChromium,
@@ -114,11 +137,7 @@ Deno.test({
         await signInPage(ui2, ui.url);
         await ui2.goto(home);
         await page.locator('[data-connection="live"]').waitFor();
-        assert.deepEqual(
-          await shownNames(page),
-          ["bus-1", "bus-2", "bus-10"],
-          "by name, numerically",
-        );
+        await expectNames(page, ["bus-1", "bus-2", "bus-10"], "by name, numerically");
         assert.match(await rowOf(page, vehicle.vehicleId).textContent() ?? "", /Online/);
         await ui2.checkPage("dashboard");
 
@@ -135,31 +154,31 @@ Deno.test({
 
         await page.getByLabel("Status").selectOption("offline");
         await page.waitForURL((u) => u.search === "?status=offline");
-        assert.deepEqual(await shownNames(page), ["bus-2", "bus-10"]);
+        await expectNames(page, ["bus-2", "bus-10"]);
         await page.getByLabel("Sort by").selectOption("backlog");
         await page.waitForURL((u) => u.search === "?status=offline&sort=backlog");
         await page.getByLabel("Status").selectOption("all");
         await page.waitForURL((u) => u.search === "?sort=backlog");
-        assert.deepEqual(await shownNames(page), ["bus-1", "bus-2", "bus-10"], "backlog first");
+        await expectNames(page, ["bus-1", "bus-2", "bus-10"], "backlog first");
         await page.getByLabel("Search").fill("bus-1");
         await page.waitForURL((u) => u.search === "?q=bus-1&sort=backlog");
-        assert.deepEqual(await shownNames(page), ["bus-1", "bus-10"]);
+        await expectNames(page, ["bus-1", "bus-10"]);
 
         await page.reload({ waitUntil: "load" });
-        assert.equal(await page.getByLabel("Search").inputValue(), "bus-1");
-        assert.equal(await page.getByLabel("Sort by").inputValue(), "backlog");
-        assert.deepEqual(await shownNames(page), ["bus-1", "bus-10"], "rendered so by the server");
+        await expectValue(page, "Search", "bus-1");
+        await expectValue(page, "Sort by", "backlog");
+        await expectNames(page, ["bus-1", "bus-10"], "rendered so by the server");
         await page.locator('[data-connection="live"]').waitFor();
-        assert.deepEqual(await shownNames(page), ["bus-1", "bus-10"], "and kept by the island");
+        await expectNames(page, ["bus-1", "bus-10"], "and kept by the island");
 
         await page.goBack();
         await page.waitForURL((u) => u.search === "?sort=backlog");
-        assert.equal(await page.getByLabel("Search").inputValue(), "");
-        assert.deepEqual(await shownNames(page), ["bus-1", "bus-2", "bus-10"]);
+        await expectValue(page, "Search", "");
+        await expectNames(page, ["bus-1", "bus-2", "bus-10"]);
         await page.goBack();
         await page.waitForURL((u) => u.search === "?status=offline&sort=backlog");
-        assert.equal(await page.getByLabel("Status").inputValue(), "offline");
-        assert.deepEqual(await shownNames(page), ["bus-2", "bus-10"]);
+        await expectValue(page, "Status", "offline");
+        await expectNames(page, ["bus-2", "bus-10"]);
 
         await page.getByLabel("Recording").selectOption("recording");
         await page.getByText("No vehicle matches this filter.").waitFor();
