@@ -95,6 +95,29 @@ const CASES: Record<string, (catalog: Catalog) => Promise<void>> = {
       segment(at, "rec-1", 1),
       segment(at, "rec-1", 2, T0 + 86_400_000),
     ]);
+    // A recording whose init arrived before any segment has an empty range (ended at 0): it is
+    // not the camera's last segment (the dashboard showed "20794 d ago" for a starting camera).
+    await catalog.recordings.setInit(
+      {
+        fleetId: at.fleet.id,
+        vehicleId: at.vehicle.id,
+        cameraId: at.camera.id,
+        recordingId: "rec-2",
+      },
+      "init-rec-2",
+    );
+    const starting = await camera(catalog, "Starting");
+    await catalog.recordings.setInit(
+      {
+        fleetId: starting.fleet.id,
+        vehicleId: starting.vehicle.id,
+        cameraId: starting.camera.id,
+        recordingId: "rec-0",
+      },
+      "init-rec-0",
+    );
+    const [justInit] = await catalog.vehicleStatus.cameraActivity(starting.fleet.id, T0);
+    assert.equal(justInit.lastSegmentAt, null, "no segment yet: no last segment time");
     const statuses = await catalog.vehicleStatus.listFleet(at.fleet.id);
     assert.deepEqual(statuses.map((s) => [s.vehicleId, s.status]), [[at.vehicle.id, { n: 1 }]]);
     const [activity, ...none] = await catalog.vehicleStatus.cameraActivity(at.fleet.id, T0 + 1);

@@ -252,7 +252,8 @@ export class PostgresVehicleStatus implements VehicleStatusRepository {
   async cameraActivity(fleetId: string, sinceMs: number): Promise<CameraActivity[]> {
     const rows = await this.db.query((sql) =>
       sql`SELECT c.id, c.vehicle_id, c.name,
-          (SELECT MAX(r.ended_at) FROM recordings r WHERE r.camera_id = c.id) AS last_at,
+          (SELECT MAX(r.ended_at) FROM recordings r
+           WHERE r.camera_id = c.id AND r.segment_count > 0) AS last_at,
           (SELECT COALESCE(SUM(g.size), 0) FROM segments g
             WHERE g.camera_id = c.id AND g.start_ms >= ${sinceMs}) AS bytes
         FROM cameras c WHERE c.fleet_id = ${fleetId} ORDER BY c.vehicle_id, c.name`

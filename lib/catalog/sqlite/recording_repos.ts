@@ -259,7 +259,8 @@ export class SqliteVehicleStatus implements VehicleStatusRepository {
     // Per camera: the recordings_time and segments_time indexes, no table scan.
     const rows = this.db.all(
       `SELECT c.id, c.vehicle_id, c.name,
-         (SELECT MAX(r.ended_at) FROM recordings r WHERE r.camera_id = c.id) AS last_at,
+         (SELECT MAX(r.ended_at) FROM recordings r
+           WHERE r.camera_id = c.id AND r.segment_count > 0) AS last_at,
          (SELECT COALESCE(SUM(g.size), 0) FROM segments g
            WHERE g.camera_id = c.id AND g.start_ms >= ?) AS bytes
        FROM cameras c WHERE c.fleet_id = ? ORDER BY c.vehicle_id, c.name`,
