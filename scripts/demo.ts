@@ -142,7 +142,7 @@ const query = platform.identity.urls.signExact(
   linkExpiresAt,
   playback.id,
 );
-console.log(`admin: ${config.publicUrl}/admin`);
+console.log(`admin: ${config.publicUrl}/admin/sign-in`);
 console.log(`sign-in: ${DEMO_OWNER.email} ${DEMO_OWNER.password}`);
 console.log(`playlist: ${config.publicUrl}${path}?${query}`);
 if (platform.live) {

@@ -12,6 +12,7 @@ import { buildStylesheet, readStaticFiles, registerAssetRoutes } from "./assets.
 import { registerFleetActions } from "./fleets.tsx";
 import { registerPages, type UiContext } from "./page.tsx";
 import { PAGES } from "./pages.ts";
+import { patterns } from "./paths.ts";
 import { registerSettingsActions } from "./settings.tsx";
 import { registerSignInActions } from "./sign_in.tsx";
 import { registerUserActions } from "./users.tsx";
@@ -70,6 +71,7 @@ export function registerUiRoutes(
   registerSettingsActions(app, deps, ui);
   registerVehicleActions(app, deps, ui);
   registerPages(app, deps, ui, PAGES);
-  app.get("/", (c) => c.redirect("/admin", 302));
+  // The pages are the way in: sign-in sends a signed-in user on to their home page.
+  app.get("/", (c) => c.redirect(patterns.signIn, 302));
   return { ready };
 }

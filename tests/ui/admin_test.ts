@@ -22,11 +22,11 @@ Deno.test("admin page is an HTML shell holding the AdminApp island", async () =>
   assert.match(html, /<form[^>]*class="card signin"/, "the sign-in form is server-rendered");
 });
 
-Deno.test("root redirects to the admin interface", async () => {
+Deno.test("root redirects to the admin pages' sign-in", async () => {
   await using platform = await startTestPlatform();
   const response = await platform.call("GET", "/");
   assert.equal(response.status, 302);
-  assert.equal(response.headers.get("location"), "/admin");
+  assert.equal(response.headers.get("location"), "/admin/sign-in");
 });
 
 Deno.test("the admin island's script is esbuild's JavaScript, cached immutably by its hash", async () => {
@@ -88,8 +88,7 @@ Deno.test({
         if (message.type() === "error" && !refused) problems.push(message.text());
       });
 
-      await page.goto(`${server.url}/`);
-      assert.ok(page.url().endsWith("/admin"), `redirected to /admin, at ${page.url()}`);
+      await page.goto(`${server.url}/admin`);
 
       // A wrong password: the API's problem detail is shown.
       await page.fill("#email", OWNER.email);
