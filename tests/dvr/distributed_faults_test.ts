@@ -12,23 +12,9 @@ import { silentLogger } from "../../lib/log/mod.ts";
 import { startAgent, type TestAgent } from "../support/agent.ts";
 import { type DistributedServer, startDistributed } from "../support/distributed.ts";
 import { setUpVehicle, signedLinks, type VehicleOnServer } from "../support/fleet_api.ts";
+import { filesUnder } from "../support/files.ts";
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** Every file under `dir` (relative paths), none when it does not exist. */
-async function filesUnder(dir: string, at = ""): Promise<string[]> {
-  const out: string[] = [];
-  try {
-    for await (const entry of Deno.readDir(`${dir}/${at}`)) {
-      const path = at ? `${at}/${entry.name}` : entry.name;
-      if (entry.isDirectory) out.push(...await filesUnder(dir, path));
-      else out.push(path);
-    }
-  } catch (error) {
-    if (!(error instanceof Deno.errors.NotFound)) throw error;
-  }
-  return out;
-}
 
 interface RecordingView {
   id: string;
