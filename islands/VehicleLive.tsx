@@ -5,7 +5,7 @@
  */
 import { useState } from "preact/hooks";
 import { PageSession } from "../lib/ui/browser.ts";
-import { LivePlayer } from "./admin/LivePlayer.tsx";
+import { LivePlayer } from "./live/LivePlayer.tsx";
 
 /** Props of {@linkcode VehicleLive}. */
 export interface VehicleLiveProps {

@@ -4,7 +4,7 @@ import type { Session } from "../../lib/ui/browser.ts";
 import type { Camera, Vehicle } from "./api_types.ts";
 import { ErrorMessage } from "./ErrorMessage.tsx";
 import { formValues, useAction, useResource } from "./hooks.ts";
-import { LivePlayer } from "./LivePlayer.tsx";
+import { LivePlayer } from "../live/LivePlayer.tsx";
 
 /** Live players open at once per vehicle; opening one more closes the oldest. */
 const MAX_PLAYERS = 4;

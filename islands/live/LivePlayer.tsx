@@ -5,15 +5,15 @@ import {
   type LiveQuality,
   type LiveState,
   LiveViewer,
-  type Session,
+  type ApiSession,
 } from "../../lib/ui/browser.ts";
-import type { Vehicle } from "./api_types.ts";
 
 /** Props of {@linkcode LivePlayer}. */
 export interface LivePlayerProps {
-  /** Where the player gets access tokens (the classic `Session` or a page's `PageSession`). */
-  session: Pick<Session, "accessToken">;
-  vehicle: Pick<Vehicle, "id" | "fleetId" | "name">;
+  /** Where the player gets access tokens (the page's `PageSession`). */
+  session: Pick<ApiSession, "accessToken">;
+  /** The vehicle the camera is on (`name` is shown). */
+  vehicle: { id: string; fleetId: string; name: string };
   /** The camera's name, such as `front` (shown). */
   camera: string;
   /** The camera's id (`cam_…`), which it is watched by; without it, by its (deprecated) name. */
