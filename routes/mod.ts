@@ -3,6 +3,7 @@ import { cors } from "hono/cors";
 import {
   AllowedMethods,
   type ApiApp,
+  compression,
   createApiApp,
   handleError,
   observe,
@@ -77,6 +78,8 @@ export function createApp(deps: RouteDeps): ApiApp {
     observe({ logger: deps.logger, metrics: deps.metrics, proxyHops: deps.config.proxyHops }),
   );
   app.use("*", securityHeaders({ tls: deps.config.tls !== undefined }));
+  // Pages and JSON built per request go out brotli or gzip; streams and media as they are.
+  app.use("*", compression());
   app.use("*", servedRoles(deps.config.roles));
   // Vehicles set their clocks' offset from it (vehicle/server_clock.ts).
   app.use("/api/v1/device/*", serverTime());

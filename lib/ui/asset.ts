@@ -1,3 +1,5 @@
+import { acceptedEncodings } from "../http/mod.ts";
+
 /** A file served from memory, with a strong ETag computed from its content. */
 export interface StaticAsset {
   body: Uint8Array<ArrayBuffer>;
@@ -75,17 +77,6 @@ export async function compressedAsset(
   return asset;
 }
 
-/** The encodings an `Accept-Encoding` header accepts (q=0 refuses one). */
-function accepted(acceptEncoding: string | undefined): Set<string> {
-  const names = new Set<string>();
-  for (const part of (acceptEncoding ?? "").split(",")) {
-    const [name, ...params] = part.trim().toLowerCase().split(";");
-    const q = params.map((p) => /^\s*q=([\d.]+)\s*$/.exec(p)?.[1]).find((v) => v !== undefined);
-    if (name && (q === undefined || Number(q) > 0)) names.add(name);
-  }
-  return names;
-}
-
 /**
  * Serves a content-hashed `asset` as immutable for a year, brotli or gzip when the client accepts
  * it (`Vary: Accept-Encoding`), 304 when `If-None-Match` names it.
@@ -104,7 +95,7 @@ export function immutableResponse(
     return new Response(null, { status: 304, headers });
   }
   headers.set("content-type", asset.contentType);
-  const encodings = accepted(request.acceptEncoding);
+  const encodings = acceptedEncodings(request.acceptEncoding);
   let body = asset.body;
   if (asset.br && encodings.has("br")) {
     body = asset.br;
