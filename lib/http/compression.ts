@@ -79,6 +79,19 @@ export function compression(options: CompressionOptions = {}): MiddlewareHandler
     if (NO_TRANSFORM.test(res.headers.get("cache-control") ?? "")) return;
     const length = res.headers.get("content-length");
     if (length !== null && Number(length) < minBytes) return;
+    const accepted = acceptedEncodings(c.req.header("accept-encoding"));
+    const encoding = accepted.has("br")
+      ? "br"
+      : accepted.has("gzip") || accepted.has("*")
+      ? "gzip"
+      : null;
+    // The answer depends on Accept-Encoding either way; without one, the body is not touched.
+    if (!encoding) {
+      try {
+        varyOnEncoding(res.headers);
+      } catch { /* immutable headers (a relayed answer): it stays as it is */ }
+      return;
+    }
     // Pages and JSON are built whole in memory before they are sent; read them back.
     const body = new Uint8Array(await res.arrayBuffer());
     const headers = new Headers(res.headers);
@@ -89,13 +102,6 @@ export function compression(options: CompressionOptions = {}): MiddlewareHandler
     };
     if (body.byteLength < minBytes) return answer(body);
     varyOnEncoding(headers);
-    const accepted = acceptedEncodings(c.req.header("accept-encoding"));
-    const encoding = accepted.has("br")
-      ? "br"
-      : accepted.has("gzip") || accepted.has("*")
-      ? "gzip"
-      : null;
-    if (!encoding) return answer(body);
     headers.set("content-encoding", encoding);
     // The compressed bytes differ from the identity ones: a strong validator would lie.
     const etag = headers.get("etag");
