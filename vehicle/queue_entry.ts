@@ -6,6 +6,12 @@
 /** What an entry uploads: an init segment, a media segment, or the end of a recording. */
 export type EntryKind = "init" | "segment" | "end";
 
+/** Which rendition a recording is: the camera's full quality, or the low-bitrate proxy. */
+export type Rendition = "full" | "proxy";
+
+/** Why a segment is uploaded: as it is recorded, or because an operator recalled its time. */
+export type UploadKind = "continuous" | "recall";
+
 /** A queued upload. Tickets grow in the order entries were queued; oldest first drains by them. */
 export interface QueueEntry {
   ticket: number;
@@ -32,6 +38,10 @@ export interface QueueEntry {
   wallMinusMonoMs?: number;
   /** The server's clock minus the wall clock at harvest, when known then. */
   serverOffsetMs?: number;
+  /** The recording's rendition; absent in sidecars of before renditions, meaning "full". */
+  rendition?: Rendition;
+  /** Set on a segment uploaded for a recall (kept in the sidecar, so it survives restarts). */
+  recallId?: string;
 }
 
 /** Sidecar file name of an entry's file. */
@@ -60,6 +70,12 @@ export function parseSidecar(text: string, camera: string, recordingId: string):
   }
   if (value.kind !== "end" && typeof value.sha256 !== "string") throw problem("no digest");
   if (value.kind === "end" && !Number.isFinite(value.endedAtMs)) throw problem("end without time");
+  if (value.rendition !== undefined && !["full", "proxy"].includes(value.rendition)) {
+    throw problem("bad rendition");
+  }
+  if (value.recallId !== undefined && typeof value.recallId !== "string") {
+    throw problem("bad recall id");
+  }
   return value as QueueEntry;
 }
 

@@ -6,11 +6,19 @@
  * queued with its sidecar. Nothing is deleted before the server acknowledged it, except by the
  * disk budget, which evicts the oldest segments and counts what it evicted.
  *
+ * The ring keeps what the upload policy does not send (full quality under `proxy` and
+ * `on-request`) until a recall moves it into the queue, ahead of continuous traffic, or the disk
+ * budget evicts it (the ring's oldest first, queued uploads only when the ring is empty). Every
+ * recording keeps its init in the ring too, so that a recall can send it again.
+ *
  *   <spool>/capture/<camera>/<recordingId>/   ffmpeg's output (index.m3u8, init.mp4, *.m4s, *.tmp)
  *   <spool>/queue/<camera>/<recordingId>/     init.mp4, 0000000012.m4s, … each with a .json sidecar;
  *                                             end.json once the recording is over
+ *   <spool>/ring/<camera>/<recordingId>/      segments kept on the vehicle, with their sidecars;
+ *                                             the recording's init.mp4; end.json once it ended
  *   <spool>/quarantine/<camera>/<recordingId>/ files the server refused for good, with the reason
  *   <spool>/counters.json                     evictions and quarantines, per camera, cumulative
+ *   <spool>/evicted.json                      time ranges evicted, per camera and rendition
  */
 import type { Logger } from "../lib/log/mod.ts";
 import { CaptureClock, parseCaptureClockState } from "./capture_clock.ts";
@@ -21,6 +29,7 @@ import {
   type TrackTimeline,
 } from "./cmaf_times.ts";
 import type { DrainOrder } from "./config.ts";
+import { type HeldSegment, type Range, RangeLog } from "./inventory.ts";
 import type { ClockStamp } from "./server_clock.ts";
 import {
   type CapturePlaylist,
@@ -43,9 +52,34 @@ import {
   type EntryKind,
   parseSidecar,
   type QueueEntry,
+  type Rendition,
   sidecarName,
   TicketQueue,
 } from "./queue_entry.ts";
+
+export type { Rendition } from "./queue_entry.ts";
+
+/** What {@linkcode Spool.route} is asked about: a recording's init (no times) or a segment. */
+export interface RouteQuery {
+  camera: string;
+  rendition: Rendition;
+  startMs?: number;
+  endMs?: number;
+}
+
+/** Where a harvested file goes: uploaded (for a recall, with its id) or kept in the ring. */
+export type Route = { to: "queue"; recallId?: string } | { to: "ring" };
+
+/** A segment bound to a recall by {@linkcode Spool.recall}. */
+export interface RecalledSegment {
+  /** `<recordingId>/<sequence>`: the same segment is counted once. */
+  key: string;
+  startMs: number;
+  endMs: number;
+  bytes: number;
+  /** False for a segment already being uploaded as continuous traffic (it arrives anyway). */
+  recalled: boolean;
+}
 
 /** Per-camera figures for heartbeats. */
 export interface CameraQueueStats {
@@ -91,6 +125,8 @@ export interface Harvest {
   captureEpochMs?: number;
   /** The video track's timeline, once the init segment was read. */
   track?: TrackTimeline;
+  /** Which rendition the recording is. */
+  rendition: Rendition;
 }
 
 interface RecordingState {
@@ -99,6 +135,14 @@ interface RecordingState {
   queued: number;
   end: QueueEntry | undefined;
   active: boolean;
+  /** The server acknowledged the init in this run. */
+  initSent?: boolean;
+  /** The ring's copy of the init. */
+  ringInit?: QueueEntry;
+  /** Media segments in the ring. */
+  ringSegments: number;
+  /** The recording's end, kept in the ring while nothing of it was sent. */
+  ringEnd?: QueueEntry;
 }
 
 type Counters = Record<
@@ -112,9 +156,16 @@ const CLOCK_FILE = "capture_clock.json";
 /** Bytes read from the start of a segment to find its timestamps (styp, moof). */
 const SEGMENT_HEAD_BYTES = 256 * 1024;
 
-/** The on-disk upload queue. */
+/** The on-disk upload queue and ring. */
 export class Spool {
   readonly #queue = new TicketQueue();
+  /** Queued entries of recalls: taken before the rest. */
+  readonly #priority = new TicketQueue();
+  /** Ring entries (inits, segments, ends), oldest first. */
+  readonly #ring = new TicketQueue();
+  #ringBytes = 0;
+  #evicted = new RangeLog();
+  readonly #harvested = new Map<string, number>();
   readonly #inFlight = new Set<QueueEntry>();
   readonly #recordings = new Map<string, RecordingState>();
   readonly #pending = new Map<string, { queueDepth: number; bytesPending: number }>();
@@ -125,6 +176,10 @@ export class Spool {
   #log: Logger;
   /** Called whenever something was queued. */
   onQueued: () => void = () => {};
+  /** Where harvested files go; everything is uploaded unless told otherwise. */
+  route: (query: RouteQuery) => Route = () => ({ to: "queue" });
+  /** Called once the server acknowledged an entry. */
+  onUploaded: (entry: QueueEntry) => void = () => {};
 
   constructor(readonly options: SpoolOptions) {
     this.#log = options.logger;
@@ -140,27 +195,38 @@ export class Spool {
     return this.#queue.size;
   }
 
+  /** Bytes of the media segments kept in the ring (its inits are small and not counted). */
+  get ringBytes(): number {
+    return this.#ringBytes;
+  }
+
   /**
    * Loads the queue and recovers the capture folders a previous run left (crash, SIGKILL, power
    * cut): their finished segments are queued and their recordings ended. Call before capturing.
    */
   async open(): Promise<void> {
-    for (const sub of ["capture", "queue", "quarantine"]) {
+    for (const sub of ["capture", "queue", "ring", "quarantine"]) {
       await Deno.mkdir(`${this.options.dir}/${sub}`, { recursive: true });
     }
     this.#counters = await readJson(`${this.options.dir}/counters.json`) ?? {};
+    this.#evicted = new RangeLog(await readJson(`${this.options.dir}/evicted.json`));
     await this.#scanQueue();
+    await this.#scanRing();
     this.#quarantineBytes = await folderBytes(`${this.options.dir}/quarantine`);
     for (const camera of await subfolders(`${this.options.dir}/capture`)) {
       for (const name of await subfolders(`${this.options.dir}/capture/${camera}`)) {
         await this.#recover(camera, name);
       }
     }
+    for (const [k, state] of [...this.#recordings]) {
+      if (!state.active && state.ringSegments === 0) await this.#tidyRing(...split(k));
+    }
     await this.#enforceBudget();
     this.#log.info("spool opened", {
       dir: this.options.dir,
       queued: this.#queue.size,
       bytes: this.#bytes,
+      ringBytes: this.#ringBytes,
     });
   }
 
@@ -169,7 +235,12 @@ export class Spool {
    * `captureEpochMs`, ffmpeg stamps frames with the wall clock minus that epoch, and segment
    * times are read from the segments themselves.
    */
-  async begin(camera: string, recordingId: string, captureEpochMs?: number): Promise<Harvest> {
+  async begin(
+    camera: string,
+    recordingId: string,
+    captureEpochMs?: number,
+    rendition: Rendition = "full",
+  ): Promise<Harvest> {
     const dir = `${this.options.dir}/capture/${camera}/${recordingId}`;
     await Deno.mkdir(dir, { recursive: true });
     this.#recording(camera, recordingId).active = true;
@@ -183,6 +254,7 @@ export class Spool {
       count: 0,
       clock: new CaptureClock({ thresholdMs: this.options.reanchorMs ?? 1_000 }),
       captureEpochMs,
+      rendition,
     };
     await this.#saveClock(harvest);
     return harvest;
@@ -224,6 +296,8 @@ export class Spool {
       ) added++;
       harvest.lastSequence = segment.sequence;
       harvest.lastEndMs = timing.startMs + placed.durationS * 1000;
+      const at = `${harvest.camera}/${harvest.rendition}`;
+      this.#harvested.set(at, Math.max(this.#harvested.get(at) ?? 0, harvest.lastEndMs));
     }
     if (harvest.clock.takeChanged()) await this.#saveClock(harvest);
     if (added) {
@@ -236,7 +310,11 @@ export class Spool {
   /** Saves what crash recovery needs to keep placing the recording's segments the same way. */
   async #saveClock(harvest: Harvest): Promise<void> {
     const path = `${harvest.dir}/${CLOCK_FILE}`;
-    const saved = { captureEpochMs: harvest.captureEpochMs ?? null, ...harvest.clock.state };
+    const saved = {
+      captureEpochMs: harvest.captureEpochMs ?? null,
+      rendition: harvest.rendition,
+      ...harvest.clock.state,
+    };
     await writeSynced(`${path}.tmp`, JSON.stringify(saved));
     await Deno.rename(`${path}.tmp`, path);
   }
@@ -336,8 +414,13 @@ export class Spool {
   async end(harvest: Harvest, endedAtMs: number | undefined): Promise<void> {
     const state = this.#recording(harvest.camera, harvest.recordingId);
     state.active = false;
-    if (endedAtMs !== undefined) {
-      const dir = this.#queueDir(harvest.camera, harvest.recordingId);
+    // A recording nothing of which was sent keeps its end in the ring, for a later recall.
+    const sent = state.init !== undefined || state.initSent || state.queued > 0;
+    const toRing = !sent && state.ringSegments > 0;
+    if (endedAtMs !== undefined && (sent || toRing || !state.ringInit)) {
+      const dir = toRing
+        ? this.#ringDir(harvest.camera, harvest.recordingId)
+        : this.#queueDir(harvest.camera, harvest.recordingId);
       await Deno.mkdir(dir, { recursive: true });
       const entry: QueueEntry = {
         ticket: this.#nextTicket++,
@@ -348,14 +431,21 @@ export class Spool {
         bytes: 0,
         endedAtMs,
         ...this.#clockStamp(harvest),
+        rendition: harvest.rendition,
       };
       await writeSidecar(`${dir}/${sidecarName("end")}`, entry);
-      if (state.end) this.#queue.delete(state.end);
-      state.end = entry;
-      this.#queue.add(entry);
-      this.onQueued();
+      if (toRing) {
+        if (state.ringEnd) this.#dropRing(state.ringEnd);
+        this.#addRing(entry);
+      } else {
+        if (state.end) this.#queue.delete(state.end);
+        state.end = entry;
+        this.#queue.add(entry);
+        this.onQueued();
+      }
     }
     await Deno.remove(harvest.dir, { recursive: true }).catch(() => {});
+    await this.#tidyRing(harvest.camera, harvest.recordingId);
     await this.#forget(harvest.camera, harvest.recordingId);
   }
 
@@ -367,7 +457,8 @@ export class Spool {
     const walk = this.options.drainOrder === "newest"
       ? this.#queue.descending()
       : this.#queue.ascending();
-    for (const entry of walk) {
+    // Recalled segments go first, oldest first whatever the drain order.
+    for (const entry of chain(this.#priority.ascending(), walk)) {
       if (this.#inFlight.has(entry) || blocked(entry.camera)) continue;
       const state = this.#recordings.get(key(entry.camera, entry.recordingId));
       let pick: QueueEntry | undefined = entry;
@@ -405,9 +496,11 @@ export class Spool {
     this.#drop(entry);
     this.#inFlight.delete(entry);
     const dir = this.#queueDir(entry.camera, entry.recordingId);
+    if (entry.kind === "init") this.#recording(entry.camera, entry.recordingId).initSent = true;
     if (entry.kind !== "end") await removeIfThere(`${dir}/${entry.file}`);
     await removeIfThere(`${dir}/${sidecarName(entry.file)}`);
     await this.#forget(entry.camera, entry.recordingId);
+    this.onUploaded(entry);
   }
 
   /** Moves an entry the server refused for good into the quarantine, and counts it. */
@@ -456,11 +549,15 @@ export class Spool {
     return `${this.options.dir}/queue/${camera}/${recordingId}`;
   }
 
+  #ringDir(camera: string, recordingId: string): string {
+    return `${this.options.dir}/ring/${camera}/${recordingId}`;
+  }
+
   #recording(camera: string, recordingId: string): RecordingState {
     const k = key(camera, recordingId);
     let state = this.#recordings.get(k);
     if (!state) {
-      state = { init: undefined, queued: 0, end: undefined, active: false };
+      state = { init: undefined, queued: 0, end: undefined, active: false, ringSegments: 0 };
       this.#recordings.set(k, state);
     }
     return state;
@@ -484,11 +581,13 @@ export class Spool {
       this.#pending.set(entry.camera, pending);
     }
     this.#queue.add(entry);
+    if (entry.recallId !== undefined) this.#priority.add(entry);
   }
 
   #drop(entry: QueueEntry): void {
     if (!this.#queue.has(entry)) return;
     this.#queue.delete(entry);
+    this.#priority.delete(entry);
     const state = this.#recordings.get(key(entry.camera, entry.recordingId));
     if (entry.kind === "end") {
       if (state?.end === entry) state.end = undefined;
@@ -512,8 +611,10 @@ export class Spool {
     const k = key(camera, recordingId);
     const state = this.#recordings.get(k);
     if (!state || state.active || state.queued > 0 || state.end) return;
-    this.#recordings.delete(k);
     await Deno.remove(this.#queueDir(camera, recordingId)).catch(() => {});
+    if (state.ringInit || state.ringSegments > 0 || state.ringEnd) return;
+    this.#recordings.delete(k);
+    await Deno.remove(this.#ringDir(camera, recordingId)).catch(() => {});
   }
 
   /** Hashes a finished file, writes its sidecar, then moves it into the queue. */
@@ -533,33 +634,260 @@ export class Spool {
       if (error instanceof Deno.errors.NotFound) return false; // queued before a crash
       throw error;
     }
-    const dir = this.#queueDir(harvest.camera, harvest.recordingId);
-    await Deno.mkdir(dir, { recursive: true });
+    const { camera, recordingId, rendition } = harvest;
     const entry: QueueEntry = {
       ticket: this.#nextTicket++,
       kind,
-      camera: harvest.camera,
-      recordingId: harvest.recordingId,
+      camera,
+      recordingId,
       file,
       bytes: bytes.byteLength,
       sha256: await sha256Base64(bytes),
       ...extra,
       ...this.#clockStamp(harvest),
+      rendition,
     };
-    await writeSidecar(`${dir}/${sidecarName(file)}`, entry);
-    await Deno.rename(source, `${dir}/${file}`);
-    const state = this.#recording(harvest.camera, harvest.recordingId);
-    const previous = kind === "init" ? state.init : undefined;
-    if (previous) this.#drop(previous);
-    this.#add(entry);
+    const state = this.#recording(camera, recordingId);
+    const route = this.route({
+      camera,
+      rendition,
+      ...(kind === "segment"
+        ? { startMs: entry.startMs!, endMs: entry.startMs! + entry.durationS! * 1000 }
+        : {}),
+    });
+    if (kind === "init") {
+      // The ring keeps every recording's init: a recall may need it after the queue's copy went.
+      const ringInit = { ...entry, ticket: this.#nextTicket++ };
+      const ringDir = this.#ringDir(camera, recordingId);
+      await Deno.mkdir(ringDir, { recursive: true });
+      if (route.to === "queue") await writeFileSynced(`${ringDir}/${file}.tmp`, bytes);
+      await writeSidecar(`${ringDir}/${sidecarName(file)}`, ringInit);
+      if (route.to === "queue") await Deno.rename(`${ringDir}/${file}.tmp`, `${ringDir}/${file}`);
+      else await Deno.rename(source, `${ringDir}/${file}`);
+      if (state.ringInit) this.#dropRing(state.ringInit);
+      this.#addRing(ringInit);
+    }
+    if (route.to === "ring") {
+      if (kind === "segment") await this.#keepInRing(source, entry);
+    } else {
+      if (kind === "segment") {
+        await this.#queueInitFor(state, camera, recordingId);
+        if (route.recallId !== undefined) entry.recallId = route.recallId;
+      }
+      const dir = this.#queueDir(camera, recordingId);
+      await Deno.mkdir(dir, { recursive: true });
+      await writeSidecar(`${dir}/${sidecarName(file)}`, entry);
+      await Deno.rename(source, `${dir}/${file}`);
+      const previous = kind === "init" ? state.init : undefined;
+      if (previous) this.#drop(previous);
+      this.#add(entry);
+    }
     harvest.count++;
-    this.#log.debug("segment queued", {
-      camera: entry.camera,
-      recordingId: entry.recordingId,
+    this.#log.debug(route.to === "ring" ? "segment kept in the ring" : "segment queued", {
+      camera,
+      recordingId,
       file,
       bytes: entry.bytes,
+      recallId: entry.recallId,
     });
     return true;
+  }
+
+  /** Moves a harvested segment into the ring. */
+  async #keepInRing(source: string, entry: QueueEntry): Promise<void> {
+    const dir = this.#ringDir(entry.camera, entry.recordingId);
+    await Deno.mkdir(dir, { recursive: true });
+    await writeSidecar(`${dir}/${sidecarName(entry.file)}`, entry);
+    await Deno.rename(source, `${dir}/${entry.file}`);
+    this.#addRing(entry);
+  }
+
+  /** Queues a copy of the ring's init when a segment of its recording is about to be queued. */
+  async #queueInitFor(state: RecordingState, camera: string, recordingId: string): Promise<void> {
+    if (state.init || state.initSent || !state.ringInit) return;
+    const ringDir = this.#ringDir(camera, recordingId);
+    const dir = this.#queueDir(camera, recordingId);
+    const file = state.ringInit.file;
+    await Deno.mkdir(dir, { recursive: true });
+    const entry: QueueEntry = { ...state.ringInit, ticket: this.#nextTicket++ };
+    await Deno.copyFile(`${ringDir}/${file}`, `${dir}/${file}.tmp`);
+    await writeSidecar(`${dir}/${sidecarName(file)}`, entry);
+    await Deno.rename(`${dir}/${file}.tmp`, `${dir}/${file}`);
+    this.#add(entry);
+  }
+
+  #addRing(entry: QueueEntry): void {
+    const state = this.#recording(entry.camera, entry.recordingId);
+    if (entry.kind === "init") state.ringInit = entry;
+    else if (entry.kind === "end") state.ringEnd = entry;
+    else {
+      state.ringSegments++;
+      this.#ringBytes += entry.bytes;
+    }
+    this.#ring.add(entry);
+  }
+
+  #dropRing(entry: QueueEntry): void {
+    if (!this.#ring.has(entry)) return;
+    this.#ring.delete(entry);
+    if (entry.kind === "segment") this.#ringBytes -= entry.bytes;
+    const state = this.#recordings.get(key(entry.camera, entry.recordingId));
+    if (!state) return;
+    if (state.ringInit === entry) state.ringInit = undefined;
+    else if (state.ringEnd === entry) state.ringEnd = undefined;
+    else if (entry.kind === "segment") state.ringSegments--;
+  }
+
+  /** Deletes a ring entry's files. */
+  async #removeRing(entry: QueueEntry): Promise<void> {
+    this.#dropRing(entry);
+    const dir = this.#ringDir(entry.camera, entry.recordingId);
+    if (entry.kind !== "end") await removeIfThere(`${dir}/${entry.file}`);
+    await removeIfThere(`${dir}/${sidecarName(entry.file)}`);
+  }
+
+  /** Drops the ring's init and end of a recording that is over and has no segment left there. */
+  async #tidyRing(camera: string, recordingId: string): Promise<void> {
+    const state = this.#recordings.get(key(camera, recordingId));
+    if (!state || state.active || state.ringSegments > 0) return;
+    if (state.ringInit) await this.#removeRing(state.ringInit);
+    if (state.ringEnd) await this.#removeRing(state.ringEnd);
+    await this.#forget(camera, recordingId);
+  }
+
+  /**
+   * Binds the segments of `camera`'s `rendition` that overlap `[fromMs, toMs]` to a recall: those
+   * in the ring move into the queue, those queued are marked; both then go before continuous
+   * traffic. Returns every segment bound to the recall so far (call again: nothing is counted
+   * twice), and those already being uploaded.
+   */
+  async recall(
+    recallId: string,
+    camera: string,
+    fromMs: number,
+    toMs: number,
+    rendition: Rendition = "full",
+  ): Promise<RecalledSegment[]> {
+    const overlaps = (e: QueueEntry) =>
+      e.kind === "segment" && e.camera === camera && (e.rendition ?? "full") === rendition &&
+      e.startMs! < toMs && e.startMs! + e.durationS! * 1000 > fromMs;
+    const found: RecalledSegment[] = [];
+    const note = (e: QueueEntry, recalled: boolean) =>
+      found.push({
+        key: `${e.recordingId}/${e.sequence}`,
+        startMs: e.startMs!,
+        endMs: e.startMs! + e.durationS! * 1000,
+        bytes: e.bytes,
+        recalled,
+      });
+    for (const entry of [...this.#queue.ascending()].filter(overlaps)) {
+      if (entry.recallId === recallId) note(entry, true);
+      else if (this.#inFlight.has(entry)) note(entry, false);
+      else if (entry.recallId === undefined) {
+        entry.recallId = recallId;
+        await writeSidecar(
+          `${this.#queueDir(camera, entry.recordingId)}/${sidecarName(entry.file)}`,
+          entry,
+        );
+        this.#priority.add(entry);
+        note(entry, true);
+      }
+    }
+    let moved = 0;
+    for (const entry of [...this.#ring.ascending()].filter(overlaps)) {
+      const state = this.#recording(camera, entry.recordingId);
+      await this.#queueInitFor(state, camera, entry.recordingId);
+      const queued: QueueEntry = { ...entry, ticket: this.#nextTicket++, recallId };
+      const from = this.#ringDir(camera, entry.recordingId);
+      const dir = this.#queueDir(camera, entry.recordingId);
+      await Deno.mkdir(dir, { recursive: true });
+      await writeSidecar(`${dir}/${sidecarName(entry.file)}`, queued);
+      await Deno.rename(`${from}/${entry.file}`, `${dir}/${entry.file}`);
+      await removeIfThere(`${from}/${sidecarName(entry.file)}`);
+      this.#dropRing(entry);
+      this.#add(queued);
+      note(queued, true);
+      moved++;
+      if (state.ringEnd && !state.end) await this.#queueEndCopy(state.ringEnd);
+    }
+    for (const recordingId of new Set(found.map((f) => f.key.split("/")[0]))) {
+      await this.#tidyRing(camera, recordingId);
+    }
+    if (found.some((f) => f.recalled)) this.onQueued();
+    this.#log.info("segments recalled", { recallId, camera, found: found.length, moved });
+    return found;
+  }
+
+  /** Queues a copy of a ring recording's end (after its recalled segments). */
+  async #queueEndCopy(end: QueueEntry): Promise<void> {
+    const dir = this.#queueDir(end.camera, end.recordingId);
+    const entry: QueueEntry = { ...end, ticket: this.#nextTicket++ };
+    await writeSidecar(`${dir}/${sidecarName("end")}`, entry);
+    this.#add(entry);
+  }
+
+  /**
+   * Unbinds the queued segments of a recall that is no longer wanted: those the policy keeps on
+   * the vehicle go back into the ring, the rest stay queued as continuous traffic.
+   */
+  async forgetRecall(recallId: string): Promise<number> {
+    let count = 0;
+    for (const entry of [...this.#priority.ascending()]) {
+      if (entry.recallId !== recallId || this.#inFlight.has(entry)) continue;
+      const dir = this.#queueDir(entry.camera, entry.recordingId);
+      const route = this.route({ camera: entry.camera, rendition: entry.rendition ?? "full" });
+      this.#priority.delete(entry);
+      delete entry.recallId;
+      count++;
+      if (route.to === "queue") {
+        await writeSidecar(`${dir}/${sidecarName(entry.file)}`, entry);
+        continue;
+      }
+      this.#drop(entry);
+      await this.#keepInRing(`${dir}/${entry.file}`, entry);
+      await removeIfThere(`${dir}/${sidecarName(entry.file)}`);
+      await this.#unqueueUnsent(entry.camera, entry.recordingId);
+    }
+    return count;
+  }
+
+  /** Takes back the init and end copies of a recording none of whose segments is queued now. */
+  async #unqueueUnsent(camera: string, recordingId: string): Promise<void> {
+    const state = this.#recordings.get(key(camera, recordingId));
+    if (!state || state.initSent || !state.init || state.queued !== 1) return;
+    const dir = this.#queueDir(camera, recordingId);
+    for (const entry of [state.init, state.end]) {
+      if (!entry || this.#inFlight.has(entry)) continue;
+      this.#drop(entry);
+      if (entry.kind !== "end") await removeIfThere(`${dir}/${entry.file}`);
+      await removeIfThere(`${dir}/${sidecarName(entry.file)}`);
+    }
+    await this.#forget(camera, recordingId);
+  }
+
+  /** Every segment the vehicle holds (queued or in the ring), for the inventory. */
+  *held(): Generator<HeldSegment> {
+    for (const walk of [this.#queue.ascending(), this.#ring.ascending()]) {
+      for (const entry of walk) {
+        if (entry.kind !== "segment") continue;
+        yield {
+          camera: entry.camera,
+          rendition: entry.rendition ?? "full",
+          startMs: entry.startMs!,
+          endMs: entry.startMs! + entry.durationS! * 1000,
+        };
+      }
+    }
+  }
+
+  /** Time ranges of a camera's rendition the disk budget evicted (merged, bounded). */
+  evicted(camera: string, rendition: Rendition = "full"): Range[] {
+    return this.#evicted.get(camera, rendition);
+  }
+
+  /** End of the last segment of a camera's rendition harvested by this run, if any. */
+  harvestedUntil(camera: string, rendition: Rendition = "full"): number | undefined {
+    return this.#harvested.get(`${camera}/${rendition}`);
   }
 
   /** The clocks' stamp for an entry of `harvest`; none for what an earlier run captured. */
@@ -612,6 +940,49 @@ export class Spool {
     this.#nextTicket = (found.at(-1)?.ticket ?? -1) + 1;
   }
 
+  /** Loads the ring's sidecars; drops half-written ones and files without one. */
+  async #scanRing(): Promise<void> {
+    const found: QueueEntry[] = [];
+    const root = `${this.options.dir}/ring`;
+    for (const camera of await subfolders(root)) {
+      for (const recordingId of await subfolders(`${root}/${camera}`)) {
+        const dir = `${root}/${camera}/${recordingId}`;
+        const names = new Set<string>();
+        for await (const item of Deno.readDir(dir)) if (item.isFile) names.add(item.name);
+        const described = new Set<string>();
+        for (const name of names) {
+          if (!name.endsWith(".json")) continue;
+          const file = name.slice(0, -5);
+          try {
+            const entry = parseSidecar(
+              await Deno.readTextFile(`${dir}/${name}`),
+              camera,
+              recordingId,
+            );
+            if (entry.kind === "end" || names.has(file)) {
+              described.add(file);
+              found.push(entry);
+              continue;
+            }
+          } catch (error) {
+            this.#log.warn("damaged sidecar dropped", { dir, name, error });
+          }
+          await removeIfThere(`${dir}/${name}`);
+        }
+        for (const name of names) {
+          if (!name.endsWith(".json") && !described.has(name)) {
+            await removeIfThere(`${dir}/${name}`);
+          }
+        }
+        await Deno.remove(dir).catch(() => {});
+      }
+    }
+    found.sort((a, b) => a.ticket - b.ticket);
+    for (const entry of found) this.#addRing(entry);
+    const last = found.at(-1)?.ticket ?? -1;
+    this.#nextTicket = Math.max(this.#nextTicket, last + 1);
+  }
+
   /**
    * Recovers a capture folder of a previous run. It is first renamed: an ffmpeg orphaned by a
    * SIGKILLed agent may still be writing into it, and fails (and exits) at its next segment once
@@ -625,6 +996,7 @@ export class Spool {
     const file = await readJson<Record<string, unknown>>(`${dir}/${CLOCK_FILE}`);
     const saved = parseCaptureClockState(file);
     const epoch = file?.captureEpochMs;
+    const rendition: Rendition = file?.rendition === "proxy" ? "proxy" : "full";
     const harvest: Harvest = {
       camera,
       recordingId,
@@ -635,6 +1007,7 @@ export class Spool {
       count: 0,
       clock: new CaptureClock({ thresholdMs: this.options.reanchorMs ?? 1_000, state: saved }),
       captureEpochMs: typeof epoch === "number" && Number.isFinite(epoch) ? epoch : undefined,
+      rendition,
     };
     let playlist: CapturePlaylist = { init: undefined, segments: [], ended: false };
     try {
@@ -678,41 +1051,67 @@ export class Spool {
     });
   }
 
-  /** Evicts the oldest segments while the queue is over its budget. */
+  /**
+   * Evicts the oldest segments while the queue and the ring are over their budget: the ring's
+   * first, queued uploads only when the ring has none.
+   */
   async #enforceBudget(): Promise<void> {
-    if (this.#bytes <= this.options.diskBudgetBytes) return;
+    const budget = this.options.diskBudgetBytes;
+    if (this.#bytes + this.#ringBytes <= budget) return;
     let segments = 0;
     let bytes = 0;
     const cameras = new Set<string>();
-    while (this.#bytes > this.options.diskBudgetBytes) {
-      const victim = this.#evictable();
+    while (this.#bytes + this.#ringBytes > budget) {
+      const fromRing = this.#ringEvictable();
+      const victim = fromRing ?? this.#evictable();
       if (!victim) {
         this.#log.warn("queue over its disk budget but nothing can be evicted", {
           bytes: this.#bytes,
-          budget: this.options.diskBudgetBytes,
+          ringBytes: this.#ringBytes,
+          budget,
         });
         break;
       }
-      this.#drop(victim);
-      const dir = this.#queueDir(victim.camera, victim.recordingId);
-      await removeIfThere(`${dir}/${victim.file}`);
-      await removeIfThere(`${dir}/${sidecarName(victim.file)}`);
+      if (fromRing) await this.#removeRing(victim);
+      else {
+        this.#drop(victim);
+        const dir = this.#queueDir(victim.camera, victim.recordingId);
+        await removeIfThere(`${dir}/${victim.file}`);
+        await removeIfThere(`${dir}/${sidecarName(victim.file)}`);
+      }
+      if (victim.kind === "segment") {
+        const startMs = victim.startMs!;
+        this.#evicted.add(victim.camera, victim.rendition ?? "full", [
+          startMs,
+          startMs + victim.durationS! * 1000,
+        ]);
+      }
       const count = this.#count(victim.camera);
       count.evictedSegments++;
       count.evictedBytes += victim.bytes;
       segments++;
       bytes += victim.bytes;
       cameras.add(victim.camera);
+      if (fromRing) await this.#tidyRing(victim.camera, victim.recordingId);
       await this.#forget(victim.camera, victim.recordingId);
     }
     if (segments === 0) return;
     await this.#saveCounters();
+    const path = `${this.options.dir}/evicted.json`;
+    await writeSynced(`${path}.tmp`, JSON.stringify(this.#evicted));
+    await Deno.rename(`${path}.tmp`, path);
     this.#log.warn("queue over its disk budget: oldest segments evicted", {
       evictedNow: segments,
       evictedBytesNow: bytes,
       totals: Object.fromEntries([...cameras].map((c) => [c, this.#count(c)])),
       budget: this.options.diskBudgetBytes,
     });
+  }
+
+  /** The ring's oldest media segment. */
+  #ringEvictable(): QueueEntry | undefined {
+    for (const entry of this.#ring.ascending()) if (entry.kind === "segment") return entry;
+    return undefined;
   }
 
   /** The oldest media segment not in flight, or an init nothing needs any more. */
@@ -775,4 +1174,20 @@ export class Spool {
 
 function key(camera: string, recordingId: string): string {
   return `${camera}/${recordingId}`;
+}
+
+function split(k: string): [string, string] {
+  const at = k.indexOf("/");
+  return [k.slice(0, at), k.slice(at + 1)];
+}
+
+function* chain<T>(...walks: Iterable<T>[]): Generator<T> {
+  for (const walk of walks) yield* walk;
+}
+
+/** Writes bytes to `path` and syncs them to the disk. */
+async function writeFileSynced(path: string, bytes: Uint8Array): Promise<void> {
+  await Deno.writeFile(path, bytes);
+  using file = await Deno.open(path, { write: true });
+  await file.syncData();
 }
