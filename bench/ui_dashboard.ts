@@ -4,13 +4,18 @@
  * 1. Server render of `GET /admin/fleets/{id}` with 500 vehicles × 2 cameras, all reporting
  *    (through `app.request()`, signed in with the session cookie), p50/p99 over many rounds;
  *    beside it, in the same run, `GET /api/v1/fleets/{id}/status` (the same reading as JSON), the
- *    baseline the page adds its rendering to. Goal: page p50 ≤ 10 ms.
+ *    baseline the page adds its rendering to. Goal: page p50 ≤ 10 ms. The fleet's camera
+ *    activity (last segment, bytes today) is one reading per second shared by the page, the API
+ *    and the event streams (CAMERA_ACTIVITY_MAX_AGE_MS): the rounds above mostly share one, so
+ *    `--fresh N` rounds (default 30) also wait past its age to time the page with a reading of
+ *    its own. Then the page's size and the time to compress it, brotli and gzip.
  * 2. Heartbeat to dashboard in Chromium: the real server, a signed-in dashboard, a heartbeat
  *    through the device API with a new backlog each time, timed until the page shows it. Goal
  *    ≤ 2 s (the status stream reads every second).
  *
- *   deno task bench:ui-dashboard [--vehicles 500] [--rounds 200] [--heartbeats 10]
+ *   deno task bench:ui-dashboard [--vehicles 500] [--rounds 200] [--fresh 30] [--heartbeats 10]
  */
+import { CAMERA_ACTIVITY_MAX_AGE_MS } from "../lib/fleet/status.ts";
 import { hasChromium } from "../tests/support/browser.ts";
 import { setUpVehicle } from "../tests/support/fleet_api.ts";
 import { beat, heartbeat } from "../tests/support/heartbeat.ts";
@@ -23,6 +28,7 @@ const arg = (name: string) => {
 };
 const VEHICLES = Number(arg("vehicles") ?? 500);
 const ROUNDS = Number(arg("rounds") ?? 200);
+const FRESH = Number(arg("fresh") ?? 30);
 const HEARTBEATS = Number(arg("heartbeats") ?? 10);
 const ORIGIN = "http://motorcade.test";
 
@@ -70,13 +76,16 @@ async function serverRender() {
   });
   if (signIn.status !== 303) throw new Error(`Cannot sign in: ${signIn.status}`);
 
-  const page = async () => {
+  const page = async (acceptEncoding?: string) => {
     const started = performance.now();
-    const response = await request("GET", `/admin/fleets/${fleet.id}`);
-    const html = await response.text();
+    const response = await request("GET", `/admin/fleets/${fleet.id}`, {
+      headers: acceptEncoding ? { "accept-encoding": acceptEncoding } : {},
+    });
+    const body = new Uint8Array(await response.arrayBuffer());
     const ms = performance.now() - started;
     if (response.status !== 200) throw new Error(`Dashboard answered ${response.status}`);
-    return { ms, bytes: html.length, rows: html.split("<tr data-vehicle=").length - 1 };
+    const html = acceptEncoding ? "" : new TextDecoder().decode(body);
+    return { ms, bytes: body.byteLength, rows: html.split("<tr data-vehicle=").length - 1 };
   };
   const api = async () => {
     const started = performance.now();
@@ -98,6 +107,24 @@ async function serverRender() {
     apis.push(a.ms);
     json = a.bytes;
   }
+  const fresh: number[] = [];
+  for (let i = 0; i < FRESH; i++) {
+    await new Promise((resolve) => setTimeout(resolve, CAMERA_ACTIVITY_MAX_AGE_MS + 50));
+    fresh.push((await page()).ms);
+  }
+  const encoded = (encoding: string) => {
+    const times: number[] = [];
+    let bytes = 0;
+    return (async () => {
+      for (let i = 0; i < Math.min(ROUNDS, 50); i++) {
+        const p = await page(encoding);
+        times.push(p.ms), bytes = p.bytes;
+      }
+      return `${summary(times)}; ${(bytes / 1024).toFixed(0)} KiB`;
+    })();
+  };
+  const br = await encoded("br");
+  const gzip = await encoded("gzip");
   if (last.rows !== VEHICLES) {
     throw new Error(`The page shows ${last.rows} of ${VEHICLES} vehicles`);
   }
@@ -107,6 +134,11 @@ async function serverRender() {
       (last.bytes / 1024).toFixed(0)
     } KiB`,
   );
+  if (fresh.length) {
+    console.log(`  page, its own activity reading:      ${summary(fresh)}`);
+  }
+  console.log(`  page, Accept-Encoding: br:           ${br}`);
+  console.log(`  page, Accept-Encoding: gzip:         ${gzip}`);
   console.log(
     `  GET /api/v1/fleets/{id}/status (API): ${summary(apis)}; JSON ${
       (json / 1024).toFixed(0)

@@ -134,8 +134,9 @@ export function VehicleTable({ fleetId, vehicles, total, now }: VehicleTableProp
 }
 
 const ESCAPES: Record<string, string> = { "&": "&amp;", "<": "&lt;", '"': "&quot;" };
-/** Text or an attribute value escaped as Preact's server renderer does. */
-const esc = (text: string) => text.replace(/[&<"]/g, (c) => ESCAPES[c]);
+const UNSAFE = /[&<"]/;
+/** Text or an attribute value escaped as Preact's server renderer does (most need nothing). */
+const esc = (text: string) => UNSAFE.test(text) ? text.replace(/[&<"]/g, (c) => ESCAPES[c]) : text;
 
 /** {@linkcode VehicleTable}'s markup as a string, built directly (the server's renderer). */
 export function vehicleTableHtml({ fleetId, vehicles, total, now }: VehicleTableProps): string {

@@ -6,6 +6,7 @@
  */
 import type { Catalog, Vehicle, VehicleStatus } from "../catalog/mod.ts";
 import type { FleetRegistry } from "./registry.ts";
+import { SharedReadings } from "./status_readings.ts";
 
 /** Whether a vehicle is online, from its last heartbeat. */
 export interface Presence {
@@ -92,9 +93,29 @@ type Report = {
   }>;
 };
 
+/**
+ * How long a fleet's camera activity (last segment, bytes today) is reused by every reader of
+ * the process: heartbeats and the vehicle list are read afresh each time, segments reach the
+ * catalog through the indexer, later than this anyway.
+ */
+export const CAMERA_ACTIVITY_MAX_AGE_MS = 1_000;
+
+type CameraActivities = Awaited<ReturnType<Catalog["vehicleStatus"]["cameraActivity"]>>;
+/** Per catalog: page, API and event streams build their own FleetStatus, and share these. */
+const activities = new WeakMap<Catalog, SharedReadings<CameraActivities>>();
+
 /** Reads a fleet's status in a constant number of catalog queries. */
 export class FleetStatus {
-  constructor(readonly options: FleetStatusOptions) {}
+  readonly #activities: SharedReadings<CameraActivities>;
+
+  constructor(readonly options: FleetStatusOptions) {
+    let shared = activities.get(options.catalog);
+    if (!shared) {
+      shared = new SharedReadings(CAMERA_ACTIVITY_MAX_AGE_MS);
+      activities.set(options.catalog, shared);
+    }
+    this.#activities = shared;
+  }
 
   /** Presence of one vehicle of `fleetId`. */
   async presence(fleetId: string, vehicleId: string, now = Date.now()): Promise<Presence> {
@@ -115,9 +136,14 @@ export class FleetStatus {
   async fleet(fleetId: string, now = Date.now()): Promise<VehicleStatusSummary[]> {
     const { catalog, registry, offlineAfterMs, live } = this.options;
     const vehicles = await registry.listVehicles(fleetId);
+    const since = startOfUtcDay(now);
     const [statuses, cameras] = await Promise.all([
       catalog.vehicleStatus.listFleet(fleetId),
-      catalog.vehicleStatus.cameraActivity(fleetId, startOfUtcDay(now)),
+      // A vehicle added or removed since is a new key: its cameras show at once.
+      this.#activities.get(
+        `${fleetId} ${since} ${vehicles.length}`,
+        () => catalog.vehicleStatus.cameraActivity(fleetId, since),
+      ),
     ]);
     const byVehicle = new Map(statuses.map((s) => [s.vehicleId, s]));
     const camerasOf = Map.groupBy(cameras, (c) => c.vehicleId);

@@ -49,12 +49,15 @@ export const paths = {
     `${paths.vehicles(fleetId)}/${seg(vehicleId)}`,
   /** A camera's DVR page at a place in time. */
   camera: (fleetId: string, vehicleId: string, cameraId: string, place: CameraPlace = {}) => {
+    const page = `${paths.vehicle(fleetId, vehicleId)}/cameras/${seg(cameraId)}`;
+    // The dashboard links 1,000 cameras without a place: no query to build for those.
+    if (!place.t && !place.from && !place.to) return page;
     const query = new URLSearchParams();
     if (place.t) query.set("t", place.t.toISOString());
     if (place.from) query.set("from", place.from.toISOString());
     if (place.to) query.set("to", place.to.toISOString());
     const q = query.toString();
-    return `${paths.vehicle(fleetId, vehicleId)}/cameras/${seg(cameraId)}${q ? `?${q}` : ""}`;
+    return `${page}${q ? `?${q}` : ""}`;
   },
   users: (fleetId: string): string => `${paths.fleet(fleetId)}/users`,
   settings: (fleetId: string): string => `${paths.fleet(fleetId)}/settings`,
