@@ -9,9 +9,19 @@ import { type Clocks, ClockWatch, SYSTEM_CLOCKS } from "./clock.ts";
 import type { AgentConfig } from "./config.ts";
 import { Heartbeat, type HeartbeatBody } from "./heartbeat.ts";
 import { type DeviceState, DeviceTokens, loadDeviceState } from "./identity.ts";
+import {
+  type Instructions,
+  InstructionsClient,
+  policyOf,
+  type ProxySettings,
+  renditionsOf,
+  uploadsContinuously,
+} from "./instructions.ts";
+import { inventoryOf } from "./inventory.ts";
 import type { LiveLink } from "./live/live_link.ts";
+import { RecallBook } from "./recall.ts";
 import { ServerClock } from "./server_clock.ts";
-import { Spool } from "./spool.ts";
+import { type Rendition, Spool } from "./spool.ts";
 import { type TokenSource, Uploader } from "./uploader.ts";
 
 /** Options of {@linkcode Agent}. */
@@ -25,6 +35,11 @@ export interface AgentOptions {
   clocks?: Clocks;
 }
 
+/** A capture that can record a proxy rendition beside the full one. */
+interface RenditionCapture {
+  setRenditions?: (renditions: readonly Rendition[], proxy?: ProxySettings) => boolean;
+}
+
 /** The vehicle's recording agent. */
 export class Agent {
   readonly #log: Logger;
@@ -36,6 +51,8 @@ export class Agent {
   #captures: CameraCapture[] = [];
   #clock: ClockWatch | undefined;
   #heartbeat: Heartbeat | undefined;
+  #instructions: InstructionsClient | undefined;
+  #recalls: RecallBook | undefined;
   #live: LiveLink | undefined;
   #starting: Promise<void> | undefined;
   #closing: Promise<void> | undefined;
@@ -77,6 +94,30 @@ export class Agent {
       logger: this.#log.child({ part: "spool" }),
       clockStamp: () => serverClock.stamp(),
     });
+    // The saved instructions and recalls route what crash recovery harvests, before any news.
+    const instructions = this.#instructions = new InstructionsClient({
+      serverUrl,
+      tokens,
+      stateDir: config.stateDir,
+      logger: this.#log.child({ part: "instructions" }),
+      fetch: serverClock.fetch,
+      apply: (next) => this.#apply(next),
+    });
+    await instructions.open();
+    const recalls = this.#recalls = new RecallBook({
+      path: `${config.spoolDir}/recalls.json`,
+      spool,
+      logger: this.#log.child({ part: "recall" }),
+      settleMs: config.segmentSeconds * 2_000 + 5_000,
+      onChange: () => this.#heartbeat?.soon(),
+    });
+    await recalls.open();
+    spool.route = (query) => {
+      const policy = policyOf(instructions.current, query.camera);
+      return recalls.route(query) ??
+        (uploadsContinuously(policy, query.rendition) ? { to: "queue" } : { to: "ring" });
+    };
+    spool.onUploaded = (entry) => recalls.uploaded(entry);
     await spool.open();
     if (this.#closing) return;
 
@@ -105,7 +146,9 @@ export class Agent {
         wall: () => this.#clocks.wall(),
       })
     );
+    await this.#apply(instructions.current);
     for (const capture of this.#captures) capture.start();
+    recalls.start();
 
     this.#clock = new ClockWatch({
       thresholdMs: config.clockJumpSeconds * 1000,
@@ -132,8 +175,10 @@ export class Agent {
         // The server answers: uploads waiting out a network error need not wait any longer.
         uploader.serverReachable("heartbeat");
       },
+      answered: (answer) => instructions.accept(answer),
     });
     this.#heartbeat.start();
+    instructions.start();
     if (config.live) {
       // Loaded only when live is on: werift is large, and reads the environment when imported.
       const { LiveLink } = await import("./live/live_link.ts");
@@ -158,6 +203,24 @@ export class Agent {
     });
   }
 
+  /** Applies instructions: each camera's renditions (its routing follows them), the recalls. */
+  async #apply(next: Instructions): Promise<void> {
+    for (const capture of this.#captures) {
+      const policy = policyOf(next, capture.name);
+      (capture as RenditionCapture).setRenditions?.(renditionsOf(policy), policy.proxy);
+    }
+    await this.#recalls?.sync(next.recalls);
+    if (next.version) {
+      this.#log.info("instructions applied", {
+        version: next.version,
+        cameras: Object.fromEntries(
+          this.options.config.cameras.map((c) => [c.name, policyOf(next, c.name).mode]),
+        ),
+        recalls: next.recalls.length,
+      });
+    }
+  }
+
   /** What the next heartbeat says. */
   report(): HeartbeatBody {
     const spool = this.#spool;
@@ -174,13 +237,29 @@ export class Agent {
         const last = this.#uploader?.lastUploadAt(camera);
         const stats = spool?.stats(camera) ??
           { queueDepth: 0, bytesPending: 0, evictedSegments: 0, evictedBytes: 0, quarantined: 0 };
+        const status = captured.get(camera);
         return {
           camera,
-          ...(captured.get(camera) ?? { recordingId: null, capturing: false }),
+          recordingId: status?.recordingId ?? null,
+          capturing: status?.capturing ?? false,
+          ...(status?.captureClock ? { captureClock: status.captureClock } : {}),
           ...stats,
           lastUploadAt: last ? new Date(last).toISOString() : null,
         };
       }),
+      ...this.#policyReport(),
+    };
+  }
+
+  /** The report's instructions, inventory and recalls, once the server has sent instructions. */
+  #policyReport(): Partial<HeartbeatBody> {
+    const instructions = this.#instructions;
+    // A server from before instructions refuses fields it does not know.
+    if (!instructions?.known) return {};
+    return {
+      instructionsVersion: instructions.current.version,
+      inventory: this.#spool ? inventoryOf(this.#spool.held()) : [],
+      recalls: this.#recalls?.reports() ?? [],
     };
   }
 
@@ -196,11 +275,14 @@ export class Agent {
       this.#log.info("agent stopping");
       await this.#starting?.catch(() => {});
       this.#clock?.close();
+      await this.#instructions?.close();
       await this.#live?.close();
       await Promise.all(this.#captures.map((capture) => capture.close()));
       const drainMs = this.options.config.stopDrainSeconds * 1000;
       if (this.#uploader && drainMs > 0) await this.#uploader.drain(drainMs);
       await this.#uploader?.close();
+      await this.#recalls?.close();
+      await this.#spool?.saveSent().catch(() => {});
       await this.#heartbeat?.close();
       // A last report (cameras no longer capturing), but do not hold the shutdown for it.
       let timer: ReturnType<typeof setTimeout> | undefined;

@@ -6,6 +6,8 @@ import type { Logger } from "../lib/log/mod.ts";
 import { sleep } from "./backoff.ts";
 import type { CaptureClockReport } from "./capture_clock.ts";
 import type { ClockReport } from "./clock.ts";
+import type { InventoryEntry } from "./inventory.ts";
+import type { RecallProgress } from "./recall.ts";
 import type { TokenSource } from "./uploader.ts";
 
 /** One camera's line in a heartbeat. */
@@ -29,6 +31,12 @@ export interface HeartbeatBody {
   uptimeS: number;
   clock: ClockReport;
   cameras: CameraHeartbeat[];
+  /** The instructions in force (sent once the server has given any). */
+  instructionsVersion?: string | null;
+  /** What the vehicle holds, per camera and rendition. */
+  inventory?: InventoryEntry[];
+  /** Progress of the recalls the vehicle works on. */
+  recalls?: RecallProgress[];
 }
 
 /** Options of {@linkcode Heartbeat}. */
@@ -43,6 +51,8 @@ export interface HeartbeatOptions {
   fetch?: typeof fetch;
   /** Called after the server accepted a report. */
   delivered?: (body: HeartbeatBody) => void;
+  /** Called with the server's answer when it sent one (its instructions). */
+  answered?: (answer: unknown) => Promise<unknown> | void;
 }
 
 /** Sends heartbeats until closed. A failed one is not retried: the next one carries newer news. */
@@ -50,6 +60,7 @@ export class Heartbeat {
   readonly #stop = new AbortController();
   #loop: Promise<void> | undefined;
   #failures = 0;
+  #soon: ReturnType<typeof setTimeout> | undefined;
 
   constructor(private readonly options: HeartbeatOptions) {}
 
@@ -73,6 +84,15 @@ export class Heartbeat {
       if (response.status === 401) this.options.tokens.invalidate();
       if (!response.ok) throw new Error(`${response.status}: ${text.slice(0, 300)}`);
       this.options.delivered?.(body);
+      if (response.status === 200 && text) {
+        try {
+          await this.options.answered?.(JSON.parse(text));
+        } catch (error) {
+          this.options.logger.warn("heartbeat answer refused", {
+            error: (error as Error).message,
+          });
+        }
+      }
       if (this.#failures) this.options.logger.info("heartbeat delivered again");
       this.#failures = 0;
       return true;
@@ -84,8 +104,19 @@ export class Heartbeat {
     }
   }
 
+  /** Sends an extra heartbeat after `delayMs` (news worth telling before the next one). */
+  soon(delayMs = 1_000): void {
+    if (this.#soon !== undefined || this.#stop.signal.aborted) return;
+    this.#soon = setTimeout(() => {
+      this.#soon = undefined;
+      if (!this.#stop.signal.aborted) void this.send();
+    }, delayMs);
+  }
+
   /** Stops sending; safe to call twice. */
   async close(): Promise<void> {
+    clearTimeout(this.#soon);
+    this.#soon = undefined;
     this.#stop.abort();
     await this.#loop;
   }

@@ -153,6 +153,8 @@ type Counters = Record<
 const RECOVERING = ".recovering";
 /** The capture clock's state, in the capture folder (so crash recovery keeps its correction). */
 const CLOCK_FILE = "capture_clock.json";
+/** How often, at most, the acknowledged time ranges are saved. */
+const SENT_SAVE_MS = 5_000;
 /** Bytes read from the start of a segment to find its timestamps (styp, moof). */
 const SEGMENT_HEAD_BYTES = 256 * 1024;
 
@@ -165,6 +167,9 @@ export class Spool {
   readonly #ring = new TicketQueue();
   #ringBytes = 0;
   #evicted = new RangeLog();
+  /** Time ranges the server acknowledged, per camera and rendition (saved now and then). */
+  #sent = new RangeLog();
+  #sentSavedAt = 0;
   readonly #harvested = new Map<string, number>();
   readonly #inFlight = new Set<QueueEntry>();
   readonly #recordings = new Map<string, RecordingState>();
@@ -210,6 +215,7 @@ export class Spool {
     }
     this.#counters = await readJson(`${this.options.dir}/counters.json`) ?? {};
     this.#evicted = new RangeLog(await readJson(`${this.options.dir}/evicted.json`));
+    this.#sent = new RangeLog(await readJson(`${this.options.dir}/sent.json`));
     await this.#scanQueue();
     await this.#scanRing();
     this.#quarantineBytes = await folderBytes(`${this.options.dir}/quarantine`);
@@ -500,7 +506,33 @@ export class Spool {
     if (entry.kind !== "end") await removeIfThere(`${dir}/${entry.file}`);
     await removeIfThere(`${dir}/${sidecarName(entry.file)}`);
     await this.#forget(entry.camera, entry.recordingId);
+    if (entry.kind === "segment") {
+      const startMs = entry.startMs!;
+      this.#sent.add(entry.camera, entry.rendition ?? "full", [
+        startMs,
+        startMs + entry.durationS! * 1000,
+      ]);
+      if (Date.now() - this.#sentSavedAt > SENT_SAVE_MS) await this.saveSent();
+    }
     this.onUploaded(entry);
+  }
+
+  /** Saves the time ranges the server acknowledged (done now and then, and at shutdown). */
+  async saveSent(): Promise<void> {
+    this.#sentSavedAt = Date.now();
+    const path = `${this.options.dir}/sent.json`;
+    await writeSynced(`${path}.tmp`, JSON.stringify(this.#sent));
+    await Deno.rename(`${path}.tmp`, path);
+  }
+
+  /** Time ranges of a camera's rendition the server acknowledged (merged, bounded). */
+  sent(camera: string, rendition: Rendition = "full"): Range[] {
+    return this.#sent.get(camera, rendition);
+  }
+
+  /** The queued segments bound to a recall (in flight included). */
+  boundTo(recallId: string): QueueEntry[] {
+    return [...this.#priority.ascending()].filter((e) => e.recallId === recallId);
   }
 
   /** Moves an entry the server refused for good into the quarantine, and counts it. */
@@ -795,6 +827,7 @@ export class Spool {
     }
     let moved = 0;
     for (const entry of [...this.#ring.ascending()].filter(overlaps)) {
+      if (!this.#ring.has(entry)) continue; // evicted meanwhile
       const state = this.#recording(camera, entry.recordingId);
       await this.#queueInitFor(state, camera, entry.recordingId);
       const queued: QueueEntry = { ...entry, ticket: this.#nextTicket++, recallId };

@@ -293,11 +293,12 @@ export class Uploader {
     }/cameras/${entry.camera}/recordings/${entry.recordingId}`;
     let url: string;
     let init: RequestInit;
+    const rendition = { "motorcade-rendition": entry.rendition ?? "full" };
     if (entry.kind === "end") {
       url = `${base}/end`;
       init = {
         method: "POST",
-        headers: { "content-type": "application/json" },
+        headers: { "content-type": "application/json", ...rendition },
         body: JSON.stringify({
           endedAt: new Date(entry.endedAtMs!).toISOString(),
           ...this.#corrected("endedAtCorrected", entry.endedAtMs!, entry),
@@ -315,6 +316,7 @@ export class Uploader {
       }
       const headers: Record<string, string> = {
         "content-digest": `sha-256=:${entry.sha256}:`,
+        ...rendition,
       };
       if (entry.kind === "init") {
         url = `${base}/init`;
@@ -324,6 +326,8 @@ export class Uploader {
         headers["content-type"] = "video/iso.segment";
         headers["motorcade-segment-start"] = new Date(entry.startMs!).toISOString();
         headers["motorcade-segment-duration"] = formatDuration(entry.durationS!);
+        headers["motorcade-upload-kind"] = entry.recallId === undefined ? "continuous" : "recall";
+        if (entry.recallId !== undefined) headers["motorcade-recall-id"] = entry.recallId;
         Object.assign(
           headers,
           this.#corrected("motorcade-segment-start-corrected", entry.startMs!, entry),

@@ -244,3 +244,54 @@ Deno.test("uploader keeps to its bandwidth cap", async () => {
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("uploader names each request's rendition and each segment's upload kind and recall", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "uploader-" });
+  const seen: Array<{ path: string; headers: Headers }> = [];
+  const stub = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (request) => {
+    await request.arrayBuffer();
+    seen.push({ path: new URL(request.url).pathname, headers: request.headers });
+    return new Response(null, { status: 201 });
+  });
+  try {
+    const spool = await openSpool(dir);
+    spool.route = ({ startMs }) =>
+      startMs === T0 + 2000 ? { to: "queue", recallId: "rcl_7" } : { to: "queue" };
+    const proxy = await spool.begin("front", "rA-p", undefined, "proxy");
+    await writeSegments(proxy.dir, [0]);
+    await spool.harvest(proxy, parseCapturePlaylist(playlistText([0])), true);
+    await spool.end(proxy, T0 + 2000);
+    const full = await spool.begin("front", "rA");
+    await writeSegments(full.dir, [0, 1]);
+    await spool.harvest(full, parseCapturePlaylist(playlistText([0, 1])), true);
+    const uploader = new Uploader({
+      spool,
+      tokens: { token: () => Promise.resolve("t"), invalidate() {} },
+      serverUrl: `http://127.0.0.1:${stub.addr.port}`,
+      vehicleId: "veh_1",
+      logger: silentLogger,
+      concurrency: 1,
+    });
+    uploader.start();
+    await eventually("the uploads", () => spool.size === 0, 15_000);
+    await uploader.close();
+    const line = ({ path, headers }: { path: string; headers: Headers }) =>
+      [
+        path.split("/recordings/")[1],
+        headers.get("motorcade-rendition"),
+        headers.get("motorcade-upload-kind"),
+        headers.get("motorcade-recall-id"),
+      ].join(" ");
+    assert.deepEqual(seen.map(line), [
+      "rA/init full  ", // the recalled segment goes first, its recording's init before it
+      "rA/segments/1 full recall rcl_7",
+      "rA-p/init proxy  ",
+      "rA-p/segments/0 proxy continuous ",
+      "rA-p/end proxy  ",
+      "rA/segments/0 full continuous ",
+    ]);
+  } finally {
+    await stub.shutdown();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
