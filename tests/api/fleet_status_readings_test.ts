@@ -44,6 +44,21 @@ Deno.test("fleet status readers share one camera activity reading per second, he
   // A heartbeat shows at once, within the shared activity reading.
   await p.catalog.vehicleStatus.report(fleet.vehicleId, { cameras: [] }, new Date());
   assert.equal((await api()).vehicles[0].online, true);
+  // And the next one, though the catalog keeps each heartbeat it has parsed.
+  const line = {
+    camera: "front",
+    recordingId: "rec-1",
+    capturing: true,
+    queueDepth: 7,
+    bytesPending: 7000,
+    lastUploadAt: null,
+  };
+  await p.catalog.vehicleStatus.report(fleet.vehicleId, { cameras: [line] }, new Date());
+  assert.deepEqual((await api()).vehicles[0].cameras[0].backlog, {
+    segments: 7,
+    bytes: 7000,
+    lastUploadAt: null,
+  });
   assert.equal(counter.readings, 1);
 
   // A vehicle registered since is read with its cameras at once.

@@ -218,6 +218,12 @@ export class SqliteRecordings implements RecordingRepository {
 
 /** Vehicles' heartbeats in SQLite. */
 export class SqliteVehicleStatus implements VehicleStatusRepository {
+  /**
+   * Each vehicle's heartbeat as last parsed: the fleet status reads every vehicle's each second
+   * per reader, and a vehicle reports every 30 s, so most are parsed once (callers only read).
+   */
+  readonly #parsed = new Map<string, { raw: string; status: Record<string, unknown> }>();
+
   constructor(private readonly db: Database) {}
 
   report(vehicleId: string, status: Record<string, unknown>, at: Date): Promise<void> {
@@ -248,11 +254,16 @@ export class SqliteVehicleStatus implements VehicleStatusRepository {
        WHERE v.fleet_id = ?`,
       fleetId,
     );
-    return Promise.resolve(rows.map((row) => ({
-      vehicleId: String(row.vehicle_id),
-      reportedAt: toDate(row.reported_at)!,
-      status: JSON.parse(String(row.status)),
-    })));
+    return Promise.resolve(rows.map((row) => {
+      const vehicleId = String(row.vehicle_id);
+      const raw = String(row.status);
+      let parsed = this.#parsed.get(vehicleId);
+      if (parsed?.raw !== raw) {
+        parsed = { raw, status: JSON.parse(raw) };
+        this.#parsed.set(vehicleId, parsed);
+      }
+      return { vehicleId, reportedAt: toDate(row.reported_at)!, status: parsed.status };
+    }));
   }
 
   cameraActivity(fleetId: string, sinceMs: number): Promise<CameraActivity[]> {
