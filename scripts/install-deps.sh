@@ -4,6 +4,8 @@
 #                                   Janus, iproute2 for the live tests' network namespace, the
 #                                   players of the playback matrix — GStreamer, VLC, mpv — and
 #                                   faketime/cpulimit for the vehicle-clock and starved-encoder tests,
+#                                   gst-rtsp-server (through python3-gi) as the passthrough tests'
+#                                   RTSP IP camera,
 #                                   PostgreSQL for the catalog tests' throwaway clusters, nginx as
 #                                   the load balancer in front of the server's roles)
 #   scripts/install-deps.sh start   what the platform and its demo vehicle run (ffmpeg, fonts, Janus)
@@ -21,6 +23,8 @@ case "$purpose" in
               "/usr/lib/x86_64-linux-gnu/gstreamer-1.0/libgstlibav.so:gstreamer1.0-libav"
               "cvlc:vlc-bin" "/usr/lib/x86_64-linux-gnu/vlc/plugins/demux/libadaptive_plugin.so:vlc-plugin-base"
               "mpv:mpv" "faketime:faketime" "cpulimit:cpulimit"
+              "/usr/lib/python3/dist-packages/gi/__init__.py:python3-gi"
+              "/usr/lib/x86_64-linux-gnu/girepository-1.0/GstRtspServer-1.0.typelib:gir1.2-gst-rtsp-server-1.0"
               "/usr/lib/postgresql/15/bin/initdb:postgresql" "nginx:nginx-light") ;;
   start) need=("ffmpeg:ffmpeg" "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf:fonts-dejavu-core"
                "janus:janus") ;;

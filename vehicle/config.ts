@@ -20,11 +20,20 @@ export interface VideoSettings {
   bitrate: number;
 }
 
+/**
+ * Whether a camera's own H.264 is cut without re-encoding: always, never, or when its stream
+ * turns out to be H.264 ("auto"). Only network cameras (`url` sources) are passed through.
+ */
+export type Passthrough = boolean | "auto";
+
 /** One camera of the vehicle; `name` is the camera's name on the server. */
 export interface CameraConfig {
   name: string;
   source: CameraSource;
+  /** What the encoder makes (passed through: what the proxy is made from). */
   video: VideoSettings;
+  /** "auto" unless configured. */
+  passthrough?: Passthrough;
 }
 
 /** Which queued segment goes first. */
@@ -66,6 +75,8 @@ export interface AgentConfig {
   font: string;
   /** Keep a live signaling link and publish cameras over WebRTC when viewers ask. */
   live: boolean;
+  /** Cameras' passthrough unless a camera says otherwise. */
+  passthrough: Passthrough;
   /** Host addresses ICE gathers on besides the interfaces werift uses (e.g. 127.0.0.2). */
   iceHostAddresses: string[];
   /** 3: publish three sizes at once (vehicle-side simulcast) when the uplink allows; 1 default. */
@@ -109,6 +120,7 @@ export interface AgentFlags {
   "ice-host"?: string;
   "live-layers"?: string;
   "live-warm"?: string;
+  passthrough?: string;
 }
 
 /** Which JSON field each flag sets. */
@@ -134,6 +146,7 @@ const FLAG_FIELDS: Record<Exclude<keyof AgentFlags, "camera">, string> = {
   "ice-host": "iceHostAddresses",
   "live-layers": "liveLayers",
   "live-warm": "liveWarm",
+  passthrough: "passthrough",
 };
 
 const CAMERA_NAME = /^[a-z0-9][a-z0-9_-]{0,31}$/;
@@ -161,6 +174,7 @@ const KNOWN_FIELDS = new Set([
   "iceHostAddresses",
   "liveLayers",
   "liveWarm",
+  "passthrough",
 ]);
 const DEFAULT_VIDEO = { width: 1280, height: 720, fps: 25, bitrate: 2_000_000 };
 const DEFAULT_FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf";
@@ -341,6 +355,7 @@ export function parseAgentConfig(
       problems.push(`${name("server")} must be an http(s) URL, got ${show(raw.server)}`);
     }
   }
+  const passthrough = parsePassthrough(raw.passthrough, name("passthrough"), "auto", problems);
   const stateDir = text("stateDir", defaultStateDir);
   const video = parseVideo(raw.video, DEFAULT_VIDEO, "video", label, problems);
   const diskBudgetBytes = bytes("diskBudgetBytes", 2 * 1024 ** 3, 1024 ** 2)!;
@@ -348,7 +363,7 @@ export function parseAgentConfig(
     server,
     stateDir,
     spoolDir: text("spoolDir", `${stateDir}/spool`),
-    cameras: parseCameras(raw.cameras, video, name("cameras"), problems),
+    cameras: parseCameras(raw.cameras, video, passthrough, name("cameras"), problems),
     segmentSeconds: number("segmentSeconds", 2, 0.5, 30),
     diskBudgetBytes,
     quarantineBudgetBytes: bytes(
@@ -371,6 +386,7 @@ export function parseAgentConfig(
     iceHostAddresses: addresses("iceHostAddresses"),
     liveLayers: layerCount("liveLayers"),
     liveWarm: onOff("liveWarm", true),
+    passthrough,
   };
   if (problems.length) throw new AgentConfigError(problems);
   return config;
@@ -379,6 +395,7 @@ export function parseAgentConfig(
 function parseCameras(
   value: unknown,
   video: VideoSettings,
+  passthrough: Passthrough,
   label: string,
   problems: string[],
 ): CameraConfig[] {
@@ -400,7 +417,10 @@ function parseCameras(
       problems.push(`${at} must be an object {"name", "source"}, got ${show(item)}`);
       return;
     }
-    const { name, source, video: own, ...rest } = item as Record<string, unknown>;
+    const { name, source, video: own, passthrough: ownPassthrough, ...rest } = item as Record<
+      string,
+      unknown
+    >;
     for (const key of Object.keys(rest)) problems.push(`${at}."${key}" is not a known field`);
     if (typeof name !== "string" || !CAMERA_NAME.test(name)) {
       problems.push(
@@ -420,7 +440,18 @@ function parseCameras(
     const ownVideo = own === undefined
       ? video
       : parseVideo(own, video, `${at}.video`, new Map(), problems);
-    cameras.push({ name, source: parsed, video: ownVideo });
+    const cameraPassthrough = parsePassthrough(
+      ownPassthrough,
+      `${at}.passthrough`,
+      passthrough,
+      problems,
+    );
+    if (cameraPassthrough === true && parsed.kind !== "url") {
+      problems.push(
+        `${at}.passthrough can be true only for a network camera (rtsp://, http(s)://), not a ${parsed.kind} source`,
+      );
+    }
+    cameras.push({ name, source: parsed, video: ownVideo, passthrough: cameraPassthrough });
   });
   return cameras;
 }
@@ -495,6 +526,21 @@ function parseVideo(
     } else video.bitrate = n;
   }
   return video;
+}
+
+/** Reads a passthrough setting: on/true, off/false or auto. */
+function parsePassthrough(
+  value: unknown,
+  label: string,
+  fallback: Passthrough,
+  problems: string[],
+): Passthrough {
+  if (value === undefined) return fallback;
+  if (value === true || value === "on" || value === "true") return true;
+  if (value === false || value === "off" || value === "false") return false;
+  if (value === "auto") return "auto";
+  problems.push(`${label} must be on, off or auto, got ${show(value)}`);
+  return fallback;
 }
 
 /** Reads `2GiB`, `500MB`, `64k` or a plain number of bytes. */

@@ -21,7 +21,7 @@ const USAGE = `usage: vehicle enrol --server URL --code CODE [--state DIR]
                       [--heartbeat-seconds N] [--clock-jump-seconds N] [--reanchor-seconds N]
                       [--stop-drain-seconds N] [--log-level debug|info|warn|error]
                       [--live on|off] [--live-layers 1|3] [--live-warm on|off]
-                      [--ice-host ADDRESS[,ADDRESS]]
+                      [--ice-host ADDRESS[,ADDRESS]] [--passthrough on|off|auto]
   SOURCE: testsrc | file:PATH | v4l2:/dev/videoN | rtsp://… | http(s)://…`;
 
 /** An environment variable, or undefined when unset or not permitted (no prompt). */
@@ -52,6 +52,7 @@ const RECORD_FLAGS = [
   "ice-host",
   "live-layers",
   "live-warm",
+  "passthrough",
 ] as const;
 
 /** `vehicle record`: runs the agent until SIGTERM or SIGINT. */

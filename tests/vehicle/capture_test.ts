@@ -1,6 +1,11 @@
 import assert from "node:assert/strict";
 import { createLogger, silentLogger } from "../../lib/log/mod.ts";
-import { CameraCapture, ffmpegArgs, newRecordingId } from "../../vehicle/capture.ts";
+import {
+  CameraCapture,
+  ffmpegArgs,
+  newRecordingId,
+  probedVideoCodec,
+} from "../../vehicle/capture.ts";
 import { type CameraConfig, parseAgentConfig } from "../../vehicle/config.ts";
 import type { QueueEntry } from "../../vehicle/queue_entry.ts";
 import { Spool } from "../../vehicle/spool.ts";
@@ -111,6 +116,113 @@ Deno.test("ffmpeg command line fits each kind of source", () => {
   );
 });
 
+Deno.test("ffmpeg command line adds the proxy rendition and passes H.264 through", () => {
+  const options = {
+    dir: "/spool/capture/front/r1",
+    segmentSeconds: 2,
+    font: "/f.ttf",
+    captureEpochMs: 1_796_600_000_000,
+    proxy: { dir: "/spool/capture/front/r1-p", height: 320, bitrateKbps: 150 },
+  };
+  const outputs = (args: string[]) => args.filter((a) => a.endsWith("/index.m3u8"));
+  const after = (args: string[], flag: string) =>
+    args.flatMap((a, i) => a === flag ? [args[i + 1]] : []);
+
+  // Encoded: one filter chain (one capture clock) split in two, keyframes on one grid.
+  const encoded = ffmpegArgs(camera("testsrc"), options);
+  assert.deepEqual(outputs(encoded), [
+    "/spool/capture/front/r1/index.m3u8",
+    "/spool/capture/front/r1-p/index.m3u8",
+  ]);
+  assert.match(
+    after(encoded, "-filter_complex")[0],
+    /^\[0:v:0\]realtime,settb=1\/1000,setpts=.*drawtext=.*,split=2\[full\]\[low\];\[low\]scale=w=-2:h=180\[proxy\]$/,
+  );
+  assert.deepEqual(after(encoded, "-map"), ["[full]", "[proxy]"]);
+  assert.deepEqual(after(encoded, "-force_key_frames"), [
+    "expr:gte(t,n_forced*2)",
+    "expr:gte(t,n_forced*2)",
+  ]);
+  assert.deepEqual(after(encoded, "-b:v"), ["300000", "150000"]);
+  assert.ok(!encoded.includes("-copyts") && !encoded.includes("-vf"));
+
+  // Passed through: packets copied with the camera's times; only the proxy is encoded.
+  const rtsp = camera("rtsp://10.0.0.12/s1");
+  const copied = ffmpegArgs(rtsp, { ...options, passthrough: true });
+  assert.ok(copied.indexOf("-copyts") < copied.indexOf("-i"));
+  assert.deepEqual(after(copied, "-c:v"), ["copy", "libx264"]);
+  assert.deepEqual(after(copied, "-force_key_frames"), ["source"]);
+  assert.deepEqual(after(copied, "-fps_mode"), ["passthrough"]);
+  assert.deepEqual(after(copied, "-vf"), [String.raw`scale=w=-2:h=min(320\,ih),format=yuv420p`]);
+  assert.equal(outputs(copied).length, 2);
+  const alone = ffmpegArgs(rtsp, { ...options, proxy: undefined, passthrough: true });
+  assert.deepEqual(after(alone, "-c:v"), ["copy"]);
+  assert.deepEqual(outputs(alone), ["/spool/capture/front/r1/index.m3u8"]);
+  assert.equal(
+    probedVideoCodec(
+      "Input #0, rtsp, from 'rtsp://10.0.0.12/s1':\n  Stream #0:0: Video: h264 (Main), yuvj420p",
+    ),
+    "h264",
+  );
+  assert.equal(probedVideoCodec("Stream #0:0: Video: mjpeg (Baseline), yuvj422p"), "mjpeg");
+  assert.equal(probedVideoCodec("Connection refused"), undefined);
+});
+
+Deno.test("capture with a proxy records two aligned renditions as two recordings", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "capture-" });
+  try {
+    const spool = await openSpool(dir);
+    const capture = new CameraCapture({
+      camera: camera("testsrc"),
+      segmentSeconds: 1,
+      spool,
+      logger: silentLogger,
+    });
+    assert.throws(() => capture.setRenditions(["proxy"]), /the full one is always recorded/);
+    assert.throws(
+      () => capture.setRenditions(["full", "proxy"], { height: 321, bitrateKbps: 150 }),
+      /Cannot make a proxy of height 321/,
+    );
+    assert.equal(capture.setRenditions(["full"]), false, "already so");
+    capture.start();
+    await new Promise((resolve) => setTimeout(resolve, 2_500));
+    const before = capture.output;
+    assert.equal(before.proxyRecordingId, null);
+    assert.equal(capture.setRenditions(["full", "proxy"], { height: 90, bitrateKbps: 100 }), true);
+    assert.equal(capture.setRenditions(["proxy", "full"], { height: 90, bitrateKbps: 100 }), false);
+    await new Promise((resolve) => setTimeout(resolve, 4_500));
+    const during = capture.output;
+    await capture.close();
+    assert.notEqual(during.recordingId, before.recordingId, "a new recording with the proxy");
+    assert.equal(during.proxyRecordingId, `${during.recordingId}-p`);
+    assert.deepEqual(during.renditions, ["full", "proxy"]);
+
+    const entries = await takeAll(spool);
+    const of = (id: string) => entries.filter((e) => e.recordingId === id);
+    assert.equal(of(before.recordingId!).at(-1)?.kind, "end", "the full-only recording ended");
+    const full = of(during.recordingId!);
+    const proxy = of(during.proxyRecordingId!);
+    assert.deepEqual([full[0].kind, full.at(-1)!.kind], ["init", "end"]);
+    assert.deepEqual([proxy[0].kind, proxy.at(-1)!.kind], ["init", "end"]);
+    const fullSegments = full.filter((e) => e.kind === "segment");
+    const proxySegments = proxy.filter((e) => e.kind === "segment");
+    assert.ok(fullSegments.length >= 2, `${fullSegments.length} segments`);
+    assert.equal(proxySegments.length, fullSegments.length);
+    for (const [i, segment] of proxySegments.entries()) {
+      assert.ok(Math.abs(segment.startMs! - fullSegments[i].startMs!) <= 1, `segment ${i} start`);
+      assert.ok(Math.abs(segment.durationS! - fullSegments[i].durationS!) < 0.002, `${i} length`);
+    }
+    const path = `${dir}/probe.mp4`;
+    await Deno.writeFile(path, new Uint8Array([...proxy[0].data!, ...proxySegments[0].data!]));
+    const probed = await ffprobe(path, "-show_entries", "stream=width,height");
+    assert.deepEqual(probed.streams[0], { width: 160, height: 90 });
+    const bytes = (list: typeof entries) => list.reduce((n, e) => n + (e.data?.length ?? 0), 0);
+    assert.ok(bytes(proxySegments) < bytes(fullSegments) / 2, "the proxy is the smaller one");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("capture of a test pattern makes keyframe-aligned 2 s CMAF segments ffprobe reads", async () => {
   const dir = await Deno.makeTempDir({ prefix: "capture-" });
   try {
@@ -129,6 +241,12 @@ Deno.test("capture of a test pattern makes keyframe-aligned 2 s CMAF segments ff
     await capture.close();
     const { captureClock, ...status } = capture.status();
     assert.deepEqual(status, { recordingId: null, capturing: false });
+    assert.deepEqual(capture.output, {
+      renditions: ["full"],
+      recordingId: null,
+      proxyRecordingId: null,
+      passthrough: false,
+    });
     assert.equal(captureClock.state, "ok", "no re-anchor while the encoder keeps up");
     assert.equal(captureClock.reanchors, 0);
     await assert.rejects(

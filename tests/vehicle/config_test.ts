@@ -33,7 +33,33 @@ Deno.test("agent config fills defaults around the cameras", () => {
     name: "front",
     source: { kind: "testsrc" },
     video: { width: 1280, height: 720, fps: 25, bitrate: 2_000_000 },
+    passthrough: "auto",
   }]);
+});
+
+Deno.test("agent config passes network cameras' H.264 through unless told otherwise", () => {
+  const cameras = [
+    { name: "front", source: "rtsp://10.0.0.12/s1" },
+    { name: "rear", source: "rtsp://10.0.0.13/s1", passthrough: false },
+    { name: "cab", source: "testsrc" },
+  ];
+  const config = parseAgentConfig({ cameras });
+  assert.equal(config.passthrough, "auto");
+  assert.deepEqual(config.cameras.map((c) => c.passthrough), ["auto", false, "auto"]);
+  const off = parseAgentConfig({ cameras, passthrough: "auto" }, { passthrough: "off" });
+  assert.deepEqual(off.cameras.map((c) => c.passthrough), [false, false, false]);
+  assert.deepEqual(
+    problemsOf(() =>
+      parseAgentConfig({
+        cameras: [{ name: "cab", source: "testsrc", passthrough: true }],
+        passthrough: "sometimes",
+      })
+    ),
+    [
+      `"passthrough" must be on, off or auto, got "sometimes"`,
+      `cameras[0].passthrough can be true only for a network camera (rtsp://, http(s)://), not a testsrc source`,
+    ],
+  );
 });
 
 Deno.test("agent config reads every source form and per-camera video", () => {
