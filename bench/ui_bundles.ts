@@ -2,7 +2,8 @@
  * Benchmark: first-load JavaScript of every page (what its HTML loads: its islands' entries and
  * the chunks they preload), raw, gzip and brotli as served, and the island bundle's build time
  * at start. Pages come from routes/ui/pages.ts; path parameters are filled from a fleet, vehicle
- * and camera made here, and a page that does not answer 200 is listed with its status.
+ * and camera made here, and a page that does not answer 200 is listed with its status or where it
+ * redirects.
  *
  *   deno task bench:ui-bundles
  */
@@ -102,7 +103,9 @@ try {
     const response = await request("GET", path, {}, page.access.kind === "public");
     const html = await response.text();
     if (response.status !== 200) {
-      console.log(page.pattern.padEnd(58), `(answered ${response.status})`);
+      const location = response.headers.get("location");
+      const answer = location ? `redirects to ${location}` : `answered ${response.status}`;
+      console.log(page.pattern.padEnd(58), `(${answer})`);
       continue;
     }
     const urls = [

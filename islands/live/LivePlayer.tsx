@@ -1,11 +1,11 @@
 /// <reference lib="dom" />
 import { useEffect, useRef, useState } from "preact/hooks";
 import {
+  type ApiSession,
   type LiveLayer,
   type LiveQuality,
   type LiveState,
   LiveViewer,
-  type ApiSession,
 } from "../../lib/ui/browser.ts";
 
 /** Props of {@linkcode LivePlayer}. */

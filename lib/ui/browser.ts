@@ -1,5 +1,5 @@
 /** What islands use in the browser. Islands import this face, never `mod.ts` (server only). */
-export { ApiError, Session } from "./session.ts";
+export { ApiError } from "./api_call.ts";
 export {
   type ApiSession,
   CSRF_META,

@@ -48,7 +48,7 @@ export interface LiveLayer {
 /** Options of {@linkcode LiveViewer}. */
 export interface LiveViewerOptions {
   /**
-   * A valid access token, asked for at every (re)connection, such as `Session.accessToken`;
+   * A valid access token, asked for at every (re)connection, such as `PageSession.accessToken`;
    * `fresh` asks for a newly issued one (to renew the open socket's access before it expires).
    */
   token: (options?: { fresh?: boolean }) => Promise<string>;

@@ -4,7 +4,7 @@
  * sees; islands get short-lived bearer tokens for the API from `POST /admin/session/token` (with
  * the page's CSRF token), so the API keeps taking bearer tokens only.
  */
-import { ApiError, callApi } from "./session.ts";
+import { ApiError, callApi } from "./api_call.ts";
 
 /** Where a page's islands get an access token (cookie + `X-CSRF-Token`). */
 export const SESSION_TOKEN_PATH = "/admin/session/token";
@@ -13,7 +13,7 @@ export const CSRF_META = "csrf-token";
 
 const MARGIN_MS = 30_000;
 
-/** What islands call the API through: {@linkcode PageSession} (and the classic `Session`). */
+/** What islands call the API through, such as {@linkcode PageSession}. */
 export interface ApiSession {
   /** A valid access token; `fresh` asks for a newly issued one. */
   accessToken(options?: { fresh?: boolean }): Promise<string>;

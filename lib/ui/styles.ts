@@ -1,4 +1,4 @@
-/** The admin interface's stylesheet: plain CSS, served as a file so pages need no inline style. */
+/** The pages' base stylesheet (type, forms, tables, the live player): plain CSS, served as a file. */
 export const ADMIN_CSS = `
 :root {
   --bg: #f3f4f7; --surface: #fff; --border: #dfe2e8; --text: #1d2330; --muted: #646c7a;
@@ -15,30 +15,13 @@ h1 { font-size: 1.5rem; } h2 { font-size: 1.15rem; } h3 { font-size: 1rem; }
 p { margin: 0 0 .75rem; }
 code, .mono { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; }
 
-.topbar {
-  display: flex; align-items: center; gap: 1rem; padding: .75rem 1.5rem;
-  background: #151b2b; color: #fff;
-}
 .brand { font-weight: 700; letter-spacing: .02em; font-size: 1.05rem; }
 .brand span { color: #8fb3ff; font-weight: 500; margin-left: .4rem; }
-.topbar .who { margin-left: auto; color: #c9d2e3; font-size: .9rem; }
-.topbar button { background: transparent; color: #fff; border-color: #4a5570; }
-.topbar button:hover { background: #26304a; }
-
-.container { max-width: 1120px; margin: 0 auto; padding: 1.5rem; }
-.layout { display: grid; grid-template-columns: 260px 1fr; gap: 1.5rem; align-items: start; }
-@media (max-width: 800px) { .layout { grid-template-columns: 1fr; } }
-.stack > * + * { margin-top: 1.5rem; }
 
 .card {
   background: var(--surface); border: 1px solid var(--border); border-radius: var(--radius);
   padding: 1.25rem; box-shadow: 0 1px 2px rgba(16, 24, 40, .05);
 }
-.card-header { display: flex; align-items: baseline; gap: .75rem; margin-bottom: .75rem; }
-.card-header h2 { margin: 0; }
-.card-header .muted { margin-left: auto; }
-.signin { max-width: 380px; margin: 10vh auto 0; }
-.signin h1 { margin-bottom: .25rem; }
 
 label { display: block; font-weight: 600; font-size: .85rem; margin-bottom: .25rem; }
 .field { margin-bottom: .9rem; }
@@ -62,36 +45,12 @@ button:disabled { opacity: .55; cursor: not-allowed; }
 button.primary { background: var(--accent); border-color: var(--accent); color: #fff; }
 button.primary:hover { background: var(--accent-dark); }
 button.small { padding: .2rem .6rem; font-size: .85rem; font-weight: 500; }
-button.wide { width: 100%; }
-button.link {
-  border: none; background: none; padding: 0; color: var(--accent); font-weight: 500;
-}
-
-.fleet-list { list-style: none; margin: 0; padding: 0; }
-.fleet-list li + li { margin-top: .25rem; }
-.fleet-list button {
-  width: 100%; text-align: left; border: 1px solid transparent; background: none; font-weight: 500;
-}
-.fleet-list button:hover { background: #eef2fb; }
-.fleet-list button[aria-current="true"] {
-  background: #e6eeff; border-color: #b8cdfa; color: var(--accent-dark);
-}
 
 table { width: 100%; border-collapse: collapse; }
 th, td { text-align: left; padding: .5rem .6rem; border-bottom: 1px solid var(--border); }
 th { font-size: .78rem; text-transform: uppercase; letter-spacing: .04em; color: var(--muted); }
-tr.expanded > td { background: #f7f9fc; }
 td.actions { text-align: right; white-space: nowrap; }
 td.actions button + button { margin-left: .4rem; }
-.cameras { padding: .25rem 0 .5rem 1rem; }
-.cameras ul { margin: 0 0 .25rem; padding-left: 1.1rem; }
-.cameras li + li { margin-top: .3rem; }
-.cameras li button.small { margin-left: .4rem; }
-
-.live-players {
-  display: grid; grid-template-columns: repeat(auto-fill, minmax(340px, 1fr)); gap: 1rem;
-  margin: .75rem 0;
-}
 .live-player {
   margin: 0; border: 1px solid var(--border); border-radius: var(--radius); overflow: hidden;
   background: var(--surface);
@@ -120,14 +79,6 @@ td.actions button + button { margin-left: .4rem; }
   display: inline-block; font-size: .75rem; font-weight: 600; padding: .05rem .5rem;
   border-radius: 999px; background: #eef0f4; color: #3d4556;
 }
-.badge.owner, .badge.admin { background: #e6eeff; color: var(--accent-dark); }
-.badge.disabled { background: var(--danger-bg); color: var(--danger); }
-
-.error {
-  border: 1px solid #f3b8b2; background: var(--danger-bg); color: var(--danger);
-  border-radius: 8px; padding: .6rem .8rem; margin: .75rem 0;
-}
-.error .dismiss { float: right; color: var(--danger); }
 
 .enrolment {
   border: 2px solid var(--code-border); background: var(--code-bg); border-radius: var(--radius);

@@ -3,10 +3,10 @@
  * `definePage({ pattern: patterns.x, access, load })` (pattern from `paths.ts`), and list it here.
  */
 import { cameraPage } from "./camera.tsx";
-import { classicPage } from "./classic.tsx";
 import { fleetPage } from "./fleet.tsx";
 import { fleetsPage } from "./fleets.tsx";
 import { healthPage } from "./health.tsx";
+import { homePage } from "./home.ts";
 import type { PageDefinition } from "./page.tsx";
 import { settingsPage } from "./settings.tsx";
 import { signInPage } from "./sign_in.tsx";
@@ -16,7 +16,7 @@ import { watchPage } from "./watch.tsx";
 
 /** The pages, registered in this order (a static pattern before a parameter at the same depth). */
 export const PAGES: readonly PageDefinition[] = [
-  classicPage,
+  homePage,
   signInPage,
   fleetsPage,
   fleetPage,

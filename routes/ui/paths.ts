@@ -34,7 +34,7 @@ const seg = encodeURIComponent;
 
 /** Builders of page URLs. */
 export const paths = {
-  /** The classic one-page admin until the pages replace it. */
+  /** Where the web interface starts: redirects to the signed-in user's home, else sign-in. */
   home: (): string => patterns.home,
   /** The sign-in page; `next` is where to go after (a path under /admin). */
   signIn: (next?: string): string =>

@@ -416,7 +416,7 @@ ${routes}
     const camera = "/api/v1/fleets/flt_1/vehicles/veh_1/cameras/front";
     const expected: Array<[method: string, path: string, role: string]> = [
       ["GET", "/", "api"],
-      ["GET", "/admin", "api"],
+      ["GET", "/admin/sign-in", "api"],
       ["POST", "/api/v1/auth/login", "api"],
       ["GET", "/api/v1/openapi.json", "api"],
       ["GET", "/.well-known/jwks.json", "api"],
@@ -446,7 +446,7 @@ ${routes}
       assert.match(seen.requestId, /^[0-9a-f]{32}$/);
     }
     // A TLS proxy in front keeps its scheme.
-    const behindTls = await fetch(`${gateway}/admin`, {
+    const behindTls = await fetch(`${gateway}/admin/sign-in`, {
       headers: { "x-forwarded-proto": "https" },
     });
     assert.equal((await behindTls.json()).forwardedProto, "https");

@@ -1,7 +1,8 @@
 /**
- * Live video in the admin interface: an owner opens a vehicle's camera in Chromium and watches it
- * through the signaling WebSocket, picks a quality, and keeps watching while the socket drops and
- * while Janus restarts, without reloading the page; closing the player ends the publication.
+ * Live video in the web interface: an owner signs in, opens a vehicle's page in Chromium and
+ * watches a camera of its live grid through the signaling WebSocket, picks a quality, and keeps
+ * watching while the socket drops and while Janus restarts, without reloading the page; closing
+ * the player ends the publication.
  */
 import assert from "node:assert/strict";
 import type { Page, WebSocketRoute } from "playwright-core";
@@ -56,7 +57,7 @@ async function until(what: string, done: () => boolean, timeoutMs = 30_000): Pro
 
 Deno.test({
   name:
-    "live: the admin plays a camera live, switches quality, and recovers from a dropped socket and a Janus restart",
+    "live: the vehicle page plays a camera live, switches quality, and recovers from a dropped socket and a Janus restart",
   ignore: !hasChromium,
   sanitizeOps: false,
   sanitizeResources: false,
@@ -73,6 +74,8 @@ Deno.test({
     const { server, vehicle: v, agent } = live;
     await using browser = await launchChromium();
     const sent: Message[] = [];
+    /** When each message of `sent` passed (ms since the epoch). */
+    const sentAt: number[] = [];
     const received: Message[] = [];
     const sockets: Array<{ page: WebSocketRoute; server: WebSocketRoute; received: number }> = [];
     const problems: string[] = [];
@@ -89,6 +92,7 @@ Deno.test({
         sockets.push(entry);
         socket.onMessage((text) => {
           sent.push(JSON.parse(String(text)));
+          sentAt.push(Date.now());
           upstream.send(text);
         });
         upstream.onMessage((text) => {
@@ -98,14 +102,19 @@ Deno.test({
         });
       });
 
-      await page.goto(`${server.url}/admin`);
-      await page.fill("#email", OWNER.email);
-      await page.fill("#password", OWNER.password);
-      await page.click("button[type=submit]");
-      const signedInAt = Date.now();
-      await page.getByRole("button", { name: "Acme" }).click();
-      await page.getByRole("cell", { name: "bus-1" }).waitFor();
-      await page.getByRole("button", { name: "Cameras", exact: true }).click();
+      // Signed out, the vehicle's page sends to sign-in and back after.
+      const vehiclePath = `/admin/fleets/${v.fleetId}/vehicles/${v.vehicleId}`;
+      await page.goto(`${server.url}${vehiclePath}`);
+      await page.getByRole("heading", { name: "Sign in" }).waitFor();
+      await page.getByLabel("Email").fill(OWNER.email);
+      await page.getByLabel("Password").fill(OWNER.password);
+      await Promise.all([
+        page.waitForURL((url) => url.pathname === vehiclePath),
+        page.getByRole("button", { name: "Sign in" }).click(),
+      ]);
+      await page.getByRole("heading", { name: "bus-1", level: 1 }).waitFor();
+      // Nothing plays before the click.
+      assert.equal(await page.locator(".live-player").count(), 0);
       // The status texts the player shows, in order; the array would not survive a reload.
       await page.evaluate(() => {
         const seen: string[] = [];
@@ -117,7 +126,7 @@ Deno.test({
       });
       const statusTexts = () =>
         page.evaluate(() => (window as unknown as { statusTexts: string[] }).statusTexts);
-      await page.getByRole("button", { name: "Watch live" }).click();
+      await page.getByRole("button", { name: "Watch live front" }).click();
 
       const status = page.getByTestId("live-status");
       await playsOn(page, 2);
@@ -127,10 +136,12 @@ Deno.test({
         `status texts: ${await statusTexts()}`,
       );
       const watch = sent.find((m) => m.type === "watch")!;
+      // The page watches by camera id, the canonical form.
       assert.deepEqual(
-        { fleetId: watch.fleetId, vehicleId: watch.vehicleId, camera: watch.camera },
-        { fleetId: v.fleetId, vehicleId: v.vehicleId, camera: "front" },
+        { fleetId: watch.fleetId, vehicleId: watch.vehicleId, cameraId: watch.cameraId },
+        { fleetId: v.fleetId, vehicleId: v.vehicleId, cameraId: v.cameras.front },
       );
+      assert.equal(watch.camera, undefined, "not by its deprecated name");
       assert.equal(sent[0].type, "auth", "the socket authenticates first");
       assert.ok(sent.some((m) => m.type === "answer" && m.id === watch.id), "the browser answers");
       assert.ok(sent.some((m) => m.type === "candidate"), "the browser trickles its candidates");
@@ -154,8 +165,9 @@ Deno.test({
       assert.ok(sent.some((m) => m.type === "quality" && m.quality === "low"));
 
       // The signaling connection drops once the first token has expired: the player reconnects
-      // with a fresh token, watches again, and keeps "low".
-      await until("the first token expired", () => Date.now() > signedInAt + ttlMs + 500);
+      // with a fresh token (from the page's session cookie), watches again, and keeps "low".
+      const firstAuthAt = sentAt[sent.findIndex((m) => m.type === "auth")];
+      await until("the first token expired", () => Date.now() > firstAuthAt + ttlMs + 500);
       // (A script may close a WebSocket only with 1000 or 3000-4999; the page sees 1006.)
       await sockets[0].server.close({ code: 4000, reason: "network drop" });
       await sockets[0].page.close({ code: 1006, reason: "network drop" });
@@ -200,7 +212,7 @@ Deno.test({
       const texts = await statusTexts();
       console.log(`status texts: ${texts.join(" → ")}`);
       assert.ok(texts.lastIndexOf("Reconnecting…") > texts.indexOf("Live"), texts.join(" → "));
-      await page.screenshot({ path: "/tmp/admin-live.png", fullPage: true });
+      await page.screenshot({ path: "/tmp/vehicle-live.png", fullPage: true });
 
       // Closing the player says bye; with no viewer left the vehicle stops publishing.
       const stops = () => agent.logs.filter((l) => l.includes('"stopped publishing"')).length;
@@ -213,7 +225,7 @@ Deno.test({
         () => stops() > stopsBefore,
         20_000,
       );
-      await page.getByRole("button", { name: "Watch live" }).waitFor();
+      await page.getByRole("button", { name: "Watch live front" }).waitFor();
       assert.deepEqual(problems, []);
     } catch (error) {
       console.log(

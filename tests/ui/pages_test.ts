@@ -3,6 +3,7 @@
  * islands' scripts (through `app.request()`); the layout in Chromium at desktop and phone sizes.
  */
 import assert from "node:assert/strict";
+import { OPENAPI_PATH } from "../../routes/mod.ts";
 import { OWNER, startTestPlatform, type TestPlatform } from "../support/platform.ts";
 import { hasChromium } from "../support/browser.ts";
 import { apiCall } from "../support/fleet_api.ts";
@@ -244,6 +245,44 @@ Deno.test("a fleet user lands on their fleet and gets 404 for another fleet's pa
   assert.doesNotMatch(html, /South/);
 });
 
+Deno.test("/ sends to sign-in and /admin to the signed-in user's home page", async () => {
+  await using platform = await startTestPlatform();
+  const root = await platform.call("GET", "/");
+  assert.equal(root.status, 302);
+  assert.equal(root.headers.get("location"), "/admin/sign-in");
+  const jar = new CookieJar(platform);
+  const signedOut = await jar.request("GET", "/admin");
+  assert.equal(signedOut.status, 303);
+  assert.equal(signedOut.headers.get("location"), "/admin/sign-in");
+  await (await jar.signIn()).body?.cancel();
+  const owner = await jar.request("GET", "/admin");
+  assert.equal(owner.status, 303);
+  assert.equal(owner.headers.get("location"), "/admin/fleets");
+  // A fleet's user lands on its dashboard.
+  const token = (await platform.login(OWNER.email, OWNER.password)).accessToken;
+  const fleet = await (await platform.call("POST", "/api/v1/fleets", {
+    token,
+    json: { name: "North" },
+  })).json();
+  const created = await platform.call("POST", `/api/v1/fleets/${fleet.id}/users`, {
+    token,
+    json: { email: "viewer@north.test", password: "viewer-password-1", role: "viewer" },
+  });
+  assert.equal(created.status, 201, await created.text());
+  const viewer = new CookieJar(platform);
+  await (await viewer.signIn("viewer@north.test", "viewer-password-1")).body?.cancel();
+  const home = await viewer.request("GET", "/admin");
+  assert.equal(home.status, 303);
+  assert.equal(home.headers.get("location"), `/admin/fleets/${fleet.id}`);
+});
+
+Deno.test("pages and their files are not in the OpenAPI document: they are not API", async () => {
+  await using platform = await startTestPlatform();
+  const doc = await (await platform.call("GET", OPENAPI_PATH)).json();
+  const ui = Object.keys(doc.paths).filter((p) => p === "/" || /^\/(admin|static)(\/|$)/.test(p));
+  assert.deepEqual(ui, []);
+});
+
 Deno.test("a page loads only its islands' scripts; files are hashed, immutable and compressed", async () => {
   await using platform = await startTestPlatform();
   const jar = new CookieJar(platform);
@@ -254,22 +293,42 @@ Deno.test("a page loads only its islands' scripts; files are hashed, immutable a
     .exec(fleets)?.[1];
   assert.ok(stylesheet, fleets);
 
-  const classic = await (await jar.request("GET", "/admin")).text();
-  const entry = /<script type="module" src="(\/static\/ui\/AdminApp-[A-Z0-9]+\.js)"><\/script>/
-    .exec(classic)?.[1];
-  assert.ok(entry, classic);
-  const preloads = [...classic.matchAll(/<link rel="modulepreload" href="([^"]+)"/g)].map((m) =>
+  // The dashboard has one island: its entry, and the chunks it preloads.
+  const token = (await platform.login(OWNER.email, OWNER.password)).accessToken;
+  const fleet = await (await platform.call("POST", "/api/v1/fleets", {
+    token,
+    json: { name: "Island Fleet" },
+  })).json();
+  const page = await jar.request("GET", `/admin/fleets/${fleet.id}`);
+  assert.match(page.headers.get("content-type") ?? "", /^text\/html/);
+  assert.match(page.headers.get("content-security-policy") ?? "", /script-src 'self'/);
+  const dashboard = await page.text();
+  assert.match(dashboard, /^<!DOCTYPE html>/);
+  const entries = [...dashboard.matchAll(/<script type="module" src="([^"]+)"><\/script>/g)]
+    .map((m) => m[1]);
+  assert.equal(entries.length, 1, dashboard);
+  const entry = entries[0];
+  assert.match(entry, /^\/static\/ui\/FleetDashboard-[A-Z0-9]+\.js$/);
+  assert.match(dashboard, /<motorcade-island data-name="FleetDashboard" data-props="/);
+  const preloads = [...dashboard.matchAll(/<link rel="modulepreload" href="([^"]+)"/g)].map((m) =>
     m[1]
   );
+  let js = "";
   for (const url of [entry, ...preloads, stylesheet]) {
     const br = await jar.request("GET", url, { headers: { "accept-encoding": "gzip, br" } });
     assert.equal(br.status, 200, url);
     assert.equal(br.headers.get("cache-control"), "public, max-age=31536000, immutable");
     assert.equal(br.headers.get("vary"), "Accept-Encoding");
+    assert.match(
+      br.headers.get("content-type") ?? "",
+      url.endsWith(".css") ? /^text\/css/ : /^text\/javascript/,
+      url,
+    );
     await br.body?.cancel();
     const gzip = await jar.request("GET", url, { headers: { "accept-encoding": "gzip" } });
     const plain = await jar.request("GET", url, { headers: { "accept-encoding": "identity" } });
     const text = await plain.text();
+    if (!url.endsWith(".css")) js += text;
     if (text.length > 512) {
       assert.equal(br.headers.get("content-encoding"), "br", url);
       assert.equal(gzip.headers.get("content-encoding"), "gzip", url);
@@ -280,7 +339,18 @@ Deno.test("a page loads only its islands' scripts; files are hashed, immutable a
     } else {
       await gzip.body?.cancel();
     }
+    // Revalidation by ETag (weak or strong) answers 304.
+    const etag = plain.headers.get("etag");
+    assert.ok(etag, url);
+    for (const tag of [etag, `W/${etag}`]) {
+      const again = await jar.request("GET", url, { headers: { "if-none-match": tag } });
+      assert.equal(again.status, 304, `${url} ${tag}`);
+      await again.body?.cancel();
+    }
   }
+  assert.ok(js.includes("motorcade-island"), "the entry finds the island markers");
+  assert.ok(js.includes("/status/events"), "the scripts hold the FleetDashboard island");
+  assert.doesNotMatch(js, /from\s*["']preact/, "Preact is bundled, not imported by name");
   const missing = await jar.request("GET", "/static/ui/Nope-ABC.js");
   assert.equal(missing.status, 404);
   await missing.body?.cancel();
