@@ -9,6 +9,8 @@ import type { BrowserSession } from "./sessions.ts";
 export const SESSION_COOKIE = "motorcade_session";
 /** Name of the sign-in form's double-submit cookie (before any session exists). */
 export const SIGN_IN_COOKIE = "motorcade_signin";
+/** Where the browser sends the sign-in cookie: the sign-in form only. */
+const SIGN_IN_COOKIE_PATH = "/admin/sign-in";
 /** Header an island sends the CSRF token in. */
 export const CSRF_HEADER = "x-csrf-token";
 /** Form field an HTML form sends the CSRF token in. */
@@ -111,13 +113,18 @@ export function signInToken(c: Context, options: Pick<BrowserSessionOptions, "se
   if (current && /^mcf_[A-Za-z0-9_-]{20,}$/.test(current)) return current;
   const token = randomSecret("mcf_", 24);
   setCookie(c, SIGN_IN_COOKIE, token, {
-    path: "/admin",
+    path: SIGN_IN_COOKIE_PATH,
     httpOnly: true,
     secure: options.secure,
     sameSite: "Strict",
     maxAge: 3600,
   });
   return token;
+}
+
+/** Clears the sign-in form's cookie (once signed in, the session's CSRF token takes over). */
+export function clearSignInToken(c: Context, options: Pick<BrowserSessionOptions, "secure">) {
+  deleteCookie(c, SIGN_IN_COOKIE, { path: SIGN_IN_COOKIE_PATH, secure: options.secure });
 }
 
 function checkOrigin(c: Context, origin: string): void {

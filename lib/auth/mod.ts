@@ -35,6 +35,7 @@ export {
   browserSessions,
   type BrowserVariables,
   clearSessionCookie,
+  clearSignInToken,
   CSRF_FIELD,
   CSRF_HEADER,
   csrfTokenOf,

@@ -2,12 +2,11 @@
 import type { Context } from "hono";
 import {
   clearSessionCookie,
+  clearSignInToken,
   CSRF_FIELD,
   setSessionCookie,
-  SIGN_IN_COOKIE,
   signInToken,
 } from "../../lib/auth/mod.ts";
-import { deleteCookie } from "hono/cookie";
 import { MotorcadeError, TooManyRequestsError, UnauthorizedError } from "../../lib/errors/mod.ts";
 import { type ApiApp, type AppEnv, clientAddress } from "../../lib/http/mod.ts";
 import type { RouteDeps } from "../deps.ts";
@@ -95,7 +94,7 @@ export function registerSignInActions(app: ApiApp, deps: RouteDeps, ui: UiContex
     try {
       const session = await deps.identity.signIn.attemptBrowser(email, password, clientAddress(c));
       setSessionCookie(c, session, ui);
-      deleteCookie(c, SIGN_IN_COOKIE, { path: "/admin", secure: ui.secure });
+      clearSignInToken(c, ui);
       return c.redirect(next ?? homeOf(session.user), 303);
     } catch (error) {
       if (error instanceof TooManyRequestsError) {

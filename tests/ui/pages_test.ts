@@ -69,6 +69,10 @@ Deno.test("sign-in sets an HttpOnly SameSite=Strict session cookie and lands on 
   assert.match(cookie, /SameSite=Strict/);
   assert.match(cookie, /Path=\//);
   assert.doesNotMatch(cookie, /Secure/, "plain http: not Secure");
+  // The sign-in form's double-submit cookie went to the form only, and is cleared once signed in.
+  const form = response.headers.getSetCookie().find((c) => c.startsWith("motorcade_signin="));
+  assert.match(form ?? "", /Max-Age=0/);
+  assert.match(form ?? "", /Path=\/admin\/sign-in(;|$)/);
   assert.match(jar.cookies.get("motorcade_session")!, /^mck_/);
   const page = await jar.request("GET", "/admin/fleets");
   assert.equal(page.status, 200);
@@ -85,6 +89,7 @@ Deno.test("the session cookie is Secure when PUBLIC_URL is https", async () => {
   await response.body?.cancel();
   const form = response.headers.getSetCookie().find((c) => c.startsWith("motorcade_signin="));
   assert.match(form ?? "", /Secure/);
+  assert.match(form ?? "", /Path=\/admin\/sign-in(;|$)/, "sent to the sign-in form only");
   const signedIn = await jar.signIn();
   await signedIn.body?.cancel();
   const cookie = signedIn.headers.getSetCookie().find((c) => c.startsWith("motorcade_session="));
