@@ -137,6 +137,7 @@ export async function createPlatform(
   const metrics = new Metrics();
   if (live) live.service.registerMetrics(metrics.registry);
   playback.registerMetrics(metrics.registry);
+  indexer.registerMetrics(metrics.registry);
   disk.registerMetrics(metrics.registry);
   bus.registerMetrics(metrics.registry);
   // Retention sweeps where the indexer runs; what it deletes makes cached playlists stale.

@@ -23,6 +23,7 @@ import { registerPlaybackRoutes } from "./api/v1/playback.ts";
 import { registerRecordingRoutes } from "./api/v1/recordings.ts";
 import { registerUserRoutes } from "./api/v1/users.ts";
 import { registerVehicleRoutes } from "./api/v1/vehicles.ts";
+import { registerUsageRoutes } from "./api/v1/usage.ts";
 import { registerStatusRoutes } from "./api/v1/status.ts";
 import { registerSystemHealthRoutes } from "./api/v1/system_health.ts";
 import type { RouteDeps } from "./deps.ts";
@@ -89,6 +90,7 @@ export function createApp(deps: RouteDeps): ApiApp {
   registerFleetRoutes(app, deps);
   registerUserRoutes(app, deps);
   registerVehicleRoutes(app, deps);
+  registerUsageRoutes(app, deps);
   registerStatusRoutes(app, deps);
   registerSystemHealthRoutes(app, deps);
   registerCameraRoutes(app, deps);

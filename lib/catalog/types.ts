@@ -279,6 +279,56 @@ export interface SegmentRecord extends Segment {
   fleetId: string;
   vehicleId: string;
   cameraId: string;
+  /** Its recording's rendition (a new recording takes it); default "full". */
+  rendition?: Rendition;
+  /** What its bytes count as in the vehicle's data usage; default "continuous". */
+  kind?: UsageKind;
+  /** When the server stored it (its usage day); default: when indexed. */
+  storedAtMs?: number;
+}
+
+/** Which of a camera's renditions a recording is: full quality or the low-bitrate proxy. */
+export type Rendition = "full" | "proxy";
+
+/** The renditions, in order of quality (best first). */
+export const RENDITIONS = ["full", "proxy"] as const;
+
+/** What uploaded bytes count as: continuous upload, the proxy, a recall, an event's recall, live. */
+export type UsageKind = "continuous" | "proxy" | "recall" | "event" | "live";
+
+/** The usage kinds. */
+export const USAGE_KINDS = ["continuous", "proxy", "recall", "event", "live"] as const;
+
+/** Bytes the server stored for one camera of a vehicle on one UTC day, of one kind. */
+export interface UsageDay {
+  vehicleId: string;
+  cameraId: string;
+  /** The UTC day, `YYYY-MM-DD`. */
+  day: string;
+  kind: UsageKind;
+  bytes: number;
+  /** Objects (media and init segments) these bytes are. */
+  objects: number;
+}
+
+/** A recording's init segment as the indexer records it. */
+export interface InitRecord {
+  fleetId: string;
+  vehicleId: string;
+  cameraId: string;
+  recordingId: string;
+  /** Its recording's rendition (a new recording takes it); default "full". */
+  rendition?: Rendition;
+  /** Its bytes, counted in the vehicle's data usage the first time the init is recorded. */
+  size?: number;
+  kind?: UsageKind;
+  storedAtMs?: number;
+}
+
+/** Bytes stored per vehicle, camera, UTC day and kind, as the indexer recorded them. */
+export interface UsageRepository {
+  /** A vehicle's usage on the UTC days `fromDay`..`toDay` (`YYYY-MM-DD`, inclusive), by day. */
+  list(fleetId: string, vehicleId: string, fromDay: string, toDay: string): Promise<UsageDay[]>;
 }
 
 /** Recordings and their segments, always through fleet and camera. */
@@ -288,20 +338,31 @@ export interface RecordingRepository {
    * widening their time ranges. A segment already indexed is skipped. Returns how many were new.
    */
   indexSegments(segments: SegmentRecord[]): Promise<number>;
-  /** Records a recording's init segment, creating the recording if it has no segment yet. */
-  setInit(
-    input: { fleetId: string; vehicleId: string; cameraId: string; recordingId: string },
-    initKey: string,
-  ): Promise<void>;
+  /**
+   * Records a recording's init segment, creating the recording if it has no segment yet; its
+   * bytes count in the vehicle's usage the first time.
+   */
+  setInit(input: InitRecord, initKey: string): Promise<void>;
   /** Marks a recording finished. */
   close(cameraId: string, recordingId: string, at: Date): Promise<void>;
   get(fleetId: string, cameraId: string, recordingId: string): Promise<Recording | undefined>;
-  /** Recordings of a camera overlapping [fromMs, toMs), oldest first. */
-  list(fleetId: string, cameraId: string, fromMs?: number, toMs?: number): Promise<Recording[]>;
+  /** Recordings of a camera overlapping [fromMs, toMs), oldest first; of one rendition if given. */
+  list(
+    fleetId: string,
+    cameraId: string,
+    fromMs?: number,
+    toMs?: number,
+    rendition?: Rendition,
+  ): Promise<Recording[]>;
   /** Segments of one recording in sequence order. */
   segments(cameraId: string, recordingId: string): Promise<Segment[]>;
-  /** Segments of a camera overlapping [fromMs, toMs), by start time. */
-  segmentsBetween(cameraId: string, fromMs: number, toMs: number): Promise<Segment[]>;
+  /** Segments of a camera's recordings of `rendition` overlapping [fromMs, toMs), by start time. */
+  segmentsBetween(
+    cameraId: string,
+    fromMs: number,
+    toMs: number,
+    rendition?: Rendition,
+  ): Promise<Segment[]>;
   /** {@linkcode segments}, with only what a playlist lists of each. */
   playlistSegments(cameraId: string, recordingId: string): Promise<PlaylistSegment[]>;
   /** {@linkcode segmentsBetween}, with only what a playlist lists of each: a cheaper read. */
@@ -309,6 +370,7 @@ export interface RecordingRepository {
     cameraId: string,
     fromMs: number,
     toMs: number,
+    rendition?: Rendition,
   ): Promise<PlaylistSegment[]>;
 }
 
@@ -432,6 +494,7 @@ export interface Catalog {
   readonly urlSigningKeys: UrlSigningKeyRepository;
   readonly retention: RetentionRepository;
   readonly retimes: RetimeRepository;
+  readonly usage: UsageRepository;
   /** Throws when the catalog cannot serve queries; used by `/readyz`. */
   ping(): Promise<void>;
   close(): Promise<void>;
@@ -451,6 +514,8 @@ export interface Recording {
   /** Wall-clock end of the latest segment indexed so far. */
   endedAt: Date;
   segmentCount: number;
+  /** Full quality, or the proxy made beside it by the same capture. */
+  rendition: Rendition;
   /** Object key of the CMAF init segment, once uploaded. */
   initKey: string | null;
   /** Set when the vehicle said the recording is over (or a newer one superseded it). */

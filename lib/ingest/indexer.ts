@@ -1,6 +1,7 @@
 import type { Catalog, SegmentRecord } from "../catalog/mod.ts";
 import { type BusMessage, type Consumer, type EventBus, SEGMENTS_TOPIC } from "../bus/mod.ts";
 import type { Logger } from "../log/mod.ts";
+import { Counter, type Registry } from "prom-client";
 import type { SegmentEvent } from "./events.ts";
 
 /** What the indexer did over the last minute, for the system health. */
@@ -26,12 +27,27 @@ export class Indexer {
   #last: { at: number; publishedAt: number } | undefined;
   /** Called after each batch with the newest indexed publish time (for lag measurements). */
   onIndexed?: (events: SegmentEvent[]) => void;
+  /**
+   * Bytes of the objects ingest stored, by usage kind, as their events are indexed (an event
+   * redelivered after a crash may count twice; the catalog's usage counts each object once).
+   */
+  readonly uploadBytes = new Counter({
+    name: "motorcade_upload_bytes_total",
+    help: "Bytes of media and init segments vehicles uploaded and the server stored, by kind",
+    labelNames: ["kind"],
+    registers: [],
+  });
 
   constructor(
     private readonly catalog: Catalog,
     private readonly bus: EventBus,
     private readonly logger: Logger,
   ) {}
+
+  /** The indexer's counters on a Prometheus registry. */
+  registerMetrics(registry: Registry): void {
+    registry.registerMetric(this.uploadBytes);
+  }
 
   start(): void {
     this.#consumer ??= this.bus.subscribe<SegmentEvent>(
@@ -57,6 +73,9 @@ export class Indexer {
           size: event.size,
           sha256: event.sha256,
           objectKey: event.objectKey,
+          rendition: event.rendition,
+          kind: event.kind,
+          storedAtMs: event.storedAt,
         });
       }
     }
@@ -64,7 +83,10 @@ export class Indexer {
       if (segments.length) await this.catalog.recordings.indexSegments(segments);
       for (const event of events) {
         if (event.type === "init.stored") {
-          await this.catalog.recordings.setInit(event, event.objectKey);
+          await this.catalog.recordings.setInit(
+            { ...event, storedAtMs: event.storedAt ?? event.at },
+            event.objectKey,
+          );
         } else if (event.type === "recording.ended") {
           await this.catalog.recordings.close(
             event.cameraId,
@@ -82,6 +104,11 @@ export class Indexer {
       throw error;
     }
     this.#count(batch, segments);
+    for (const event of events) {
+      if (event.type !== "recording.ended" && event.created && event.size !== undefined) {
+        this.uploadBytes.inc({ kind: event.kind ?? "continuous" }, event.size);
+      }
+    }
     this.onIndexed?.(events);
   }
 

@@ -1,4 +1,4 @@
-import type { Catalog } from "../catalog/mod.ts";
+import type { Catalog, Rendition, UsageKind } from "../catalog/mod.ts";
 import { type EventBus, SEGMENTS_TOPIC } from "../bus/mod.ts";
 import { type DiskHealth, writeFailureOf } from "../disk/mod.ts";
 import {
@@ -52,6 +52,34 @@ export interface UploadTarget {
   vehicleId: string;
   cameraName: string;
   recordingId: string;
+  /** The recording's rendition (`Motorcade-Rendition`); absent: "full". */
+  rendition?: Rendition;
+  /** Why it is uploaded (`Motorcade-Upload-Kind`); absent: "continuous". */
+  uploadKind?: UploadKind;
+  /** The recall a recall upload fulfils (`Motorcade-Recall-Id`). */
+  recallId?: string;
+}
+
+/** Why a vehicle uploads a segment: its policy's continuous upload, or a recall. */
+export type UploadKind = "continuous" | "recall";
+
+/** What an upload's bytes count as in data usage: the proxy, else why it was uploaded. */
+export function usageKindOf(target: Pick<UploadTarget, "rendition" | "uploadKind">): UsageKind {
+  return target.rendition === "proxy" ? "proxy" : target.uploadKind ?? "continuous";
+}
+
+/** The rendition, usage kind and recall of an upload's events (only what differs from default). */
+function uploadFacts(target: UploadTarget): {
+  rendition?: Rendition;
+  kind?: UsageKind;
+  recallId?: string;
+} {
+  const kind = usageKindOf(target);
+  return {
+    ...(target.rendition && target.rendition !== "full" ? { rendition: target.rendition } : {}),
+    ...(kind !== "continuous" ? { kind } : {}),
+    ...(target.recallId ? { recallId: target.recallId } : {}),
+  };
 }
 
 /** A media segment's timing, from the vehicle's headers. */
@@ -170,6 +198,7 @@ export class Ingest {
     );
     const result = await this.#store(objectKey, bytes, upload, sha256, "video/mp4");
     this.#rememberInit(objectKey, info);
+    const at = this.#now();
     await this.#publish(cameraId, {
       type: "init.stored",
       fleetId: target.fleetId,
@@ -177,7 +206,11 @@ export class Ingest {
       cameraId,
       recordingId: target.recordingId,
       objectKey,
-      at: this.#now(),
+      at,
+      size: result.size,
+      ...uploadFacts(target),
+      created: result.created,
+      storedAt: at,
     });
     return result;
   }
@@ -229,6 +262,9 @@ export class Ingest {
         size: result.size,
         sha256,
         objectKey,
+        ...uploadFacts(target),
+        created: result.created,
+        storedAt: this.#now(),
       });
       return result;
     } finally {

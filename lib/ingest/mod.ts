@@ -7,9 +7,17 @@ export {
   RECORDING_ID,
   recordingPrefix,
   type SegmentTiming,
+  type UploadKind,
   type UploadTarget,
+  usageKindOf,
 } from "./ingest.ts";
 export { Indexer, type IndexerStats } from "./indexer.ts";
 export { readHead, type Upload } from "./upload.ts";
-export type { InitStored, RecordingEnded, SegmentEvent, SegmentStored } from "./events.ts";
+export type {
+  InitStored,
+  RecordingEnded,
+  SegmentEvent,
+  SegmentStored,
+  UploadFacts,
+} from "./events.ts";
 export { parseContentDigest } from "./digest.ts";

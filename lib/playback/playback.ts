@@ -440,7 +440,8 @@ export class Playback {
     if (toMs - fromMs > MAX_RANGE_MS) {
       throw new ValidationError(`A playlist spans at most ${MAX_RANGE_MS / HOUR} hours`);
     }
-    const recordings = await catalog.list(camera.fleetId, camera.cameraId, fromMs, toMs);
+    // A range plays the full rendition; the proxy plays through the multivariant playlist.
+    const recordings = await catalog.list(camera.fleetId, camera.cameraId, fromMs, toMs, "full");
     const final = scope.toMs !== undefined && scope.toMs <= now;
     // Every segment ends by its recording's endedAt: once the window reaches past all of them,
     // where exactly it ends (an open one moves with the clock) changes nothing.
@@ -465,6 +466,8 @@ export class Playback {
       camera.fleetId,
       camera.cameraId,
       recording.endedAt.getTime(),
+      undefined,
+      recording.rendition,
     );
     return later.some((r) => r.id !== recording.id && r.startedAt > recording.startedAt);
   }

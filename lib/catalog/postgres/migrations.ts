@@ -232,4 +232,23 @@ export const POSTGRES_MIGRATIONS: ReadonlyArray<{ version: number; name: string;
       CREATE INDEX password_resets_user ON password_resets(user_id);
     `,
   },
+  {
+    version: 13,
+    name: "recording renditions and data usage",
+    // As in SQLite. Adding a column with a constant default rewrites no rows.
+    sql: `
+      ALTER TABLE recordings ADD COLUMN rendition text NOT NULL DEFAULT 'full'
+        CHECK (rendition IN ('full', 'proxy'));
+      CREATE TABLE upload_usage (
+        fleet_id text NOT NULL,
+        vehicle_id text NOT NULL REFERENCES vehicles(id) ON DELETE CASCADE,
+        day text NOT NULL,
+        camera_id text NOT NULL,
+        kind text NOT NULL CHECK (kind IN ('continuous', 'proxy', 'recall', 'event', 'live')),
+        bytes bigint NOT NULL,
+        objects bigint NOT NULL,
+        PRIMARY KEY (vehicle_id, day, camera_id, kind)
+      );
+    `,
+  },
 ];

@@ -10,7 +10,12 @@ import { PostgresCameras, PostgresFleets, PostgresUsers, PostgresVehicles } from
 import { PostgresLinks, PostgresUrlSigningKeys } from "./link_repos.ts";
 import { PostgresRetention } from "./retention_repos.ts";
 import { PostgresRetimes } from "./retime_repos.ts";
-import { PostgresRecordings, PostgresSecrets, PostgresVehicleStatus } from "./recording_repos.ts";
+import {
+  PostgresRecordings,
+  PostgresSecrets,
+  PostgresUsage,
+  PostgresVehicleStatus,
+} from "./recording_repos.ts";
 
 /**
  * The catalog on PostgreSQL: the same repositories and migrations as the SQLite one, shared by
@@ -33,6 +38,7 @@ export class PostgresCatalog implements Catalog {
   readonly urlSigningKeys;
   readonly retention;
   readonly retimes;
+  readonly usage;
   readonly #db: Database;
 
   private constructor(db: Database) {
@@ -52,6 +58,7 @@ export class PostgresCatalog implements Catalog {
     this.urlSigningKeys = new PostgresUrlSigningKeys(db);
     this.retention = new PostgresRetention(db);
     this.retimes = new PostgresRetimes(db);
+    this.usage = new PostgresUsage(db);
   }
 
   /**

@@ -1,14 +1,20 @@
 import type {
   CameraActivity,
+  InitRecord,
   PlaylistSegment,
   Recording,
   RecordingRepository,
+  Rendition,
   SecretRepository,
   Segment,
   SegmentRecord,
+  UsageDay,
+  UsageKind,
+  UsageRepository,
   VehicleStatus,
   VehicleStatusRepository,
 } from "../types.ts";
+import { usageDay } from "../usage_day.ts";
 import { type Database, type Row, type Sql, toDate } from "./database.ts";
 
 const recordingOf = (row: Row): Recording => ({
@@ -19,6 +25,7 @@ const recordingOf = (row: Row): Recording => ({
   startedAt: toDate(row.started_at)!,
   endedAt: toDate(row.ended_at)!,
   segmentCount: Number(row.segment_count),
+  rendition: row.rendition === "proxy" ? "proxy" : "full",
   initKey: row.init_key ?? null,
   closedAt: toDate(row.closed_at),
 });
@@ -50,18 +57,69 @@ function playlistSegmentsOf(rows: unknown[][]): PlaylistSegment[] {
 }
 
 /**
- * A camera's segments overlapping [fromMs, toMs), in (start, recording, sequence) order: `columns`
- * read from the segments_time index. A segment is at most a minute long, so its start is within a
- * minute before `fromMs`.
+ * A camera's segments of `rendition` overlapping [fromMs, toMs), in (start, recording, sequence)
+ * order: `columns` read from the segments_time index. A segment is at most a minute long, so its
+ * start is within a minute before `fromMs`. The proxy recordings overlapping the range (few) pick
+ * the rendition by recording id, which the index holds.
  */
-function between(sql: Sql, columns: "*" | "playlist", cameraId: string, from: number, to: number) {
+function between(
+  sql: Sql,
+  columns: "*" | "playlist",
+  cameraId: string,
+  from: number,
+  to: number,
+  rendition: Rendition,
+) {
   const selected = columns === "*"
     ? sql`*`
     : sql`recording_id, sequence, start_ms, duration_ms, size`;
+  const proxies = sql`SELECT id FROM recordings WHERE camera_id = ${cameraId}
+    AND rendition = 'proxy' AND ended_at > ${from - 60_000} AND started_at < ${to}`;
+  const pick = rendition === "proxy"
+    ? sql`recording_id IN (${proxies})`
+    : sql`recording_id NOT IN (${proxies})`;
   return sql`SELECT ${selected} FROM segments
     WHERE camera_id = ${cameraId} AND start_ms >= ${from - 60_000} AND start_ms < ${to}
-      AND start_ms + duration_ms > ${from}
+      AND start_ms + duration_ms > ${from} AND ${pick}
     ORDER BY start_ms, recording_id, sequence`;
+}
+
+/** The usage rows `objects` add: (fleet, vehicle, day, camera, kind, bytes, objects) arrays. */
+function usageRows(
+  objects: Array<
+    { fleetId: string; vehicleId: string; cameraId: string; kind?: UsageKind; size: number } & {
+      storedAtMs?: number;
+    }
+  >,
+) {
+  const rows = new Map<string, [string, string, string, string, string, number, number]>();
+  const now = Date.now();
+  for (const o of objects) {
+    const day = usageDay(o.storedAtMs ?? now);
+    const kind = o.kind ?? "continuous";
+    const key = `${o.vehicleId}/${day}/${o.cameraId}/${kind}`;
+    const row = rows.get(key) ?? [o.fleetId, o.vehicleId, day, o.cameraId, kind, 0, 0];
+    row[5] += o.size;
+    row[6] += 1;
+    rows.set(key, row);
+  }
+  // In key order, so concurrent batches lock shared rows in the same order.
+  return [...rows.entries()].sort(([a], [b]) => a < b ? -1 : a > b ? 1 : 0).map(([, r]) => r);
+}
+
+/** Adds `objects` to their vehicles' usage, in the transaction `sql` is of. */
+async function addUsage(sql: Sql, objects: Parameters<typeof usageRows>[0]): Promise<void> {
+  const rows = usageRows(objects);
+  if (rows.length === 0) return;
+  const col = (i: number) => rows.map((r) => r[i]);
+  await sql`INSERT INTO upload_usage (fleet_id, vehicle_id, day, camera_id, kind, bytes, objects)
+    SELECT * FROM unnest(${sql.array(col(0) as string[])}::text[],
+      ${sql.array(col(1) as string[])}::text[], ${sql.array(col(2) as string[])}::text[],
+      ${sql.array(col(3) as string[])}::text[], ${sql.array(col(4) as string[])}::text[],
+      ${sql.array(col(5) as number[])}::bigint[], ${sql.array(col(6) as number[])}::bigint[])
+    ON CONFLICT (vehicle_id, day, camera_id, kind) DO UPDATE
+    SET bytes = upload_usage.bytes + excluded.bytes,
+      objects = upload_usage.objects + excluded.objects`;
 }
 
 /** Recordings and segments in PostgreSQL. */
@@ -89,12 +147,14 @@ export class PostgresRecordings implements RecordingRepository {
       const starts = sql.array(column((s) => s.startMs));
       const durations = sql.array(column((s) => s.durationMs));
       // Recordings first (idempotent; a concurrent batch creating the same one waits for ours).
-      await sql`INSERT INTO recordings (camera_id, id, fleet_id, vehicle_id, started_at, ended_at)
-        SELECT c, r, min(f), min(v), min(s), max(s + d)
+      await sql`INSERT INTO recordings
+          (camera_id, id, fleet_id, vehicle_id, started_at, ended_at, rendition)
+        SELECT c, r, min(f), min(v), min(s), max(s + d), min(n)
         FROM unnest(${cameras}::text[], ${recordings}::text[],
           ${sql.array(column((s) => s.fleetId))}::text[],
           ${sql.array(column((s) => s.vehicleId))}::text[], ${starts}::bigint[],
-          ${durations}::bigint[]) AS t(c, r, f, v, s, d)
+          ${durations}::bigint[], ${sql.array(column((s) => s.rendition ?? "full"))}::text[])
+          AS t(c, r, f, v, s, d, n)
         GROUP BY c, r ORDER BY c, r
         ON CONFLICT DO NOTHING`;
       // Then lock them in key order: batches sharing recordings queue here instead of
@@ -113,32 +173,43 @@ export class PostgresRecordings implements RecordingRepository {
             ${sql.array(column((s) => s.sha256))}::text[],
             ${sql.array(column((s) => s.objectKey))}::text[])
           ON CONFLICT DO NOTHING
-          RETURNING camera_id, recording_id, start_ms, duration_ms
+          RETURNING camera_id, recording_id, sequence, start_ms, duration_ms
         ), widened AS (
           SELECT camera_id, recording_id, count(*) AS n, min(start_ms) AS s,
             max(start_ms + duration_ms) AS e
           FROM added GROUP BY camera_id, recording_id
+        ), widen AS (
+          UPDATE recordings r SET segment_count = r.segment_count + w.n,
+            started_at = least(r.started_at, w.s), ended_at = greatest(r.ended_at, w.e)
+          FROM widened w WHERE r.camera_id = w.camera_id AND r.id = w.recording_id
         )
-        UPDATE recordings r SET segment_count = r.segment_count + w.n,
-          started_at = least(r.started_at, w.s), ended_at = greatest(r.ended_at, w.e)
-        FROM widened w WHERE r.camera_id = w.camera_id AND r.id = w.recording_id
-        RETURNING w.n`;
-      return added.reduce((sum, row) => sum + Number(row.n), 0);
+        SELECT camera_id, recording_id, sequence FROM added`;
+      // Only the segments inserted now count in usage (an event delivered twice counts once).
+      const inserted = new Set(
+        added.map((row) => `${row.camera_id}/${row.recording_id}/${row.sequence}`),
+      );
+      await addUsage(
+        sql,
+        sorted.filter((s) => inserted.has(`${s.cameraId}/${s.recordingId}/${s.sequence}`)),
+      );
+      return inserted.size;
     });
   }
 
-  async setInit(
-    input: { fleetId: string; vehicleId: string; cameraId: string; recordingId: string },
-    initKey: string,
-  ): Promise<void> {
+  async setInit(input: InitRecord, initKey: string): Promise<void> {
     // An empty range (start after end) until segments arrive; list() never returns it.
-    await this.db.query((sql) =>
-      sql`INSERT INTO recordings
-        (camera_id, id, fleet_id, vehicle_id, started_at, ended_at, init_key)
+    await this.db.transaction(async (sql) => {
+      const changed = await sql`INSERT INTO recordings
+        (camera_id, id, fleet_id, vehicle_id, started_at, ended_at, init_key, rendition)
         VALUES (${input.cameraId}, ${input.recordingId}, ${input.fleetId}, ${input.vehicleId},
-          ${Number.MAX_SAFE_INTEGER}, 0, ${initKey})
-        ON CONFLICT (camera_id, id) DO UPDATE SET init_key = excluded.init_key`
-    );
+          ${Number.MAX_SAFE_INTEGER}, 0, ${initKey}, ${input.rendition ?? "full"})
+        ON CONFLICT (camera_id, id) DO UPDATE SET init_key = excluded.init_key
+        WHERE recordings.init_key IS DISTINCT FROM excluded.init_key
+        RETURNING 1`;
+      if (changed.length && input.size !== undefined) {
+        await addUsage(sql, [{ ...input, size: input.size }]);
+      }
+    });
   }
 
   async close(cameraId: string, recordingId: string, at: Date): Promise<void> {
@@ -165,10 +236,12 @@ export class PostgresRecordings implements RecordingRepository {
     cameraId: string,
     fromMs = 0,
     toMs = Number.MAX_SAFE_INTEGER,
+    rendition?: Rendition,
   ): Promise<Recording[]> {
     return (await this.db.query((sql) =>
       sql`SELECT * FROM recordings WHERE fleet_id = ${fleetId} AND camera_id = ${cameraId}
-        AND ended_at > ${fromMs} AND started_at < ${toMs} ORDER BY started_at, id`
+        AND ended_at > ${fromMs} AND started_at < ${toMs}
+        ${rendition ? sql`AND rendition = ${rendition}` : sql``} ORDER BY started_at, id`
     )).map(recordingOf);
   }
 
@@ -179,10 +252,14 @@ export class PostgresRecordings implements RecordingRepository {
     )).map(segmentOf);
   }
 
-  async segmentsBetween(cameraId: string, fromMs: number, toMs: number): Promise<Segment[]> {
-    return (await this.db.query((sql) => between(sql, "*", cameraId, fromMs, toMs))).map(
-      segmentOf,
-    );
+  async segmentsBetween(
+    cameraId: string,
+    fromMs: number,
+    toMs: number,
+    rendition: Rendition = "full",
+  ): Promise<Segment[]> {
+    return (await this.db.query((sql) => between(sql, "*", cameraId, fromMs, toMs, rendition)))
+      .map(segmentOf);
   }
 
   async playlistSegments(cameraId: string, recordingId: string): Promise<PlaylistSegment[]> {
@@ -199,6 +276,7 @@ export class PostgresRecordings implements RecordingRepository {
     cameraId: string,
     fromMs: number,
     toMs: number,
+    rendition: Rendition = "full",
   ): Promise<PlaylistSegment[]> {
     // An index-only scan of segments_time (migration 3), in its order; rows as arrays. Sorting
     // is ruled out for this read: the planner guesses a third of a range's rows pass the end-time
@@ -207,9 +285,36 @@ export class PostgresRecordings implements RecordingRepository {
     return playlistSegmentsOf(
       await this.db.transaction(async (sql) => {
         await sql`SET LOCAL enable_sort = off`;
-        return await between(sql, "playlist", cameraId, fromMs, toMs).values();
+        return await between(sql, "playlist", cameraId, fromMs, toMs, rendition).values();
       }),
     );
+  }
+}
+
+/** Data usage in PostgreSQL. */
+export class PostgresUsage implements UsageRepository {
+  constructor(private readonly db: Database) {}
+
+  async list(
+    fleetId: string,
+    vehicleId: string,
+    fromDay: string,
+    toDay: string,
+  ): Promise<UsageDay[]> {
+    const rows = await this.db.query((sql) =>
+      sql`SELECT day, camera_id, kind, bytes, objects FROM upload_usage
+        WHERE vehicle_id = ${vehicleId} AND fleet_id = ${fleetId}
+          AND day >= ${fromDay} AND day <= ${toDay}
+        ORDER BY day, camera_id, kind`
+    );
+    return rows.map((row) => ({
+      vehicleId,
+      cameraId: row.camera_id,
+      day: row.day,
+      kind: row.kind as UsageKind,
+      bytes: Number(row.bytes),
+      objects: Number(row.objects),
+    }));
   }
 }
 

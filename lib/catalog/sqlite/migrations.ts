@@ -228,4 +228,27 @@ export const SQLITE_MIGRATIONS: ReadonlyArray<{ version: number; name: string; s
       CREATE INDEX password_resets_user ON password_resets(user_id);
     `,
   },
+  {
+    version: 13,
+    name: "recording renditions and data usage",
+    // A recording is full quality or the proxy the same capture makes beside it (existing ones are
+    // full). Playlists pick a rendition's segments by recording id, from segments_time as before.
+    // upload_usage: bytes stored per vehicle, camera, UTC day and kind, added by the indexer in
+    // the transaction that inserts the segment (so an event delivered twice counts once); no key
+    // to cameras: a deleted camera's bytes were still uploaded.
+    sql: `
+      ALTER TABLE recordings ADD COLUMN rendition TEXT NOT NULL DEFAULT 'full'
+        CHECK (rendition IN ('full', 'proxy'));
+      CREATE TABLE upload_usage (
+        fleet_id TEXT NOT NULL,
+        vehicle_id TEXT NOT NULL REFERENCES vehicles(id) ON DELETE CASCADE,
+        day TEXT NOT NULL,
+        camera_id TEXT NOT NULL,
+        kind TEXT NOT NULL CHECK (kind IN ('continuous', 'proxy', 'recall', 'event', 'live')),
+        bytes INTEGER NOT NULL,
+        objects INTEGER NOT NULL,
+        PRIMARY KEY (vehicle_id, day, camera_id, kind)
+      ) WITHOUT ROWID;
+    `,
+  },
 ];

@@ -1,15 +1,21 @@
 import type { SQLInputValue } from "node:sqlite";
 import type {
   CameraActivity,
+  InitRecord,
   PlaylistSegment,
   Recording,
   RecordingRepository,
+  Rendition,
   SecretRepository,
   Segment,
   SegmentRecord,
+  UsageDay,
+  UsageKind,
+  UsageRepository,
   VehicleStatus,
   VehicleStatusRepository,
 } from "../types.ts";
+import { usageDay } from "../usage_day.ts";
 import { type Database, type Row, toDate } from "./database.ts";
 
 const recordingOf = (row: Row): Recording => ({
@@ -20,6 +26,7 @@ const recordingOf = (row: Row): Recording => ({
   startedAt: toDate(row.started_at)!,
   endedAt: toDate(row.ended_at)!,
   segmentCount: Number(row.segment_count),
+  rendition: row.rendition === "proxy" ? "proxy" : "full",
   initKey: row.init_key === null ? null : String(row.init_key),
   closedAt: toDate(row.closed_at),
 });
@@ -66,13 +73,30 @@ function playlistSegmentsOf(db: Database, query: string, ...params: SQLInputValu
   return segments;
 }
 
-/** A segment is at most a minute long, so its start is within a minute before `fromMs`. */
-const BETWEEN = `camera_id = ? AND start_ms >= ? AND start_ms < ? AND start_ms + duration_ms > ?
+/**
+ * A segment is at most a minute long, so its start is within a minute before `fromMs`. The proxy
+ * recordings overlapping the range (few) pick the rendition by recording id, which segments_time
+ * holds: the read stays within the index.
+ */
+const between = (rendition: Rendition) =>
+  `camera_id = ? AND start_ms >= ? AND start_ms < ? AND start_ms + duration_ms > ?
+  AND recording_id ${rendition === "proxy" ? "IN" : "NOT IN"} (SELECT id FROM recordings
+    WHERE camera_id = ? AND rendition = 'proxy' AND ended_at > ? AND started_at < ?)
   ORDER BY start_ms, recording_id, sequence`;
 
+/** The parameters of {@linkcode between}. */
+const betweenParams = (cameraId: string, fromMs: number, toMs: number) =>
+  [cameraId, fromMs - 60_000, toMs, fromMs, cameraId, fromMs - 60_000, toMs] as const;
+
 const ENSURE_RECORDING = `
-  INSERT INTO recordings (camera_id, id, fleet_id, vehicle_id, started_at, ended_at)
-  VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`;
+  INSERT INTO recordings (camera_id, id, fleet_id, vehicle_id, started_at, ended_at, rendition)
+  VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`;
+
+/** Adds `bytes` of one object to a vehicle's usage on the UTC day of `atMs`. */
+const ADD_USAGE = `
+  INSERT INTO upload_usage (fleet_id, vehicle_id, day, camera_id, kind, bytes, objects)
+  VALUES (?, ?, ?, ?, ?, ?, 1) ON CONFLICT DO UPDATE
+  SET bytes = bytes + excluded.bytes, objects = objects + 1`;
 
 /** Recordings and segments in SQLite. */
 export class SqliteRecordings implements RecordingRepository {
@@ -91,6 +115,7 @@ export class SqliteRecordings implements RecordingRepository {
           s.vehicleId,
           s.startMs,
           end,
+          s.rendition ?? "full",
         );
         const inserted = this.db.run(
           `INSERT INTO segments (camera_id, recording_id, sequence, start_ms, duration_ms, size, sha256, object_key)
@@ -107,6 +132,15 @@ export class SqliteRecordings implements RecordingRepository {
         if (inserted === 0) continue;
         added++;
         this.db.run(
+          ADD_USAGE,
+          s.fleetId,
+          s.vehicleId,
+          usageDay(s.storedAtMs ?? Date.now()),
+          s.cameraId,
+          s.kind ?? "continuous",
+          s.size,
+        );
+        this.db.run(
           `UPDATE recordings SET segment_count = segment_count + 1,
              started_at = min(started_at, ?), ended_at = max(ended_at, ?)
            WHERE camera_id = ? AND id = ?`,
@@ -120,10 +154,7 @@ export class SqliteRecordings implements RecordingRepository {
     }));
   }
 
-  setInit(
-    input: { fleetId: string; vehicleId: string; cameraId: string; recordingId: string },
-    initKey: string,
-  ): Promise<void> {
+  setInit(input: InitRecord, initKey: string): Promise<void> {
     this.db.transaction(() => {
       // An empty range (start after end) until segments arrive; list() never returns it.
       this.db.run(
@@ -134,12 +165,24 @@ export class SqliteRecordings implements RecordingRepository {
         input.vehicleId,
         Number.MAX_SAFE_INTEGER,
         0,
+        input.rendition ?? "full",
       );
-      this.db.run(
-        "UPDATE recordings SET init_key = ? WHERE camera_id = ? AND id = ?",
+      const changed = this.db.run(
+        "UPDATE recordings SET init_key = ? WHERE camera_id = ? AND id = ? AND init_key IS NOT ?",
         initKey,
         input.cameraId,
         input.recordingId,
+        initKey,
+      );
+      if (changed === 0 || input.size === undefined) return;
+      this.db.run(
+        ADD_USAGE,
+        input.fleetId,
+        input.vehicleId,
+        usageDay(input.storedAtMs ?? Date.now()),
+        input.cameraId,
+        input.kind ?? "continuous",
+        input.size,
       );
     });
     return Promise.resolve();
@@ -165,15 +208,24 @@ export class SqliteRecordings implements RecordingRepository {
     return Promise.resolve(row && recordingOf(row));
   }
 
-  list(fleetId: string, cameraId: string, fromMs = 0, toMs = Number.MAX_SAFE_INTEGER) {
+  list(
+    fleetId: string,
+    cameraId: string,
+    fromMs = 0,
+    toMs = Number.MAX_SAFE_INTEGER,
+    rendition?: Rendition,
+  ) {
     return Promise.resolve(
       this.db.all(
         `SELECT * FROM recordings WHERE fleet_id = ? AND camera_id = ?
-           AND ended_at > ? AND started_at < ? ORDER BY started_at`,
+           AND ended_at > ? AND started_at < ? AND (? IS NULL OR rendition = ?)
+         ORDER BY started_at`,
         fleetId,
         cameraId,
         fromMs,
         toMs,
+        rendition ?? null,
+        rendition ?? null,
       ).map(recordingOf),
     );
   }
@@ -188,10 +240,15 @@ export class SqliteRecordings implements RecordingRepository {
     );
   }
 
-  segmentsBetween(cameraId: string, fromMs: number, toMs: number): Promise<Segment[]> {
-    const sql = `SELECT * FROM segments WHERE ${BETWEEN}`;
+  segmentsBetween(
+    cameraId: string,
+    fromMs: number,
+    toMs: number,
+    rendition: Rendition = "full",
+  ): Promise<Segment[]> {
+    const sql = `SELECT * FROM segments WHERE ${between(rendition)}`;
     return Promise.resolve(
-      this.db.all(sql, cameraId, fromMs - 60_000, toMs, fromMs).map(segmentOf),
+      this.db.all(sql, ...betweenParams(cameraId, fromMs, toMs)).map(segmentOf),
     );
   }
 
@@ -208,10 +265,41 @@ export class SqliteRecordings implements RecordingRepository {
     cameraId: string,
     fromMs: number,
     toMs: number,
+    rendition: Rendition = "full",
   ): Promise<PlaylistSegment[]> {
     // Read from the segments_time index alone (migration 3), in its order.
     return Promise.resolve(
-      playlistSegmentsOf(this.db, `WHERE ${BETWEEN}`, cameraId, fromMs - 60_000, toMs, fromMs),
+      playlistSegmentsOf(
+        this.db,
+        `WHERE ${between(rendition)}`,
+        ...betweenParams(cameraId, fromMs, toMs),
+      ),
+    );
+  }
+}
+
+/** Data usage in SQLite. */
+export class SqliteUsage implements UsageRepository {
+  constructor(private readonly db: Database) {}
+
+  list(fleetId: string, vehicleId: string, fromDay: string, toDay: string): Promise<UsageDay[]> {
+    return Promise.resolve(
+      this.db.all(
+        `SELECT day, camera_id, kind, bytes, objects FROM upload_usage
+         WHERE vehicle_id = ? AND fleet_id = ? AND day >= ? AND day <= ?
+         ORDER BY day, camera_id, kind`,
+        vehicleId,
+        fleetId,
+        fromDay,
+        toDay,
+      ).map((row) => ({
+        vehicleId,
+        cameraId: String(row.camera_id),
+        day: String(row.day),
+        kind: String(row.kind) as UsageKind,
+        bytes: Number(row.bytes),
+        objects: Number(row.objects),
+      })),
     );
   }
 }

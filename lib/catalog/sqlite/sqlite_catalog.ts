@@ -12,7 +12,12 @@ import { SqliteCameras, SqliteFleets, SqliteUsers, SqliteVehicles } from "./flee
 import { SqliteLinks, SqliteUrlSigningKeys } from "./link_repos.ts";
 import { SqliteRetention } from "./retention_repos.ts";
 import { SqliteRetimes } from "./retime_repos.ts";
-import { SqliteRecordings, SqliteSecrets, SqliteVehicleStatus } from "./recording_repos.ts";
+import {
+  SqliteRecordings,
+  SqliteSecrets,
+  SqliteUsage,
+  SqliteVehicleStatus,
+} from "./recording_repos.ts";
 
 /** The embedded catalog: one SQLite file in WAL mode, migrated when opened. */
 export class SqliteCatalog implements Catalog {
@@ -32,6 +37,7 @@ export class SqliteCatalog implements Catalog {
   readonly urlSigningKeys;
   readonly retention;
   readonly retimes;
+  readonly usage;
   readonly #db: Database;
 
   /**
@@ -66,6 +72,7 @@ export class SqliteCatalog implements Catalog {
     this.links = new SqliteLinks(this.#db);
     this.urlSigningKeys = new SqliteUrlSigningKeys(this.#db);
     this.retimes = new SqliteRetimes(this.#db);
+    this.usage = new SqliteUsage(this.#db);
     this.retention = new SqliteRetention(this.#db);
   }
 

@@ -23,6 +23,24 @@ const Stored = z.object({
   size: z.number().int(),
   sha256: z.string(),
 }).openapi("StoredSegment");
+const RenditionHeader = z.enum(["full", "proxy"], {
+  error: 'Header "Motorcade-Rendition" must be "full" or "proxy"',
+}).optional().openapi({
+  description:
+    "The recording's rendition: full quality, or the low-bitrate proxy the same capture makes beside it (a separate recording); absent: full",
+});
+const UploadHeaders = {
+  "motorcade-rendition": RenditionHeader,
+  "motorcade-upload-kind": z.enum(["continuous", "recall"], {
+    error: 'Header "Motorcade-Upload-Kind" must be "continuous" or "recall"',
+  }).optional().openapi({
+    description:
+      "Why the vehicle uploads it: its policy's continuous upload, or a recall (counted apart in data usage); absent: continuous",
+  }),
+  "motorcade-recall-id": z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, {
+    error: 'Header "Motorcade-Recall-Id" must be 1-64 letters, digits, _ or -',
+  }).optional().openapi({ description: "The recall a recall upload fulfils" }),
+};
 const binary = (type: string) => ({
   body: {
     required: true,
@@ -55,12 +73,31 @@ const stored = (r: { created: boolean; size: number; sha256: string }) => ({
 export function registerIngestRoutes(app: ApiApp, { ingest, secure, config }: RouteDeps) {
   // Ingest streams the body to storage, enforcing the limit as it goes.
   const limits = { maxBodyBytes: config.segmentMaxBytes, streamed: true };
-  const target = (c: Context, p: z.infer<typeof RecordingParams>): UploadTarget => ({
-    fleetId: deviceOf(c).fleetId,
-    vehicleId: p.vehicleId,
-    cameraName: p.camera,
-    recordingId: p.recordingId,
-  });
+  const target = (
+    c: Context,
+    p: z.infer<typeof RecordingParams>,
+    h: {
+      "motorcade-rendition"?: "full" | "proxy";
+      "motorcade-upload-kind"?: "continuous" | "recall";
+      "motorcade-recall-id"?: string;
+    } = {},
+  ): UploadTarget => {
+    const recall = h["motorcade-upload-kind"] === "recall";
+    if (h["motorcade-recall-id"] !== undefined && !recall) {
+      throw new ValidationError(
+        'Header "Motorcade-Recall-Id" belongs to recall uploads: "Motorcade-Upload-Kind" is not "recall"',
+      );
+    }
+    return {
+      fleetId: deviceOf(c).fleetId,
+      vehicleId: p.vehicleId,
+      cameraName: p.camera,
+      recordingId: p.recordingId,
+      ...(h["motorcade-rendition"] ? { rendition: h["motorcade-rendition"] } : {}),
+      ...(h["motorcade-upload-kind"] ? { uploadKind: h["motorcade-upload-kind"] } : {}),
+      ...(h["motorcade-recall-id"] ? { recallId: h["motorcade-recall-id"] } : {}),
+    };
+  };
 
   app.openapi(
     secured(
@@ -73,7 +110,7 @@ export function registerIngestRoutes(app: ApiApp, { ingest, secure, config }: Ro
         summary: "Upload a recording's CMAF init segment",
         request: {
           params: RecordingParams,
-          headers: z.object({ "content-digest": Digest }),
+          headers: z.object({ "content-digest": Digest, ...UploadHeaders }),
           ...binary("video/mp4"),
         },
         responses: {
@@ -95,7 +132,7 @@ export function registerIngestRoutes(app: ApiApp, { ingest, secure, config }: Ro
     ),
     async (c) => {
       const result = await ingest.acceptInit(
-        target(c, c.req.valid("param")),
+        target(c, c.req.valid("param"), c.req.valid("header")),
         uploadOf(c, c.req.valid("header")["content-digest"], limits.maxBodyBytes),
       );
       return c.json(stored(result), result.created ? 201 : 200);
@@ -129,6 +166,7 @@ export function registerIngestRoutes(app: ApiApp, { ingest, secure, config }: Ro
             "motorcade-segment-duration": z.string({
               error: 'Header "Motorcade-Segment-Duration" is required: seconds, e.g. 2.000',
             }).regex(/^\d{1,3}(\.\d{1,6})?$/, "must be seconds such as 2.000"),
+            ...UploadHeaders,
           }),
           ...binary("video/iso.segment"),
         },
@@ -154,7 +192,7 @@ export function registerIngestRoutes(app: ApiApp, { ingest, secure, config }: Ro
       const params = c.req.valid("param");
       const headers = c.req.valid("header");
       const result = await ingest.acceptSegment(
-        target(c, params),
+        target(c, params, headers),
         {
           sequence: Number(params.sequence),
           startMs: Date.parse(headers["motorcade-segment-start"]),
@@ -178,6 +216,7 @@ export function registerIngestRoutes(app: ApiApp, { ingest, secure, config }: Ro
         summary: "Say a recording is finished (its playlist becomes VOD)",
         request: {
           params: RecordingParams,
+          headers: z.object({ "motorcade-rendition": RenditionHeader }),
           ...jsonBody(
             z.object({
               endedAt: z.string().datetime({ offset: true }),

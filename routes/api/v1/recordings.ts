@@ -17,6 +17,9 @@ const RecordingView = z.object({
   startedAt: z.string().datetime(),
   endedAt: z.string().datetime(),
   segmentCount: z.number().int(),
+  rendition: z.enum(["full", "proxy"]).openapi({
+    description: "Full quality, or the low-bitrate proxy the same capture made beside it",
+  }),
   closedAt: z.string().datetime().nullable(),
 }).openapi("Recording");
 
@@ -33,7 +36,13 @@ export function registerRecordingRoutes(app: ApiApp, { registry, catalog, secure
         summary: "Recordings of a camera overlapping a time range, oldest first",
         request: {
           params: CameraParams,
-          query: z.object({ from: TimeParam.optional(), to: TimeParam.optional() }),
+          query: z.object({
+            from: TimeParam.optional(),
+            to: TimeParam.optional(),
+            rendition: z.enum(["full", "proxy"]).optional().openapi({
+              description: "Only recordings of this rendition; absent: both",
+            }),
+          }),
         },
         responses: {
           200: jsonResponse(z.object({ recordings: z.array(RecordingView) }), "Recordings"),
@@ -42,13 +51,14 @@ export function registerRecordingRoutes(app: ApiApp, { registry, catalog, secure
     ),
     async (c) => {
       const { fleetId, vehicleId, cameraId } = c.req.valid("param");
-      const { from, to } = c.req.valid("query");
+      const { from, to, rendition } = c.req.valid("query");
       await registry.camera(fleetId, vehicleId, cameraId);
       const recordings = await catalog.recordings.list(
         fleetId,
         cameraId,
         from ? Date.parse(from) : undefined,
         to ? Date.parse(to) : undefined,
+        rendition,
       );
       return c.json({
         recordings: recordings.map((r) => ({
@@ -57,6 +67,7 @@ export function registerRecordingRoutes(app: ApiApp, { registry, catalog, secure
           startedAt: r.startedAt.toISOString(),
           endedAt: r.endedAt.toISOString(),
           segmentCount: r.segmentCount,
+          rendition: r.rendition,
           closedAt: r.closedAt?.toISOString() ?? null,
         })),
       }, 200);

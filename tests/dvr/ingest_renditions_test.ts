@@ -1,0 +1,188 @@
+/**
+ * Renditions and upload kinds through ingest: the headers a vehicle sends (Motorcade-Rendition,
+ * Motorcade-Upload-Kind, Motorcade-Recall-Id) reach the catalog; a recalled segment joins its
+ * recording long after later ones; range playlists play the full rendition; data usage (API and
+ * metric) equals the bytes the server stored, by kind.
+ */
+import assert from "node:assert/strict";
+import parsePrometheusTextFormat from "parse-prometheus-text-format";
+import { enrolDevice } from "../support/device.ts";
+import { contentDigest, makeCmaf } from "../support/media.ts";
+import { makeFleet, startTestPlatform, type TestPlatform } from "../support/platform.ts";
+
+/** Polls `check` until it returns a value (the indexer is asynchronous), for at most 10 s. */
+async function eventually<T>(check: () => Promise<T | undefined>): Promise<T> {
+  const until = Date.now() + 10_000;
+  while (true) {
+    const value = await check();
+    if (value !== undefined) return value;
+    if (Date.now() > until) throw new Error("Condition not met in time");
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+const full = await makeCmaf({ seconds: 8, size: "640x360" });
+const proxy = await makeCmaf({ seconds: 8, size: "320x180", bitrate: "100k" });
+
+async function put(
+  p: TestPlatform,
+  token: string,
+  path: string,
+  body: Uint8Array,
+  headers: Record<string, string> = {},
+) {
+  return await p.call("PUT", `/api/v1/ingest/vehicles/${path}`, {
+    token,
+    body: body as BodyInit,
+    headers: {
+      "content-type": "video/iso.segment",
+      "content-digest": await contentDigest(body),
+      ...headers,
+    },
+  });
+}
+
+Deno.test("ingest carries renditions and upload kinds to the catalog, playlists and data usage", async (t) => {
+  await using p = await startTestPlatform();
+  const fleet = await makeFleet(p, "Acme");
+  const { token } = await enrolDevice(p, fleet.enrolmentCode);
+  const start = Date.now() - 120_000;
+  const base = `${fleet.vehicleId}/cameras/front/recordings`;
+  const segment = async (
+    recordingId: string,
+    n: number,
+    fixture: typeof full,
+    headers: Record<string, string> = {},
+  ) => {
+    const response = await put(
+      p,
+      token,
+      `${base}/${recordingId}/segments/${n}`,
+      fixture.segments[n].bytes,
+      {
+        "motorcade-segment-start": new Date(start + n * 2000).toISOString(),
+        "motorcade-segment-duration": "2.000",
+        ...headers,
+      },
+    );
+    assert.ok(response.status < 300, await response.clone().text());
+    return response;
+  };
+  const size = (fixture: typeof full, ...ns: number[]) =>
+    ns.reduce((sum, n) => sum + fixture.segments[n].bytes.byteLength, 0);
+  const PROXY = { "motorcade-rendition": "proxy" };
+  const RECALL = { "motorcade-upload-kind": "recall", "motorcade-recall-id": "rcl_1" };
+
+  await t.step("bad rendition headers are refused, naming the header", async () => {
+    const wrong = await put(p, token, `${base}/r1/init`, full.init, {
+      "motorcade-rendition": "hd",
+    });
+    assert.equal(wrong.status, 400);
+    assert.match((await wrong.json()).detail, /Motorcade-Rendition/);
+    const orphan = await put(p, token, `${base}/r1/segments/0`, full.segments[0].bytes, {
+      "motorcade-segment-start": new Date(start).toISOString(),
+      "motorcade-segment-duration": "2.000",
+      "motorcade-recall-id": "rcl_1",
+    });
+    assert.equal(orphan.status, 400);
+    assert.match((await orphan.json()).detail, /Motorcade-Recall-Id.*Motorcade-Upload-Kind/);
+  });
+
+  await t.step(
+    "the proxy complete, the full rendition with a hole a recall fills late",
+    async () => {
+      assert.equal((await put(p, token, `${base}/r1-p/init`, proxy.init, PROXY)).status, 201);
+      for (const n of [0, 1, 2, 3]) await segment("r1-p", n, proxy, PROXY);
+      assert.equal((await put(p, token, `${base}/r1/init`, full.init)).status, 201);
+      // Full quality: 0 and 3 continuously; 1 recalled after them; 2 never uploaded.
+      await segment("r1", 0, full);
+      await segment("r1", 3, full, { "motorcade-upload-kind": "continuous" });
+      await segment("r1", 1, full, RECALL);
+      // A retry of stored bytes counts nowhere again.
+      assert.equal((await segment("r1", 1, full, RECALL)).status, 200);
+      const path =
+        `/api/v1/fleets/${fleet.fleetId}/vehicles/${fleet.vehicleId}/cameras/${fleet.cameraId}/recordings`;
+      const recordings = await eventually(async () => {
+        const body = await (await p.call("GET", path, { token: fleet.tokens.viewer })).json();
+        const counts = body.recordings.map((r: { segmentCount: number }) => r.segmentCount);
+        return counts.join() === "3,4" || counts.join() === "4,3" ? body.recordings : undefined;
+      });
+      const byId = Object.fromEntries(
+        recordings.map((r: { id: string; rendition: string }) => [r.id, r.rendition]),
+      );
+      assert.deepEqual(byId, { "r1": "full", "r1-p": "proxy" });
+      const proxies = await (await p.call("GET", `${path}?rendition=proxy`, {
+        token: fleet.tokens.viewer,
+      })).json();
+      assert.deepEqual(proxies.recordings.map((r: { id: string }) => r.id), ["r1-p"]);
+    },
+  );
+
+  await t.step("a range playlist plays the full rendition", async () => {
+    const query = new URLSearchParams({
+      from: new Date(start).toISOString(),
+      to: new Date(start + 8000).toISOString(),
+    });
+    const response = await p.call(
+      "GET",
+      `/api/v1/fleets/${fleet.fleetId}/vehicles/${fleet.vehicleId}/cameras/${fleet.cameraId}/index.m3u8?${query}`,
+      { token: fleet.tokens.viewer },
+    );
+    assert.equal(response.status, 200);
+    const playlist = await response.text();
+    const media = playlist.split("\n").filter((line) => line.includes("/r1"));
+    assert.ok(media.length >= 3, playlist);
+    assert.ok(!playlist.includes("/r1-p/"), `the proxy is not in a range playlist:\n${playlist}`);
+  });
+
+  await t.step("data usage is the bytes stored, by kind, in the API and the metrics", async () => {
+    const expected = {
+      continuous: full.init.byteLength + size(full, 0, 3),
+      proxy: proxy.init.byteLength + size(proxy, 0, 1, 2, 3),
+      recall: size(full, 1),
+    };
+    const usagePath = `/api/v1/fleets/${fleet.fleetId}/vehicles/${fleet.vehicleId}/usage`;
+    const today = new Date().toISOString().slice(0, 10);
+    const report = await (await p.call("GET", `${usagePath}?from=${today}`, {
+      token: fleet.tokens.operator,
+    })).json();
+    assert.deepEqual(
+      {
+        continuous: report.bytes.continuous,
+        proxy: report.bytes.proxy,
+        recall: report.bytes.recall,
+      },
+      expected,
+    );
+    assert.equal(report.bytes.all, expected.continuous + expected.proxy + expected.recall);
+    assert.deepEqual(report.cameras.map((c: { cameraId: string }) => c.cameraId), [fleet.cameraId]);
+    assert.equal(report.days.reduce((n: number, d: { objects: number }) => n + d.objects, 0), 9);
+    // The same bytes as the objects in the store.
+    let stored = 0;
+    for await (const key of p.store.list(`fleets/${fleet.fleetId}`)) {
+      stored += (await p.store.head(key))!.size;
+    }
+    assert.equal(report.bytes.all, stored);
+
+    const metrics = parsePrometheusTextFormat(
+      await (await p.call("GET", "/metrics")).text(),
+    ) as Array<
+      { name: string; metrics: Array<{ labels?: Record<string, string>; value?: string }> }
+    >;
+    const family = metrics.find((f) => f.name === "motorcade_upload_bytes_total");
+    const counted = Object.fromEntries(
+      (family?.metrics ?? []).map((m) => [m.labels?.kind, Number(m.value)]),
+    );
+    assert.deepEqual(counted, expected);
+
+    const viewer = await p.call("GET", usagePath, { token: fleet.tokens.viewer });
+    assert.equal(viewer.status, 403);
+    const backwards = await p.call("GET", `${usagePath}?from=2026-12-07&to=2026-12-01`, {
+      token: fleet.tokens.admin,
+    });
+    assert.equal(backwards.status, 400);
+    assert.match((await backwards.json()).detail, /"to" is before "from"/);
+    const bad = await p.call("GET", `${usagePath}?from=2026-02-30`, { token: fleet.tokens.admin });
+    assert.equal(bad.status, 400);
+  });
+});
