@@ -42,6 +42,8 @@ export interface QueueEntry {
   rendition?: Rendition;
   /** Set on a segment uploaded for a recall (kept in the sidecar, so it survives restarts). */
   recallId?: string;
+  /** On the ring's copy of an init: the server has it, so a recall need not send it again. */
+  uploaded?: boolean;
 }
 
 /** Sidecar file name of an entry's file. */

@@ -502,7 +502,7 @@ export class Spool {
     this.#drop(entry);
     this.#inFlight.delete(entry);
     const dir = this.#queueDir(entry.camera, entry.recordingId);
-    if (entry.kind === "init") this.#recording(entry.camera, entry.recordingId).initSent = true;
+    if (entry.kind === "init") await this.#initSent(entry);
     if (entry.kind !== "end") await removeIfThere(`${dir}/${entry.file}`);
     await removeIfThere(`${dir}/${sidecarName(entry.file)}`);
     await this.#forget(entry.camera, entry.recordingId);
@@ -515,6 +515,19 @@ export class Spool {
       if (Date.now() - this.#sentSavedAt > SENT_SAVE_MS) await this.saveSent();
     }
     this.onUploaded(entry);
+  }
+
+  /** Notes that the server has a recording's init, on the ring's copy too (for restarts). */
+  async #initSent(entry: QueueEntry): Promise<void> {
+    const state = this.#recording(entry.camera, entry.recordingId);
+    state.initSent = true;
+    const copy = state.ringInit;
+    if (!copy || copy.uploaded) return;
+    copy.uploaded = true;
+    const dir = this.#ringDir(entry.camera, entry.recordingId);
+    await writeSidecar(`${dir}/${sidecarName(copy.file)}`, copy).catch((error) => {
+      if (!(error instanceof Deno.errors.NotFound)) throw error;
+    });
   }
 
   /** Saves the time ranges the server acknowledged (done now and then, and at shutdown). */
@@ -750,8 +763,10 @@ export class Spool {
 
   #addRing(entry: QueueEntry): void {
     const state = this.#recording(entry.camera, entry.recordingId);
-    if (entry.kind === "init") state.ringInit = entry;
-    else if (entry.kind === "end") state.ringEnd = entry;
+    if (entry.kind === "init") {
+      state.ringInit = entry;
+      if (entry.uploaded) state.initSent = true;
+    } else if (entry.kind === "end") state.ringEnd = entry;
     else {
       state.ringSegments++;
       this.#ringBytes += entry.bytes;

@@ -162,3 +162,22 @@ Deno.test("spool over its budget evicts the ring before queued uploads and remem
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("spool does not send an init again after a restart once the server has it", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "spool-ring-" });
+  try {
+    const spool = new Spool(options(dir));
+    await spool.open();
+    const harvest = await spool.begin("rear", "rR");
+    await writeSegments(harvest.dir, [0, 1]);
+    await spool.harvest(harvest, parseCapturePlaylist(playlistText([0])));
+    assert.deepEqual(await drainAll(spool), ["rear/init.mp4", "rear/0000000000.m4s"]);
+    // The agent dies with segment 1 finished but not harvested; the next run recovers it.
+    await Deno.writeTextFile(`${harvest.dir}/index.m3u8`, playlistText([0, 1]));
+    const restarted = new Spool(options(dir));
+    await restarted.open();
+    assert.deepEqual(await drainAll(restarted), ["rear/0000000001.m4s", "rear/end"]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
