@@ -16,13 +16,16 @@ export class ApiError extends Error {
   }
 }
 
-/** Calls the API at `path` with an optional bearer `token` and JSON `body`; throws ApiError. */
+/**
+ * Calls the API (or a page action) at `path` with an optional bearer `token`, JSON `body` and
+ * extra `headers`; answers the JSON it returns, throws ApiError with the problem's detail.
+ */
 export async function callApi<T>(
   method: string,
   path: string,
-  options: { body?: unknown; token?: string },
+  options: { body?: unknown; token?: string; headers?: Record<string, string> },
 ): Promise<T> {
-  const headers = new Headers({ accept: "application/json" });
+  const headers = new Headers({ accept: "application/json", ...options.headers });
   if (options.token) headers.set("authorization", `Bearer ${options.token}`);
   if (options.body !== undefined) headers.set("content-type", "application/json");
   let response: Response;

@@ -30,30 +30,8 @@ export function csrfToken(): string {
  * Calls a page route that changes state (a form-like action), sending the CSRF token; answers
  * the JSON it returns, throws ApiError with the problem's detail.
  */
-export async function postToPage<T>(path: string, body?: unknown): Promise<T> {
-  const headers = new Headers({ accept: "application/json", "x-csrf-token": csrfToken() });
-  if (body !== undefined) headers.set("content-type", "application/json");
-  let response: Response;
-  try {
-    response = await fetch(path, {
-      method: "POST",
-      headers,
-      credentials: "same-origin",
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-  } catch (error) {
-    const reason = error instanceof Error ? error.message : String(error);
-    throw new ApiError(`Cannot reach the server: ${reason}`, 0, "unreachable");
-  }
-  const json = await response.json().catch(() => null);
-  if (!response.ok) {
-    throw new ApiError(
-      typeof json?.detail === "string" ? json.detail : `Request failed: ${response.status}`,
-      response.status,
-      typeof json?.code === "string" ? json.code : "unknown",
-    );
-  }
-  return json as T;
+export function postToPage<T>(path: string, body?: unknown): Promise<T> {
+  return callApi<T>("POST", path, { body, headers: { "x-csrf-token": csrfToken() } });
 }
 
 /**
