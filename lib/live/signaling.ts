@@ -1,6 +1,7 @@
 /**
  * One signaling WebSocket connection, independent of the WebSocket library: authentication by
- * the first message, then the viewer or vehicle protocol of `protocol.ts`. Bad input gets an
+ * the first message (messages sent right behind it wait for its outcome, so a viewer may send its
+ * `watch` without waiting for `ready`), then the viewer or vehicle protocol of `protocol.ts`. Bad input gets an
  * `error` message with a code and never affects other connections; a connection that floods,
  * sends oversized messages or does not authenticate in time is closed with a close code that says
  * why (1008 policy, 1009 too big).
@@ -71,6 +72,8 @@ export class SignalingConnection {
   #graceTimer: ReturnType<typeof setTimeout> | undefined;
   #expired = false;
   #release: (() => void) | null = null;
+  /** The first `auth` being checked: messages sent right behind it wait for it, in order. */
+  #authenticating: Promise<void> | null = null;
 
   constructor(readonly deps: SignalingDeps, readonly transport: SignalingTransport) {
     this.#authTimer = setTimeout(
@@ -143,7 +146,14 @@ export class SignalingConnection {
       return this.#error("bad_message", "Message is not valid JSON");
     }
     try {
-      if (!this.#principal) return await this.#authenticate(json);
+      // A client may send its first watch right behind its auth, without waiting for `ready`
+      // (one round trip less before the offer): such messages wait for the auth to settle.
+      while (this.#authenticating) await this.#authenticating.catch(() => {});
+      if (this.#closed) return;
+      if (!this.#principal) {
+        this.#authenticating = this.#authenticate(json).finally(() => this.#authenticating = null);
+        return await this.#authenticating;
+      }
       if ((json as { type?: unknown })?.type === "auth") return await this.#renew(json);
       if (this.#principal.kind === "device") return await this.#onVehicle(json);
       return await this.#onViewer(json);

@@ -96,6 +96,21 @@ Deno.test({
     owner.send({ type: "ping" });
     await owner.next((m) => m.type === "pong");
 
+    // A watch sent right behind the auth, without waiting for `ready` (as the live player does),
+    // waits for the auth: `ready` comes first, then the watch's own answer.
+    const eager = await SignalingClient.connect(server.url);
+    eager.send({ type: "auth", token: v.ownerToken });
+    eager.send({
+      type: "watch",
+      id: "w4",
+      fleetId: v.fleetId,
+      vehicleId: v.vehicleId,
+      camera: "rear",
+    });
+    assert.equal((await eager.next(() => true)).type, "ready");
+    const behind = await eager.next(() => true);
+    assert.deepEqual([behind.type, behind.code, behind.id], ["error", "not_found", "w4"]);
+
     // An oversized message closes that connection with 1009.
     const big = await SignalingClient.connect(server.url, v.ownerToken);
     big.send({ type: "ping", pad: "x".repeat(70_000) });
@@ -123,6 +138,6 @@ Deno.test({
     // The bystander still gets answers.
     bystander.send({ type: "ping" });
     await bystander.next((m) => m.type === "pong");
-    for (const c of [bystander, rival, owner]) c.close();
+    for (const c of [bystander, rival, owner, eager]) c.close();
   },
 });
