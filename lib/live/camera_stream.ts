@@ -10,7 +10,8 @@ import {
   createRoom,
   destroyMountpoint,
   FORWARD_PT,
-  publish,
+  joinAsPublisher,
+  publishOffer,
   rtpForward,
 } from "./janus_plugins.ts";
 import { ConflictError } from "../errors/mod.ts";
@@ -33,6 +34,11 @@ export class CameraStream {
   #relay: RtpRelay | null = null;
   #mountpoints = new Map<number, Promise<string>>();
   #publisher: JanusHandle | null = null;
+  /**
+   * The room and a publisher handle that joined it, made while the vehicle builds its offer, so
+   * that its offer needs one request to Janus (`publish`) instead of five.
+   */
+  #prepared: Promise<{ handle: JanusHandle; publisherId: string }> | null = null;
   #ladder: Ladder | null = null;
   #ladderInput: string | null = null;
   #timers = new Set<ReturnType<typeof setTimeout>>();
@@ -123,6 +129,7 @@ export class CameraStream {
     this.#generation = generation;
     this.#mountpoints.clear();
     this.#publisher = null;
+    this.#prepared = null; // its handle died with the old Janus session
     this.#stopFeed();
     this.#relay?.close();
     this.#relay = null;
@@ -165,6 +172,8 @@ export class CameraStream {
     this.state = "requested";
     this.publishId = crypto.randomUUID().slice(0, 18);
     link.send({ type: "publish", id: this.publishId, camera: this.camera });
+    this.#prepared = this.#joinRoom();
+    this.#prepared.catch(() => {}); // the offer joins by itself then
     this.notify("starting");
     this.#publishTimer = setTimeout(() => {
       if (this.state === "live") return;
@@ -183,16 +192,11 @@ export class CameraStream {
     const session = this.context.janus.session;
     if (!session) throw new Error("Janus is not connected");
     this.state = "negotiating";
+    const started = performance.now();
     const generation = this.context.janus.generation;
-    const control = await session.attach("janus.plugin.videoroom");
-    try {
-      await createRoom(control, this.room, this.context.settings.adminSecret).catch((error) => {
-        if (!/already exists/i.test(String(error.message))) throw error;
-      });
-    } finally {
-      await control.detach();
-    }
-    const handle = await session.attach("janus.plugin.videoroom");
+    const prepared = this.#prepared;
+    this.#prepared = null;
+    const { handle, publisherId } = await prepared?.catch(() => null) ?? await this.#joinRoom();
     this.#publisher = handle;
     handle.on((event) => {
       if (handle !== this.#publisher) return;
@@ -205,11 +209,44 @@ export class CameraStream {
         this.#onPublisherGone(handle, `${event.janus}: ${event.raw.reason ?? "no reason given"}`);
       }
     });
-    const published = await publish(handle, this.room, { type: "offer", sdp });
+    const answer = await publishOffer(handle, this.room, { type: "offer", sdp });
     // The forward (and the ladder) start now, while ICE and DTLS run, so that the vehicle's very
     // first keyframe reaches viewers instead of waiting a GOP for the next one.
-    this.#startFeed(handle, published.publisherId, generation, videoMids(sdp));
-    return published.answer.sdp;
+    this.#startFeed(handle, publisherId, generation, videoMids(sdp));
+    this.context.logger.info("publisher answered", {
+      stream: this.key,
+      janusMs: Math.round(performance.now() - started),
+      prepared: prepared !== null,
+    });
+    return answer.sdp;
+  }
+
+  /** Creates the room (if it does not exist) and joins it with a new publisher handle. */
+  async #joinRoom(): Promise<{ handle: JanusHandle; publisherId: string }> {
+    const session = this.context.janus.session;
+    if (!session) throw new Error("Janus is not connected");
+    const [room, attached] = await Promise.allSettled([
+      (async () => {
+        const control = await session.attach("janus.plugin.videoroom");
+        try {
+          await createRoom(control, this.room, this.context.settings.adminSecret).catch((error) => {
+            if (!/already exists/i.test(String(error.message))) throw error;
+          });
+        } finally {
+          await control.detach();
+        }
+      })(),
+      session.attach("janus.plugin.videoroom"),
+    ]);
+    if (attached.status === "rejected") throw attached.reason;
+    const handle = attached.value;
+    try {
+      if (room.status === "rejected") throw room.reason;
+      return { handle, publisherId: await joinAsPublisher(handle, this.room) };
+    } catch (error) {
+      await handle.detach().catch(() => {});
+      throw error;
+    }
   }
 
   async #startFeed(
@@ -345,6 +382,8 @@ export class CameraStream {
   #resetPublisher(): void {
     if (this.#publishTimer) clearTimeout(this.#publishTimer);
     this.#publishTimer = null;
+    this.#prepared?.then(({ handle }) => handle.detach()).catch(() => {});
+    this.#prepared = null;
     const handle = this.#publisher;
     this.#publisher = null;
     handle?.detach();

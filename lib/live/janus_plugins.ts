@@ -33,20 +33,20 @@ export async function destroyRoom(handle: JanusHandle, room: string, adminKey: s
   await handle.call({ request: "destroy", admin_key: adminKey, room }).catch(() => {});
 }
 
-/** Joins `room` as its publisher and publishes the vehicle's offer; resolves with Janus's answer. */
-export async function publish(
-  handle: JanusHandle,
-  room: string,
-  offer: Jsep,
-): Promise<{ answer: Jsep; publisherId: string }> {
+/** Joins `room` as a publisher that does not publish yet; returns its publisher id. */
+export async function joinAsPublisher(handle: JanusHandle, room: string): Promise<string> {
   const joined = await handle.send({ request: "join", ptype: "publisher", room, display: room });
-  const publisherId = String(joined.data.id);
+  return String(joined.data.id);
+}
+
+/** Publishes `offer` from a handle that joined `room` as a publisher; returns Janus's answer. */
+export async function publishOffer(handle: JanusHandle, room: string, offer: Jsep): Promise<Jsep> {
   const reply: PluginReply = await handle.send(
     { request: "publish", audio: false, video: true, data: false },
     offer,
   );
   if (!reply.jsep) throw new Error(`Janus gave no answer to the publisher of room "${room}"`);
-  return { answer: reply.jsep, publisherId };
+  return reply.jsep;
 }
 
 /**

@@ -71,6 +71,7 @@ export class ViewerSession {
   async negotiate(mountpoint: string, restart = false): Promise<string | null> {
     const session = this.context.janus.session;
     if (!session) throw new Error("Janus is not connected");
+    const started = performance.now();
     if (this.handle && !this.handle.detached) await this.handle.detach();
     const handle = await session.attach("janus.plugin.streaming");
     this.handle = handle;
@@ -83,6 +84,10 @@ export class ViewerSession {
     const reply = await handle.send(watch);
     if (!reply.jsep) throw new Error(`Janus offered nothing for mountpoint "${mountpoint}"`);
     this.#startedAt = performance.now();
+    this.context.logger.info("viewer offered", {
+      viewer: this.id,
+      janusMs: Math.round(this.#startedAt - started),
+    });
     if (this.mode.kind === "ws") {
       this.mode.peer.send({
         type: "offer",
