@@ -13,16 +13,19 @@
  * Each cold round prints a timeline from the page's steps and the agent's and server's log
  * records (same machine clock), so the seconds can be placed.
  *
- * `--via ws` watches through the signaling WebSocket instead, as the admin's player does (offer
- * from the server, answer from the page); the socket is open before the click.
+ * `--via ws` watches through the signaling WebSocket instead (offer from the server, answer from
+ * the page), with the socket open and authenticated before the click. `--via page` is what an
+ * operator does: it signs in, opens the vehicle page and clicks its "Watch live", so the click
+ * pays for everything the live player does (token, socket, auth, watch, negotiation).
  *
- *   bash scripts/netns.sh deno run -A bench/live_cold.ts [--rounds 5] [--ladder off] [--live-warm on|off|omit] [--via ws]
+ *   bash scripts/netns.sh deno run -A bench/live_cold.ts [--rounds 5] [--ladder off] [--live-warm on|off|omit] [--via whep|ws|page]
  */
 import { parseArgs } from "node:util";
 import type { Page } from "playwright-core";
 import { startAgent, type TestAgent } from "../tests/support/agent.ts";
 import { launchChromium } from "../tests/support/browser.ts";
 import { setUpVehicle } from "../tests/support/fleet_api.ts";
+import { OWNER } from "../tests/support/platform.ts";
 import { liveServerEnv, requireLiveNamespace } from "../tests/support/live.ts";
 import { startServer } from "../tests/support/server.ts";
 import { sleep } from "./support/live_procs.ts";
@@ -55,6 +58,9 @@ interface PageTimes {
   connected: number;
   frame: number;
   resource: string;
+  /** `--via page`: the signaling socket opened; its `ready` (authenticated) arrived. */
+  socket?: number;
+  ready?: number;
 }
 
 /** In the page: one WHEP watch, timed; the video element stays playing until `stopWatch`. */
@@ -185,8 +191,84 @@ async function watchWs(page: Page, token: string, target: Record<string, string>
   }, { token, target });
 }
 
+/**
+ * The operator's way: on a freshly loaded vehicle page (signed in), a click on "Watch live" mounts
+ * the live player, which fetches a token if the page has none, opens the signaling socket,
+ * authenticates and watches, all after the click. Steps are read from the page's own WebSocket and
+ * RTCPeerConnection (wrapped before the click).
+ */
+async function watchPage(page: Page, vehiclePage: string): Promise<PageTimes> {
+  await page.goto(vehiclePage);
+  await page.getByRole("button", { name: /Watch live/ }).first().waitFor();
+  return await page.evaluate(async () => {
+    // deno-lint-ignore no-explicit-any
+    const g = globalThis as any;
+    const epoch = Date.now();
+    const t0 = performance.now();
+    const at = () => performance.now() - t0;
+    const times = {
+      epoch,
+      socket: 0,
+      ready: 0,
+      offer: 0,
+      answer: 0,
+      connected: 0,
+      frame: 0,
+      resource: "",
+    };
+    const NativeSocket = WebSocket;
+    g.WebSocket = class extends NativeSocket {
+      constructor(url: string | URL, protocols?: string | string[]) {
+        super(url, protocols);
+        this.addEventListener("open", () => times.socket ||= at());
+        this.addEventListener("message", (event) => {
+          if (!times.ready && String(event.data).includes('"ready"')) times.ready = at();
+        });
+      }
+    };
+    const NativePc = RTCPeerConnection;
+    g.RTCPeerConnection = class extends NativePc {
+      constructor(config?: RTCConfiguration) {
+        super(config);
+        this.addEventListener("connectionstatechange", () => {
+          if (this.connectionState === "connected") times.connected ||= at();
+        });
+      }
+      override setRemoteDescription(description: RTCSessionDescriptionInit) {
+        times.offer ||= at();
+        return super.setRemoteDescription(description);
+      }
+      override setLocalDescription(description?: RTCLocalSessionDescriptionInit) {
+        return super.setLocalDescription(description).then(() => void (times.answer ||= at()));
+      }
+    };
+    const frame = new Promise<number>((resolve) => {
+      const seen = () => {
+        const video = document.querySelector(".live-player video");
+        if (!video) return false;
+        // deno-lint-ignore no-explicit-any
+        (video as any).requestVideoFrameCallback(() => resolve(at()));
+        return true;
+      };
+      const observer = new MutationObserver(() => seen() && observer.disconnect());
+      observer.observe(document.body, { childList: true, subtree: true });
+    });
+    document.querySelector<HTMLButtonElement>(".live-tile button.primary")!.click();
+    times.frame = await Promise.race([
+      frame,
+      new Promise<number>((_, reject) => setTimeout(() => reject(new Error("no frame")), 20_000)),
+    ]);
+    return times;
+  });
+}
+
 /** In the page: ends every watch it holds; then the WHEP resources are deleted. */
 async function stopWatches(page: Page, server: string, token: string, resources: string[]) {
+  if (values.via === "page") {
+    // Leaving the vehicle page closes its player's socket, which ends the watch.
+    await page.goto(`${server}/healthz`);
+    return;
+  }
   await page.evaluate(() => {
     // deno-lint-ignore no-explicit-any
     for (const w of (globalThis as any).watches ?? []) {
@@ -267,7 +349,20 @@ const results = { cold: [] as PageTimes[], demand: [] as PageTimes[], warm: [] a
   await page.goto(`${server.url}/healthz`);
   const holderPage = await browser.newPage();
   await holderPage.goto(`${server.url}/healthz`);
-  const once = async (target: Page) => {
+  const vehiclePage = `${server.url}/admin/fleets/${vehicle.fleetId}/vehicles/${vehicle.vehicleId}`;
+  if (values.via === "page") {
+    for (const target of [page, holderPage]) {
+      await target.goto(`${server.url}/admin/sign-in`);
+      await target.getByLabel("Email").fill(OWNER.email);
+      await target.getByLabel("Password").fill(OWNER.password);
+      await Promise.all([
+        target.waitForURL((u) => !u.pathname.startsWith("/admin/sign-in")),
+        target.getByRole("button", { name: "Sign in" }).click(),
+      ]);
+    }
+  }
+  const once = async (target: Page): Promise<PageTimes> => {
+    if (values.via === "page") return await watchPage(target, vehiclePage);
     const times = values.via === "ws"
       ? await watchWs(target, vehicle.ownerToken, {
         fleetId: vehicle.fleetId,
@@ -328,11 +423,17 @@ const results = { cold: [] as PageTimes[], demand: [] as PageTimes[], warm: [] a
           console.log(`cold round ${round}: first frame ${Math.round(cold.frame)} ms`);
           const pageRows = [
             `  +    0 ms  page: click`,
+            ...(cold.socket
+              ? [
+                `  +${String(Math.round(cold.socket)).padStart(5)} ms  page: socket open`,
+                `  +${String(Math.round(cold.ready ?? 0)).padStart(5)} ms  page: socket ready`,
+              ]
+              : []),
             `  +${String(Math.round(cold.offer)).padStart(5)} ms  page: ${
-              values.via === "ws" ? "server's offer in" : "offer POSTed"
+              values.via === "whep" ? "offer POSTed" : "server's offer in"
             }`,
             `  +${String(Math.round(cold.answer)).padStart(5)} ms  page: ${
-              values.via === "ws" ? "answer sent" : "answer applied"
+              values.via === "whep" ? "answer applied" : "answer sent"
             }`,
             `  +${String(Math.round(cold.connected)).padStart(5)} ms  page: connected`,
             `  +${String(Math.round(cold.frame)).padStart(5)} ms  page: first frame decoded`,
