@@ -8,6 +8,8 @@ import { type Broadcast, MAX_MESSAGE_BYTES, openBroadcast } from "./lib/broadcas
 import { type Catalog, openCatalog } from "./lib/catalog/mod.ts";
 import type { Config } from "./lib/config/mod.ts";
 import { type EventBus, openBus } from "./lib/bus/mod.ts";
+import { InstructionsDesk, UploadPolicies } from "./lib/policy/mod.ts";
+import { Availability, Recalls } from "./lib/recall/mod.ts";
 import { DiskHealth } from "./lib/disk/mod.ts";
 import { FleetRegistry } from "./lib/fleet/mod.ts";
 import { Indexer, Ingest } from "./lib/ingest/mod.ts";
@@ -149,11 +151,25 @@ export async function createPlatform(
   });
   retention.registerMetrics(metrics.registry);
   if (roles.has("indexer")) retention.start();
+  const instructions = new InstructionsDesk(catalog, broadcast);
+  const policies = new UploadPolicies(catalog, registry, instructions);
+  const recalls = new Recalls(
+    catalog,
+    registry,
+    instructions,
+    bus,
+    logger.child({ part: "recalls" }),
+  );
+  const availability = new Availability(catalog, registry);
   const app = createApp({
     config,
     catalog,
     identity,
     registry,
+    policies,
+    recalls,
+    availability,
+    instructions,
     ingest,
     store,
     playback,
@@ -220,6 +236,7 @@ export async function createPlatform(
     close() {
       closed ??= (async () => {
         clearInterval(maintenance);
+        instructions.close();
         disk.close();
         await live?.close();
         await retention.close();

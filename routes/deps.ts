@@ -8,6 +8,8 @@ import type { ObjectStore } from "../lib/storage/mod.ts";
 import type { Metrics, SecuredOptions } from "../lib/http/mod.ts";
 import type { Logger } from "../lib/log/mod.ts";
 import type { LiveService } from "../lib/live/mod.ts";
+import type { InstructionsDesk, UploadPolicies } from "../lib/policy/mod.ts";
+import type { Availability, Recalls } from "../lib/recall/mod.ts";
 
 /** A dependency's state for `/readyz`. */
 export interface ReadinessCheck {
@@ -31,6 +33,14 @@ export interface RouteDeps {
   indexerStats?: () => IndexerStats;
   /** Live streaming; null when LIVE is off. */
   live: LiveService | null;
+  /** Upload policies of fleets, vehicles and cameras. */
+  policies: UploadPolicies;
+  /** Recalls of full-quality ranges from vehicles. */
+  recalls: Recalls;
+  /** Where each moment of a camera's recording is (server, vehicle, nowhere). */
+  availability: Availability;
+  /** Vehicles' instructions (heartbeat answers and long polls). */
+  instructions: InstructionsDesk;
   /** Options every `secured(...)` route definition takes. */
   secure: SecuredOptions;
 }

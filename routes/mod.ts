@@ -21,6 +21,7 @@ import { registerIngestRoutes } from "./api/v1/ingest.ts";
 import { registerLiveRoutes } from "./api/v1/live.ts";
 import { registerPlaybackRoutes } from "./api/v1/playback.ts";
 import { registerRecordingRoutes } from "./api/v1/recordings.ts";
+import { registerUploadPolicyRoutes } from "./api/v1/upload_policies.ts";
 import { registerUserRoutes } from "./api/v1/users.ts";
 import { registerVehicleRoutes } from "./api/v1/vehicles.ts";
 import { registerUsageRoutes } from "./api/v1/usage.ts";
@@ -94,6 +95,7 @@ export function createApp(deps: RouteDeps): ApiApp {
   registerStatusRoutes(app, deps);
   registerSystemHealthRoutes(app, deps);
   registerCameraRoutes(app, deps);
+  registerUploadPolicyRoutes(app, deps);
   registerDeviceRoutes(app, deps);
   registerIngestRoutes(app, deps);
   registerRecordingRoutes(app, deps);

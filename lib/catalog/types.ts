@@ -3,6 +3,11 @@
  * PostgreSQL at scale) satisfy these with the same semantics; nothing here is dialect-specific.
  * Every fleet-owned entity is read and changed through its fleet id, so tenancy cannot be skipped.
  */
+import type {
+  InventoryRepository,
+  RecallRepository,
+  UploadPolicyRepository,
+} from "./policy_types.ts";
 
 /** A tenant: an operator's fleet of vehicles and the people who watch them. */
 export interface Fleet {
@@ -494,6 +499,9 @@ export interface Catalog {
   readonly urlSigningKeys: UrlSigningKeyRepository;
   readonly retention: RetentionRepository;
   readonly retimes: RetimeRepository;
+  readonly uploadPolicies: UploadPolicyRepository;
+  readonly recalls: RecallRepository;
+  readonly inventory: InventoryRepository;
   readonly usage: UsageRepository;
   /** Throws when the catalog cannot serve queries; used by `/readyz`. */
   ping(): Promise<void>;

@@ -233,6 +233,58 @@ export const POSTGRES_MIGRATIONS: ReadonlyArray<{ version: number; name: string;
     `,
   },
   {
+    version: 12,
+    name: "upload policies, recalls, vehicle inventory",
+    // A policy per fleet, vehicle or camera (scope_id is that id; ids are unique across kinds), its
+    // rows going with what it is set on. Recalls wait for their vehicle however long it is away;
+    // the vehicle's active ones are read on every heartbeat and instructions request (the partial
+    // index). The inventory is what each vehicle last reported holding, per camera and rendition.
+    sql: `
+      CREATE TABLE upload_policies (
+        scope_id text PRIMARY KEY,
+        scope text NOT NULL CHECK (scope IN ('fleet', 'vehicle', 'camera')),
+        fleet_id text NOT NULL REFERENCES fleets(id) ON DELETE CASCADE,
+        vehicle_id text REFERENCES vehicles(id) ON DELETE CASCADE,
+        camera_id text REFERENCES cameras(id) ON DELETE CASCADE,
+        mode text NOT NULL CHECK (mode IN ('continuous', 'proxy', 'on-request')),
+        proxy_height integer NOT NULL,
+        proxy_bitrate_kbps integer NOT NULL,
+        recall_max_seconds integer,
+        updated_at bigint NOT NULL
+      );
+      CREATE INDEX upload_policies_vehicle ON upload_policies(vehicle_id);
+      CREATE TABLE recalls (
+        id text PRIMARY KEY,
+        fleet_id text NOT NULL,
+        vehicle_id text NOT NULL REFERENCES vehicles(id) ON DELETE CASCADE,
+        camera_id text NOT NULL REFERENCES cameras(id) ON DELETE CASCADE,
+        from_ms bigint NOT NULL,
+        to_ms bigint NOT NULL,
+        origin text NOT NULL CHECK (origin IN ('operator', 'event')),
+        created_by text,
+        state text NOT NULL CHECK (
+          state IN ('queued', 'uploading', 'complete', 'partial', 'expired', 'cancelled')
+        ),
+        progress text,
+        created_at bigint NOT NULL,
+        updated_at bigint NOT NULL,
+        finished_at bigint,
+        CHECK (to_ms > from_ms)
+      );
+      CREATE INDEX recalls_vehicle_active ON recalls(vehicle_id, created_at)
+        WHERE finished_at IS NULL;
+      CREATE INDEX recalls_camera ON recalls(camera_id, created_at);
+      CREATE TABLE vehicle_inventory (
+        vehicle_id text NOT NULL REFERENCES vehicles(id) ON DELETE CASCADE,
+        camera text NOT NULL,
+        rendition text NOT NULL CHECK (rendition IN ('full', 'proxy')),
+        ranges text NOT NULL,
+        reported_at bigint NOT NULL,
+        PRIMARY KEY (vehicle_id, camera, rendition)
+      );
+    `,
+  },
+  {
     version: 13,
     name: "recording renditions and data usage",
     // As in SQLite. Adding a column with a constant default rewrites no rows.

@@ -9,6 +9,7 @@ import { Database, describe } from "./database.ts";
 import { PostgresCameras, PostgresFleets, PostgresUsers, PostgresVehicles } from "./fleet_repos.ts";
 import { PostgresLinks, PostgresUrlSigningKeys } from "./link_repos.ts";
 import { PostgresRetention } from "./retention_repos.ts";
+import { PostgresInventory, PostgresRecalls, PostgresUploadPolicies } from "./policy_repos.ts";
 import { PostgresRetimes } from "./retime_repos.ts";
 import {
   PostgresRecordings,
@@ -38,6 +39,9 @@ export class PostgresCatalog implements Catalog {
   readonly urlSigningKeys;
   readonly retention;
   readonly retimes;
+  readonly uploadPolicies;
+  readonly recalls;
+  readonly inventory;
   readonly usage;
   readonly #db: Database;
 
@@ -58,6 +62,9 @@ export class PostgresCatalog implements Catalog {
     this.urlSigningKeys = new PostgresUrlSigningKeys(db);
     this.retention = new PostgresRetention(db);
     this.retimes = new PostgresRetimes(db);
+    this.uploadPolicies = new PostgresUploadPolicies(db);
+    this.recalls = new PostgresRecalls(db);
+    this.inventory = new PostgresInventory(db);
     this.usage = new PostgresUsage(db);
   }
 

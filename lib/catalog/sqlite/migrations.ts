@@ -229,6 +229,58 @@ export const SQLITE_MIGRATIONS: ReadonlyArray<{ version: number; name: string; s
     `,
   },
   {
+    version: 12,
+    name: "upload policies, recalls, vehicle inventory",
+    // A policy per fleet, vehicle or camera (scope_id is that id; ids are unique across kinds), its
+    // rows going with what it is set on. Recalls wait for their vehicle however long it is away;
+    // the vehicle's active ones are read on every heartbeat and instructions request (the partial
+    // index). The inventory is what each vehicle last reported holding, per camera and rendition.
+    sql: `
+      CREATE TABLE upload_policies (
+        scope_id TEXT PRIMARY KEY,
+        scope TEXT NOT NULL CHECK (scope IN ('fleet', 'vehicle', 'camera')),
+        fleet_id TEXT NOT NULL REFERENCES fleets(id) ON DELETE CASCADE,
+        vehicle_id TEXT REFERENCES vehicles(id) ON DELETE CASCADE,
+        camera_id TEXT REFERENCES cameras(id) ON DELETE CASCADE,
+        mode TEXT NOT NULL CHECK (mode IN ('continuous', 'proxy', 'on-request')),
+        proxy_height INTEGER NOT NULL,
+        proxy_bitrate_kbps INTEGER NOT NULL,
+        recall_max_seconds INTEGER,
+        updated_at INTEGER NOT NULL
+      );
+      CREATE INDEX upload_policies_vehicle ON upload_policies(vehicle_id);
+      CREATE TABLE recalls (
+        id TEXT PRIMARY KEY,
+        fleet_id TEXT NOT NULL,
+        vehicle_id TEXT NOT NULL REFERENCES vehicles(id) ON DELETE CASCADE,
+        camera_id TEXT NOT NULL REFERENCES cameras(id) ON DELETE CASCADE,
+        from_ms INTEGER NOT NULL,
+        to_ms INTEGER NOT NULL,
+        origin TEXT NOT NULL CHECK (origin IN ('operator', 'event')),
+        created_by TEXT,
+        state TEXT NOT NULL CHECK (
+          state IN ('queued', 'uploading', 'complete', 'partial', 'expired', 'cancelled')
+        ),
+        progress TEXT,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL,
+        finished_at INTEGER,
+        CHECK (to_ms > from_ms)
+      );
+      CREATE INDEX recalls_vehicle_active ON recalls(vehicle_id, created_at)
+        WHERE finished_at IS NULL;
+      CREATE INDEX recalls_camera ON recalls(camera_id, created_at);
+      CREATE TABLE vehicle_inventory (
+        vehicle_id TEXT NOT NULL REFERENCES vehicles(id) ON DELETE CASCADE,
+        camera TEXT NOT NULL,
+        rendition TEXT NOT NULL CHECK (rendition IN ('full', 'proxy')),
+        ranges TEXT NOT NULL,
+        reported_at INTEGER NOT NULL,
+        PRIMARY KEY (vehicle_id, camera, rendition)
+      ) WITHOUT ROWID;
+    `,
+  },
+  {
     version: 13,
     name: "recording renditions and data usage",
     // A recording is full quality or the proxy the same capture makes beside it (existing ones are

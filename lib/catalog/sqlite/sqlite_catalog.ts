@@ -11,6 +11,7 @@ import { Database } from "./database.ts";
 import { SqliteCameras, SqliteFleets, SqliteUsers, SqliteVehicles } from "./fleet_repos.ts";
 import { SqliteLinks, SqliteUrlSigningKeys } from "./link_repos.ts";
 import { SqliteRetention } from "./retention_repos.ts";
+import { SqliteInventory, SqliteRecalls, SqliteUploadPolicies } from "./policy_repos.ts";
 import { SqliteRetimes } from "./retime_repos.ts";
 import {
   SqliteRecordings,
@@ -37,6 +38,9 @@ export class SqliteCatalog implements Catalog {
   readonly urlSigningKeys;
   readonly retention;
   readonly retimes;
+  readonly uploadPolicies;
+  readonly recalls;
+  readonly inventory;
   readonly usage;
   readonly #db: Database;
 
@@ -72,6 +76,9 @@ export class SqliteCatalog implements Catalog {
     this.links = new SqliteLinks(this.#db);
     this.urlSigningKeys = new SqliteUrlSigningKeys(this.#db);
     this.retimes = new SqliteRetimes(this.#db);
+    this.uploadPolicies = new SqliteUploadPolicies(this.#db);
+    this.recalls = new SqliteRecalls(this.#db);
+    this.inventory = new SqliteInventory(this.#db);
     this.usage = new SqliteUsage(this.#db);
     this.retention = new SqliteRetention(this.#db);
   }

@@ -59,12 +59,66 @@ export const HeartbeatBody = z.object({
       }),
     }).strict(),
   ).max(32),
+  instructionsVersion: z.string().max(64).nullable().optional().openapi({
+    description: "Version of the instructions the agent applies; null: none yet",
+  }),
+  inventory: z.array(
+    z.object({
+      camera: z.string().max(32),
+      rendition: z.enum(["full", "proxy"]),
+      ranges: z.array(z.tuple([z.number().int().min(0), z.number().int().min(0)])).max(512)
+        .openapi({ description: "What the vehicle holds: [fromMs, toMs] epoch ms, ascending" }),
+    }).strict(),
+  ).max(64).optional().openapi({
+    description: "What the vehicle holds, per camera and rendition (replaces the last report)",
+  }),
+  recalls: z.array(
+    z.object({
+      id: z.string().max(64),
+      state: z.enum(["pending", "uploading", "done"]),
+      segmentsTotal: Count,
+      segmentsDone: Count,
+      bytesTotal: Count,
+      bytesDone: Count,
+      missing: z.array(
+        z.object({
+          from: Timestamp,
+          to: Timestamp,
+          reason: z.enum(["evicted", "not-recorded"]),
+        }).strict(),
+      ).max(512),
+    }).strict(),
+  ).max(64).optional().openapi({ description: "Progress of the recalls the vehicle works on" }),
 }).strict().openapi("Heartbeat");
+
+const UploadMode = z.enum(["continuous", "proxy", "on-request"]);
+const ProxySettings = z.object({ height: z.number().int(), bitrateKbps: z.number().int() });
+/** What the server asks of a vehicle: its cameras' upload policies and the recalls to fulfil. */
+export const InstructionsView = z.object({
+  version: z.string().openapi({ description: "Changes whenever anything else here changes" }),
+  segmentSeconds: z.number().nullable().openapi({
+    description: "The fleet's segment length; null: the agent's own",
+  }),
+  cameras: z.array(z.object({ camera: z.string(), mode: UploadMode, proxy: ProxySettings })),
+  defaultPolicy: z.object({ mode: UploadMode, proxy: ProxySettings }).openapi({
+    description: "For cameras not listed",
+  }),
+  recalls: z.array(
+    z.object({
+      id: z.string(),
+      camera: z.string(),
+      from: z.string().datetime(),
+      to: z.string().datetime(),
+    }),
+  ).openapi({
+    description: "Every recall to work on; one the vehicle holds that is not listed is dropped",
+  }),
+}).openapi("Instructions");
 
 /** How vehicles enrol, obtain device tokens and learn about themselves. */
 export function registerDeviceRoutes(
   app: ApiApp,
-  { identity, registry, catalog, secure, config }: RouteDeps,
+  { identity, registry, catalog, secure, config, recalls, instructions }: RouteDeps,
 ) {
   app.openapi(
     secured(
@@ -191,18 +245,65 @@ export function registerDeviceRoutes(
         method: "post",
         path: "/api/v1/device/heartbeat",
         tags: ["device"],
-        summary: "Report the agent's state: queues, evictions, clock",
+        summary: "Report the agent's state: queues, evictions, clock, holdings, recalls",
+        description: "Answers the vehicle's instructions (upload policies and recalls).",
         request: jsonBody(HeartbeatBody),
-        responses: { 204: { description: "Recorded" } },
+        responses: { 200: jsonResponse(InstructionsView, "Recorded; the vehicle's instructions") },
       }),
     ),
     async (c) => {
       const device = deviceOf(c);
-      const heartbeat = c.req.valid("json");
+      // What the vehicle holds and its recalls' progress are kept apart from its status.
+      const { inventory, recalls: reports, ...heartbeat } = c.req.valid("json");
       const at = new Date();
       await catalog.vehicleStatus.report(device.vehicleId, heartbeat, at);
       registry.heartbeats.record(device.vehicleId, heartbeat, at);
-      return c.body(null, 204);
+      if (inventory) await catalog.inventory.replace(device.vehicleId, inventory, at);
+      if (reports) await recalls.report(device.vehicleId, reports, at);
+      return c.json(await instructions.document(device.fleetId, device.vehicleId), 200);
+    },
+  );
+
+  app.openapi(
+    secured(
+      secure,
+      access.device(),
+      createRoute({
+        method: "get",
+        path: "/api/v1/device/instructions",
+        operationId: "getDeviceInstructions",
+        tags: ["device"],
+        summary: "The vehicle's instructions, as a long poll",
+        description: "Answers at once when the instructions' version differs from `known`, else " +
+          "when they change or `wait` seconds pass (then 304). A vehicle holds one long poll: a " +
+          "newer one ends the older (304).",
+        request: {
+          query: z.object({
+            known: z.string().max(64).optional().openapi({
+              description: "The version the vehicle has; absent: answer at once",
+            }),
+            wait: z.coerce.number().int().min(0).max(30).optional().openapi({
+              description: "Seconds to hold the request (0-30); absent: 25",
+            }),
+          }),
+        },
+        responses: {
+          200: jsonResponse(InstructionsView, "The instructions, changed"),
+          304: { description: "Unchanged after `wait` seconds" },
+        },
+      }),
+    ),
+    async (c) => {
+      const device = deviceOf(c);
+      const { known, wait } = c.req.valid("query");
+      const document = await instructions.wait(
+        device.fleetId,
+        device.vehicleId,
+        known,
+        (wait ?? 25) * 1000,
+        c.req.raw.signal,
+      );
+      return document ? c.json(document, 200) : c.body(null, 304);
     },
   );
 }

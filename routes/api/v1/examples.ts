@@ -18,6 +18,7 @@ const ADMIN = "usr_8s4t1v6w3x9y2z5a7b0c";
 const CREDENTIAL = "crd_6e2g8h4j0k7m3n9p5q1r";
 const LINK = "lnk_4t8v2w6x0y3z7a1b5c9d";
 const RECORDING = "rec-20261206-0700";
+const RECALL = "rcl_9c3d7f1g5h2j8k4m6n0p";
 const SERVER = "https://motorcade.example.com";
 const CAMERA_PATH = `/api/v1/fleets/${FLEET}/vehicles/${VEHICLE}/cameras/${CAMERA}`;
 const JWT =
@@ -111,6 +112,75 @@ const heartbeat = {
     evictedBytes: 0,
     quarantined: 0,
   }],
+};
+const heartbeatWithHoldings = {
+  ...heartbeat,
+  instructionsVersion: "5d41402abc4b2a76b9719d91",
+  inventory: [{
+    camera: "front",
+    rendition: "full",
+    ranges: [[1_765_000_800_000, 1_765_008_821_000]],
+  }],
+  recalls: [{
+    id: RECALL,
+    state: "uploading",
+    segmentsTotal: 30,
+    segmentsDone: 12,
+    bytesTotal: 36_000_000,
+    bytesDone: 14_400_000,
+    missing: [],
+  }],
+};
+const proxy = { height: 320, bitrateKbps: 150 };
+const instructions = {
+  version: "5d41402abc4b2a76b9719d91",
+  segmentSeconds: null,
+  cameras: [{ camera: "front", mode: "proxy", proxy }],
+  defaultPolicy: { mode: "proxy", proxy },
+  recalls: [{
+    id: RECALL,
+    camera: "front",
+    from: "2026-12-06T08:00:00.000Z",
+    to: "2026-12-06T08:01:00.000Z",
+  }],
+};
+const policy = {
+  mode: "proxy",
+  proxy,
+  source: "vehicle",
+  own: { mode: "proxy", proxy, updatedAt: "2026-12-06T09:30:00.000Z" },
+};
+const fleetPolicy = {
+  mode: "continuous",
+  proxy,
+  source: "fleet",
+  own: { mode: "continuous", proxy, updatedAt: "2026-12-06T09:30:00.000Z" },
+  recallMaxSeconds: 3600,
+};
+const recall = {
+  id: RECALL,
+  fleetId: FLEET,
+  vehicleId: VEHICLE,
+  cameraId: CAMERA,
+  from: "2026-12-06T08:00:00.000Z",
+  to: "2026-12-06T08:01:00.000Z",
+  origin: "operator",
+  createdBy: USER,
+  state: "partial",
+  progress: {
+    segmentsTotal: 28,
+    segmentsDone: 28,
+    bytesTotal: 33_600_000,
+    bytesDone: 33_600_000,
+    missing: [{
+      from: "2026-12-06T08:00:00.000Z",
+      to: "2026-12-06T08:00:04.000Z",
+      reason: "evicted",
+    }],
+  },
+  createdAt: "2026-12-06T09:40:00.000Z",
+  updatedAt: "2026-12-06T09:42:10.000Z",
+  finishedAt: "2026-12-06T09:42:10.000Z",
 };
 const sdpOffer = [
   "v=0",
@@ -376,7 +446,82 @@ export const EXAMPLES: Record<string, OperationExamples> = {
     },
   },
   getDeviceVehicle: { responses: { 200: { vehicle, cameras: [camera] } } },
-  deviceHeartbeat: { request: heartbeat },
+  deviceHeartbeat: { request: heartbeatWithHoldings, responses: { 200: instructions } },
+  getDeviceInstructions: { responses: { 200: instructions } },
+  getFleetUploadPolicy: { responses: { 200: fleetPolicy } },
+  replaceFleetUploadPolicy: {
+    request: { mode: "continuous", recallMaxSeconds: 3600 },
+    responses: { 200: fleetPolicy },
+  },
+  getFleetVehicleUploadPolicy: { responses: { 200: policy } },
+  replaceFleetVehicleUploadPolicy: {
+    request: { mode: "proxy", proxy },
+    responses: { 200: policy },
+  },
+  deleteFleetVehicleUploadPolicy: {
+    responses: { 200: { mode: "continuous", proxy, source: "fleet", own: null } },
+  },
+  getFleetVehicleCameraUploadPolicy: { responses: { 200: policy } },
+  replaceFleetVehicleCameraUploadPolicy: {
+    request: { mode: "on-request" },
+    responses: { 200: { ...policy, mode: "on-request", source: "camera" } },
+  },
+  deleteFleetVehicleCameraUploadPolicy: {
+    responses: { 200: { ...policy, own: null } },
+  },
+  createFleetVehicleCameraRecall: {
+    request: { from: "2026-12-06T08:00:00.000Z", to: "2026-12-06T08:01:00.000Z" },
+    responses: {
+      201: {
+        ...recall,
+        state: "queued",
+        progress: null,
+        updatedAt: recall.createdAt,
+        finishedAt: null,
+      },
+    },
+  },
+  listFleetVehicleCameraRecalls: { responses: { 200: { recalls: [recall] } } },
+  getFleetRecall: { responses: { 200: recall } },
+  deleteFleetRecall: {
+    responses: {
+      200: {
+        ...recall,
+        state: "cancelled",
+        progress: null,
+        updatedAt: "2026-12-06T09:41:00.000Z",
+        finishedAt: "2026-12-06T09:41:00.000Z",
+      },
+    },
+  },
+  getFleetVehicleCameraAvailability: {
+    responses: {
+      200: {
+        from: "2026-12-06T08:00:00.000Z",
+        to: "2026-12-06T09:00:00.000Z",
+        renditions: [
+          {
+            rendition: "full",
+            spans: [
+              { from: "2026-12-06T08:00:00.000Z", to: "2026-12-06T08:01:00.000Z", where: "server" },
+              {
+                from: "2026-12-06T08:01:00.000Z",
+                to: "2026-12-06T09:00:00.000Z",
+                where: "vehicle",
+              },
+            ],
+          },
+          {
+            rendition: "proxy",
+            spans: [
+              { from: "2026-12-06T08:00:00.000Z", to: "2026-12-06T09:00:00.000Z", where: "server" },
+            ],
+          },
+        ],
+        inventoryReportedAt: "2026-12-06T09:00:05.000Z",
+      },
+    },
+  },
   replaceIngestVehicleCameraRecordingInit: {
     responses: { 200: { ...stored, status: "duplicate" }, 201: stored },
   },

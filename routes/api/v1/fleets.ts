@@ -64,7 +64,10 @@ const retentionView = (preview: RetentionPreview) => ({
 });
 
 /** Fleets: owners create, name and delete them; a fleet's users see their own. */
-export function registerFleetRoutes(app: ApiApp, { registry, secure }: RouteDeps) {
+export function registerFleetRoutes(
+  app: ApiApp,
+  { registry, secure, instructions }: RouteDeps,
+) {
   app.openapi(
     secured(
       secure,
@@ -145,6 +148,8 @@ export function registerFleetRoutes(app: ApiApp, { registry, secure }: RouteDeps
       const fleet = await registry.updateFleet(fleetId, c.req.valid("json"), {
         seesAllFleets: userOf(c).role === "owner",
       });
+      // The segment length is part of every vehicle's instructions.
+      instructions.changed(fleetId);
       return c.json(fleetView(fleet), 200);
     },
   );
