@@ -1,7 +1,17 @@
 const ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz";
 
 /** Prefixes of entity ids, so an id says what it names. */
-export type IdPrefix = "flt" | "usr" | "veh" | "cam" | "crd" | "ses" | "key" | "lnk" | "rcl";
+export type IdPrefix =
+  | "flt"
+  | "usr"
+  | "veh"
+  | "cam"
+  | "crd"
+  | "ses"
+  | "key"
+  | "lnk"
+  | "rcl"
+  | "evt";
 
 /** A new random id such as `veh_5k2m…` (20 characters of Crockford base32, 100 bits). */
 export function newId(prefix: IdPrefix): string {

@@ -9,6 +9,7 @@ import type { Catalog } from "./types.ts";
 
 export * from "./types.ts";
 export * from "./policy_types.ts";
+export * from "./event_types.ts";
 export { ID_PATTERN, newId } from "./ids.ts";
 /** The PostgreSQL pool with the catalog's error mapping (for LISTEN/NOTIFY beside the catalog). */
 export { Database as PostgresDatabase } from "./postgres/database.ts";

@@ -8,6 +8,11 @@ import type {
   RecallRepository,
   UploadPolicyRepository,
 } from "./policy_types.ts";
+import type {
+  EventRuleRepository,
+  FleetWebhookRepository,
+  VehicleEventRepository,
+} from "./event_types.ts";
 
 /** A tenant: an operator's fleet of vehicles and the people who watch them. */
 export interface Fleet {
@@ -502,6 +507,9 @@ export interface Catalog {
   readonly uploadPolicies: UploadPolicyRepository;
   readonly recalls: RecallRepository;
   readonly inventory: InventoryRepository;
+  readonly events: VehicleEventRepository;
+  readonly eventRules: EventRuleRepository;
+  readonly webhooks: FleetWebhookRepository;
   readonly usage: UsageRepository;
   /** Throws when the catalog cannot serve queries; used by `/readyz`. */
   ping(): Promise<void>;

@@ -303,4 +303,37 @@ export const POSTGRES_MIGRATIONS: ReadonlyArray<{ version: number; name: string;
       );
     `,
   },
+  {
+    version: 14,
+    name: "vehicle events, event rules, fleet webhooks",
+    // As in SQLite.
+    sql: `
+      CREATE TABLE vehicle_events (
+        id text PRIMARY KEY,
+        fleet_id text NOT NULL REFERENCES fleets(id) ON DELETE CASCADE,
+        vehicle_id text NOT NULL REFERENCES vehicles(id) ON DELETE CASCADE,
+        kind text NOT NULL,
+        at_ms bigint NOT NULL,
+        metadata text,
+        source text NOT NULL CHECK (source IN ('vehicle', 'operator')),
+        client_id text,
+        created_by text,
+        created_at bigint NOT NULL,
+        recalls text
+      );
+      CREATE UNIQUE INDEX vehicle_events_client ON vehicle_events(vehicle_id, client_id);
+      CREATE INDEX vehicle_events_time ON vehicle_events(vehicle_id, at_ms);
+      CREATE TABLE event_rules (
+        fleet_id text PRIMARY KEY REFERENCES fleets(id) ON DELETE CASCADE,
+        rules text NOT NULL,
+        updated_at bigint NOT NULL
+      );
+      CREATE TABLE fleet_webhooks (
+        fleet_id text PRIMARY KEY REFERENCES fleets(id) ON DELETE CASCADE,
+        url text NOT NULL,
+        secret text NOT NULL,
+        updated_at bigint NOT NULL
+      );
+    `,
+  },
 ];

@@ -10,6 +10,7 @@ import { PostgresCameras, PostgresFleets, PostgresUsers, PostgresVehicles } from
 import { PostgresLinks, PostgresUrlSigningKeys } from "./link_repos.ts";
 import { PostgresRetention } from "./retention_repos.ts";
 import { PostgresInventory, PostgresRecalls, PostgresUploadPolicies } from "./policy_repos.ts";
+import { PostgresEventRules, PostgresFleetWebhooks, PostgresVehicleEvents } from "./event_repos.ts";
 import { PostgresRetimes } from "./retime_repos.ts";
 import {
   PostgresRecordings,
@@ -42,6 +43,9 @@ export class PostgresCatalog implements Catalog {
   readonly uploadPolicies;
   readonly recalls;
   readonly inventory;
+  readonly events;
+  readonly eventRules;
+  readonly webhooks;
   readonly usage;
   readonly #db: Database;
 
@@ -65,6 +69,9 @@ export class PostgresCatalog implements Catalog {
     this.uploadPolicies = new PostgresUploadPolicies(db);
     this.recalls = new PostgresRecalls(db);
     this.inventory = new PostgresInventory(db);
+    this.events = new PostgresVehicleEvents(db);
+    this.eventRules = new PostgresEventRules(db);
+    this.webhooks = new PostgresFleetWebhooks(db);
     this.usage = new PostgresUsage(db);
   }
 

@@ -303,4 +303,40 @@ export const SQLITE_MIGRATIONS: ReadonlyArray<{ version: number; name: string; s
       ) WITHOUT ROWID;
     `,
   },
+  {
+    version: 14,
+    name: "vehicle events, event rules, fleet webhooks",
+    // Events a vehicle or an operator reports: listed per vehicle and time (the index), a retried
+    // report found by the reporter's own id (unique per vehicle; NULLs, operators' events without
+    // one, never collide). recalls: what the fleet's rules made of it (JSON), NULL until applied.
+    // A fleet's event rules are one JSON list; its webhook is a URL and the secret that signs.
+    sql: `
+      CREATE TABLE vehicle_events (
+        id TEXT PRIMARY KEY,
+        fleet_id TEXT NOT NULL REFERENCES fleets(id) ON DELETE CASCADE,
+        vehicle_id TEXT NOT NULL REFERENCES vehicles(id) ON DELETE CASCADE,
+        kind TEXT NOT NULL,
+        at_ms INTEGER NOT NULL,
+        metadata TEXT,
+        source TEXT NOT NULL CHECK (source IN ('vehicle', 'operator')),
+        client_id TEXT,
+        created_by TEXT,
+        created_at INTEGER NOT NULL,
+        recalls TEXT
+      );
+      CREATE UNIQUE INDEX vehicle_events_client ON vehicle_events(vehicle_id, client_id);
+      CREATE INDEX vehicle_events_time ON vehicle_events(vehicle_id, at_ms);
+      CREATE TABLE event_rules (
+        fleet_id TEXT PRIMARY KEY REFERENCES fleets(id) ON DELETE CASCADE,
+        rules TEXT NOT NULL,
+        updated_at INTEGER NOT NULL
+      );
+      CREATE TABLE fleet_webhooks (
+        fleet_id TEXT PRIMARY KEY REFERENCES fleets(id) ON DELETE CASCADE,
+        url TEXT NOT NULL,
+        secret TEXT NOT NULL,
+        updated_at INTEGER NOT NULL
+      );
+    `,
+  },
 ];

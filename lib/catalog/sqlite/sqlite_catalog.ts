@@ -12,6 +12,7 @@ import { SqliteCameras, SqliteFleets, SqliteUsers, SqliteVehicles } from "./flee
 import { SqliteLinks, SqliteUrlSigningKeys } from "./link_repos.ts";
 import { SqliteRetention } from "./retention_repos.ts";
 import { SqliteInventory, SqliteRecalls, SqliteUploadPolicies } from "./policy_repos.ts";
+import { SqliteEventRules, SqliteFleetWebhooks, SqliteVehicleEvents } from "./event_repos.ts";
 import { SqliteRetimes } from "./retime_repos.ts";
 import {
   SqliteRecordings,
@@ -41,6 +42,9 @@ export class SqliteCatalog implements Catalog {
   readonly uploadPolicies;
   readonly recalls;
   readonly inventory;
+  readonly events;
+  readonly eventRules;
+  readonly webhooks;
   readonly usage;
   readonly #db: Database;
 
@@ -79,6 +83,9 @@ export class SqliteCatalog implements Catalog {
     this.uploadPolicies = new SqliteUploadPolicies(this.#db);
     this.recalls = new SqliteRecalls(this.#db);
     this.inventory = new SqliteInventory(this.#db);
+    this.events = new SqliteVehicleEvents(this.#db);
+    this.eventRules = new SqliteEventRules(this.#db);
+    this.webhooks = new SqliteFleetWebhooks(this.#db);
     this.usage = new SqliteUsage(this.#db);
     this.retention = new SqliteRetention(this.#db);
   }
