@@ -98,7 +98,9 @@ export async function createPlatform(
   } else if (owner) {
     logger.info("created the first platform owner", { email: owner.email });
   }
-  const registry = new FleetRegistry(catalog, identity);
+  const registry = new FleetRegistry(catalog, identity, {
+    heartbeatHistoryMs: config.heartbeatHistoryMs,
+  });
   const store = openObjectStore(config.storageUrl);
   const bus = engines.bus ?? openBus(config.bus, logger, disk);
   const ingest = new Ingest(catalog, store, bus, {

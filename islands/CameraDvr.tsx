@@ -24,6 +24,8 @@ export interface CameraDvrProps {
   vehicleId: string;
   cameraId: string;
   cameraName: string;
+  /** What the page calls the camera (its label, else its name). */
+  cameraLabel?: string;
   timeZone: string;
   /** The day shown, `YYYY-MM-DD` in `timeZone`. */
   day: string;
@@ -355,7 +357,10 @@ export default function CameraDvr(props: CameraDvrProps) {
     setCenter(cursor);
   };
   return (
-    <section class="dvr" aria-label={`Recordings of camera ${props.cameraName}`}>
+    <section
+      class="dvr"
+      aria-label={`Recordings of camera ${props.cameraLabel ?? props.cameraName}`}
+    >
       <form class="dvr-day" method="get">
         <label for="dvr-day">Day ({timeZone})</label>
         <input id="dvr-day" type="date" name="day" value={props.day} />
@@ -450,7 +455,7 @@ export default function CameraDvr(props: CameraDvrProps) {
         controls
         muted
         playsInline
-        aria-label={`Video of camera ${props.cameraName}`}
+        aria-label={`Video of camera ${props.cameraLabel ?? props.cameraName}`}
       />
       <p class="dvr-status" role="status" aria-live="polite">{status}</p>
       <div class="dvr-controls">

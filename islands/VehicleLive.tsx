@@ -12,7 +12,8 @@ export interface VehicleLiveProps {
   fleetId: string;
   vehicleId: string;
   vehicleName: string;
-  cameras: { id: string; name: string }[];
+  /** Each camera with its label (what the page calls it; null: its name). */
+  cameras: { id: string; name: string; label?: string | null }[];
   /** Whether this server streams live video (LIVE on). */
   live: boolean;
 }
@@ -45,7 +46,7 @@ export default function VehicleLive(props: VehicleLiveProps) {
             )
             : (
               <div class="live-idle">
-                <strong>{camera.name}</strong>
+                <strong>{camera.label ?? camera.name}</strong>
                 {live
                   ? (
                     <button
@@ -53,7 +54,7 @@ export default function VehicleLive(props: VehicleLiveProps) {
                       class="primary"
                       onClick={() => toggle(camera.name, true)}
                     >
-                      Watch live <span class="visually-hidden">{camera.name}</span>
+                      Watch live <span class="visually-hidden">{camera.label ?? camera.name}</span>
                     </button>
                   )
                   : <span class="muted">Live video is off on this server</span>}

@@ -78,7 +78,7 @@ function Camera(
   const t = cameraText(camera, now);
   return (
     <li>
-      <a href={paths.camera(fleetId, vehicleId, camera.id)}>{camera.name}</a>
+      <a href={paths.camera(fleetId, vehicleId, camera.id)}>{camera.label ?? camera.name}</a>
       <span class={`pill rec-${t.rec}`}>{t.recText}</span>
       {t.live && <span class={`pill live-${camera.live}`}>{t.live}</span>}
       <span class="muted">{t.detail}</span>

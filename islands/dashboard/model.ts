@@ -9,6 +9,8 @@
 export interface CameraStatusJson {
   id: string;
   name: string;
+  /** What operators call it; null or absent: shown by its name. */
+  label?: string | null;
   recording: boolean | null;
   recordingId: string | null;
   live: "streaming" | "ready" | "unavailable" | null;
@@ -105,7 +107,9 @@ export function applyQuery(
     if (!text) return true;
     return v.vehicle.name.toLowerCase().includes(text) ||
       v.vehicle.id.toLowerCase() === text ||
-      v.cameras.some((c) => c.name.toLowerCase().includes(text));
+      v.cameras.some((c) =>
+        c.name.toLowerCase().includes(text) || !!c.label?.toLowerCase().includes(text)
+      );
   });
   const byName = (a: VehicleStatusJson, b: VehicleStatusJson) =>
     collator.compare(a.vehicle.name, b.vehicle.name);

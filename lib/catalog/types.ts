@@ -67,7 +67,10 @@ export interface Camera {
   id: string;
   fleetId: string;
   vehicleId: string;
+  /** The agent's key for the camera (uploads and heartbeats use it); never changes. */
   name: string;
+  /** What operators call it (`Door, rear`); null: shown by its name. */
+  label: string | null;
   createdAt: Date;
 }
 
@@ -198,6 +201,8 @@ export interface CameraRepository {
   create(input: { fleetId: string; vehicleId: string; name: string }): Promise<Camera>;
   get(fleetId: string, id: string): Promise<Camera | undefined>;
   list(fleetId: string, vehicleId: string): Promise<Camera[]>;
+  /** Sets (or, with null, clears) the camera's label; its name stays. */
+  setLabel(fleetId: string, id: string, label: string | null): Promise<Camera | undefined>;
   delete(fleetId: string, id: string): Promise<boolean>;
 }
 
@@ -442,16 +447,37 @@ export interface CameraActivity {
   cameraId: string;
   vehicleId: string;
   name: string;
+  /** The operator's label; null: none. */
+  label: string | null;
   /** End of its latest recording; null before the first segment. */
   lastSegmentAt: Date | null;
   /** Bytes of its segments that started at or after the `sinceMs` asked for. */
   bytesSince: number;
 }
 
-/** Vehicles' latest heartbeats. */
+/** Which of a vehicle's heartbeats its history keeps. */
+export interface HeartbeatKeep {
+  /** Heartbeats reported before this are deleted. */
+  since: Date;
+  /** At most this many of the newest are kept. */
+  atMost: number;
+}
+
+/** Vehicles' latest heartbeats, and their recent history. */
 export interface VehicleStatusRepository {
-  report(vehicleId: string, status: Record<string, unknown>, at: Date): Promise<void>;
+  /**
+   * Stores a heartbeat as the vehicle's latest and, with `keep`, adds it to the vehicle's history,
+   * deleting the vehicle's heartbeats `keep` no longer covers, in one step.
+   */
+  report(
+    vehicleId: string,
+    status: Record<string, unknown>,
+    at: Date,
+    keep?: HeartbeatKeep,
+  ): Promise<void>;
   get(vehicleId: string): Promise<VehicleStatus | undefined>;
+  /** The vehicle's heartbeats reported since `since`, newest first, at most `limit`. */
+  history(vehicleId: string, since: Date, limit: number): Promise<VehicleStatus[]>;
   /** The latest heartbeat of every vehicle of a fleet that has reported one, in one query. */
   listFleet(fleetId: string): Promise<VehicleStatus[]>;
   /** Every camera of a fleet with its last segment and bytes recorded since `sinceMs`, in one query. */

@@ -58,6 +58,8 @@ export interface Config {
   gapToleranceMs: number;
   /** A vehicle is online while its last heartbeat is younger than this (3 × the agent's 30 s). */
   vehicleOfflineAfterMs: number;
+  /** How long each vehicle's heartbeats are kept in the catalog for its page's history. */
+  heartbeatHistoryMs: number;
   /** The retention sweep: how often it runs (0: not in this process) and its batch size. */
   retention: { intervalMs: number; batchSize: number };
   /** PEM certificate and key: when both are set the server speaks HTTPS itself. */
@@ -247,6 +249,12 @@ export const CONFIG_VARIABLES: ReadonlyArray<{ name: string; default: string; me
     default: "90s",
     meaning:
       "A vehicle is `online` while its last heartbeat is younger than this: 3 × the agent's default `heartbeatSeconds` (30)",
+  },
+  {
+    name: "HEARTBEAT_HISTORY",
+    default: "24h",
+    meaning:
+      "How long a vehicle's heartbeats are kept in the catalog (its newest 5,000 at most) for its page's history; 0: only the last",
   },
   {
     name: "RETENTION_INTERVAL",
@@ -639,6 +647,7 @@ export function parseConfig(source: ConfigSource): Config {
     maxClockSkewMs: duration("MAX_CLOCK_SKEW", "5m"),
     gapToleranceMs: duration("GAP_TOLERANCE", "500ms", true),
     vehicleOfflineAfterMs: duration("VEHICLE_OFFLINE_AFTER", "90s"),
+    heartbeatHistoryMs: duration("HEARTBEAT_HISTORY", "24h", true),
     retention: {
       intervalMs: duration("RETENTION_INTERVAL", "10m", true),
       batchSize: integer("RETENTION_BATCH", 1000, 1, 1000),

@@ -1,7 +1,12 @@
 /** Fleets, users, vehicles, cameras and credentials: the rules the API and the CLI share. */
 export { type Enrolment, FleetRegistry, type RetentionPreview } from "./registry.ts";
 export * from "./schemas.ts";
-export { HeartbeatHistory, HEARTBEATS_PER_VEHICLE } from "./heartbeat_history.ts";
+export {
+  HEARTBEAT_HISTORY_MS,
+  HeartbeatHistory,
+  HEARTBEATS_PER_VEHICLE,
+  HEARTBEATS_SHOWN,
+} from "./heartbeat_history.ts";
 export {
   type CameraStatus,
   FleetStatus,

@@ -14,6 +14,7 @@ import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from ".
 import { retentionCutoff } from "../retention/mod.ts";
 import { HeartbeatHistory } from "./heartbeat_history.ts";
 import {
+  CameraLabelSchema,
   CameraNameSchema,
   EmailSchema,
   FleetNameSchema,
@@ -48,10 +49,16 @@ export interface RetentionPreview {
  * admin CLI go through. Lookups are always by fleet, and anything outside it is "not found".
  */
 export class FleetRegistry {
-  /** Recent heartbeats per vehicle, as this process received them (the catalog keeps the last). */
-  readonly heartbeats = new HeartbeatHistory();
+  /** Each vehicle's recent heartbeats, kept in the catalog for `heartbeatHistoryMs`. */
+  readonly heartbeats: HeartbeatHistory;
 
-  constructor(private readonly catalog: Catalog, private readonly identity: Identity) {}
+  constructor(
+    private readonly catalog: Catalog,
+    private readonly identity: Identity,
+    options: { heartbeatHistoryMs?: number } = {},
+  ) {
+    this.heartbeats = new HeartbeatHistory(catalog.vehicleStatus, options.heartbeatHistoryMs);
+  }
 
   createFleet(name: string): Promise<Fleet> {
     return this.catalog.fleets.create({ name: parseField(FleetNameSchema, name, "name") });
@@ -316,7 +323,6 @@ export class FleetRegistry {
   async deleteVehicle(fleetId: string, id: string): Promise<void> {
     await this.vehicle(fleetId, id);
     await this.catalog.vehicles.delete(fleetId, id);
-    this.heartbeats.forget(id);
     this.identity.changes.publish({ subject: "vehicle", id });
   }
 
@@ -369,6 +375,23 @@ export class FleetRegistry {
       throw new NotFoundError(`Camera "${id}" not found`);
     }
     return camera;
+  }
+
+  /**
+   * Sets what operators call a camera (null, or an empty or blank label, clears it); its name,
+   * which the agent uploads under, stays.
+   */
+  async labelCamera(
+    fleetId: string,
+    vehicleId: string,
+    id: string,
+    label: string | null,
+  ): Promise<Camera> {
+    await this.camera(fleetId, vehicleId, id);
+    const value = label === null || label.trim() === ""
+      ? null
+      : parseField(CameraLabelSchema, label, "label");
+    return (await this.catalog.cameras.setLabel(fleetId, id, value))!;
   }
 
   async deleteCamera(fleetId: string, vehicleId: string, id: string): Promise<void> {

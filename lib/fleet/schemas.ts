@@ -18,6 +18,15 @@ export const CameraNameSchema = z.string().regex(
   /^[a-z0-9][a-z0-9_-]{0,31}$/,
   "must be 1-32 lowercase letters, digits, dashes or underscores",
 );
+/** What operators call a camera (`Door, rear`): any 1-64 printable characters, trimmed. */
+export const CameraLabelSchema = z.string().trim().min(
+  1,
+  "must not be empty (give null to clear it)",
+)
+  .max(64, "must be at most 64 characters").regex(
+    /^[^\p{Cc}]*$/u,
+    "must not contain control characters",
+  );
 /** An email address, compared case-insensitively. */
 export const EmailSchema = z.string().trim().toLowerCase().max(254).regex(
   /^[^@\s]+@[^@\s]+$/,

@@ -29,6 +29,8 @@ export interface LiveStates {
 export interface CameraStatus {
   id: string;
   name: string;
+  /** What operators call it; null: shown by its name. */
+  label: string | null;
   /** Capturing, per the last heartbeat; null when the heartbeat did not name this camera. */
   recording: boolean | null;
   recordingId: string | null;
@@ -162,6 +164,7 @@ export class FleetStatus {
           return {
             id: camera.cameraId,
             name: camera.name,
+            label: camera.label,
             recording: line ? line.capturing : presence.online ? null : false,
             recordingId: line?.recordingId ?? null,
             live: !live

@@ -32,14 +32,15 @@ export const cameraPage = definePage({
       timeZone,
     );
     const recordings = await deps.catalog.recordings.list(fleet!.id, camera.id, dayStart, dayEnd);
-    const title = `${vehicle.name} · ${camera.name}`;
+    const shown = camera.label ?? camera.name;
+    const title = `${vehicle.name} · ${shown}`;
     return {
       title,
       section: "vehicles",
       body: (
         <>
           <nav aria-label="Breadcrumb" class="breadcrumb">
-            <a href={paths.vehicle(fleet!.id, vehicle.id)}>{vehicle.name}</a> › camera {camera.name}
+            <a href={paths.vehicle(fleet!.id, vehicle.id)}>{vehicle.name}</a> › camera {shown}
           </nav>
           <PageTitle title={title} />
           <Island
@@ -50,6 +51,7 @@ export const cameraPage = definePage({
               vehicleId: vehicle.id,
               cameraId: camera.id,
               cameraName: camera.name,
+              cameraLabel: shown,
               timeZone,
               day,
               dayStart,

@@ -27,7 +27,13 @@ import {
   withNotice,
 } from "./forms.tsx";
 import { PageTitle } from "./layout.tsx";
-import { definePage, type PageContext, renderView, type UiContext } from "./page.tsx";
+import {
+  definePage,
+  type PageContext,
+  type PageView,
+  renderView,
+  type UiContext,
+} from "./page.tsx";
 import { paths, patterns } from "./paths.ts";
 
 /** Who may register, re-code and remove vehicles (as the API: fleet admins; owners pass). */
@@ -43,6 +49,7 @@ const actions = {
   remove: `${patterns.vehicle}/remove`,
   addCamera: `${patterns.vehicle}/cameras`,
   removeCamera: `${patterns.camera}/remove`,
+  labelCamera: `${patterns.camera}/label`,
 } as const;
 
 const NOTICES: Record<string, string> = {
@@ -52,6 +59,13 @@ const NOTICES: Record<string, string> = {
   "camera-removed":
     "Camera removed. Its recordings left the catalog; their objects stay in the store.",
 };
+
+const VEHICLE_NOTICES: Record<string, string> = {
+  "camera-labelled": "Camera label saved.",
+};
+
+/** What operators call a camera: its label, else its name. */
+const cameraTitle = (camera: { name: string; label: string | null }) => camera.label ?? camera.name;
 
 /** What removing says will happen to the recordings (as the API documents it). */
 const REMOVAL_EFFECT =
@@ -124,7 +138,7 @@ function EnrolmentPanel({ issued, fleet }: { issued: IssuedCode; fleet: Fleet })
 interface VehicleRow {
   vehicle: Vehicle;
   presence?: Presence;
-  cameras: { id: string; name: string }[];
+  cameras: { id: string; name: string; label: string | null }[];
 }
 
 interface ListProps {
@@ -172,7 +186,7 @@ function VehicleCard({ row, props }: { row: VehicleRow; props: ListProps }) {
           <ul class="camera-links" aria-label={`Cameras of ${vehicle.name}`}>
             {cameras.map((camera) => (
               <li key={camera.id}>
-                <a href={paths.camera(fleet.id, vehicle.id, camera.id)}>{camera.name}</a>
+                <a href={paths.camera(fleet.id, vehicle.id, camera.id)}>{cameraTitle(camera)}</a>
               </li>
             ))}
           </ul>
@@ -213,14 +227,16 @@ function VehicleCard({ row, props }: { row: VehicleRow; props: ListProps }) {
           </form>
           {cameras.map((camera) => (
             <details class="confirm" key={camera.id}>
-              <summary>Remove camera {camera.name}…</summary>
+              <summary>Remove camera {cameraTitle(camera)}…</summary>
               <p>{REMOVAL_EFFECT}</p>
               <form
                 method="post"
                 action={`${base}/cameras/${encodeURIComponent(camera.id)}/remove`}
               >
                 <Csrf csrf={csrf} />
-                <button type="submit" class="danger">Remove camera {camera.name}</button>
+                <button type="submit" class="danger">
+                  Remove camera {cameraTitle(camera)}
+                </button>
               </form>
               <FieldProblem
                 problem={problem}
@@ -303,8 +319,8 @@ async function vehicleRows(deps: RouteDeps, fleetId: string): Promise<VehicleRow
     presence: presences.get(vehicle.id),
     cameras: cameras
       .filter((c) => c.vehicleId === vehicle.id)
-      .map((c) => ({ id: c.cameraId, name: c.name }))
-      .sort((a, b) => a.name.localeCompare(b.name)),
+      .map((c) => ({ id: c.cameraId, name: c.name, label: c.label }))
+      .sort((a, b) => cameraTitle(a).localeCompare(cameraTitle(b))),
   }));
 }
 
@@ -411,100 +427,171 @@ const ENROLMENT_TEXT = {
   none: "Not enrolled: no valid code",
 } as const;
 
+/** The vehicle page's view; `extra` carries a refused label form back to it. */
+async function vehicleView(
+  { deps, fleet, params, user, csrf, query }: PageContext,
+  extra: { problem?: FormProblem; values?: Record<string, string> } = {},
+): Promise<PageView> {
+  const vehicle = await deps.registry.vehicle(fleet!.id, params.vehicleId);
+  const [cameras, credentials, presence, heartbeats] = await Promise.all([
+    deps.registry.listCameras(fleet!.id, vehicle.id),
+    deps.registry.listCredentials(fleet!.id, vehicle.id),
+    statusOf(deps).presence(fleet!.id, vehicle.id),
+    deps.registry.heartbeats.list(vehicle.id),
+  ]);
+  const enrolment = enrolmentStateView(credentials);
+  const sorted = [...cameras].sort((a: Camera, b: Camera) =>
+    cameraTitle(a).localeCompare(cameraTitle(b))
+  );
+  const history = deps.registry.heartbeats;
+  return {
+    title: `${vehicle.name} · ${fleet!.name}`,
+    section: "vehicles",
+    body: (
+      <>
+        <PageTitle
+          title={vehicle.name}
+          actions={<a class="button-link" href={paths.vehicles(fleet!.id)}>All vehicles</a>}
+        >
+          <Online presence={presence} />
+        </PageTitle>
+        <Notice query={query} notices={VEHICLE_NOTICES} />
+        <dl class="facts">
+          <dt>Last seen</dt>
+          <dd>
+            <When at={presence.lastSeenAt} />
+          </dd>
+          <dt>Enrolment</dt>
+          <dd data-testid="enrolment-state">
+            {ENROLMENT_TEXT[enrolment.state]}
+            {enrolment.enrolledAt && (
+              <>
+                {" "}since <When at={new Date(enrolment.enrolledAt)} />
+              </>
+            )}
+            {enrolment.state === "pending" && enrolment.pendingUntil && (
+              <>
+                {" "}until <When at={new Date(enrolment.pendingUntil)} />
+              </>
+            )}
+          </dd>
+        </dl>
+        {may(user, ADMINS) && enrolment.state !== "enrolled" && (
+          <form
+            method="post"
+            action={`${paths.vehicle(fleet!.id, vehicle.id)}/code`}
+            class="vehicle-form"
+          >
+            <Csrf csrf={csrf} />
+            <button type="submit">Issue a new enrolment code</button>
+          </form>
+        )}
+        <h2>Cameras</h2>
+        {sorted.length === 0 ? <p class="empty">No camera yet.</p> : (
+          <>
+            <ul class="camera-links" aria-label="Recordings">
+              {sorted.map((camera) => (
+                <li key={camera.id}>
+                  <a href={paths.camera(fleet!.id, vehicle.id, camera.id)}>
+                    Recordings of {cameraTitle(camera)}
+                  </a>
+                </li>
+              ))}
+            </ul>
+            <Island
+              name="VehicleLive"
+              component={VehicleLive}
+              props={{
+                fleetId: fleet!.id,
+                vehicleId: vehicle.id,
+                vehicleName: vehicle.name,
+                cameras: sorted.map((c) => ({ id: c.id, name: c.name, label: c.label })),
+                live: deps.live !== null,
+              }}
+            />
+            {may(user, OPERATORS) && (
+              <CameraLabels
+                fleetId={fleet!.id}
+                vehicleId={vehicle.id}
+                cameras={sorted}
+                csrf={csrf}
+                {...extra}
+              />
+            )}
+          </>
+        )}
+        <h2>Heartbeats</h2>
+        {heartbeats.length > 0 && (
+          <p class="muted">
+            {history.keepMs > 0
+              ? `The last ${heartbeats.length} heartbeats (newest first; the server keeps ${
+                Math.round(history.keepMs / 3_600_000 * 10) / 10
+              } h of them, at most ${history.atMost.toLocaleString("en")}).`
+              : "The last heartbeat (HEARTBEAT_HISTORY is 0: no history is kept)."}
+          </p>
+        )}
+        <HeartbeatTable heartbeats={heartbeats} />
+      </>
+    ),
+  };
+}
+
+/** Forms that label each camera (operators): what the pages call it, its name unchanged. */
+function CameraLabels(
+  { fleetId, vehicleId, cameras, csrf, problem, values }: {
+    fleetId: string;
+    vehicleId: string;
+    cameras: Camera[];
+    csrf: string;
+    problem?: FormProblem;
+    values?: Record<string, string>;
+  },
+) {
+  const refused = cameras.some((camera) => problem?.form === `label:${camera.id}`);
+  return (
+    <details class="manage camera-labels" open={refused}>
+      <summary>Label cameras</summary>
+      <p class="muted">
+        A label is what these pages call a camera; its name (what the vehicle's agent records under)
+        stays. Leave it empty to show the name.
+      </p>
+      {cameras.map((camera) => {
+        const form = `label:${camera.id}`;
+        const id = `label-${camera.id}`;
+        return (
+          <form
+            key={camera.id}
+            method="post"
+            action={`${paths.camera(fleetId, vehicleId, camera.id)}/label`}
+            class="vehicle-form"
+          >
+            <Csrf csrf={csrf} />
+            <label for={id}>Label of camera {camera.name}</label>
+            <input
+              id={id}
+              name="label"
+              maxLength={64}
+              placeholder={camera.name}
+              value={problem?.form === form ? values?.label : camera.label ?? ""}
+              {...fieldState(problem, form, "label", id)}
+            />
+            <button type="submit">
+              Save label <span class="visually-hidden">of camera {camera.name}</span>
+            </button>
+            <FieldProblem problem={problem} form={form} field="label" id={id} />
+            <FieldProblem problem={problem} form={form} id={`${id}-form`} />
+          </form>
+        );
+      })}
+    </details>
+  );
+}
+
 /** The vehicle page. */
 export const vehiclePage = definePage({
   pattern: patterns.vehicle,
   access: { kind: "user" },
-  async load({ deps, fleet, params, user, csrf }) {
-    const vehicle = await deps.registry.vehicle(fleet!.id, params.vehicleId);
-    const [cameras, credentials, presence, last] = await Promise.all([
-      deps.registry.listCameras(fleet!.id, vehicle.id),
-      deps.registry.listCredentials(fleet!.id, vehicle.id),
-      statusOf(deps).presence(fleet!.id, vehicle.id),
-      deps.catalog.vehicleStatus.get(vehicle.id),
-    ]);
-    const enrolment = enrolmentStateView(credentials);
-    let heartbeats = deps.registry.heartbeats.list(vehicle.id);
-    if (heartbeats.length === 0 && last) heartbeats = [last];
-    const sorted = [...cameras].sort((a: Camera, b: Camera) => a.name.localeCompare(b.name));
-    return {
-      title: `${vehicle.name} · ${fleet!.name}`,
-      section: "vehicles",
-      body: (
-        <>
-          <PageTitle
-            title={vehicle.name}
-            actions={<a class="button-link" href={paths.vehicles(fleet!.id)}>All vehicles</a>}
-          >
-            <Online presence={presence} />
-          </PageTitle>
-          <dl class="facts">
-            <dt>Last seen</dt>
-            <dd>
-              <When at={presence.lastSeenAt} />
-            </dd>
-            <dt>Enrolment</dt>
-            <dd data-testid="enrolment-state">
-              {ENROLMENT_TEXT[enrolment.state]}
-              {enrolment.enrolledAt && (
-                <>
-                  {" "}since <When at={new Date(enrolment.enrolledAt)} />
-                </>
-              )}
-              {enrolment.state === "pending" && enrolment.pendingUntil && (
-                <>
-                  {" "}until <When at={new Date(enrolment.pendingUntil)} />
-                </>
-              )}
-            </dd>
-          </dl>
-          {may(user, ADMINS) && enrolment.state !== "enrolled" && (
-            <form
-              method="post"
-              action={`${paths.vehicle(fleet!.id, vehicle.id)}/code`}
-              class="vehicle-form"
-            >
-              <Csrf csrf={csrf} />
-              <button type="submit">Issue a new enrolment code</button>
-            </form>
-          )}
-          <h2>Cameras</h2>
-          {sorted.length === 0 ? <p class="empty">No camera yet.</p> : (
-            <>
-              <ul class="camera-links" aria-label="Recordings">
-                {sorted.map((camera) => (
-                  <li key={camera.id}>
-                    <a href={paths.camera(fleet!.id, vehicle.id, camera.id)}>
-                      Recordings of {camera.name}
-                    </a>
-                  </li>
-                ))}
-              </ul>
-              <Island
-                name="VehicleLive"
-                component={VehicleLive}
-                props={{
-                  fleetId: fleet!.id,
-                  vehicleId: vehicle.id,
-                  vehicleName: vehicle.name,
-                  cameras: sorted.map((c) => ({ id: c.id, name: c.name })),
-                  live: deps.live !== null,
-                }}
-              />
-            </>
-          )}
-          <h2>Heartbeats</h2>
-          {heartbeats.length > 0 && (
-            <p class="muted">
-              The last {heartbeats.length} heartbeats this server received (up to{" "}
-              {deps.registry.heartbeats.perVehicle}, newest first; kept in memory since its start).
-            </p>
-          )}
-          <HeartbeatTable heartbeats={heartbeats} />
-        </>
-      ),
-    };
-  },
+  load: (context) => vehicleView(context),
 });
 
 /** The vehicle (and camera) of an action's path, 404 when not of the fleet. */
@@ -601,6 +688,24 @@ export function registerVehicleActions(app: ApiApp, deps: RouteDeps, ui: UiConte
       return back(context, "camera-added");
     },
   );
+  app.post(actions.labelCamera, async (c: Context<AppEnv>) => {
+    const context = await actionContext(c, deps, ui, OPERATORS);
+    if (context instanceof Response) return context;
+    const form = await formOf(c);
+    const { vehicleId, cameraId } = context.params;
+    try {
+      await registry.labelCamera(context.fleet!.id, vehicleId, cameraId, form.label ?? "");
+      return context.c.redirect(
+        withNotice(paths.vehicle(context.fleet!.id, vehicleId), "camera-labelled"),
+        303,
+      );
+    } catch (error) {
+      const problem = problemOf(`label:${cameraId}`, error);
+      if (problem.status === 404) return await errorPage(context, error);
+      const view = await vehicleView(context, { problem, values: form });
+      return await renderView(context, { ...view, status: problem.status });
+    }
+  });
   action(
     app,
     deps,

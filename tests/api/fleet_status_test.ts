@@ -102,6 +102,7 @@ Deno.test("fleet status holds every vehicle with its cameras' heartbeat and cata
   assert.deepEqual(bus1.cameras, [{
     id: fleet.cameraId,
     name: "front",
+    label: null,
     recording: true,
     recordingId: "rec-1",
     live: null,

@@ -127,6 +127,84 @@ const CASES: Record<string, (catalog: Catalog) => Promise<void>> = {
     assert.equal(activity.bytesSince, 1001 + 1002, "segments from sinceMs on");
   },
 
+  async "a camera's label is set and cleared while its name stays"(catalog) {
+    const at = await camera(catalog);
+    assert.equal(at.camera.label, null);
+    const labelled = await catalog.cameras.setLabel(at.fleet.id, at.camera.id, "Door, rear");
+    assert.deepEqual(labelled, { ...at.camera, label: "Door, rear" });
+    assert.deepEqual(await catalog.cameras.get(at.fleet.id, at.camera.id), labelled);
+    assert.deepEqual(await catalog.cameras.list(at.fleet.id, at.vehicle.id), [labelled]);
+    const [activity] = await catalog.vehicleStatus.cameraActivity(at.fleet.id, T0);
+    assert.deepEqual([activity.name, activity.label], ["front", "Door, rear"]);
+    const other = await camera(catalog, "Other");
+    assert.equal(
+      await catalog.cameras.setLabel(other.fleet.id, at.camera.id, "x"),
+      undefined,
+      "another fleet's camera is not found",
+    );
+    const cleared = await catalog.cameras.setLabel(at.fleet.id, at.camera.id, null);
+    assert.equal(cleared?.label, null);
+    assert.equal(cleared?.name, "front");
+  },
+
+  async "a vehicle's heartbeat history keeps what it is asked to, newest first"(catalog) {
+    const at = await camera(catalog);
+    const other = await camera(catalog, "Other");
+    const second = (s: number) => new Date(T0 + s * 1000);
+    for (let s = 0; s < 6; s++) {
+      await catalog.vehicleStatus.report(at.vehicle.id, { s }, second(s), {
+        since: second(s - 3),
+        atMost: 10,
+      });
+    }
+    await catalog.vehicleStatus.report(other.vehicle.id, { s: 99 }, second(5), {
+      since: second(0),
+      atMost: 10,
+    });
+    const history = await catalog.vehicleStatus.history(at.vehicle.id, second(0), 100);
+    assert.deepEqual(history.map((h) => h.status.s), [5, 4, 3, 2], "older than `since` deleted");
+    assert.deepEqual(history[0], {
+      vehicleId: at.vehicle.id,
+      reportedAt: second(5),
+      status: { s: 5 },
+    });
+    assert.deepEqual((await catalog.vehicleStatus.get(at.vehicle.id))?.status, { s: 5 });
+    assert.deepEqual(
+      (await catalog.vehicleStatus.history(at.vehicle.id, second(4), 100)).map((h) => h.status.s),
+      [5, 4],
+      "read from `since`",
+    );
+    assert.deepEqual(
+      (await catalog.vehicleStatus.history(at.vehicle.id, second(0), 1)).map((h) => h.status.s),
+      [5],
+      "at most `limit`",
+    );
+    // A bound by count: only the newest `atMost` stay.
+    await catalog.vehicleStatus.report(at.vehicle.id, { s: 6 }, second(6), {
+      since: second(0),
+      atMost: 2,
+    });
+    assert.deepEqual(
+      (await catalog.vehicleStatus.history(at.vehicle.id, second(0), 100)).map((h) => h.status.s),
+      [6, 5],
+    );
+    // Without `keep`, only the last heartbeat changes.
+    await catalog.vehicleStatus.report(at.vehicle.id, { s: 7 }, second(7));
+    assert.deepEqual((await catalog.vehicleStatus.get(at.vehicle.id))?.status, { s: 7 });
+    assert.equal((await catalog.vehicleStatus.history(at.vehicle.id, second(0), 100)).length, 2);
+    assert.deepEqual(
+      (await catalog.vehicleStatus.history(other.vehicle.id, second(0), 100)).map((h) => h.status),
+      [{ s: 99 }],
+      "another vehicle's history is its own",
+    );
+    await catalog.vehicles.delete(at.fleet.id, at.vehicle.id);
+    assert.deepEqual(
+      await catalog.vehicleStatus.history(at.vehicle.id, second(0), 100),
+      [],
+      "the history goes with its vehicle",
+    );
+  },
+
   async "fleets are unique by name, renamed, and deleted only when empty"(catalog) {
     const acme = await catalog.fleets.create({ name: "Acme" });
     const zeta = await catalog.fleets.create({ name: "Zeta" });

@@ -141,6 +141,68 @@ Deno.test({
   },
 });
 
+Deno.test({
+  name:
+    "vehicle page labels a camera through its form; the label names it on every page, its name stays",
+  ignore: !hasChromium,
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    await using ui = await startUi();
+    const token = await ownerToken(ui.url);
+    const fleet = await apiCall(ui.url, "POST", "/api/v1/fleets", token, { name: "Acme" });
+    const { vehicle } = await apiCall(
+      ui.url,
+      "POST",
+      `/api/v1/fleets/${fleet.id}/vehicles`,
+      token,
+      { name: "bus-17" },
+    );
+    const cameras = `/api/v1/fleets/${fleet.id}/vehicles/${vehicle.id}/cameras`;
+    const camera = await apiCall(ui.url, "POST", cameras, token, { name: "front" });
+    await using desktop = await ui.page(DESKTOP);
+    const { page } = desktop;
+    await signInPage(desktop);
+    const one = `/admin/fleets/${fleet.id}/vehicles/${vehicle.id}`;
+    await desktop.goto(one);
+
+    // A refused label comes back next to its field with the API's message, nothing stored.
+    await page.getByText("Label cameras").click();
+    const field = page.getByLabel("Label of camera front");
+    await field.evaluate((input: HTMLInputElement) => input.value = "Door\u0007");
+    await page.getByRole("button", { name: "Save label of camera front" }).click();
+    const problem = page.locator(`#label-${camera.id}-problem`);
+    await problem.waitFor();
+    assert.match(await problem.innerText(), /control characters/);
+    assert.equal(await field.getAttribute("aria-invalid"), "true");
+    desktop.problems.length = 0; // the refused form's 400 is logged by the browser
+
+    await field.fill("Windscreen");
+    await page.getByRole("button", { name: "Save label of camera front" }).click();
+    await page.getByText("Camera label saved.").waitFor();
+    await page.getByRole("link", { name: "Recordings of Windscreen" }).waitFor();
+    await page.locator(".live-tile", { hasText: "Windscreen" }).waitFor();
+    await assertAccessible(page, "vehicle page with camera labels");
+
+    await desktop.goto(`/admin/fleets/${fleet.id}/vehicles`);
+    await page.getByRole("link", { name: "Windscreen", exact: true }).waitFor();
+    await desktop.goto(`${one}/cameras/${camera.id}`);
+    assert.equal(await page.locator("h1").innerText(), "bus-17 · Windscreen");
+    await desktop.goto(`/admin/fleets/${fleet.id}`);
+    await page.getByRole("link", { name: "Windscreen", exact: true }).waitFor();
+
+    // The agent's name is untouched; an empty label shows the name again.
+    const listed = await apiCall(ui.url, "GET", cameras, token);
+    assert.deepEqual(listed.cameras.map((c: { name: string }) => c.name), ["front"]);
+    await desktop.goto(one);
+    await page.getByText("Label cameras").click();
+    await page.getByLabel("Label of camera front").fill("");
+    await page.getByRole("button", { name: "Save label of camera front" }).click();
+    await page.getByRole("link", { name: "Recordings of front" }).waitFor();
+    assert.deepEqual(desktop.problems, []);
+  },
+});
+
 async function vehicleId(url: string, token: string, fleetId: string): Promise<string> {
   const { vehicles } = await apiCall(url, "GET", `/api/v1/fleets/${fleetId}/vehicles`, token);
   return vehicles[0].id;

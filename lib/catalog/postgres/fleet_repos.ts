@@ -46,6 +46,7 @@ const cameraOf = (row: Row): Camera => ({
   fleetId: row.fleet_id,
   vehicleId: row.vehicle_id,
   name: row.name,
+  label: row.label ?? null,
   createdAt: toDate(row.created_at)!,
 });
 
@@ -243,7 +244,7 @@ export class PostgresCameras implements CameraRepository {
   constructor(private readonly db: Database) {}
 
   async create(input: { fleetId: string; vehicleId: string; name: string }): Promise<Camera> {
-    const camera: Camera = { ...input, id: newId("cam"), createdAt: new Date() };
+    const camera: Camera = { ...input, id: newId("cam"), label: null, createdAt: new Date() };
     await this.db.query(
       (sql) =>
         sql`INSERT INTO cameras (id, fleet_id, vehicle_id, name, created_at)
@@ -266,6 +267,14 @@ export class PostgresCameras implements CameraRepository {
       sql`SELECT * FROM cameras WHERE fleet_id = ${fleetId} AND vehicle_id = ${vehicleId}
         ORDER BY name`
     )).map(cameraOf);
+  }
+
+  async setLabel(fleetId: string, id: string, label: string | null): Promise<Camera | undefined> {
+    const [row] = await this.db.query((sql) =>
+      sql`UPDATE cameras SET label = ${label} WHERE fleet_id = ${fleetId} AND id = ${id}
+        RETURNING *`
+    );
+    return row && cameraOf(row);
   }
 
   async delete(fleetId: string, id: string): Promise<boolean> {

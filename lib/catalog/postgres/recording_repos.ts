@@ -1,5 +1,6 @@
 import type {
   CameraActivity,
+  HeartbeatKeep,
   InitRecord,
   PlaylistSegment,
   Recording,
@@ -322,13 +323,48 @@ export class PostgresUsage implements UsageRepository {
 export class PostgresVehicleStatus implements VehicleStatusRepository {
   constructor(private readonly db: Database) {}
 
-  async report(vehicleId: string, status: Record<string, unknown>, at: Date): Promise<void> {
-    await this.db.query((sql) =>
-      sql`INSERT INTO vehicle_status (vehicle_id, reported_at, status)
-        VALUES (${vehicleId}, ${at.getTime()}, ${JSON.stringify(status)})
+  async report(
+    vehicleId: string,
+    status: Record<string, unknown>,
+    at: Date,
+    keep?: HeartbeatKeep,
+  ): Promise<void> {
+    const json = JSON.stringify(status);
+    if (!keep) {
+      await this.db.query((sql) =>
+        sql`INSERT INTO vehicle_status (vehicle_id, reported_at, status)
+          VALUES (${vehicleId}, ${at.getTime()}, ${json})
+          ON CONFLICT (vehicle_id) DO UPDATE
+            SET reported_at = excluded.reported_at, status = excluded.status`
+      );
+      return;
+    }
+    await this.db.transaction(async (sql) => {
+      await sql`INSERT INTO vehicle_status (vehicle_id, reported_at, status)
+        VALUES (${vehicleId}, ${at.getTime()}, ${json})
         ON CONFLICT (vehicle_id) DO UPDATE
-          SET reported_at = excluded.reported_at, status = excluded.status`
+          SET reported_at = excluded.reported_at, status = excluded.status`;
+      await sql`INSERT INTO vehicle_heartbeats (vehicle_id, reported_at, status)
+        VALUES (${vehicleId}, ${at.getTime()}, ${json})
+        ON CONFLICT (vehicle_id, reported_at) DO UPDATE SET status = excluded.status`;
+      await sql`DELETE FROM vehicle_heartbeats WHERE vehicle_id = ${vehicleId}
+        AND (reported_at < ${keep.since.getTime()} OR reported_at <= (
+          SELECT reported_at FROM vehicle_heartbeats WHERE vehicle_id = ${vehicleId}
+          ORDER BY reported_at DESC LIMIT 1 OFFSET ${keep.atMost}))`;
+    });
+  }
+
+  async history(vehicleId: string, since: Date, limit: number): Promise<VehicleStatus[]> {
+    const rows = await this.db.query((sql) =>
+      sql`SELECT reported_at, status FROM vehicle_heartbeats
+        WHERE vehicle_id = ${vehicleId} AND reported_at >= ${since.getTime()}
+        ORDER BY reported_at DESC LIMIT ${limit}`
     );
+    return rows.map((row) => ({
+      vehicleId,
+      reportedAt: toDate(row.reported_at)!,
+      status: JSON.parse(row.status),
+    }));
   }
 
   async get(vehicleId: string): Promise<VehicleStatus | undefined> {
@@ -356,7 +392,7 @@ export class PostgresVehicleStatus implements VehicleStatusRepository {
 
   async cameraActivity(fleetId: string, sinceMs: number): Promise<CameraActivity[]> {
     const rows = await this.db.query((sql) =>
-      sql`SELECT c.id, c.vehicle_id, c.name,
+      sql`SELECT c.id, c.vehicle_id, c.name, c.label,
           (SELECT MAX(r.ended_at) FROM recordings r
            WHERE r.camera_id = c.id AND r.segment_count > 0) AS last_at,
           (SELECT COALESCE(SUM(g.size), 0) FROM segments g
@@ -367,6 +403,7 @@ export class PostgresVehicleStatus implements VehicleStatusRepository {
       cameraId: row.id,
       vehicleId: row.vehicle_id,
       name: row.name,
+      label: row.label ?? null,
       lastSegmentAt: toDate(row.last_at),
       bytesSince: Number(row.bytes),
     }));

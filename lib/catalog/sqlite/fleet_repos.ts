@@ -50,6 +50,7 @@ const cameraOf = (row: Row): Camera => ({
   fleetId: String(row.fleet_id),
   vehicleId: String(row.vehicle_id),
   name: String(row.name),
+  label: row.label === null || row.label === undefined ? null : String(row.label),
   createdAt: toDate(row.created_at)!,
 });
 
@@ -249,7 +250,7 @@ export class SqliteCameras implements CameraRepository {
   constructor(private readonly db: Database) {}
 
   create(input: { fleetId: string; vehicleId: string; name: string }): Promise<Camera> {
-    const camera: Camera = { ...input, id: newId("cam"), createdAt: new Date() };
+    const camera: Camera = { ...input, id: newId("cam"), label: null, createdAt: new Date() };
     this.db.insert(
       "INSERT INTO cameras (id, fleet_id, vehicle_id, name, created_at) VALUES (?, ?, ?, ?, ?)",
       `A camera named "${input.name}" already exists on this vehicle`,
@@ -275,6 +276,11 @@ export class SqliteCameras implements CameraRepository {
         vehicleId,
       ).map(cameraOf),
     );
+  }
+
+  async setLabel(fleetId: string, id: string, label: string | null): Promise<Camera | undefined> {
+    this.db.run("UPDATE cameras SET label = ? WHERE fleet_id = ? AND id = ?", label, fleetId, id);
+    return await this.get(fleetId, id);
   }
 
   delete(fleetId: string, id: string): Promise<boolean> {

@@ -229,6 +229,30 @@ export const SQLITE_MIGRATIONS: ReadonlyArray<{ version: number; name: string; s
     `,
   },
   {
+    version: 10,
+    name: "camera labels",
+    // What operators call a camera, beside the name the agent uploads under (which never changes).
+    // Null: the camera is shown by its name.
+    sql: `
+      ALTER TABLE cameras ADD COLUMN label TEXT;
+    `,
+  },
+  {
+    version: 11,
+    name: "heartbeat history",
+    // Every heartbeat of a vehicle for a bounded time (HEARTBEAT_HISTORY), so every API process,
+    // and the same one after a restart, shows the same history. Each write deletes the vehicle's
+    // heartbeats that are too old or too many, reading the primary key (vehicle, time) only.
+    sql: `
+      CREATE TABLE vehicle_heartbeats (
+        vehicle_id TEXT NOT NULL REFERENCES vehicles(id) ON DELETE CASCADE,
+        reported_at INTEGER NOT NULL,
+        status TEXT NOT NULL,
+        PRIMARY KEY (vehicle_id, reported_at)
+      ) WITHOUT ROWID;
+    `,
+  },
+  {
     version: 12,
     name: "upload policies, recalls, vehicle inventory",
     // A policy per fleet, vehicle or camera (scope_id is that id; ids are unique across kinds), its

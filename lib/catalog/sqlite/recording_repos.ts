@@ -1,6 +1,7 @@
 import type { SQLInputValue } from "node:sqlite";
 import type {
   CameraActivity,
+  HeartbeatKeep,
   InitRecord,
   PlaylistSegment,
   Recording,
@@ -314,15 +315,55 @@ export class SqliteVehicleStatus implements VehicleStatusRepository {
 
   constructor(private readonly db: Database) {}
 
-  report(vehicleId: string, status: Record<string, unknown>, at: Date): Promise<void> {
-    this.db.run(
-      `INSERT INTO vehicle_status (vehicle_id, reported_at, status) VALUES (?, ?, ?)
-       ON CONFLICT (vehicle_id) DO UPDATE SET reported_at = excluded.reported_at, status = excluded.status`,
-      vehicleId,
-      at.getTime(),
-      JSON.stringify(status),
-    );
+  report(
+    vehicleId: string,
+    status: Record<string, unknown>,
+    at: Date,
+    keep?: HeartbeatKeep,
+  ): Promise<void> {
+    const json = JSON.stringify(status);
+    this.db.transaction(() => {
+      this.db.run(
+        `INSERT INTO vehicle_status (vehicle_id, reported_at, status) VALUES (?, ?, ?)
+         ON CONFLICT (vehicle_id) DO UPDATE SET reported_at = excluded.reported_at, status = excluded.status`,
+        vehicleId,
+        at.getTime(),
+        json,
+      );
+      if (!keep) return;
+      this.db.run(
+        `INSERT INTO vehicle_heartbeats (vehicle_id, reported_at, status) VALUES (?, ?, ?)
+         ON CONFLICT (vehicle_id, reported_at) DO UPDATE SET status = excluded.status`,
+        vehicleId,
+        at.getTime(),
+        json,
+      );
+      this.db.run(
+        `DELETE FROM vehicle_heartbeats WHERE vehicle_id = ? AND (reported_at < ? OR reported_at <= (
+           SELECT reported_at FROM vehicle_heartbeats WHERE vehicle_id = ?
+           ORDER BY reported_at DESC LIMIT 1 OFFSET ?))`,
+        vehicleId,
+        keep.since.getTime(),
+        vehicleId,
+        keep.atMost,
+      );
+    });
     return Promise.resolve();
+  }
+
+  history(vehicleId: string, since: Date, limit: number): Promise<VehicleStatus[]> {
+    const rows = this.db.all(
+      `SELECT reported_at, status FROM vehicle_heartbeats
+       WHERE vehicle_id = ? AND reported_at >= ? ORDER BY reported_at DESC LIMIT ?`,
+      vehicleId,
+      since.getTime(),
+      limit,
+    );
+    return Promise.resolve(rows.map((row) => ({
+      vehicleId,
+      reportedAt: toDate(row.reported_at)!,
+      status: JSON.parse(String(row.status)),
+    })));
   }
 
   get(vehicleId: string): Promise<VehicleStatus | undefined> {
@@ -357,7 +398,7 @@ export class SqliteVehicleStatus implements VehicleStatusRepository {
   cameraActivity(fleetId: string, sinceMs: number): Promise<CameraActivity[]> {
     // Per camera: the recordings_time and segments_time indexes, no table scan.
     const rows = this.db.all(
-      `SELECT c.id, c.vehicle_id, c.name,
+      `SELECT c.id, c.vehicle_id, c.name, c.label,
          (SELECT MAX(r.ended_at) FROM recordings r
            WHERE r.camera_id = c.id AND r.segment_count > 0) AS last_at,
          (SELECT COALESCE(SUM(g.size), 0) FROM segments g
@@ -370,6 +411,7 @@ export class SqliteVehicleStatus implements VehicleStatusRepository {
       cameraId: String(row.id),
       vehicleId: String(row.vehicle_id),
       name: String(row.name),
+      label: row.label === null ? null : String(row.label),
       lastSegmentAt: toDate(row.last_at),
       bytesSince: Number(row.bytes),
     })));

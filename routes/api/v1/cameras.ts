@@ -61,6 +61,44 @@ export function registerCameraRoutes(app: ApiApp, { registry, secure }: RouteDep
       secure,
       access.fleet(["admin", "operator"]),
       createRoute({
+        method: "patch",
+        path: "/api/v1/fleets/{fleetId}/vehicles/{vehicleId}/cameras/{cameraId}",
+        tags: ["cameras"],
+        summary: "Label a camera",
+        description:
+          "Sets what operators call the camera (the pages show it, else the name); null or an empty label clears it. The name, which the agent uploads under, does not change.",
+        request: {
+          params: CameraParams,
+          ...jsonBody(
+            z.object({
+              label: z.string().max(64).nullable().openapi({
+                description:
+                  'What operators call the camera: 1-64 printable characters; null or "" clears it',
+                example: "Door, rear",
+              }),
+            }).strict(),
+          ),
+        },
+        responses: { 200: jsonResponse(CameraView, "Labelled") },
+      }),
+    ),
+    async (c) => {
+      const { fleetId, vehicleId, cameraId } = c.req.valid("param");
+      const camera = await registry.labelCamera(
+        fleetId,
+        vehicleId,
+        cameraId,
+        c.req.valid("json").label,
+      );
+      return c.json(cameraView(camera), 200);
+    },
+  );
+
+  app.openapi(
+    secured(
+      secure,
+      access.fleet(["admin", "operator"]),
+      createRoute({
         method: "delete",
         path: "/api/v1/fleets/{fleetId}/vehicles/{vehicleId}/cameras/{cameraId}",
         tags: ["cameras"],

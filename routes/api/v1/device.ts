@@ -256,8 +256,7 @@ export function registerDeviceRoutes(
       // What the vehicle holds and its recalls' progress are kept apart from its status.
       const { inventory, recalls: reports, ...heartbeat } = c.req.valid("json");
       const at = new Date();
-      await catalog.vehicleStatus.report(device.vehicleId, heartbeat, at);
-      registry.heartbeats.record(device.vehicleId, heartbeat, at);
+      await registry.heartbeats.record(device.vehicleId, heartbeat, at);
       if (inventory) await catalog.inventory.replace(device.vehicleId, inventory, at);
       if (reports) await recalls.report(device.vehicleId, reports, at);
       return c.json(await instructions.document(device.fleetId, device.vehicleId), 200);

@@ -54,6 +54,7 @@ const camera = {
   id: CAMERA,
   vehicleId: VEHICLE,
   name: "front",
+  label: null,
   createdAt: "2026-11-02T09:10:30.000Z",
 };
 const credential = {
@@ -410,6 +411,10 @@ export const EXAMPLES: Record<string, OperationExamples> = {
     },
   },
   createFleetVehicleCamera: { request: { name: "front" }, responses: { 201: camera } },
+  updateFleetVehicleCamera: {
+    request: { label: "Windscreen" },
+    responses: { 200: { ...camera, label: "Windscreen" } },
+  },
   deviceEnrol: {
     request: {
       code: enrolmentCode,

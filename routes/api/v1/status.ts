@@ -23,6 +23,9 @@ const iso = (d: Date | null) => d && d.toISOString();
 export const CameraStatusView = z.object({
   id: z.string().openapi({ description: "The camera's id: the identifier live and playback take" }),
   name: z.string(),
+  label: z.string().nullable().openapi({
+    description: "What operators call the camera; null: shown by its name",
+  }),
   recording: z.boolean().nullable().openapi({
     description: "Capturing, per the last heartbeat; false when offline; null when not reported",
   }),
@@ -88,6 +91,7 @@ const EXAMPLE = {
     cameras: [{
       id: "cam_0123456789abcdefghij",
       name: "front",
+      label: "Windscreen",
       recording: true,
       recordingId: "rec-20261207-0700",
       live: "ready",

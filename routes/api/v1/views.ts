@@ -50,7 +50,13 @@ export const VehicleView = z.object({
 export const CameraView = z.object({
   id: z.string(),
   vehicleId: z.string(),
-  name: z.string(),
+  name: z.string().openapi({
+    description: "The agent's key for the camera (uploads and heartbeats use it); never changes",
+  }),
+  label: z.string().nullable().openapi({
+    description: "What operators call the camera; null: shown by its name",
+    example: "Door, rear",
+  }),
   createdAt: z.string().datetime(),
 }).openapi("Camera");
 
@@ -143,6 +149,7 @@ export const cameraView = (c: Camera) => ({
   id: c.id,
   vehicleId: c.vehicleId,
   name: c.name,
+  label: c.label,
   createdAt: iso(c.createdAt)!,
 });
 
