@@ -9,7 +9,7 @@ import { type Catalog, openCatalog } from "./lib/catalog/mod.ts";
 import type { Config } from "./lib/config/mod.ts";
 import { type EventBus, openBus } from "./lib/bus/mod.ts";
 import { InstructionsDesk, UploadPolicies } from "./lib/policy/mod.ts";
-import { Availability, Recalls } from "./lib/recall/mod.ts";
+import { Availability, Recalls, RecallWebhook } from "./lib/recall/mod.ts";
 import { DiskHealth } from "./lib/disk/mod.ts";
 import { FleetRegistry } from "./lib/fleet/mod.ts";
 import { Indexer, Ingest } from "./lib/ingest/mod.ts";
@@ -163,6 +163,11 @@ export async function createPlatform(
     logger.child({ part: "recalls" }),
   );
   const availability = new Availability(catalog, registry);
+  // Finished recalls go to the operator's webhook from where the indexer runs (one delivery each).
+  const webhook = config.recallWebhook && roles.has("indexer")
+    ? new RecallWebhook({ ...config.recallWebhook, logger: logger.child({ part: "webhook" }) })
+    : undefined;
+  webhook?.start(bus);
   const app = createApp({
     config,
     catalog,
@@ -239,6 +244,7 @@ export async function createPlatform(
       closed ??= (async () => {
         clearInterval(maintenance);
         instructions.close();
+        await webhook?.close();
         disk.close();
         await live?.close();
         await retention.close();

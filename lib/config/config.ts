@@ -100,6 +100,8 @@ export interface Config {
   passwordWork: { concurrency: number; queue: number };
   /** Bearer token required on `/metrics`; unset leaves it open (for a private network). */
   metricsToken?: string;
+  /** Where finished recalls are posted, signed with the secret (HMAC-SHA256); unset: nowhere. */
+  recallWebhook?: { url: string; secret: string };
   /** First platform owner, created on first start when no user exists. */
   admin?: { email: string; password: string };
   /** Live streaming through Janus; null when LIVE is off. */
@@ -369,6 +371,17 @@ export const CONFIG_VARIABLES: ReadonlyArray<{ name: string; default: string; me
       "Password checks that may wait for a slot; past it the request gets 503 with Retry-After",
   },
   { name: "METRICS_TOKEN", default: "—", meaning: "Bearer token required on /metrics if set" },
+  {
+    name: "RECALL_WEBHOOK_URL",
+    default: "—",
+    meaning: "Where each finished recall is POSTed (recall.finished, signed); unset: no webhook",
+  },
+  {
+    name: "RECALL_WEBHOOK_SECRET",
+    default: "—",
+    meaning:
+      "Signs recall webhooks (Motorcade-Signature, HMAC-SHA256); 16+ characters, required with the URL",
+  },
   {
     name: "MOTORCADE_ADMIN_EMAIL",
     default: "—",
@@ -689,6 +702,7 @@ export function parseConfig(source: ConfigSource): Config {
       queue: integer("PASSWORD_HASH_QUEUE", 32, 0, 1_000_000),
     },
     metricsToken: get("METRICS_TOKEN"),
+    recallWebhook: recallWebhook(get("RECALL_WEBHOOK_URL"), get("RECALL_WEBHOOK_SECRET"), problems),
     admin: adminEmail && adminPassword ? { email: adminEmail, password: adminPassword } : undefined,
   };
   if (config.signingKeyRotationMs && config.signingKeyRotationMs < config.accessTokenTtlMs) {
@@ -702,6 +716,29 @@ export function parseConfig(source: ConfigSource): Config {
   }
   if (problems.length) throw new ConfigError(problems);
   return config;
+}
+
+/** The recall webhook's URL and secret, when the URL is set; a problem when either is unusable. */
+function recallWebhook(
+  url: string | undefined,
+  secret: string | undefined,
+  problems: string[],
+): Config["recallWebhook"] {
+  if (url === undefined) return undefined;
+  try {
+    const parsed = new URL(url);
+    if (parsed.protocol !== "http:" && parsed.protocol !== "https:") throw new Error();
+  } catch {
+    problems.push(`RECALL_WEBHOOK_URL must be an absolute http(s) URL, got "${url}"`);
+    return undefined;
+  }
+  if (!secret || secret.length < 16) {
+    problems.push(
+      "RECALL_WEBHOOK_SECRET must be set, 16 characters or more, with RECALL_WEBHOOK_URL",
+    );
+    return undefined;
+  }
+  return { url, secret };
 }
 
 /** ROLES: a comma-separated, non-empty subset of {@linkcode SERVER_ROLES}. */

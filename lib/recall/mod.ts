@@ -20,4 +20,11 @@ export {
   type Whereabouts,
 } from "./availability.ts";
 export { type RecallReport, recallStateOf } from "./recall_state.ts";
+export { recallView } from "./view.ts";
+export {
+  RecallWebhook,
+  type RecallWebhookOptions,
+  WEBHOOK_SIGNATURE_HEADER,
+  webhookSignature,
+} from "./webhook.ts";
 export { type RecallFinishedEvent, type RecallRequest, Recalls, RECALLS_TOPIC } from "./recalls.ts";

@@ -1,9 +1,9 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { access, userOf } from "../../../lib/auth/mod.ts";
-import type { Recall } from "../../../lib/catalog/mod.ts";
 import { IdSchema } from "../../../lib/fleet/mod.ts";
 import { type ApiApp, secured } from "../../../lib/http/mod.ts";
 import type { PolicyAnswer } from "../../../lib/policy/mod.ts";
+import { recallView } from "../../../lib/recall/mod.ts";
 import type { RouteDeps } from "../../deps.ts";
 import { TimeParam } from "./recordings.ts";
 import { jsonBody, jsonResponse } from "./views.ts";
@@ -94,28 +94,6 @@ const RecallView = z.object({
 }).openapi("Recall");
 
 const iso = (ms: number) => new Date(ms).toISOString();
-const recallView = (r: Recall) => ({
-  id: r.id,
-  fleetId: r.fleetId,
-  vehicleId: r.vehicleId,
-  cameraId: r.cameraId,
-  from: iso(r.fromMs),
-  to: iso(r.toMs),
-  origin: r.origin,
-  createdBy: r.createdBy,
-  state: r.state,
-  progress: r.progress && {
-    ...r.progress,
-    missing: r.progress.missing.map((g) => ({
-      from: iso(g.fromMs),
-      to: iso(g.toMs),
-      reason: g.reason,
-    })),
-  },
-  createdAt: r.createdAt.toISOString(),
-  updatedAt: r.updatedAt.toISOString(),
-  finishedAt: r.finishedAt?.toISOString() ?? null,
-});
 
 const Span = z.object({
   from: z.string().datetime(),

@@ -1,0 +1,106 @@
+import type { BusMessage, Consumer, EventBus } from "../bus/mod.ts";
+import type { Recall } from "../catalog/mod.ts";
+import type { Logger } from "../log/mod.ts";
+import { RECALLS_TOPIC } from "./recalls.ts";
+import { recallView } from "./view.ts";
+
+/** The header carrying a webhook delivery's signature: `t=<unix seconds>,v1=<hex HMAC>`. */
+export const WEBHOOK_SIGNATURE_HEADER = "Motorcade-Signature";
+
+/** Where recall webhooks go and the secret that signs them. */
+export interface RecallWebhookOptions {
+  url: string;
+  secret: string;
+  logger: Logger;
+  /** How long one delivery may take; default 10 s. */
+  timeoutMs?: number;
+}
+
+/**
+ * The signature of a webhook body sent at `timestamp` (unix seconds): HMAC-SHA256 of
+ * `<timestamp>.<body>` with the secret, hex. A receiver recomputes it and refuses old timestamps.
+ */
+export async function webhookSignature(
+  secret: string,
+  timestamp: number,
+  body: string,
+): Promise<string> {
+  const key = await crypto.subtle.importKey(
+    "raw",
+    new TextEncoder().encode(secret),
+    { name: "HMAC", hash: "SHA-256" },
+    false,
+    ["sign"],
+  );
+  const mac = await crypto.subtle.sign(
+    "HMAC",
+    key,
+    new TextEncoder().encode(`${timestamp}.${body}`),
+  );
+  return Array.from(new Uint8Array(mac)).map((b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/**
+ * Posts every finished recall (`recall.finished` on the bus) to the operator's webhook, signed.
+ * Delivery is at least once: a failed post is retried by the bus and, when it keeps failing,
+ * set aside on `recalls.dead-letter`; `Motorcade-Delivery` (the recall id) tells repeats apart.
+ */
+export class RecallWebhook {
+  #consumer?: Consumer;
+
+  constructor(private readonly options: RecallWebhookOptions) {}
+
+  /** Starts following the bus. */
+  start(bus: EventBus): void {
+    this.#consumer ??= bus.subscribe<{ type: string; recall: Recall }>(
+      RECALLS_TOPIC,
+      "recall-webhook",
+      (batch) => this.#deliver(batch),
+    );
+  }
+
+  async #deliver(batch: BusMessage<{ type: string; recall: Recall }>[]): Promise<void> {
+    for (const { value } of batch) {
+      if (value.type !== "recall.finished") continue;
+      // Dates crossed the bus as JSON strings: rebuild them before the view.
+      const recall = reviveRecall(value.recall);
+      const body = JSON.stringify({ type: value.type, recall: recallView(recall) });
+      const timestamp = Math.floor(Date.now() / 1000);
+      const signature = await webhookSignature(this.options.secret, timestamp, body);
+      const response = await fetch(this.options.url, {
+        method: "POST",
+        headers: {
+          "content-type": "application/json",
+          "motorcade-event": value.type,
+          "motorcade-delivery": recall.id,
+          [WEBHOOK_SIGNATURE_HEADER]: `t=${timestamp},v1=${signature}`,
+        },
+        body,
+        signal: AbortSignal.timeout(this.options.timeoutMs ?? 10_000),
+      });
+      await response.body?.cancel();
+      if (!response.ok) {
+        throw new Error(
+          `Cannot deliver recall "${recall.id}" to the webhook: it answered ${response.status}`,
+        );
+      }
+      this.options.logger.info("recall webhook delivered", { recallId: recall.id });
+    }
+  }
+
+  /** Stops after the delivery in hand. */
+  async close(): Promise<void> {
+    await this.#consumer?.close();
+    this.#consumer = undefined;
+  }
+}
+
+function reviveRecall(raw: Recall): Recall {
+  const date = (value: unknown) => value === null ? null : new Date(value as string);
+  return {
+    ...raw,
+    createdAt: date(raw.createdAt)!,
+    updatedAt: date(raw.updatedAt)!,
+    finishedAt: date(raw.finishedAt),
+  };
+}
