@@ -1,6 +1,6 @@
 import { Counter, type Registry } from "prom-client";
 import type { UrlSigner } from "../auth/mod.ts";
-import type { Catalog, Recording } from "../catalog/mod.ts";
+import type { Catalog, Recording, Rendition } from "../catalog/mod.ts";
 import type { CameraMedia, MediaDelivery } from "../delivery/mod.ts";
 import { NotFoundError, ValidationError } from "../errors/mod.ts";
 import { cameraPrefix } from "../ingest/mod.ts";
@@ -26,6 +26,12 @@ import { mediaUrlExpiry, MediaUrls, type SequenceRange } from "./media_urls.ts";
 import { type InitFacts, initFacts, MAX_STRETCH_TICKS } from "./stretch_media.ts";
 import { PlaylistCache } from "./playlist_cache.ts";
 import { playlistEtag, RenderedPlaylist, utf8Text } from "./rendered_playlist.ts";
+import {
+  alignedTimeline,
+  bitrates,
+  hlsMultivariantPlaylist,
+  type HlsVariant,
+} from "./renditions.ts";
 
 /** Options of {@linkcode Playback}. */
 export interface PlaybackOptions {
@@ -370,6 +376,143 @@ export class Playback {
         now: new Date(this.#now()),
       }, write)
     );
+  }
+
+  /**
+   * The HLS multivariant playlist of a range (see renditions.ts): the proxy variant first, then
+   * the full one where the range holds any full segment; only the full one for a camera without
+   * a proxy. `variantUri` names a variant's media playlist.
+   */
+  async multivariant(
+    camera: CameraRef,
+    range: { fromMs: number; toMs?: number },
+    variantUri: (rendition: Rendition) => string,
+  ): Promise<RenderedPlaylist> {
+    const state = await this.#renditions(camera, range);
+    const { proxy, full } = await state.timelines();
+    if (proxy.runCount === 0 && full.runCount === 0 && state.final) {
+      throw new NotFoundError("Nothing was recorded in that range");
+    }
+    const video = async (timeline: Timeline) => {
+      for (const item of timeline.items) {
+        if (item.kind === "run" && item.segmentCount > 0 && item.initKey !== null) {
+          const read = await this.#init(item.initKey);
+          if (read) return read.info;
+        }
+      }
+    };
+    const variants: HlsVariant[] = [];
+    for (const [rendition, timeline] of [["proxy", proxy], ["full", full]] as const) {
+      if (timeline.runCount === 0 && variants.length > 0) continue;
+      if (timeline.runCount === 0 && rendition === "proxy") continue;
+      variants.push({
+        uri: variantUri(rendition),
+        video: await video(timeline),
+        ...bitrates(timeline),
+      });
+    }
+    const body = new TextEncoder().encode(hlsMultivariantPlaylist(variants));
+    return new RenderedPlaylist(
+      body,
+      playlistEtag(state.source, body),
+      "application/vnd.apple.mpegurl",
+      state.final,
+    );
+  }
+
+  /**
+   * One variant's HLS media playlist of a range's multivariant playlist: the proxy, or the full
+   * rendition on the proxy's timeline with EXT-X-GAP where it was not uploaded (the plain full
+   * timeline when the range has no proxy). Holes of both are EXT-X-GAP entries, so that both
+   * variants keep the same entries; no slate.
+   */
+  async variantPlaylist(
+    camera: CameraRef,
+    range: { fromMs: number; toMs?: number },
+    rendition: Rendition,
+    cacheKey: string,
+    link?: LinkGrant,
+  ): Promise<RenderedPlaylist> {
+    const now = this.#now();
+    const expiresAt = link?.expiresAtMs ?? mediaUrlExpiry(now, this.options.mediaUrlTtlMs);
+    const { kid } = this.urls.keyring.signing();
+    const key = `variant ${rendition} ${cacheKey} ${expiresAt} ${kid} ${link?.id ?? ""}`;
+    const current = this.cache.get(key, camera.cameraId);
+    if (current) return current;
+    const version = this.cache.version(camera.cameraId);
+    const state = await this.#renditions(camera, range);
+    const unchanged = this.cache.revalidate(key, camera.cameraId, version, state.source);
+    if (unchanged) return unchanged;
+    const timeline = (await state.timelines())[rendition];
+    if (timeline.items.length === 0 && state.final) {
+      throw new NotFoundError(`No ${rendition} rendition was recorded in that range`);
+    }
+    const media = new MediaUrls(
+      this.urls,
+      this.options.mediaBaseUrl,
+      camera,
+      expiresAt,
+      link?.id,
+      link === undefined ? undefined : sequenceRanges(timeline, state.final),
+    );
+    const body = utf8Text((write) =>
+      writeHlsMediaPlaylist(timeline, {
+        type: state.final ? "VOD" : "EVENT",
+        initUri: (recordingId) => media.file(recordingId, "init.mp4"),
+        mediaUri: (recordingId, number) => media.file(recordingId, `${number}.m4s`),
+        gapUri: media.file("gap", "0000000000.m4s"),
+        minTargetDuration: 2,
+      }, write)
+    );
+    const rendered = new RenderedPlaylist(
+      body,
+      playlistEtag(`${key}\n${state.source}`, body),
+      "application/vnd.apple.mpegurl",
+      state.final,
+    );
+    this.cache.set(key, camera.cameraId, version, state.source, rendered);
+    return rendered;
+  }
+
+  /** Both renditions' recordings of a range, and their timelines (the full one aligned). */
+  async #renditions(camera: CameraRef, range: { fromMs: number; toMs?: number }) {
+    const { recordings: catalog } = this.catalog;
+    const now = this.#now();
+    const { fromMs } = range;
+    const toMs = range.toMs ?? Math.max(now, fromMs) + HOUR;
+    if (toMs <= fromMs) throw new ValidationError('"to" must be after "from"');
+    if (toMs - fromMs > MAX_RANGE_MS) {
+      throw new ValidationError(`A playlist spans at most ${MAX_RANGE_MS / HOUR} hours`);
+    }
+    const [proxies, fulls] = await Promise.all(
+      (["proxy", "full"] as const).map((r) =>
+        catalog.list(camera.fleetId, camera.cameraId, fromMs, toMs, r)
+      ),
+    );
+    const final = range.toMs !== undefined && range.toMs <= now;
+    const timelines = async () => {
+      const [proxySegments, fullSegments] = await Promise.all(
+        (["proxy", "full"] as const).map((r) =>
+          catalog.playlistSegmentsBetween(camera.cameraId, fromMs, toMs, r)
+        ),
+      );
+      const common = { fromMs, toMs, gapToleranceMs: this.options.gapToleranceMs };
+      const proxy = buildTimeline({ recordings: proxies, segments: proxySegments, ...common });
+      const full = proxy.runCount === 0
+        ? buildTimeline({ recordings: fulls, segments: fullSegments, ...common })
+        : alignedTimeline(proxy, {
+          initKeys: new Map(fulls.map((r) => [r.id, r.initKey])),
+          segments: fullSegments,
+        });
+      return { proxy, full };
+    };
+    return {
+      final,
+      source: `${final ? "VOD" : "EVENT"} ${fromMs} ${toMs} ${proxies.map(stateOf).join(" ")} | ${
+        fulls.map(stateOf).join(" ")
+      }`,
+      timelines,
+    };
   }
 
   /**

@@ -135,9 +135,61 @@ Deno.test("ingest carries renditions and upload kinds to the catalog, playlists 
     assert.ok(!playlist.includes("/r1-p/"), `the proxy is not in a range playlist:\n${playlist}`);
   });
 
+  await t.step("a multivariant playlist lists the proxy, then full quality", async () => {
+    const camera =
+      `/api/v1/fleets/${fleet.fleetId}/vehicles/${fleet.vehicleId}/cameras/${fleet.cameraId}`;
+    const query = new URLSearchParams({
+      from: new Date(start).toISOString(),
+      to: new Date(start + 8000).toISOString(),
+    });
+    const get = (path: string) => p.call("GET", path, { token: fleet.tokens.viewer });
+    const master = await (await get(`${camera}/multivariant.m3u8?${query}`)).text();
+    const uris = master.split("\n").filter((line) => line && !line.startsWith("#"));
+    assert.deepEqual(uris, [
+      `renditions/proxy/index.m3u8?${query}`,
+      `renditions/full/index.m3u8?${query}`,
+    ]);
+    const full = await (await get(`${camera}/${uris[1]}`)).text();
+    // Sequence 2 was never uploaded: a gap where the proxy has its segment.
+    assert.equal((full.match(/#EXT-X-GAP/g) ?? []).length, 1, full);
+    assert.equal((full.match(/#EXTINF/g) ?? []).length, 4, full);
+    const proxyList = await (await get(`${camera}/${uris[0]}`)).text();
+    assert.ok(proxyList.includes("/r1-p/0000000003.m4s"), proxyList);
+    assert.equal((proxyList.match(/#EXT-X-GAP/g) ?? []).length, 0, proxyList);
+    assert.equal((await get(`${camera}/renditions/hd/index.m3u8?${query}`)).status, 400);
+  });
+
+  await t.step("a range with only full quality has only its full variant", async () => {
+    const later = start + 60_000;
+    const base2 = `${base}/r2`;
+    assert.equal((await put(p, token, `${base2}/init`, full.init)).status, 201);
+    const upload = await put(p, token, `${base2}/segments/0`, full.segments[0].bytes, {
+      "motorcade-segment-start": new Date(later).toISOString(),
+      "motorcade-segment-duration": "2.000",
+    });
+    assert.equal(upload.status, 201);
+    const camera =
+      `/api/v1/fleets/${fleet.fleetId}/vehicles/${fleet.vehicleId}/cameras/${fleet.cameraId}`;
+    const query = new URLSearchParams({
+      from: new Date(later).toISOString(),
+      to: new Date(later + 2000).toISOString(),
+    });
+    const master = await eventually(async () => {
+      const response = await p.call("GET", `${camera}/multivariant.m3u8?${query}`, {
+        token: fleet.tokens.viewer,
+      });
+      return response.status === 200 ? await response.text() : undefined;
+    });
+    assert.deepEqual(
+      master.split("\n").filter((line) => line && !line.startsWith("#")),
+      [`renditions/full/index.m3u8?${query}`],
+    );
+    assert.match(master, /RESOLUTION=640x360/);
+  });
+
   await t.step("data usage is the bytes stored, by kind, in the API and the metrics", async () => {
     const expected = {
-      continuous: full.init.byteLength + size(full, 0, 3),
+      continuous: 2 * full.init.byteLength + size(full, 0, 3) + size(full, 0),
       proxy: proxy.init.byteLength + size(proxy, 0, 1, 2, 3),
       recall: size(full, 1),
     };
@@ -156,7 +208,7 @@ Deno.test("ingest carries renditions and upload kinds to the catalog, playlists 
     );
     assert.equal(report.bytes.all, expected.continuous + expected.proxy + expected.recall);
     assert.deepEqual(report.cameras.map((c: { cameraId: string }) => c.cameraId), [fleet.cameraId]);
-    assert.equal(report.days.reduce((n: number, d: { objects: number }) => n + d.objects, 0), 9);
+    assert.equal(report.days.reduce((n: number, d: { objects: number }) => n + d.objects, 0), 11);
     // The same bytes as the objects in the store.
     let stored = 0;
     for await (const key of p.store.list(`fleets/${fleet.fleetId}`)) {

@@ -217,6 +217,31 @@ const mediaPlaylist = [
   "#EXT-X-ENDLIST",
   "",
 ].join("\n");
+const multivariantPlaylist = [
+  "#EXTM3U",
+  "#EXT-X-VERSION:6",
+  "#EXT-X-INDEPENDENT-SEGMENTS",
+  '#EXT-X-STREAM-INF:BANDWIDTH=182400,AVERAGE-BANDWIDTH=151200,CODECS="avc1.64000d",RESOLUTION=320x180',
+  "renditions/proxy/index.m3u8?from=2026-12-06T08%3A14%3A00.000Z&to=2026-12-06T08%3A16%3A00.000Z",
+  '#EXT-X-STREAM-INF:BANDWIDTH=2496000,AVERAGE-BANDWIDTH=2016000,CODECS="avc1.64001f",RESOLUTION=1280x720',
+  "renditions/full/index.m3u8?from=2026-12-06T08%3A14%3A00.000Z&to=2026-12-06T08%3A16%3A00.000Z",
+  "",
+].join("\n");
+const fullVariantPlaylist = [
+  "#EXTM3U",
+  "#EXT-X-VERSION:6",
+  "#EXT-X-TARGETDURATION:2",
+  "#EXT-X-PLAYLIST-TYPE:VOD",
+  `#EXT-X-MAP:URI="/media/fleets/${FLEET}/vehicles/${VEHICLE}/cameras/${CAMERA}/${RECORDING}/init.mp4"`,
+  "#EXTINF:2.000,",
+  "#EXT-X-GAP",
+  `/media/fleets/${FLEET}/vehicles/${VEHICLE}/cameras/${CAMERA}/gap/0000000000.m4s`,
+  "#EXT-X-PROGRAM-DATE-TIME:2026-12-06T08:14:02.000Z",
+  "#EXTINF:2.000,",
+  `/media/fleets/${FLEET}/vehicles/${VEHICLE}/cameras/${CAMERA}/${RECORDING}/000000421.m4s`,
+  "#EXT-X-ENDLIST",
+  "",
+].join("\n");
 const mpd = `<?xml version="1.0" encoding="UTF-8"?>
 <MPD xmlns="urn:mpeg:dash:schema:mpd:2011" type="static" mediaPresentationDuration="PT4S" profiles="urn:mpeg:dash:profile:isoff-live:2011">
   <Period id="0" start="PT0S">
@@ -601,6 +626,8 @@ export const EXAMPLES: Record<string, OperationExamples> = {
   getFleetVehicleCameraIndexM3u8: { responses: { 200: mediaPlaylist } },
   getFleetVehicleCameraRecordingManifestMpd: { responses: { 200: mpd } },
   getFleetVehicleCameraManifestMpd: { responses: { 200: mpd } },
+  getFleetVehicleCameraMultivariantM3u8: { responses: { 200: multivariantPlaylist } },
+  getFleetVehicleCameraRenditionIndexM3u8: { responses: { 200: fullVariantPlaylist } },
   createFleetVehicleCameraLink: {
     request: {
       from: "2026-12-06T08:14:00.000Z",
@@ -612,6 +639,7 @@ export const EXAMPLES: Record<string, OperationExamples> = {
         id: LINK,
         hls: signed("index.m3u8"),
         dash: signed("manifest.mpd"),
+        multivariant: signed("multivariant.m3u8"),
         clip: signed("clip.mp4"),
         expiresAt: "2026-12-06T15:02:00.000Z",
       },

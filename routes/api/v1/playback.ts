@@ -9,10 +9,16 @@ import type { RouteDeps } from "../../deps.ts";
 import { jsonBody, jsonResponse } from "./views.ts";
 import { deprecationHeader, lifetimeFields, lifetimeSeconds, registerLinkRoutes } from "./links.ts";
 import { TimeParam } from "./recordings.ts";
+import { registerRenditionPlaylistRoutes } from "./renditions.ts";
 
 const ALL = ["admin", "operator", "viewer"] as const;
 const CAMERA = "/api/v1/fleets/{fleetId}/vehicles/{vehicleId}/cameras/{cameraId}";
-const CameraParams = z.object({ fleetId: IdSchema, vehicleId: IdSchema, cameraId: IdSchema });
+/** The path parameters of a camera's playback routes. */
+export const CameraParams = z.object({
+  fleetId: IdSchema,
+  vehicleId: IdSchema,
+  cameraId: IdSchema,
+});
 const RecordingParams = CameraParams.extend({
   recordingId: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, "must be a recording id"),
 });
@@ -23,7 +29,8 @@ const SignedQuery = z.object({
   link: z.string().optional(),
   sig: z.string().optional(),
 });
-const RangeQuery = SignedQuery.extend({ from: TimeParam, to: TimeParam.optional() });
+/** A range playlist's query: `from`, optional `to`, and a link's signature. */
+export const RangeQuery = SignedQuery.extend({ from: TimeParam, to: TimeParam.optional() });
 const FORMATS = {
   hls: { file: "index.m3u8", type: "application/vnd.apple.mpegurl", what: "HLS media playlist" },
   dash: { file: "manifest.mpd", type: "application/dash+xml", what: "DASH MPD" },
@@ -33,7 +40,7 @@ const FORMATS = {
  * Sends a rendered playlist with its validator and a short cache life, gzip'd when the client
  * accepts that (players and CDNs do; a day shrinks from 10 MB to about 0.2 MB).
  */
-function send(c: Context, playlist: RenderedPlaylist): Response {
+export function send(c: Context, playlist: RenderedPlaylist): Response {
   const signed = c.req.query("sig") !== undefined;
   const gzip = acceptsGzip(c.req.header("accept-encoding"));
   const etag = gzip ? playlist.gzipEtag : playlist.etag;
@@ -72,14 +79,15 @@ function matches(header: string | undefined, etag: string): boolean {
 }
 
 /** The link a request came through (its signature already checked), or undefined. */
-function grantOf(c: Context): LinkGrant | undefined {
+export function grantOf(c: Context): LinkGrant | undefined {
   const { link, exp, sig } = c.req.query();
   return sig === undefined || link === undefined
     ? undefined
     : { id: link, expiresAtMs: Number(exp) * 1000 };
 }
 
-function rangeOf(query: { from: string; to?: string }): { fromMs: number; toMs?: number } {
+/** The epoch-ms range of a `from`/`to` query; 400 when `to` is not after `from`. */
+export function rangeOf(query: { from: string; to?: string }): { fromMs: number; toMs?: number } {
   const fromMs = Date.parse(query.from);
   const toMs = query.to === undefined ? undefined : Date.parse(query.to);
   if (toMs !== undefined && toMs <= fromMs) {
@@ -98,6 +106,7 @@ export function registerPlaybackRoutes(
 ) {
   const { playback, registry, identity, config, secure } = deps;
   registerLinkRoutes(app, deps);
+  registerRenditionPlaylistRoutes(app, deps);
   const camera = async (p: z.infer<typeof CameraParams>): Promise<CameraRef> => {
     await registry.camera(p.fleetId, p.vehicleId, p.cameraId);
     return p;
@@ -233,6 +242,10 @@ export function registerPlaybackRoutes(
               id: z.string(),
               hls: z.string(),
               dash: z.string(),
+              multivariant: z.string().openapi({
+                description:
+                  "HLS multivariant playlist: the proxy rendition, and full quality where it was uploaded",
+              }),
               clip: z.string().nullable(),
               expiresAt: z.string().datetime(),
             }),
@@ -268,6 +281,7 @@ export function registerPlaybackRoutes(
           id,
           hls: link("index.m3u8"),
           dash: link("manifest.mpd"),
+          multivariant: link("multivariant.m3u8"),
           clip: to ? link("clip.mp4") : null,
           expiresAt: expiresAt.toISOString(),
         },

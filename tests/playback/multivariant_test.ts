@@ -1,0 +1,128 @@
+/**
+ * Both renditions of a range as one HLS multivariant playlist, through the real server from a
+ * signed link: the proxy complete, full quality only where a recall brought it (a gap elsewhere).
+ * hls.js and Shaka Player (in Chromium) play it to the end, switching at the gaps; ffmpeg, which
+ * plays one variant, plays the proxy (listed first) end to end.
+ */
+import assert from "node:assert/strict";
+import { hasChromium, launchChromium } from "../support/browser.ts";
+import { setUpVehicle, signedLinks } from "../support/fleet_api.ts";
+import { contentDigest, makeCmaf } from "../support/media.ts";
+import { ffmpegDecode } from "../support/native_players.ts";
+import { playThrough, servePlayerPages } from "../support/players.ts";
+import { startServer } from "../support/server.ts";
+
+const SECONDS = 12;
+// Same frames and keyframe times, as the capture makes both renditions from one ffmpeg; full
+// quality at a vehicle camera's bitrate, above Shaka's default bandwidth estimate (1 Mbit/s):
+// Shaka starting on a variant whose first segments are gaps skips ahead to its first segment
+// instead of switching (5.x), so what it starts on matters.
+const full = await makeCmaf({ seconds: SECONDS, size: "640x360", bitrate: "2000k" });
+const proxy = await makeCmaf({ seconds: SECONDS, size: "320x180", bitrate: "100k" });
+/** Full-quality segments uploaded (by a recall): the middle of the range. */
+const RECALLED = [2, 3];
+
+Deno.test({
+  name: "a multivariant playlist plays the proxy everywhere and full quality where recalled",
+  ignore: !hasChromium,
+  async fn(t) {
+    await using server = await startServer();
+    const vehicle = await setUpVehicle(server.url);
+    const base = `${server.url}/api/v1/ingest/vehicles/${vehicle.vehicleId}/cameras/front`;
+    const put = async (path: string, body: Uint8Array, headers: Record<string, string>) => {
+      const response = await fetch(`${base}/recordings/${path}`, {
+        method: "PUT",
+        body: body as BodyInit,
+        headers: {
+          authorization: `Bearer ${await vehicle.tokens!.token()}`,
+          "content-digest": await contentDigest(body),
+          ...headers,
+        },
+      });
+      assert.equal(response.status, 201, await response.text());
+    };
+    const start = Date.now() - 120_000;
+    const timing = (i: number, fixture: typeof full) => ({
+      "motorcade-segment-start": new Date(start + i * 2000).toISOString(),
+      "motorcade-segment-duration": (fixture.segments[i].durationMs / 1000).toFixed(3),
+    });
+    const PROXY = { "motorcade-rendition": "proxy" };
+    await put("r1-p/init", proxy.init, PROXY);
+    for (const i of proxy.segments.keys()) {
+      await put(`r1-p/segments/${i}`, proxy.segments[i].bytes, { ...PROXY, ...timing(i, proxy) });
+    }
+    await put("r1/init", full.init, {});
+    for (const i of RECALLED) {
+      await put(`r1/segments/${i}`, full.segments[i].bytes, {
+        "motorcade-upload-kind": "recall",
+        "motorcade-recall-id": "rcl_test",
+        ...timing(i, full),
+      });
+    }
+    const to = new Date(start + SECONDS * 1000);
+    let links: { multivariant: string } | undefined;
+    const until = Date.now() + 10_000;
+    // The indexer is asynchronous: wait until the playlist lists every segment.
+    let variants: string[] = [];
+    while (Date.now() < until) {
+      links = await signedLinks(server.url, vehicle, "front", {
+        from: new Date(start),
+        to,
+      }) as unknown as { multivariant: string };
+      const text = await (await fetch(links.multivariant)).text();
+      variants = text.split("\n").filter((line) => line.startsWith("http"));
+      if (variants.length === 2) {
+        const fullText = await (await fetch(variants[1])).text();
+        if ((fullText.match(/\.m4s\?/g) ?? []).length === SECONDS / 2) break;
+      }
+      await new Promise((r) => setTimeout(r, 200));
+    }
+
+    await t.step("the proxy variant comes first, then full quality with gaps", async () => {
+      const master = await (await fetch(links!.multivariant)).text();
+      const infs = master.split("\n").filter((line) => line.startsWith("#EXT-X-STREAM-INF"));
+      assert.match(infs[0], /RESOLUTION=320x180/);
+      assert.match(infs[1], /RESOLUTION=640x360/);
+      assert.equal(variants.length, 2, master);
+      const [proxyText, fullText] = await Promise.all(
+        variants.map(async (url) => await (await fetch(url)).text()),
+      );
+      const durations = (text: string) => text.match(/#EXTINF:[\d.]+/g);
+      assert.deepEqual(durations(fullText), durations(proxyText), "the same entries");
+      assert.equal((proxyText.match(/#EXT-X-GAP/g) ?? []).length, 0);
+      assert.equal(
+        (fullText.match(/#EXT-X-GAP/g) ?? []).length,
+        SECONDS / 2 - RECALLED.length,
+        fullText,
+      );
+      assert.ok(fullText.includes("/r1/0000000002.m4s"), fullText);
+    });
+
+    await t.step("ffmpeg plays the first variant, the proxy, end to end", async () => {
+      const work = await Deno.makeTempDir({ prefix: "motorcade-multivariant-" });
+      try {
+        const played = await ffmpegDecode(links!.multivariant, work, 60_000);
+        assert.equal(played.frames, SECONDS * 25, played.errors.join("\n"));
+      } finally {
+        await Deno.remove(work, { recursive: true });
+      }
+    });
+
+    await using pages = servePlayerPages();
+    await using browser = await launchChromium();
+    for (const player of ["hls", "shaka"] as const) {
+      await t.step(`${player} plays it to the end`, async () => {
+        const played = await playThrough(browser, pages.page(player, links!.multivariant), {
+          rate: 2,
+          timeoutMs: 60_000,
+        });
+        assert.deepEqual(played.errors, [], JSON.stringify(played));
+        assert.ok(played.ended, JSON.stringify(played));
+        assert.ok(Math.abs(played.durationS - SECONDS) < 1, JSON.stringify(played));
+        const covered = played.played.reduce((sum, [a, b]) => sum + b - a, 0);
+        assert.ok(covered > SECONDS - 1, JSON.stringify(played));
+      });
+    }
+    await Deno.remove(vehicle.stateDir, { recursive: true });
+  },
+});
