@@ -68,13 +68,16 @@ export function usageKindOf(target: Pick<UploadTarget, "rendition" | "uploadKind
   return target.rendition === "proxy" ? "proxy" : target.uploadKind ?? "continuous";
 }
 
-/** The rendition, usage kind and recall of an upload's events (only what differs from default). */
-function uploadFacts(target: UploadTarget): {
+/**
+ * The rendition, usage kind and recall of an upload's events (only what differs from default);
+ * `byEvent`: the recall was made by an event rule, so its bytes count as "event".
+ */
+function uploadFacts(target: UploadTarget, byEvent = false): {
   rendition?: Rendition;
   kind?: UsageKind;
   recallId?: string;
 } {
-  const kind = usageKindOf(target);
+  const kind = byEvent && usageKindOf(target) === "recall" ? "event" : usageKindOf(target);
   return {
     ...(target.rendition && target.rendition !== "full" ? { rendition: target.rendition } : {}),
     ...(kind !== "continuous" ? { kind } : {}),
@@ -125,6 +128,9 @@ export interface IngestOptions {
   disk?: DiskHealth;
 }
 
+/** Recalls whose origin is remembered at most; past it the memory starts again. */
+const MAX_CACHED_RECALLS = 10_000;
+
 /** Recordings whose re-timing is remembered at most; past it the memory starts again. */
 const MAX_RETIMED_RECORDINGS = 10_000;
 
@@ -148,6 +154,8 @@ export class Ingest {
    * catalog holds it for every ingest process (the first stored wins); this process's copy.
    */
   readonly #retimed = new Map<string, number>();
+  /** Whether a recall (`vehicleId/recallId`) was made by an event rule; a recall's origin never changes. */
+  readonly #recallByEvent = new Map<string, boolean>();
 
   constructor(
     private readonly catalog: Catalog,
@@ -208,7 +216,7 @@ export class Ingest {
       objectKey,
       at,
       size: result.size,
-      ...uploadFacts(target),
+      ...uploadFacts(target, await this.#byEvent(target)),
       created: result.created,
       storedAt: at,
     });
@@ -262,7 +270,7 @@ export class Ingest {
         size: result.size,
         sha256,
         objectKey,
-        ...uploadFacts(target),
+        ...uploadFacts(target, await this.#byEvent(target)),
         created: result.created,
         storedAt: this.#now(),
       });
@@ -311,6 +319,26 @@ export class Ingest {
       recordingId: target.recordingId,
       endedAt,
     });
+  }
+
+  /**
+   * Whether a recall upload fulfils a recall an event rule made (its bytes count as "event"); a
+   * recall unknown here (or another vehicle's) counts as an operator's.
+   */
+  async #byEvent(target: UploadTarget): Promise<boolean> {
+    if (target.uploadKind !== "recall" || !target.recallId || target.rendition === "proxy") {
+      return false;
+    }
+    const key = `${target.vehicleId}/${target.recallId}`;
+    let byEvent = this.#recallByEvent.get(key);
+    if (byEvent === undefined) {
+      const recall = await this.catalog.recalls.get(target.fleetId, target.recallId);
+      if (!recall) return false;
+      byEvent = recall.vehicleId === target.vehicleId && recall.origin === "event";
+      if (this.#recallByEvent.size >= MAX_CACHED_RECALLS) this.#recallByEvent.clear();
+      this.#recallByEvent.set(key, byEvent);
+    }
+    return byEvent;
   }
 
   /** Refuses `upload` (507, Retry-After) before its body is read while storage refuses writes. */

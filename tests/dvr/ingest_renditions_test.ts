@@ -187,11 +187,33 @@ Deno.test("ingest carries renditions and upload kinds to the catalog, playlists 
     assert.match(master, /RESOLUTION=640x360/);
   });
 
+  await t.step("the bytes of a recall an event rule made count as event", async () => {
+    const recall = await p.catalog.recalls.create(
+      {
+        fleetId: fleet.fleetId,
+        vehicleId: fleet.vehicleId,
+        cameraId: fleet.cameraId,
+        fromMs: start,
+        toMs: start + 8000,
+        origin: "event",
+        createdBy: null,
+      },
+      32,
+      new Date(),
+    );
+    assert.ok(recall);
+    await segment("r1", 2, full, {
+      "motorcade-upload-kind": "recall",
+      "motorcade-recall-id": recall.id,
+    });
+  });
+
   await t.step("data usage is the bytes stored, by kind, in the API and the metrics", async () => {
     const expected = {
       continuous: 2 * full.init.byteLength + size(full, 0, 3) + size(full, 0),
       proxy: proxy.init.byteLength + size(proxy, 0, 1, 2, 3),
       recall: size(full, 1),
+      event: size(full, 2),
     };
     const usagePath = `/api/v1/fleets/${fleet.fleetId}/vehicles/${fleet.vehicleId}/usage`;
     const today = new Date().toISOString().slice(0, 10);
@@ -203,12 +225,16 @@ Deno.test("ingest carries renditions and upload kinds to the catalog, playlists 
         continuous: report.bytes.continuous,
         proxy: report.bytes.proxy,
         recall: report.bytes.recall,
+        event: report.bytes.event,
       },
       expected,
     );
-    assert.equal(report.bytes.all, expected.continuous + expected.proxy + expected.recall);
+    assert.equal(
+      report.bytes.all,
+      expected.continuous + expected.proxy + expected.recall + expected.event,
+    );
     assert.deepEqual(report.cameras.map((c: { cameraId: string }) => c.cameraId), [fleet.cameraId]);
-    assert.equal(report.days.reduce((n: number, d: { objects: number }) => n + d.objects, 0), 11);
+    assert.equal(report.days.reduce((n: number, d: { objects: number }) => n + d.objects, 0), 12);
     // The same bytes as the objects in the store.
     let stored = 0;
     for await (const key of p.store.list(`fleets/${fleet.fleetId}`)) {
