@@ -10,6 +10,7 @@ import type { Config } from "./lib/config/mod.ts";
 import { type EventBus, openBus } from "./lib/bus/mod.ts";
 import { InstructionsDesk, UploadPolicies } from "./lib/policy/mod.ts";
 import { Availability, Recalls, RecallWebhook } from "./lib/recall/mod.ts";
+import { VehicleEvents } from "./lib/events/mod.ts";
 import { DiskHealth } from "./lib/disk/mod.ts";
 import { FleetRegistry } from "./lib/fleet/mod.ts";
 import { Indexer, Ingest } from "./lib/ingest/mod.ts";
@@ -163,6 +164,7 @@ export async function createPlatform(
     logger.child({ part: "recalls" }),
   );
   const availability = new Availability(catalog, registry);
+  const events = new VehicleEvents(catalog, registry, recalls, logger.child({ part: "events" }));
   // Finished recalls go to the operator's webhook from where the indexer runs (one delivery each).
   const webhook = config.recallWebhook && roles.has("indexer")
     ? new RecallWebhook({ ...config.recallWebhook, logger: logger.child({ part: "webhook" }) })
@@ -176,6 +178,7 @@ export async function createPlatform(
     policies,
     recalls,
     availability,
+    events,
     instructions,
     ingest,
     store,

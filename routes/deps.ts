@@ -10,6 +10,7 @@ import type { Logger } from "../lib/log/mod.ts";
 import type { LiveService } from "../lib/live/mod.ts";
 import type { InstructionsDesk, UploadPolicies } from "../lib/policy/mod.ts";
 import type { Availability, Recalls } from "../lib/recall/mod.ts";
+import type { VehicleEvents } from "../lib/events/mod.ts";
 
 /** A dependency's state for `/readyz`. */
 export interface ReadinessCheck {
@@ -39,6 +40,8 @@ export interface RouteDeps {
   recalls: Recalls;
   /** Where each moment of a camera's recording is (server, vehicle, nowhere). */
   availability: Availability;
+  /** Vehicles' events and the fleets' rules that turn them into recalls. */
+  events: VehicleEvents;
   /** Vehicles' instructions (heartbeat answers and long polls). */
   instructions: InstructionsDesk;
   /** Options every `secured(...)` route definition takes. */

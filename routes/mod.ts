@@ -16,6 +16,7 @@ import { registerAuthRoutes } from "./api/v1/auth.ts";
 import { addExamples } from "./api/v1/examples.ts";
 import { registerCameraRoutes } from "./api/v1/cameras.ts";
 import { registerDeviceRoutes } from "./api/v1/device.ts";
+import { registerEventRoutes } from "./api/v1/events.ts";
 import { registerFleetRoutes } from "./api/v1/fleets.ts";
 import { registerIngestRoutes } from "./api/v1/ingest.ts";
 import { registerLiveRoutes } from "./api/v1/live.ts";
@@ -96,6 +97,7 @@ export function createApp(deps: RouteDeps): ApiApp {
   registerSystemHealthRoutes(app, deps);
   registerCameraRoutes(app, deps);
   registerUploadPolicyRoutes(app, deps);
+  registerEventRoutes(app, deps);
   registerDeviceRoutes(app, deps);
   registerIngestRoutes(app, deps);
   registerRecordingRoutes(app, deps);

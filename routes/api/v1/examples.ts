@@ -266,6 +266,27 @@ interface OperationExamples {
   responses?: Record<string, unknown>;
 }
 
+const EVENT = "evt_1b5c9d3f7g2h6j0k4m8n";
+const vehicleEvent = {
+  id: EVENT,
+  fleetId: FLEET,
+  vehicleId: VEHICLE,
+  kind: "panic",
+  at: "2026-12-06T08:14:05.000Z",
+  metadata: { button: "driver", speedKmh: 38 },
+  source: "vehicle",
+  clientId: "e-1765008845000-1",
+  createdBy: null,
+  createdAt: "2026-12-06T08:14:06.000Z",
+  recalls: [{ cameraId: CAMERA, recallId: RECALL }],
+};
+const eventRules = {
+  rules: [
+    { kind: "panic", preSeconds: 30, postSeconds: 60, cameras: "all" },
+    { kind: "harsh-brake", preSeconds: 10, postSeconds: 10, cameras: ["front"] },
+  ],
+};
+
 /** Every operation's examples, by operationId. */
 export const EXAMPLES: Record<string, OperationExamples> = {
   getHealthz: { responses: { 200: { status: "ok" } } },
@@ -524,6 +545,33 @@ export const EXAMPLES: Record<string, OperationExamples> = {
       },
     },
   },
+  createDeviceEvent: {
+    request: {
+      id: "e-1765008845000-1",
+      kind: "panic",
+      at: "2026-12-06T08:14:05.000Z",
+      metadata: { button: "driver", speedKmh: 38 },
+    },
+    responses: { 201: vehicleEvent, 200: vehicleEvent },
+  },
+  createFleetVehicleEvent: {
+    request: { kind: "inspection", metadata: { note: "Door 2 reported stuck" } },
+    responses: {
+      201: {
+        ...vehicleEvent,
+        kind: "inspection",
+        metadata: { note: "Door 2 reported stuck" },
+        source: "operator",
+        clientId: null,
+        createdBy: USER,
+        recalls: [],
+      },
+      200: { ...vehicleEvent, source: "operator", createdBy: USER },
+    },
+  },
+  listFleetVehicleEvents: { responses: { 200: { events: [vehicleEvent] } } },
+  listFleetEventRules: { responses: { 200: eventRules } },
+  replaceFleetEventRules: { request: eventRules, responses: { 200: eventRules } },
   getFleetVehicleCameraAvailability: {
     responses: {
       200: {
