@@ -7,6 +7,7 @@ import type { Logger } from "../lib/log/mod.ts";
 import { CameraCapture } from "./capture.ts";
 import { type Clocks, ClockWatch, SYSTEM_CLOCKS } from "./clock.ts";
 import type { AgentConfig } from "./config.ts";
+import { type EventDraft, EventOutbox, type QueuedEvent } from "./events.ts";
 import { Heartbeat, type HeartbeatBody } from "./heartbeat.ts";
 import { type DeviceState, DeviceTokens, loadDeviceState } from "./identity.ts";
 import {
@@ -53,6 +54,7 @@ export class Agent {
   #heartbeat: Heartbeat | undefined;
   #instructions: InstructionsClient | undefined;
   #recalls: RecallBook | undefined;
+  #events: EventOutbox | undefined;
   #live: LiveLink | undefined;
   #starting: Promise<void> | undefined;
   #closing: Promise<void> | undefined;
@@ -179,6 +181,15 @@ export class Agent {
     });
     this.#heartbeat.start();
     instructions.start();
+    // Events raised by the agent or written by `vehicle event` into <state>/events.
+    this.#events = new EventOutbox({
+      dir: `${config.stateDir}/events`,
+      serverUrl,
+      tokens,
+      logger: this.#log.child({ part: "events" }),
+      fetch: serverClock.fetch,
+    });
+    this.#events.start();
     if (config.live) {
       // Loaded only when live is on: werift is large, and reads the environment when imported.
       const { LiveLink } = await import("./live/live_link.ts");
@@ -269,6 +280,12 @@ export class Agent {
     return offset === undefined ? null : -Math.round(offset / 10) * 10 || 0;
   }
 
+  /** Raises a vehicle event (a panic button): kept in the state dir until the server has it. */
+  raiseEvent(draft: EventDraft): Promise<QueuedEvent> {
+    if (!this.#events) throw new TypeError("Cannot raise an event before the agent started");
+    return this.#events.raise(draft);
+  }
+
   /** Stops everything in order; safe to call twice (the second call waits for the first). */
   close(): Promise<void> {
     this.#closing ??= (async () => {
@@ -276,6 +293,7 @@ export class Agent {
       await this.#starting?.catch(() => {});
       this.#clock?.close();
       await this.#instructions?.close();
+      await this.#events?.close();
       await this.#live?.close();
       await Promise.all(this.#captures.map((capture) => capture.close()));
       const drainMs = this.options.config.stopDrainSeconds * 1000;

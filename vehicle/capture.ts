@@ -280,9 +280,7 @@ export function ffmpegArgs(
       // The camera's timestamps, untouched: the same as the copied packets'.
       "-fps_mode",
       "passthrough",
-      // Keyframes only where the camera put them: none of x264's own every 250 frames, which a
-      // camera with a longer GOP would not have at the same time.
-      ...encode(proxyRate, "source", ["-bf", "0", "-g", "1000000"]),
+      ...encode(proxyRate, "source", ["-bf", "0"]),
       ...hls(proxy.dir),
     ];
   }

@@ -4,15 +4,19 @@
  *   enrol --server URL --code CODE [--state DIR]   bind this vehicle to its device credential
  *   whoami [--state DIR]                           show the vehicle and cameras the server knows
  *   record [--config FILE] [flags]                 capture, spool and upload until SIGTERM
+ *   event --kind KIND [--at TIME] [--metadata JSON] [--state DIR]
+ *                                                  raise an event (sent by the running agent)
  */
 import { parseArgs } from "node:util";
 import { createLogger } from "../lib/log/mod.ts";
 import { Agent } from "./agent.ts";
 import { AgentConfigError, type AgentFlags, loadAgentConfig } from "./config.ts";
+import { queueEvent } from "./events.ts";
 import { DeviceAuthError, DeviceTokens, enrol, loadDeviceState } from "./identity.ts";
 
 const USAGE = `usage: vehicle enrol --server URL --code CODE [--state DIR]
        vehicle whoami [--state DIR]
+       vehicle event --kind KIND [--at RFC3339] [--metadata JSON] [--state DIR]
        vehicle record [--config FILE] [--state DIR] [--spool DIR] [--server URL]
                       [--camera NAME=SOURCE]... [--segment-seconds N] [--video-size WxH]
                       [--fps N] [--bitrate RATE] [--disk-budget BYTES] [--upload-rate BYTES]
@@ -115,6 +119,47 @@ async function record(values: Record<string, unknown>, stateGiven: boolean): Pro
   return 0;
 }
 
+/**
+ * `vehicle event`: writes an event into the state dir's outbox, which the running agent (or the
+ * next one started) sends; works offline and with the agent stopped.
+ */
+async function raiseEvent(values: Record<string, unknown>): Promise<number> {
+  const kind = values.kind as string | undefined;
+  if (!kind) {
+    console.error(`error: event needs --kind\n${USAGE}`);
+    return 2;
+  }
+  let at: Date | undefined;
+  if (typeof values.at === "string") {
+    at = new Date(values.at);
+    if (Number.isNaN(at.getTime())) {
+      console.error(`error: --at must be an RFC 3339 time, got "${values.at}"`);
+      return 2;
+    }
+  }
+  let metadata: Record<string, unknown> | undefined;
+  if (typeof values.metadata === "string") {
+    try {
+      metadata = JSON.parse(values.metadata);
+    } catch {
+      metadata = undefined;
+    }
+    if (!metadata || typeof metadata !== "object" || Array.isArray(metadata)) {
+      console.error(`error: --metadata must be a JSON object, got '${values.metadata}'`);
+      return 2;
+    }
+  }
+  try {
+    const event = await queueEvent(`${values.state}/events`, { kind, at, metadata });
+    console.log(`queued: event ${event.id} (${event.kind} at ${event.at})`);
+    return 0;
+  } catch (error) {
+    if (!(error instanceof TypeError)) throw error;
+    console.error(`error: ${error.message}`);
+    return 2;
+  }
+}
+
 async function run(args: string[]): Promise<number> {
   let parsed;
   try {
@@ -128,6 +173,9 @@ async function run(args: string[]): Promise<number> {
         state: { type: "string" },
         config: { type: "string" },
         camera: { type: "string", multiple: true },
+        kind: { type: "string" },
+        at: { type: "string" },
+        metadata: { type: "string" },
         ...Object.fromEntries(RECORD_FLAGS.map((name) => [name, { type: "string" as const }])),
         help: { type: "boolean", short: "h" },
       },
@@ -165,6 +213,7 @@ async function run(args: string[]): Promise<number> {
       return 0;
     }
     if (command === "record") return await record(values, stateGiven);
+    if (command === "event") return await raiseEvent(values);
     console.error(`error: unknown command "${command}"\n${USAGE}`);
     return 2;
   } catch (error) {
