@@ -280,7 +280,9 @@ export function ffmpegArgs(
       // The camera's timestamps, untouched: the same as the copied packets'.
       "-fps_mode",
       "passthrough",
-      ...encode(proxyRate, "source", ["-bf", "0"]),
+      // Keyframes only where the camera put them: none of x264's own every 250 frames, which a
+      // camera with a longer GOP would not have at the same time.
+      ...encode(proxyRate, "source", ["-bf", "0", "-g", "1000000"]),
       ...hls(proxy.dir),
     ];
   }

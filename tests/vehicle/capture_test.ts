@@ -153,6 +153,7 @@ Deno.test("ffmpeg command line adds the proxy rendition and passes H.264 through
   assert.deepEqual(after(copied, "-c:v"), ["copy", "libx264"]);
   assert.deepEqual(after(copied, "-force_key_frames"), ["source"]);
   assert.deepEqual(after(copied, "-fps_mode"), ["passthrough"]);
+  assert.deepEqual(after(copied, "-g"), ["1000000"], "no keyframe the camera did not make");
   assert.deepEqual(after(copied, "-vf"), [String.raw`scale=w=-2:h=min(320\,ih),format=yuv420p`]);
   assert.equal(outputs(copied).length, 2);
   const alone = ffmpegArgs(rtsp, { ...options, proxy: undefined, passthrough: true });
