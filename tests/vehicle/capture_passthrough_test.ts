@@ -43,8 +43,8 @@ Deno.test({
     const dir = await Deno.makeTempDir({ prefix: "capture-passthrough-" });
     try {
       await makeCameraFile(`${dir}/cam.mp4`, { seconds: 40, size: "640x360", gopSeconds: 1 });
-      // A camera slow to answer: without anchoring on the stream, times would be a second early.
-      await using rtsp = await startRtspCamera(`${dir}/cam.mp4`, { delayMs: 1_000 });
+      // A camera slow to answer: without anchoring on the stream, times would be 1.5 s early.
+      await using rtsp = await startRtspCamera(`${dir}/cam.mp4`, { delayMs: 1_500 });
       const camera: CameraConfig = parseAgentConfig({
         cameras: [{ name: "front", source: rtsp.url }],
         video: { size: "640x360", fps: 25 },
@@ -121,7 +121,7 @@ Deno.test({
       // Wall clock: the camera's first frame (a keyframe) was sent as it started playing.
       const played = rtsp.plays.at(-1)!;
       const offset = fullSegments[0].startMs! - played;
-      assert.ok(Math.abs(offset) < 300, `first frame placed ${offset} ms from when it was sent`);
+      assert.ok(Math.abs(offset) < 600, `first frame placed ${offset} ms from when it was sent`);
     } finally {
       await Deno.remove(dir, { recursive: true });
     }
