@@ -269,8 +269,9 @@ export class Agent {
     if (!instructions?.known) return {};
     return {
       instructionsVersion: instructions.current.version,
-      inventory: this.#spool ? inventoryOf(this.#spool.held()) : [],
-      recalls: this.#recalls?.reports() ?? [],
+      // The server takes at most 64 of each (32 cameras, two renditions; 32 recalls under way).
+      inventory: this.#spool ? inventoryOf(this.#spool.held()).slice(0, 64) : [],
+      recalls: this.#recalls?.reports().slice(0, 64) ?? [],
     };
   }
 
