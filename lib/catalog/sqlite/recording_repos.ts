@@ -93,11 +93,11 @@ const ENSURE_RECORDING = `
   INSERT INTO recordings (camera_id, id, fleet_id, vehicle_id, started_at, ended_at, rendition)
   VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`;
 
-/** Adds `bytes` of one object to a vehicle's usage on the UTC day of `atMs`. */
+/** Adds bytes and objects to a vehicle's usage of one camera, UTC day and kind. */
 const ADD_USAGE = `
   INSERT INTO upload_usage (fleet_id, vehicle_id, day, camera_id, kind, bytes, objects)
-  VALUES (?, ?, ?, ?, ?, ?, 1) ON CONFLICT DO UPDATE
-  SET bytes = bytes + excluded.bytes, objects = objects + 1`;
+  VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE
+  SET bytes = bytes + excluded.bytes, objects = objects + excluded.objects`;
 
 /** Recordings and segments in SQLite. */
 export class SqliteRecordings implements RecordingRepository {
@@ -106,6 +106,9 @@ export class SqliteRecordings implements RecordingRepository {
   indexSegments(segments: SegmentRecord[]): Promise<number> {
     return Promise.resolve(this.db.transaction(() => {
       let added = 0;
+      // Usage is added once per vehicle, day, camera and kind of the batch (one row, not 500).
+      const usage = new Map<string, [string, string, string, string, string, number, number]>();
+      const now = Date.now();
       for (const s of segments) {
         const end = s.startMs + s.durationMs;
         this.db.run(
@@ -132,15 +135,13 @@ export class SqliteRecordings implements RecordingRepository {
         );
         if (inserted === 0) continue;
         added++;
-        this.db.run(
-          ADD_USAGE,
-          s.fleetId,
-          s.vehicleId,
-          usageDay(s.storedAtMs ?? Date.now()),
-          s.cameraId,
-          s.kind ?? "continuous",
-          s.size,
-        );
+        const day = usageDay(s.storedAtMs ?? now);
+        const kind = s.kind ?? "continuous";
+        const key = `${s.vehicleId}/${day}/${s.cameraId}/${kind}`;
+        const row = usage.get(key) ?? [s.fleetId, s.vehicleId, day, s.cameraId, kind, 0, 0];
+        row[5] += s.size;
+        row[6] += 1;
+        usage.set(key, row);
         this.db.run(
           `UPDATE recordings SET segment_count = segment_count + 1,
              started_at = min(started_at, ?), ended_at = max(ended_at, ?)
@@ -151,6 +152,7 @@ export class SqliteRecordings implements RecordingRepository {
           s.recordingId,
         );
       }
+      for (const row of usage.values()) this.db.run(ADD_USAGE, ...row);
       return added;
     }));
   }
@@ -184,6 +186,7 @@ export class SqliteRecordings implements RecordingRepository {
         input.cameraId,
         input.kind ?? "continuous",
         input.size,
+        1,
       );
     });
     return Promise.resolve();
