@@ -458,6 +458,7 @@ const CASES: Record<string, (catalog: Catalog) => Promise<void>> = {
       startedAt: new Date(T0),
       endedAt: new Date(T0 + 8000),
       segmentCount: 4,
+      rendition: "full",
       initKey: "r1/init.mp4",
       closedAt: null,
     });
