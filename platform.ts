@@ -10,7 +10,7 @@ import type { Config } from "./lib/config/mod.ts";
 import { type EventBus, openBus } from "./lib/bus/mod.ts";
 import { InstructionsDesk, UploadPolicies } from "./lib/policy/mod.ts";
 import { Availability, Recalls, RecallWebhook } from "./lib/recall/mod.ts";
-import { VehicleEvents } from "./lib/events/mod.ts";
+import { FleetWebhooks, VehicleEvents } from "./lib/events/mod.ts";
 import { DiskHealth } from "./lib/disk/mod.ts";
 import { FleetRegistry } from "./lib/fleet/mod.ts";
 import { Indexer, Ingest } from "./lib/ingest/mod.ts";
@@ -166,8 +166,13 @@ export async function createPlatform(
   const availability = new Availability(catalog, registry);
   const events = new VehicleEvents(catalog, registry, recalls, logger.child({ part: "events" }));
   // Finished recalls go to the operator's webhook from where the indexer runs (one delivery each).
-  const webhook = config.recallWebhook && roles.has("indexer")
-    ? new RecallWebhook({ ...config.recallWebhook, logger: logger.child({ part: "webhook" }) })
+  // A fleet's own webhook (set through the API) wins over the server's (RECALL_WEBHOOK_URL).
+  const webhook = roles.has("indexer")
+    ? new RecallWebhook({
+      ...config.recallWebhook,
+      catalog,
+      logger: logger.child({ part: "webhook" }),
+    })
     : undefined;
   webhook?.start(bus);
   const app = createApp({
@@ -179,6 +184,7 @@ export async function createPlatform(
     recalls,
     availability,
     events,
+    fleetWebhooks: new FleetWebhooks(catalog, registry),
     instructions,
     ingest,
     store,

@@ -10,7 +10,7 @@ import type { Logger } from "../lib/log/mod.ts";
 import type { LiveService } from "../lib/live/mod.ts";
 import type { InstructionsDesk, UploadPolicies } from "../lib/policy/mod.ts";
 import type { Availability, Recalls } from "../lib/recall/mod.ts";
-import type { VehicleEvents } from "../lib/events/mod.ts";
+import type { FleetWebhooks, VehicleEvents } from "../lib/events/mod.ts";
 
 /** A dependency's state for `/readyz`. */
 export interface ReadinessCheck {
@@ -42,6 +42,8 @@ export interface RouteDeps {
   availability: Availability;
   /** Vehicles' events and the fleets' rules that turn them into recalls. */
   events: VehicleEvents;
+  /** Fleets' own recall webhooks. */
+  fleetWebhooks: FleetWebhooks;
   /** Vehicles' instructions (heartbeat answers and long polls). */
   instructions: InstructionsDesk;
   /** Options every `secured(...)` route definition takes. */

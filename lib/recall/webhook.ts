@@ -1,5 +1,5 @@
 import type { BusMessage, Consumer, EventBus } from "../bus/mod.ts";
-import type { Recall } from "../catalog/mod.ts";
+import type { Catalog, Recall } from "../catalog/mod.ts";
 import type { Logger } from "../log/mod.ts";
 import { RECALLS_TOPIC } from "./recalls.ts";
 import { recallView } from "./view.ts";
@@ -7,10 +7,15 @@ import { recallView } from "./view.ts";
 /** The header carrying a webhook delivery's signature: `t=<unix seconds>,v1=<hex HMAC>`. */
 export const WEBHOOK_SIGNATURE_HEADER = "Motorcade-Signature";
 
-/** Where recall webhooks go and the secret that signs them. */
+/**
+ * Where recall webhooks go and the secret that signs them: a fleet's own webhook (set through
+ * the API, kept in the catalog) or else the server's (RECALL_WEBHOOK_URL); neither: not posted.
+ */
 export interface RecallWebhookOptions {
-  url: string;
-  secret: string;
+  url?: string;
+  secret?: string;
+  /** Where each fleet's own webhook is read. */
+  catalog?: Pick<Catalog, "webhooks">;
   logger: Logger;
   /** How long one delivery may take; default 10 s. */
   timeoutMs?: number;
@@ -64,10 +69,12 @@ export class RecallWebhook {
       if (value.type !== "recall.finished") continue;
       // Dates crossed the bus as JSON strings: rebuild them before the view.
       const recall = reviveRecall(value.recall);
+      const target = await this.#target(recall.fleetId);
+      if (!target) continue;
       const body = JSON.stringify({ type: value.type, recall: recallView(recall) });
       const timestamp = Math.floor(Date.now() / 1000);
-      const signature = await webhookSignature(this.options.secret, timestamp, body);
-      const response = await fetch(this.options.url, {
+      const signature = await webhookSignature(target.secret, timestamp, body);
+      const response = await fetch(target.url, {
         method: "POST",
         headers: {
           "content-type": "application/json",
@@ -86,6 +93,14 @@ export class RecallWebhook {
       }
       this.options.logger.info("recall webhook delivered", { recallId: recall.id });
     }
+  }
+
+  /** The fleet's own webhook, else the server's, else none. */
+  async #target(fleetId: string): Promise<{ url: string; secret: string } | undefined> {
+    const own = await this.options.catalog?.webhooks.get(fleetId);
+    if (own) return own;
+    const { url, secret } = this.options;
+    return url && secret ? { url, secret } : undefined;
   }
 
   /** Stops after the delivery in hand. */

@@ -59,6 +59,21 @@ const Rules = z.object({ rules: z.array(Rule).max(EVENT_RULES_MAX) }).strict().o
   "EventRules",
 );
 
+const WebhookBody = z.object({
+  url: z.string().url().max(2048).openapi({ example: "https://ops.example.com/motorcade" }),
+  rotateSecret: z.boolean().optional().openapi({
+    description: "Make a new signing secret (the old one stops at once); absent: keep it",
+  }),
+}).strict();
+const WebhookView = z.object({
+  url: z.string(),
+  secret: z.string().nullable().openapi({
+    description: "The signing secret, shown only in the answer that made it (the first PUT, " +
+      "or one with rotateSecret); null otherwise",
+  }),
+  updatedAt: z.string().datetime(),
+}).openapi("FleetWebhook");
+
 const eventView = (e: VehicleEvent) => ({
   id: e.id,
   fleetId: e.fleetId,
@@ -73,8 +88,14 @@ const eventView = (e: VehicleEvent) => ({
   recalls: e.recalls ?? [],
 });
 
-/** Vehicle events (from the vehicle and from operators) and the fleet's event rules. */
-export function registerEventRoutes(app: ApiApp, { events, secure }: RouteDeps) {
+/**
+ * Vehicle events (from the vehicle and from operators), the fleet's event rules, and the fleet's
+ * webhook told of finished recalls.
+ */
+export function registerEventRoutes(
+  app: ApiApp,
+  { events, fleetWebhooks, secure }: RouteDeps,
+) {
   app.openapi(
     secured(
       secure,
@@ -219,6 +240,80 @@ export function registerEventRoutes(app: ApiApp, { events, secure }: RouteDeps) 
         c.req.valid("json").rules as EventRule[],
       );
       return c.json({ rules }, 200);
+    },
+  );
+
+  app.openapi(
+    secured(
+      secure,
+      access.fleet(["admin"]),
+      createRoute({
+        method: "get",
+        path: `${FLEET}/webhook`,
+        tags: ["events"],
+        summary: "The fleet's webhook (its secret is not shown again)",
+        request: { params: FleetParams },
+        responses: {
+          200: jsonResponse(WebhookView, "The webhook"),
+          404: { description: "The fleet has no webhook of its own" },
+        },
+      }),
+    ),
+    async (c) => {
+      const webhook = await fleetWebhooks.get(c.req.valid("param").fleetId);
+      return c.json(
+        { url: webhook.url, secret: null, updatedAt: webhook.updatedAt.toISOString() },
+        200,
+      );
+    },
+  );
+
+  app.openapi(
+    secured(
+      secure,
+      access.fleet(["admin"]),
+      createRoute({
+        method: "put",
+        path: `${FLEET}/webhook`,
+        tags: ["events"],
+        summary: "Set where the fleet's finished recalls are posted",
+        description: "Each finished recall (complete, partial, expired, cancelled) is POSTed as " +
+          'JSON `{type: "recall.finished", recall}` with `Motorcade-Signature: t=<unix>,v1=<hex ' +
+          'HMAC-SHA256 of "<t>.<body>" with the secret>`, at least once (`Motorcade-Delivery` ' +
+          "is the recall id), retried while refused. It replaces the server's RECALL_WEBHOOK_URL " +
+          "for this fleet. The secret is shown once, in this answer.",
+        request: { params: FleetParams, ...jsonBody(WebhookBody) },
+        responses: { 200: jsonResponse(WebhookView, "Set") },
+      }),
+    ),
+    async (c) => {
+      const body = c.req.valid("json");
+      const { webhook, secret } = await fleetWebhooks.set(c.req.valid("param").fleetId, body.url, {
+        rotateSecret: body.rotateSecret,
+      });
+      return c.json({ url: webhook.url, secret, updatedAt: webhook.updatedAt.toISOString() }, 200);
+    },
+  );
+
+  app.openapi(
+    secured(
+      secure,
+      access.fleet(["admin"]),
+      createRoute({
+        method: "delete",
+        path: `${FLEET}/webhook`,
+        tags: ["events"],
+        summary: "Remove the fleet's webhook",
+        request: { params: FleetParams },
+        responses: {
+          204: { description: "Removed" },
+          404: { description: "The fleet has no webhook of its own" },
+        },
+      }),
+    ),
+    async (c) => {
+      await fleetWebhooks.remove(c.req.valid("param").fleetId);
+      return c.body(null, 204);
     },
   );
 }

@@ -572,6 +572,25 @@ export const EXAMPLES: Record<string, OperationExamples> = {
   listFleetVehicleEvents: { responses: { 200: { events: [vehicleEvent] } } },
   listFleetEventRules: { responses: { 200: eventRules } },
   replaceFleetEventRules: { request: eventRules, responses: { 200: eventRules } },
+  getFleetWebhook: {
+    responses: {
+      200: {
+        url: "https://ops.acme-transit.example/motorcade",
+        secret: null,
+        updatedAt: "2026-12-01T10:00:00.000Z",
+      },
+    },
+  },
+  replaceFleetWebhook: {
+    request: { url: "https://ops.acme-transit.example/motorcade" },
+    responses: {
+      200: {
+        url: "https://ops.acme-transit.example/motorcade",
+        secret: "whsec_5f0c3a9e1b7d4f2a8c6e0b3d9f1a7c5e2b8d4f0a6c3e9b1d7f5a2c8e4b0d6f3a",
+        updatedAt: "2026-12-01T10:00:00.000Z",
+      },
+    },
+  },
   getFleetVehicleCameraAvailability: {
     responses: {
       200: {
