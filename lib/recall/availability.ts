@@ -100,15 +100,15 @@ export class Availability {
         [{ path: "to", message: "must be after from, by at most 7 days" }],
       );
     }
-    const [segments, inventory] = await Promise.all([
-      this.catalog.recordings.playlistSegmentsBetween(cameraId, fromMs, toMs),
+    const [full, proxy, inventory] = await Promise.all([
+      this.catalog.recordings.playlistSegmentsBetween(cameraId, fromMs, toMs, "full"),
+      this.catalog.recordings.playlistSegmentsBetween(cameraId, fromMs, toMs, "proxy"),
       this.catalog.inventory.list(vehicleId),
     ]);
-    // Until recordings carry their rendition, what the server holds is the full rendition.
-    const server = {
-      full: segments.map((s) => [s.startMs, s.startMs + s.durationMs] as [number, number]),
-      proxy: [] as Array<[number, number]>,
-    };
+    // Each rendition's own segments: a proxy on the server is not full quality there.
+    const spansOf = (segments: typeof full) =>
+      segments.map((s) => [s.startMs, s.startMs + s.durationMs] as [number, number]);
+    const server = { full: spansOf(full), proxy: spansOf(proxy) };
     const held = (rendition: "full" | "proxy") =>
       inventory.find((entry) => entry.camera === camera.name && entry.rendition === rendition)
         ?.ranges ?? [];

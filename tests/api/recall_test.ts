@@ -354,7 +354,7 @@ Deno.test("a vehicle has at most 32 recalls under way", async () => {
   assert.match(refused.detail, /32 recalls under way/);
 });
 
-Deno.test("availability tells server, vehicle only and nowhere apart", async () => {
+Deno.test("availability tells server, vehicle only and nowhere apart, per rendition", async () => {
   const { p, fleet, device } = await setup();
   await using _ = p;
   const at = paths(fleet);
@@ -370,6 +370,20 @@ Deno.test("availability tells server, vehicle only and nowhere apart", async () 
     size: 100,
     sha256: "x",
     objectKey: `k/${i}`,
+  })));
+  // The proxy uploaded: 08:00:00-08:00:40 (twenty 2 s segments), full quality only where above.
+  await p.catalog.recordings.indexSegments(Array.from({ length: 20 }, (_, i) => ({
+    fleetId: fleet.fleetId,
+    vehicleId: fleet.vehicleId,
+    cameraId: fleet.cameraId,
+    recordingId: "r1-p",
+    rendition: "proxy" as const,
+    sequence: i,
+    startMs: T0 + i * 2000,
+    durationMs: 2000,
+    size: 10,
+    sha256: "x",
+    objectKey: `p/${i}`,
   })));
   // The vehicle holds full quality 08:00:05-08:00:30 and a proxy of 08:00:00-08:01:00.
   await json(
@@ -404,7 +418,10 @@ Deno.test("availability tells server, vehicle only and nowhere apart", async () 
     [iso(T0 + 10_000), iso(T0 + 30_000), "vehicle"],
     [iso(T0 + 30_000), iso(T0 + 60_000), "none"],
   ]);
-  assert.deepEqual(spans("proxy"), [[iso(T0), iso(T0 + 60_000), "vehicle"]]);
+  assert.deepEqual(spans("proxy"), [
+    [iso(T0), iso(T0 + 40_000), "server"],
+    [iso(T0 + 40_000), iso(T0 + 60_000), "vehicle"],
+  ]);
   assert.ok(found.inventoryReportedAt);
   await json(
     await p.call(
