@@ -23,6 +23,7 @@ export {
   type CameraInstruction,
   type InstructionsDocument,
 } from "./instructions.ts";
+export { checkPolicyInput, POLICY_LIMITS } from "./policy_input.ts";
 export { INSTRUCTIONS_CHANNEL, InstructionsDesk } from "./instructions_desk.ts";
 export {
   type FleetPolicyInput,

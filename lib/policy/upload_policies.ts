@@ -2,6 +2,7 @@ import type { Catalog, ProxySettings, UploadMode, UploadPolicy } from "../catalo
 import { NotFoundError } from "../errors/mod.ts";
 import type { FleetRegistry } from "../fleet/mod.ts";
 import type { InstructionsDesk } from "./instructions_desk.ts";
+import { checkPolicyInput } from "./policy_input.ts";
 import {
   DEFAULT_PROXY,
   DEFAULT_RECALL_MAX_SECONDS,
@@ -56,6 +57,7 @@ export class UploadPolicies {
     input: FleetPolicyInput,
   ): Promise<PolicyAnswer & { recallMaxSeconds: number }> {
     await this.registry.fleet(fleetId);
+    checkPolicyInput(input);
     await this.catalog.uploadPolicies.put({
       scope: "fleet",
       fleetId,
@@ -123,6 +125,7 @@ export class UploadPolicies {
   }
 
   async #put(fleetId: string, vehicleId: string, cameraId: string | null, input: PolicyInput) {
+    checkPolicyInput(input);
     await this.catalog.uploadPolicies.put({
       scope: cameraId ? "camera" : "vehicle",
       fleetId,

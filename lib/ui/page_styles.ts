@@ -222,4 +222,18 @@ main button.danger:hover { background: var(--danger-bg); }
 table.heartbeats { width: 100%; border-collapse: collapse; background: var(--surface); }
 table.heartbeats th, table.heartbeats td { text-align: left; vertical-align: top;
   padding: .4rem .6rem; border-bottom: 1px solid var(--border); }
+/* Upload policies, event rules, usage, events, recalls (settings_upload.tsx, vehicle_uploads.tsx) */
+.field-row { display: flex; flex-wrap: wrap; gap: 0 1rem; }
+.field-row .field { flex: 1 1 10rem; min-width: 0; }
+.rule-list { list-style: none; margin: 0 0 1rem; padding: 0; display: grid; gap: .75rem; }
+.rule-list > li { border-top: 1px solid var(--border); padding-top: .5rem; }
+.policy-form { margin: .25rem 0 .75rem; }
+.vehicle-uploads section { margin-top: 1.25rem; }
+table.usage, table.events, table.recalls { width: 100%; border-collapse: collapse;
+  background: var(--surface); }
+table.usage th, table.usage td, table.events th, table.events td, table.recalls th,
+table.recalls td { text-align: left; vertical-align: top; padding: .4rem .6rem;
+  border-bottom: 1px solid var(--border); overflow-wrap: break-word; }
+table.recalls button { white-space: nowrap; }
+table.usage td[data-bytes] { font-variant-numeric: tabular-nums; }
 `;

@@ -30,6 +30,15 @@ import {
   type UiContext,
 } from "./page.tsx";
 import { paths, patterns } from "./paths.ts";
+import {
+  EventRulesCard,
+  loadUploadSettings,
+  runUploadAction,
+  UPLOAD_NOTICES,
+  uploadFormOf,
+  UploadPolicyCard,
+  type UploadSettings,
+} from "./settings_upload.tsx";
 
 const NOTICES: Record<string, string> = {
   renamed: "Fleet renamed.",
@@ -37,6 +46,7 @@ const NOTICES: Record<string, string> = {
   timezone: "Time zone saved.",
   video: "Segment length and live ladder saved.",
   created: "Fleet created.",
+  ...UPLOAD_NOTICES,
 };
 
 /** IANA zones this runtime knows, for the time zone select. */
@@ -79,7 +89,7 @@ export function previewSentence(preview: RetentionPreview, timeZone: string | nu
 
 function settingsView(
   context: PageContext,
-  used: { users: number; vehicles: number },
+  used: { users: number; vehicles: number; upload: UploadSettings },
   state: SettingsState = {},
 ): PageView {
   const { csrf, user, query } = context;
@@ -253,6 +263,21 @@ function settingsView(
             </form>
           </section>
 
+          <UploadPolicyCard
+            action={action}
+            csrf={csrf}
+            settings={used.upload}
+            problem={problem}
+            values={values}
+          />
+          <EventRulesCard
+            action={action}
+            csrf={csrf}
+            settings={used.upload}
+            problem={problem}
+            values={values}
+          />
+
           {owner && (
             <section class="card danger-zone" aria-labelledby="remove-heading">
               <h2 id="remove-heading">Remove this fleet</h2>
@@ -277,11 +302,12 @@ function settingsView(
 }
 
 async function usedBy(deps: RouteDeps, fleetId: string) {
-  const [users, vehicles] = await Promise.all([
+  const [users, vehicles, upload] = await Promise.all([
     deps.registry.listUsers(fleetId),
     deps.registry.listVehicles(fleetId),
+    loadUploadSettings(deps, fleetId),
   ]);
-  return { users: users.length, vehicles: vehicles.length };
+  return { users: users.length, vehicles: vehicles.length, upload };
 }
 
 /** A number field: empty is null; anything else must be a number. */
@@ -362,11 +388,14 @@ export function registerSettingsActions(app: ApiApp, deps: RouteDeps, ui: UiCont
           if (!seesAllFleets) throw new ForbiddenError("Only platform owners may remove a fleet");
           await registry.deleteFleet(fleetId);
           return c.redirect(withNotice(paths.fleets(), "removed"), 303);
-        default:
-          return c.text(`Unknown action "${action}"`, 400);
+        default: {
+          const done = await runUploadAction(deps, fleetId, action, form);
+          if (!done) return c.text(`Unknown action "${action}"`, 400);
+          notice = done;
+        }
       }
     } catch (error) {
-      const { status, ...problem } = problemOf(action, error);
+      const { status, ...problem } = problemOf(uploadFormOf(action, form), error);
       const values = action === "remove" ? {} : form;
       return await renderView(context, {
         ...settingsView(context, await usedBy(deps, fleetId), { problem, values }),

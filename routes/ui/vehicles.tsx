@@ -35,6 +35,12 @@ import {
   type UiContext,
 } from "./page.tsx";
 import { paths, patterns } from "./paths.ts";
+import {
+  loadVehicleUploads,
+  registerUploadActions,
+  UPLOAD_VEHICLE_NOTICES,
+  VehicleUploadSections,
+} from "./vehicle_uploads.tsx";
 
 /** Who may register, re-code and remove vehicles (as the API: fleet admins; owners pass). */
 const ADMINS: readonly Role[] = ["admin"];
@@ -62,6 +68,7 @@ const NOTICES: Record<string, string> = {
 
 const VEHICLE_NOTICES: Record<string, string> = {
   "camera-labelled": "Camera label saved.",
+  ...UPLOAD_VEHICLE_NOTICES,
 };
 
 /** What operators call a camera: its label, else its name. */
@@ -443,6 +450,7 @@ async function vehicleView(
   const sorted = [...cameras].sort((a: Camera, b: Camera) =>
     cameraTitle(a).localeCompare(cameraTitle(b))
   );
+  const uploads = await loadVehicleUploads(deps, user, fleet!.id, vehicle.id, sorted);
   const history = deps.registry.heartbeats;
   return {
     title: `${vehicle.name} · ${fleet!.name}`,
@@ -520,6 +528,14 @@ async function vehicleView(
             )}
           </>
         )}
+        <VehicleUploadSections
+          fleetId={fleet!.id}
+          vehicleId={vehicle.id}
+          uploads={uploads}
+          user={user}
+          csrf={csrf}
+          {...extra}
+        />
         <h2>Heartbeats</h2>
         {heartbeats.length > 0 && (
           <p class="muted">
@@ -688,6 +704,7 @@ export function registerVehicleActions(app: ApiApp, deps: RouteDeps, ui: UiConte
       return back(context, "camera-added");
     },
   );
+  registerUploadActions(app, deps, ui, vehicleView);
   app.post(actions.labelCamera, async (c: Context<AppEnv>) => {
     const context = await actionContext(c, deps, ui, OPERATORS);
     if (context instanceof Response) return context;
