@@ -35,14 +35,20 @@ async function openVehicle(dir: string, now: { ms: number }, budget = 1e9) {
   return { spool, book, changes: () => changes };
 }
 
-function order(id: string, fromMs: number, toMs: number): RecallOrder {
+function order(id: string, fromMs: number, toMs: number, camera = "front"): RecallOrder {
   const from = new Date(fromMs).toISOString();
   const to = new Date(toMs).toISOString();
-  return { id, camera: "front", from, to, fromMs, toMs };
+  return { id, camera, from, to, fromMs, toMs };
 }
 
-async function record(spool: Spool, recordingId: string, sequences: number[], end?: number) {
-  const harvest = await spool.begin("front", recordingId);
+async function record(
+  spool: Spool,
+  recordingId: string,
+  sequences: number[],
+  end?: number,
+  camera = "front",
+) {
+  const harvest = await spool.begin(camera, recordingId);
   await writeSegments(harvest.dir, sequences);
   await spool.harvest(harvest, parseCapturePlaylist(playlistText(sequences)), true);
   if (end !== undefined) await spool.end(harvest, end);
@@ -203,6 +209,31 @@ Deno.test("recall reaching into the future stays pending until capture passes it
     await writeSegments(harvest.dir, [3]);
     await spool.harvest(harvest, parseCapturePlaylist(playlistText([0, 1, 2, 3])), true);
     assert.equal(spool.take(), undefined, "later segments stay in the ring");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("recall of time already uploaded as continuous traffic completes with nothing missing", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "recall-" });
+  try {
+    const now = { ms: T0 + 60_000 };
+    const first = await openVehicle(dir, now);
+    await record(first.spool, "rR", [0, 1, 2], T0 + 6000, "rear");
+    await drainAll(first.spool);
+    await first.spool.saveSent();
+    // Across a restart: what the server acknowledged is remembered.
+    const { book } = await openVehicle(dir, now);
+    await book.sync([order("rcl_sent", T0 + 1000, T0 + 5000, "rear")]);
+    assert.deepEqual(book.reports(), [{
+      id: "rcl_sent",
+      state: "done",
+      segmentsTotal: 0,
+      segmentsDone: 0,
+      bytesTotal: 0,
+      bytesDone: 0,
+      missing: [],
+    }]);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
