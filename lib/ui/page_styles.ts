@@ -236,4 +236,5 @@ table.recalls td { text-align: left; vertical-align: top; padding: .4rem .6rem;
   border-bottom: 1px solid var(--border); overflow-wrap: break-word; }
 table.recalls button { white-space: nowrap; }
 table.usage td[data-bytes] { font-variant-numeric: tabular-nums; }
+.webhook-tools { display: flex; flex-wrap: wrap; gap: .5rem; margin-top: .75rem; }
 `;

@@ -6,7 +6,7 @@
  * script and goes through FleetRegistry, so the API's rules and messages apply.
  */
 import { CSRF_FIELD } from "../../lib/auth/mod.ts";
-import type { Fleet } from "../../lib/catalog/mod.ts";
+import type { Fleet, FleetWebhook } from "../../lib/catalog/mod.ts";
 import { ForbiddenError, ValidationError } from "../../lib/errors/mod.ts";
 import type { RetentionPreview } from "../../lib/fleet/mod.ts";
 import type { ApiApp } from "../../lib/http/mod.ts";
@@ -39,6 +39,12 @@ import {
   UploadPolicyCard,
   type UploadSettings,
 } from "./settings_upload.tsx";
+import {
+  loadWebhook,
+  runWebhookAction,
+  WEBHOOK_NOTICES,
+  WebhookCard,
+} from "./settings_webhook.tsx";
 
 const NOTICES: Record<string, string> = {
   renamed: "Fleet renamed.",
@@ -47,6 +53,7 @@ const NOTICES: Record<string, string> = {
   video: "Segment length and live ladder saved.",
   created: "Fleet created.",
   ...UPLOAD_NOTICES,
+  ...WEBHOOK_NOTICES,
 };
 
 /** IANA zones this runtime knows, for the time zone select. */
@@ -56,6 +63,8 @@ interface SettingsState {
   problem?: FormProblem;
   values?: Record<string, string>;
   preview?: RetentionPreview;
+  /** A webhook secret just made, shown this once. */
+  secret?: string;
 }
 
 /** Bytes in GB (decimal) with two decimals, or MB under 0.1 GB. */
@@ -89,12 +98,17 @@ export function previewSentence(preview: RetentionPreview, timeZone: string | nu
 
 function settingsView(
   context: PageContext,
-  used: { users: number; vehicles: number; upload: UploadSettings },
+  used: {
+    users: number;
+    vehicles: number;
+    upload: UploadSettings;
+    webhook: FleetWebhook | null;
+  },
   state: SettingsState = {},
 ): PageView {
   const { csrf, user, query } = context;
   const fleet = context.fleet as Fleet;
-  const { problem, values = {}, preview } = state;
+  const { problem, values = {}, preview, secret } = state;
   const action = paths.settings(fleet.id);
   const owner = user.role === "owner";
   const csrfField = <input type="hidden" name={CSRF_FIELD} value={csrf} />;
@@ -278,6 +292,15 @@ function settingsView(
             values={values}
           />
 
+          <WebhookCard
+            action={action}
+            csrf={csrf}
+            webhook={used.webhook}
+            secret={secret}
+            problem={problem}
+            values={values}
+          />
+
           {owner && (
             <section class="card danger-zone" aria-labelledby="remove-heading">
               <h2 id="remove-heading">Remove this fleet</h2>
@@ -302,12 +325,13 @@ function settingsView(
 }
 
 async function usedBy(deps: RouteDeps, fleetId: string) {
-  const [users, vehicles, upload] = await Promise.all([
+  const [users, vehicles, upload, webhook] = await Promise.all([
     deps.registry.listUsers(fleetId),
     deps.registry.listVehicles(fleetId),
     loadUploadSettings(deps, fleetId),
+    loadWebhook(deps, fleetId),
   ]);
-  return { users: users.length, vehicles: vehicles.length, upload };
+  return { users: users.length, vehicles: vehicles.length, upload, webhook };
 }
 
 /** A number field: empty is null; anything else must be a number. */
@@ -388,6 +412,19 @@ export function registerSettingsActions(app: ApiApp, deps: RouteDeps, ui: UiCont
           if (!seesAllFleets) throw new ForbiddenError("Only platform owners may remove a fleet");
           await registry.deleteFleet(fleetId);
           return c.redirect(withNotice(paths.fleets(), "removed"), 303);
+        case "webhook":
+        case "webhook-rotate":
+        case "webhook-remove": {
+          const done = await runWebhookAction(deps, fleetId, action, form);
+          if (done && "secret" in done) {
+            return await renderView(
+              context,
+              settingsView(context, await usedBy(deps, fleetId), { secret: done.secret }),
+            );
+          }
+          notice = done!.notice;
+          break;
+        }
         default: {
           const done = await runUploadAction(deps, fleetId, action, form);
           if (!done) return c.text(`Unknown action "${action}"`, 400);

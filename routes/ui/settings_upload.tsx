@@ -145,6 +145,7 @@ export async function runUploadAction(
 
 /** The form name a refused upload action's problem belongs to. */
 export function uploadFormOf(action: string, form: Record<string, string>): string {
+  if (action.startsWith("webhook")) return "webhook";
   return action === "rule" ? `rule:${form.was ?? ""}` : action;
 }
 

@@ -1,7 +1,7 @@
 /**
  * Upload policies, event rules, data usage, events and recalls in the pages (Chromium): a fleet
- * admin sets the fleet's policy and event rules on the settings page (refusals beside their
- * fields), overrides a vehicle's and a camera's policy on the vehicle page, which says where each
+ * admin sets the fleet's policy, event rules and recall webhook on the settings page (refusals
+ * beside their fields, the webhook's secret shown once), overrides a vehicle's and a camera's policy on the vehicle page, which says where each
  * policy comes from; the vehicle page shows the bytes the server stored by kind, an event with the
  * recall its rule made, and cancels that recall; a viewer sees no form and no usage. Each page
  * passes axe with no sideways scroll at desktop and phone size.
@@ -109,6 +109,29 @@ Deno.test({
     await submit(page, panic.getByRole("button", { name: "Save rule panic" }));
     await page.getByText("Event rule saved.").waitFor();
     assert.equal((await api("GET", "/event-rules")).rules[0].postSeconds, 25);
+    // The fleet's webhook: a URL that is not http(s) is refused; the secret shows once.
+    await skipBrowserChecks(page);
+    await page.getByLabel("Webhook URL").fill("ftp://ops.example.com/motorcade");
+    await submit(page, page.getByRole("button", { name: "Save webhook" }));
+    assert.match(await page.locator("#webhook-url-problem").innerText(), /http\(s\) URL/);
+    const hook = "http://127.0.0.1:9/motorcade";
+    await page.getByLabel("Webhook URL").fill(hook);
+    await submit(page, page.getByRole("button", { name: "Save webhook" }));
+    const secret = await page.getByTestId("webhook-secret").innerText();
+    assert.match(secret, /^whsec_[0-9a-f]{64}$/);
+    assert.deepEqual(
+      [(await api("GET", "/webhook")).url, (await api("GET", "/webhook")).secret],
+      [hook, null],
+    );
+    await desktop.goto(`/admin/fleets/${fleetId}/settings`);
+    assert.equal(await page.getByTestId("webhook-secret").count(), 0, "shown only once");
+    assert.equal(await page.getByLabel("Webhook URL").inputValue(), hook);
+    await submit(page, page.getByRole("button", { name: "Save webhook" }));
+    await page.getByText("Webhook saved; its secret is unchanged.").waitFor();
+    await submit(page, page.getByRole("button", { name: /Make a new secret/ }));
+    const rotated = await page.getByTestId("webhook-secret").innerText();
+    assert.match(rotated, /^whsec_/);
+    assert.notEqual(rotated, secret);
     for (const size of PAGE_SIZES) {
       await using sized = await ui.page(size);
       await signInPage(sized);
@@ -116,6 +139,14 @@ Deno.test({
       await sized.checkPage("settings-upload");
       assert.deepEqual(unexpected(sized.problems), []);
     }
+
+    await submit(page, page.getByRole("button", { name: "Remove webhook" }));
+    await page.getByText("Webhook removed.").waitFor();
+    const gone = await fetch(`${ui.url}/api/v1/fleets/${fleetId}/webhook`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
+    assert.equal(gone.status, 404);
+    await gone.body?.cancel();
 
     // The vehicle page: the fleet's policy everywhere, then a vehicle and a camera override.
     const vehiclePage = `/admin/fleets/${fleetId}/vehicles/${vehicleId}`;
