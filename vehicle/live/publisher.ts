@@ -28,6 +28,7 @@ import {
 import { Buffer } from "node:buffer";
 import type { Logger } from "../../lib/log/mod.ts";
 import type { CameraConfig } from "../config.ts";
+import { guardDtlsRetransmissions, type LateFlight } from "./dtls_guard.ts";
 import { resumeIceAfterRestart } from "./ice_restart.ts";
 import { PreRoll } from "./pre_roll.ts";
 import { RtpSource } from "./rtp_source.ts";
@@ -268,6 +269,7 @@ export class LivePublisher {
   /** Applies the remote's answer to the last offer. */
   async setAnswer(sdp: string): Promise<void> {
     await this.#pc.setRemoteDescription({ type: "answer", sdp });
+    guardDtlsRetransmissions(this.#pc, this.#onLateFlight);
     const resumed = resumeIceAfterRestart(this.#pc, (error) => {
       this.#log.warn("ICE checks after the restart failed", { error });
       this.#setState("failed");
@@ -310,6 +312,7 @@ export class LivePublisher {
     }
     const offer = await this.#pc.createOffer({ iceRestart });
     await this.#pc.setLocalDescription(offer);
+    guardDtlsRetransmissions(this.#pc, this.#onLateFlight);
     await this.#gathered();
     return preferActiveSetup(this.#pc.localDescription!.sdp);
   }
@@ -335,6 +338,11 @@ export class LivePublisher {
       subscription.unSubscribe();
     }
   }
+
+  /** Janus sent its flight 4 again after our flight 5 (we were slow): see dtls_guard.ts. */
+  readonly #onLateFlight = (late: LateFlight): void => {
+    this.#log.info("late DTLS flight 4 dropped", { ...late });
+  };
 
   /** Hands a packet to the track; a restarted encoder (new SSRC) continues the sequence. */
   #forward(packet: Uint8Array): void {
