@@ -169,6 +169,8 @@ export class RecallBook {
       [entry.startMs!, entry.startMs! + entry.durationS! * 1000],
     ]);
     void this.#run(() => this.#save());
+    // Its last segment went: finish it now rather than at the next second's check.
+    if (this.options.spool.boundTo(record.id).length === 0) void this.check();
   }
 
   /** Finishes the recalls whose time capture has passed and whose segments all went. */

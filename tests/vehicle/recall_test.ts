@@ -238,3 +238,24 @@ Deno.test("recall of time already uploaded as continuous traffic completes with 
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("recall ends done as its last segment is acknowledged, without waiting for the next check", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "recall-" });
+  try {
+    const now = { ms: T0 + 60_000 };
+    const { spool, book, changes } = await openVehicle(dir, now);
+    await record(spool, "rF", [0, 1, 2, 3], T0 + 8000);
+    await book.sync([order("rcl_now", T0, T0 + 8000)]);
+    assert.equal(book.reports()[0].state, "uploading");
+    await drainAll(spool);
+    // No check() here (the agent's runs once a second): the last acknowledgement finished it.
+    await book.close();
+    const [report] = book.reports();
+    assert.equal(report.state, "done");
+    assert.equal(report.segmentsDone, 4);
+    assert.deepEqual(report.missing, []);
+    assert.equal(changes(), 2, "uploading, then done");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
