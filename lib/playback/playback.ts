@@ -17,6 +17,7 @@ import {
   type TimelineSegmentInput,
   withoutRuns,
   writeDashManifest,
+  writeDashRenditions,
   writeHlsMediaPlaylist,
 } from "../playlist/mod.ts";
 import { type Slate, slateEncoding, type Slates, slateSegment } from "../slate/mod.ts";
@@ -468,6 +469,90 @@ export class Playback {
       body,
       playlistEtag(`${key}\n${state.source}`, body),
       "application/vnd.apple.mpegurl",
+      state.final,
+    );
+    this.cache.set(key, camera.cameraId, version, state.source, rendered);
+    return rendered;
+  }
+
+  /**
+   * The DASH MPD of a range's renditions (see dash_renditions.ts in lib/playlist): Periods of the
+   * proxy alone and of the proxy with full quality, cut where what was uploaded changes; only
+   * full quality for a camera without a proxy. Segment URLs carry their decode time in their
+   * Period (`t`), so both Representations of a Period start together whatever their recordings'
+   * clocks. `cacheKey` identifies the request (path and query).
+   */
+  async renditionsManifest(
+    camera: CameraRef,
+    range: { fromMs: number; toMs?: number },
+    cacheKey: string,
+    link?: LinkGrant,
+  ): Promise<RenderedPlaylist> {
+    const now = this.#now();
+    const expiresAt = link?.expiresAtMs ?? mediaUrlExpiry(now, this.options.mediaUrlTtlMs);
+    const { kid } = this.urls.keyring.signing();
+    const key = `renditions-dash ${cacheKey} ${expiresAt} ${kid} ${link?.id ?? ""}`;
+    const current = this.cache.get(key, camera.cameraId);
+    if (current) return current;
+    const version = this.cache.version(camera.cameraId);
+    const state = await this.#renditions(camera, range);
+    const unchanged = this.cache.revalidate(key, camera.cameraId, version, state.source);
+    if (unchanged) return unchanged;
+    const { proxy, full } = await state.timelines();
+    const timelines = proxy.runCount > 0
+      ? [["proxy", proxy], ["full", full]] as const
+      : [["full", full]] as const;
+    if (timelines[0][1].runCount === 0 && state.final) {
+      throw new NotFoundError("Nothing was recorded in that range");
+    }
+    // What each recording's init segment says: its video, and its timescale for `t`.
+    const facts = new Map<string, InitFacts>();
+    for (const [, timeline] of timelines) {
+      for (const item of timeline.items) {
+        if (item.kind !== "run" || item.segmentCount === 0 || item.initKey === null) continue;
+        const read = await this.#init(item.initKey);
+        if (read) facts.set(item.recordingId, read);
+      }
+    }
+    const media = new MediaUrls(
+      this.urls,
+      this.options.mediaBaseUrl,
+      camera,
+      expiresAt,
+      link?.id,
+      link === undefined ? undefined : new Map(
+        timelines.flatMap(([, timeline]) => [...sequenceRanges(timeline, state.final)]),
+      ),
+    );
+    const body = utf8Text((write) =>
+      writeDashRenditions(
+        timelines.map(([rendition, timeline]) => {
+          const bandwidth = Math.max(1, bitrates(timeline).peakBps);
+          return {
+            id: rendition,
+            timeline,
+            video: (recordingId: string) => {
+              const info = facts.get(recordingId)?.info;
+              return info && { ...dashVideo(info), bandwidth };
+            },
+          };
+        }),
+        {
+          type: state.final ? "VOD" : "EVENT",
+          initUri: (recordingId) => media.file(recordingId, "init.mp4"),
+          mediaUri: (recordingId, sequence, offsetMs) =>
+            media.file(recordingId, `${sequence}.m4s`) +
+            `&t=${Math.round((offsetMs * facts.get(recordingId)!.info.timescale) / 1000)}`,
+          availabilityStartTime: new Date(range.fromMs),
+          now: new Date(now),
+        },
+        write,
+      )
+    );
+    const rendered = new RenderedPlaylist(
+      body,
+      playlistEtag(`${key}\n${state.source}`, body),
+      "application/dash+xml",
       state.final,
     );
     this.cache.set(key, camera.cameraId, version, state.source, rendered);

@@ -37,6 +37,12 @@ export {
   writeDashManifest,
 } from "./dash.ts";
 export {
+  type DashRendition,
+  dashRenditions,
+  type DashRenditionsOptions,
+  writeDashRenditions,
+} from "./dash_renditions.ts";
+export {
   continuousStretches,
   type RunStretch,
   type StretchEncoding,

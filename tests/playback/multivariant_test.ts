@@ -2,7 +2,10 @@
  * Both renditions of a range as one HLS multivariant playlist, through the real server from a
  * signed link: the proxy complete, full quality only where a recall brought it (a gap elsewhere).
  * hls.js and Shaka Player (in Chromium) play it to the end, switching at the gaps; ffmpeg, which
- * plays one variant, plays the proxy (listed first) end to end.
+ * plays one variant, plays the proxy (listed first) end to end. The range's DASH MPD cuts Periods
+ * where full quality starts and stops (the proxy alone, both, the proxy alone): dash.js and Shaka
+ * play it to the end, asked for their best quality show full quality exactly where it was
+ * recalled, and ffmpeg reads its longest Period.
  */
 import assert from "node:assert/strict";
 import { hasChromium, launchChromium } from "../support/browser.ts";
@@ -19,8 +22,8 @@ const SECONDS = 12;
 // instead of switching (5.x), so what it starts on matters.
 const full = await makeCmaf({ seconds: SECONDS, size: "640x360", bitrate: "2000k" });
 const proxy = await makeCmaf({ seconds: SECONDS, size: "320x180", bitrate: "100k" });
-/** Full-quality segments uploaded (by a recall): the middle of the range. */
-const RECALLED = [2, 3];
+/** Full-quality segments uploaded (by a recall): the middle of the range, 4-10 s. */
+const RECALLED = [2, 3, 4];
 
 Deno.test({
   name: "a multivariant playlist plays the proxy everywhere and full quality where recalled",
@@ -60,7 +63,7 @@ Deno.test({
       });
     }
     const to = new Date(start + SECONDS * 1000);
-    let links: { multivariant: string } | undefined;
+    let links: { multivariant: string; multivariantDash: string } | undefined;
     const until = Date.now() + 10_000;
     // The indexer is asynchronous: wait until the playlist lists every segment.
     let variants: string[] = [];
@@ -68,7 +71,7 @@ Deno.test({
       links = await signedLinks(server.url, vehicle, "front", {
         from: new Date(start),
         to,
-      }) as unknown as { multivariant: string };
+      }) as unknown as { multivariant: string; multivariantDash: string };
       const text = await (await fetch(links.multivariant)).text();
       variants = text.split("\n").filter((line) => line.startsWith("http"));
       if (variants.length === 2) {
@@ -108,8 +111,81 @@ Deno.test({
       }
     });
 
+    await t.step(
+      "the DASH MPD lists the proxy alone, then both, then the proxy alone",
+      async () => {
+        const mpd = await (await fetch(links!.multivariantDash)).text();
+        const periods = [
+          ...mpd.matchAll(/<Period id="([^"]+)" start="([^"]+)" duration="([^"]+)"/g),
+        ]
+          .map(([, id, start, duration]) => [id.split("-")[0], start, duration]);
+        assert.deepEqual(periods, [
+          ["proxy", "PT0S", "PT4S"],
+          ["proxy+full", "PT4S", "PT6S"],
+          ["proxy", "PT10S", "PT2S"],
+        ], mpd);
+        // Each Representation lists only segments the server has: proxy 0-11, full 2-4.
+        const urls = [...mpd.matchAll(/<SegmentURL media="([^"]+)"/g)].map(([, url]) =>
+          new URL(url.replaceAll("&amp;", "&")).pathname.split("/").slice(-2).join("/")
+        );
+        assert.deepEqual(urls.filter((u) => u.startsWith("r1/")), [
+          "r1/2.m4s",
+          "r1/3.m4s",
+          "r1/4.m4s",
+        ]);
+        assert.equal(urls.filter((u) => u.startsWith("r1-p/")).length, SECONDS / 2);
+      },
+    );
+
+    await t.step("ffprobe reads the DASH MPD's longest Period: both renditions", async () => {
+      const probe = await new Deno.Command("ffprobe", {
+        args: [
+          "-v",
+          "error",
+          "-show_entries",
+          "stream=width,height",
+          "-of",
+          "json",
+          links!.multivariantDash,
+        ],
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      const errors = new TextDecoder().decode(probe.stderr);
+      assert.ok(probe.success, errors);
+      const { streams } = JSON.parse(new TextDecoder().decode(probe.stdout));
+      assert.deepEqual(
+        streams.map((s: { width: number; height: number }) => `${s.width}x${s.height}`).sort(),
+        ["320x180", "640x360"],
+        errors,
+      );
+    });
+
+    await t.step("ffmpeg decodes the DASH MPD's longest Period", async () => {
+      const played = await ffmpegDecode(links!.multivariantDash, "", 60_000);
+      assert.equal(played.frames, RECALLED.length * 2 * 25, played.errors.join("\n"));
+    });
+
     await using pages = servePlayerPages();
     await using browser = await launchChromium();
+    const dashPlays = [["dash", false], ["shaka", false], ["dash", true], ["shaka", true]] as const;
+    for (const [player, best] of dashPlays) {
+      const how = best ? " at its best quality (full where recalled)" : "";
+      await t.step(`${player} plays the DASH MPD${how} to the end`, async () => {
+        const page = pages.page(player, links!.multivariantDash, { best });
+        const played = await playThrough(browser, page, {
+          rate: best ? 1 : 2, // at its best, slower: each size shows long enough to be seen
+          timeoutMs: 60_000,
+        });
+        assert.deepEqual(played.errors, [], JSON.stringify(played));
+        assert.ok(played.ended, JSON.stringify(played));
+        assert.ok(Math.abs(played.durationS - SECONDS) < 1, JSON.stringify(played));
+        const covered = played.played.reduce((sum, [a, b]) => sum + b - a, 0);
+        assert.ok(covered > SECONDS - 1, JSON.stringify(played));
+        // Asked for its best: the proxy, full quality where it was recalled, the proxy again.
+        if (best) assert.deepEqual(played.sizes, ["320x180", "640x360", "320x180"]);
+      });
+    }
     for (const player of ["hls", "shaka"] as const) {
       await t.step(`${player} plays it to the end`, async () => {
         const played = await playThrough(browser, pages.page(player, links!.multivariant), {

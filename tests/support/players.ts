@@ -37,8 +37,9 @@ const WHEP_PAGE = (url: string, token: string) =>
 export type BrowserPlayer = "hls" | "dash" | "shaka";
 
 // `playerErrors` holds fatal errors (the player gave up), `playerWarnings` the ones it recovers
-// from; both as "name: detail" lines.
-const PAGE = (player: BrowserPlayer, url: string) =>
+// from; both as "name: detail" lines. `best`: adaptation off, the best quality there is at each
+// moment (Shaka: the highest variant; dash.js: the highest representation of each Period).
+const PAGE = (player: BrowserPlayer, url: string, best = false) =>
   `<!doctype html>
 <meta charset="utf-8"><title>${player} player</title>
 <video id="video" muted playsinline autoplay style="width:640px"></video>
@@ -48,6 +49,7 @@ const PAGE = (player: BrowserPlayer, url: string) =>
   window.playerErrors = [];
   window.playerWarnings = [];
   const url = ${JSON.stringify(url)};
+  const best = ${JSON.stringify(best)};
   if (${JSON.stringify(player)} === "hls") {
     const hls = new Hls();
     hls.on(Hls.Events.ERROR, (_, data) => {
@@ -64,12 +66,26 @@ const PAGE = (player: BrowserPlayer, url: string) =>
       (error.severity === 2 ? window.playerErrors : window.playerWarnings).push(line);
     };
     shakaPlayer.addEventListener("error", (event) => shakaError(event.detail));
+    if (best) shakaPlayer.configure({ abr: { enabled: false } });
     shakaPlayer.attach(video)
       .then(() => shakaPlayer.load(url))
-      .then(() => video.play().catch(() => {}), shakaError);
+      .then(() => {
+        if (best) {
+          const tracks = shakaPlayer.getVariantTracks().sort((a, b) => b.bandwidth - a.bandwidth);
+          shakaPlayer.selectVariantTrack(tracks[0], true);
+        }
+        video.play().catch(() => {});
+      }, shakaError);
   } else {
     const dash = dashjs.MediaPlayer().create();
     dash.on("error", (e) => window.playerErrors.push(JSON.stringify(e.error ?? e)));
+    if (best) {
+      dash.updateSettings({
+        streaming: {
+          abr: { minBitrate: { video: 1000000 }, initialBitrate: { video: 1000000 } },
+        },
+      });
+    }
     dash.initialize(video, url, true);
   }
   video.play().catch(() => {});
@@ -77,8 +93,8 @@ const PAGE = (player: BrowserPlayer, url: string) =>
 
 /** A running player page server; `await using` stops it. */
 export interface PlayerPages extends AsyncDisposable {
-  /** URL of a page playing `url` with `player`. */
-  page(player: BrowserPlayer, url: string): string;
+  /** URL of a page playing `url` with `player`; `best`: adaptation off, the best quality. */
+  page(player: BrowserPlayer, url: string, options?: { best?: boolean }): string;
   /** URL of a page watching the WHEP endpoint `url` with `token`. */
   whep(url: string, token: string): string;
 }
@@ -103,7 +119,8 @@ export function servePlayerPages(): PlayerPages {
     if (url.pathname === "/play") {
       const asked = url.searchParams.get("player");
       const player = asked === "dash" || asked === "shaka" ? asked : "hls";
-      return new Response(PAGE(player, url.searchParams.get("url") ?? ""), {
+      const best = url.searchParams.get("quality") === "best";
+      return new Response(PAGE(player, url.searchParams.get("url") ?? "", best), {
         headers: { "content-type": "text/html" },
       });
     }
@@ -111,7 +128,9 @@ export function servePlayerPages(): PlayerPages {
   });
   const base = `http://127.0.0.1:${server.addr.port}`;
   return {
-    page: (player, url) => `${base}/play?player=${player}&url=${encodeURIComponent(url)}`,
+    page: (player, url, options) =>
+      `${base}/play?player=${player}&url=${encodeURIComponent(url)}` +
+      (options?.best ? "&quality=best" : ""),
     whep: (url, token) =>
       `${base}/whep?url=${encodeURIComponent(url)}&token=${encodeURIComponent(token)}`,
     [Symbol.asyncDispose]: () => server.shutdown(),
@@ -175,6 +194,8 @@ export interface BrowserPlayback {
   afterSeekS?: number;
   /** Longest wall-clock time the position stood still once playing, before the end, in ms. */
   longestStallMs: number;
+  /** The picture sizes shown while playing to the end (`WxH`), each change of size in order. */
+  sizes: string[];
 }
 
 /**
@@ -204,7 +225,9 @@ export async function playThrough(
     errors: string[];
     warnings: string[];
     played: Array<[number, number]>;
+    size: string;
   };
+  const sizes: string[] = [];
   const state = () =>
     page.evaluate((rate): State => {
       const video = document.querySelector("video")!;
@@ -223,8 +246,12 @@ export async function playThrough(
         errors: [...(g.playerErrors ?? [])],
         warnings: [...(g.playerWarnings ?? [])],
         played,
+        size: `${video.videoWidth}x${video.videoHeight}`,
       };
-    }, options.rate);
+    }, options.rate).then((s) => {
+      if (s.time > 0 && sizes.at(-1) !== s.size) sizes.push(s.size);
+      return s;
+    });
   let longestStallMs = 0;
   /** Polls until `done` holds, errors appear, time stops moving for `stallMs`, or time runs out. */
   const until = async (done: (s: State) => boolean, what: string, deadline: number) => {
@@ -255,6 +282,7 @@ export async function playThrough(
       errors: [...end.s.errors, ...pageErrors, ...(end.stop ? [end.stop] : [])],
       warnings: end.s.warnings,
       longestStallMs,
+      sizes: [...sizes],
     };
     if (options.seek && result.errors.length === 0) {
       const { toS, pastS } = options.seek;

@@ -257,6 +257,47 @@ const mpd = `<?xml version="1.0" encoding="UTF-8"?>
   </Period>
 </MPD>
 `;
+const segmentUrl = (recording: string, file: string) =>
+  `/media/fleets/${FLEET}/vehicles/${VEHICLE}/cameras/${CAMERA}/${recording}/${file}`;
+const renditionsMpd = `<?xml version="1.0" encoding="UTF-8"?>
+<MPD xmlns="urn:mpeg:dash:schema:mpd:2011" profiles="urn:mpeg:dash:profile:isoff-live:2011" type="static" mediaPresentationDuration="PT4S" maxSegmentDuration="PT2S" minBufferTime="PT2S">
+  <Period id="proxy-1765008840000" start="PT0S" duration="PT2S">
+    <AdaptationSet contentType="video" mimeType="video/mp4" segmentAlignment="true" startWithSAP="1">
+      <Representation id="proxy" bandwidth="182400" codecs="avc1.64000d" width="320" height="180">
+        <SegmentList timescale="1000" presentationTimeOffset="0">
+          <Initialization sourceURL="${segmentUrl(`${RECORDING}-p`, "init.mp4")}"/>
+          <SegmentTimeline>
+            <S t="0" d="2000"/>
+          </SegmentTimeline>
+          <SegmentURL media="${segmentUrl(`${RECORDING}-p`, "420.m4s")}?t=0"/>
+        </SegmentList>
+      </Representation>
+    </AdaptationSet>
+  </Period>
+  <Period id="proxy+full-1765008842000" start="PT2S" duration="PT2S">
+    <AdaptationSet contentType="video" mimeType="video/mp4" segmentAlignment="true" startWithSAP="1">
+      <Representation id="proxy" bandwidth="182400" codecs="avc1.64000d" width="320" height="180">
+        <SegmentList timescale="1000" presentationTimeOffset="0">
+          <Initialization sourceURL="${segmentUrl(`${RECORDING}-p`, "init.mp4")}"/>
+          <SegmentTimeline>
+            <S t="0" d="2000"/>
+          </SegmentTimeline>
+          <SegmentURL media="${segmentUrl(`${RECORDING}-p`, "421.m4s")}?t=0"/>
+        </SegmentList>
+      </Representation>
+      <Representation id="full" bandwidth="2496000" codecs="avc1.64001f" width="1280" height="720">
+        <SegmentList timescale="1000" presentationTimeOffset="0">
+          <Initialization sourceURL="${segmentUrl(RECORDING, "init.mp4")}"/>
+          <SegmentTimeline>
+            <S t="0" d="2000"/>
+          </SegmentTimeline>
+          <SegmentURL media="${segmentUrl(RECORDING, "421.m4s")}?t=0"/>
+        </SegmentList>
+      </Representation>
+    </AdaptationSet>
+  </Period>
+</MPD>
+`;
 const signed = (file: string) =>
   `${SERVER}${CAMERA_PATH}/${file}?from=2026-12-06T08%3A14%3A00.000Z&to=2026-12-06T08%3A16%3A00.000Z&exp=1765047600&kid=u1&link=${LINK}&sig=2vYcQ8m0k1b6Zr4HfT9nWx`;
 
@@ -694,6 +735,7 @@ export const EXAMPLES: Record<string, OperationExamples> = {
   getFleetVehicleCameraRecordingManifestMpd: { responses: { 200: mpd } },
   getFleetVehicleCameraManifestMpd: { responses: { 200: mpd } },
   getFleetVehicleCameraMultivariantM3u8: { responses: { 200: multivariantPlaylist } },
+  getFleetVehicleCameraMultivariantMpd: { responses: { 200: renditionsMpd } },
   getFleetVehicleCameraRenditionIndexM3u8: { responses: { 200: fullVariantPlaylist } },
   createFleetVehicleCameraLink: {
     request: {
@@ -707,6 +749,7 @@ export const EXAMPLES: Record<string, OperationExamples> = {
         hls: signed("index.m3u8"),
         dash: signed("manifest.mpd"),
         multivariant: signed("multivariant.m3u8"),
+        multivariantDash: signed("multivariant.mpd"),
         clip: signed("clip.mp4"),
         expiresAt: "2026-12-06T15:02:00.000Z",
       },

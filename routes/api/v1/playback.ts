@@ -246,6 +246,10 @@ export function registerPlaybackRoutes(
                 description:
                   "HLS multivariant playlist: the proxy rendition, and full quality where it was uploaded",
               }),
+              multivariantDash: z.string().openapi({
+                description:
+                  "DASH MPD of both renditions: the proxy, and full quality where it was uploaded",
+              }),
               clip: z.string().nullable(),
               expiresAt: z.string().datetime(),
             }),
@@ -282,6 +286,7 @@ export function registerPlaybackRoutes(
           hls: link("index.m3u8"),
           dash: link("manifest.mpd"),
           multivariant: link("multivariant.m3u8"),
+          multivariantDash: link("multivariant.mpd"),
           clip: to ? link("clip.mp4") : null,
           expiresAt: expiresAt.toISOString(),
         },

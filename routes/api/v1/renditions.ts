@@ -7,10 +7,11 @@ import { CameraParams, grantOf, rangeOf, RangeQuery, send } from "./playback.ts"
 const ALL = ["admin", "operator", "viewer"] as const;
 const CAMERA = "/api/v1/fleets/{fleetId}/vehicles/{vehicleId}/cameras/{cameraId}";
 const HLS = { "application/vnd.apple.mpegurl": { schema: z.string() } };
+const DASH = { "application/dash+xml": { schema: z.string() } };
 
 /**
  * Playback of both renditions: a range's HLS multivariant playlist (the proxy, and full quality
- * where it was uploaded) and its two variants' media playlists.
+ * where it was uploaded) and its two variants' media playlists, and its DASH MPD of both.
  */
 export function registerRenditionPlaylistRoutes(
   app: ApiApp,
@@ -52,6 +53,40 @@ export function registerRenditionPlaylistRoutes(
           : `renditions/${rendition}/index.m3u8?${new URLSearchParams(params)}`;
       });
       return send(c, playlist) as never;
+    },
+  );
+
+  app.openapi(
+    secured(
+      secure,
+      access.fleetOrSigned(ALL),
+      createRoute({
+        method: "get",
+        path: `${CAMERA}/multivariant.mpd`,
+        tags: ["playback"],
+        summary:
+          "DASH MPD of a time range with two representations: the proxy, and full quality where uploaded",
+        description:
+          "One video AdaptationSet per Period, cut wherever what was uploaded changes: Periods where only the proxy exists list the proxy alone, Periods where full quality was uploaded (continuously or recalled) list both, so dash.js and Shaka Player never ask for a missing segment and pick the best by bandwidth. Holes of the proxy end a Period. Segment URLs carry their decode time in their Period (`t`). A camera without a proxy has only its full representation. libavformat (ffmpeg, ffprobe) reads one Period: the longest.",
+        request: { params: CameraParams, query: RangeQuery },
+        responses: {
+          200: { description: "DASH MPD", content: DASH },
+          304: { description: "Not modified" },
+          404: { description: "Nothing was recorded in that range" },
+        },
+      }),
+    ),
+    async (c) => {
+      const camera = c.req.valid("param");
+      await registry.camera(camera.fleetId, camera.vehicleId, camera.cameraId);
+      const { from, to } = c.req.valid("query");
+      const manifest = await playback.renditionsManifest(
+        camera,
+        rangeOf({ from, to }),
+        `${c.req.path}?from=${from}&to=${to ?? ""}&link=${grantOf(c)?.id ?? ""}`,
+        grantOf(c),
+      );
+      return send(c, manifest) as never;
     },
   );
 
