@@ -7,7 +7,7 @@ import type { Logger } from "../lib/log/mod.ts";
 import { CameraCapture } from "./capture.ts";
 import { type Clocks, ClockWatch, SYSTEM_CLOCKS } from "./clock.ts";
 import type { AgentConfig } from "./config.ts";
-import { type EventDraft, EventOutbox, type QueuedEvent } from "./events.ts";
+import { type EventDraft, EventOutbox, EventTrigger, type QueuedEvent } from "./events.ts";
 import { Heartbeat, type HeartbeatBody } from "./heartbeat.ts";
 import { type DeviceState, DeviceTokens, loadDeviceState } from "./identity.ts";
 import {
@@ -55,6 +55,7 @@ export class Agent {
   #instructions: InstructionsClient | undefined;
   #recalls: RecallBook | undefined;
   #events: EventOutbox | undefined;
+  #trigger: EventTrigger | undefined;
   #live: LiveLink | undefined;
   #starting: Promise<void> | undefined;
   #closing: Promise<void> | undefined;
@@ -190,6 +191,16 @@ export class Agent {
       fetch: serverClock.fetch,
     });
     this.#events.start();
+    if (config.eventsPort) {
+      const events = this.#events;
+      this.#trigger = new EventTrigger({
+        port: config.eventsPort,
+        raise: (draft) => events.raise(draft),
+        logger: this.#log.child({ part: "events" }),
+      });
+      const port = await this.#trigger.start();
+      this.#log.info("event trigger listening", { url: `http://127.0.0.1:${port}/events` });
+    }
     if (config.live) {
       // Loaded only when live is on: werift is large, and reads the environment when imported.
       const { LiveLink } = await import("./live/live_link.ts");
@@ -294,6 +305,7 @@ export class Agent {
       await this.#starting?.catch(() => {});
       this.#clock?.close();
       await this.#instructions?.close();
+      await this.#trigger?.close();
       await this.#events?.close();
       await this.#live?.close();
       await Promise.all(this.#captures.map((capture) => capture.close()));

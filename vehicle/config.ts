@@ -68,6 +68,8 @@ export interface AgentConfig {
   reanchorSeconds: number;
   /** On stop, how long to keep uploading what is queued before exiting. */
   stopDrainSeconds: number;
+  /** Port of the local event trigger on 127.0.0.1 (`POST /events`); 0: none. */
+  eventsPort: number;
   logLevel: LogLevel;
   /** The ffmpeg executable (must be allowed by `--allow-run`). */
   ffmpeg: string;
@@ -115,6 +117,7 @@ export interface AgentFlags {
   "clock-jump-seconds"?: string;
   "reanchor-seconds"?: string;
   "stop-drain-seconds"?: string;
+  "events-port"?: string;
   "log-level"?: string;
   live?: string;
   "ice-host"?: string;
@@ -141,6 +144,7 @@ const FLAG_FIELDS: Record<Exclude<keyof AgentFlags, "camera">, string> = {
   "clock-jump-seconds": "clockJumpSeconds",
   "reanchor-seconds": "reanchorSeconds",
   "stop-drain-seconds": "stopDrainSeconds",
+  "events-port": "eventsPort",
   "log-level": "logLevel",
   live: "live",
   "ice-host": "iceHostAddresses",
@@ -167,6 +171,7 @@ const KNOWN_FIELDS = new Set([
   "clockJumpSeconds",
   "reanchorSeconds",
   "stopDrainSeconds",
+  "eventsPort",
   "logLevel",
   "ffmpeg",
   "font",
@@ -379,6 +384,7 @@ export function parseAgentConfig(
     clockJumpSeconds: number("clockJumpSeconds", 2, 0.5, 3600),
     reanchorSeconds: number("reanchorSeconds", 1, 0.1, 3600),
     stopDrainSeconds: number("stopDrainSeconds", 5, 0, 600),
+    eventsPort: integer("eventsPort", 0, 0, 65535),
     logLevel: oneOf("logLevel", ["debug", "info", "warn", "error"] as const, "info"),
     ffmpeg: text("ffmpeg", "ffmpeg"),
     font: text("font", DEFAULT_FONT),

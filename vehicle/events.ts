@@ -207,3 +207,88 @@ export class EventOutbox {
     this.options.logger.error("event refused by the server; kept in rejected/", { id, reason });
   }
 }
+
+/** Options of {@linkcode EventTrigger}. */
+export interface EventTriggerOptions {
+  /** The port on 127.0.0.1; 0 picks a free one. */
+  port: number;
+  /** Queues the event (the outbox's `raise`). */
+  raise: (draft: EventDraft) => Promise<QueuedEvent>;
+  logger: Logger;
+}
+
+/**
+ * The local trigger the vehicle's telematics unit or panic button calls: `POST /events
+ * {kind, at?, metadata?}` on 127.0.0.1 only answers `202 {id, kind, at}` once the event is queued
+ * on disk, `400` with what is wrong otherwise.
+ *
+ * @example
+ * // curl -d '{"kind":"panic"}' -H 'content-type: application/json' http://127.0.0.1:8787/events
+ */
+export class EventTrigger {
+  #server: Deno.HttpServer<Deno.NetAddr> | undefined;
+
+  constructor(private readonly options: EventTriggerOptions) {}
+
+  /** Starts listening; resolves with the port. */
+  start(): Promise<number> {
+    const { promise, resolve } = Promise.withResolvers<number>();
+    this.#server ??= Deno.serve({
+      hostname: "127.0.0.1",
+      port: this.options.port,
+      onListen: ({ port }) => resolve(port),
+    }, (request) => this.#handle(request));
+    return promise;
+  }
+
+  async close(): Promise<void> {
+    await this.#server?.shutdown();
+    this.#server = undefined;
+  }
+
+  async #handle(request: Request): Promise<Response> {
+    const answer = (status: number, body: unknown, headers: Record<string, string> = {}) =>
+      Response.json(body, { status, headers });
+    if (new URL(request.url).pathname !== "/events") {
+      return answer(404, { error: "Not found: POST /events" });
+    }
+    if (request.method !== "POST") {
+      return answer(405, { error: `Cannot ${request.method} /events: use POST` }, {
+        allow: "POST",
+      });
+    }
+    let body: Record<string, unknown>;
+    try {
+      body = await request.json();
+      if (typeof body !== "object" || body === null || Array.isArray(body)) throw new TypeError();
+    } catch {
+      return answer(400, { error: 'The body must be a JSON object such as {"kind": "panic"}' });
+    }
+    const { kind, at, metadata, ...rest } = body;
+    const problems: string[] = [];
+    if (typeof kind !== "string") problems.push('"kind" must be a string');
+    const when = at === undefined ? undefined : new Date(String(at));
+    if (when && Number.isNaN(when.getTime())) problems.push('"at" must be an RFC 3339 time');
+    if (
+      metadata !== undefined &&
+      (typeof metadata !== "object" || metadata === null || Array.isArray(metadata))
+    ) problems.push('"metadata" must be a JSON object');
+    const unknown = Object.keys(rest);
+    if (unknown.length) problems.push(`unknown fields: ${unknown.join(", ")}`);
+    if (problems.length) {
+      return answer(400, { error: `Cannot raise event: ${problems.join("; ")}` });
+    }
+    try {
+      const event = await this.options.raise({
+        kind: kind as string,
+        at: when,
+        metadata: metadata as Record<string, unknown> | undefined,
+      });
+      this.options.logger.info("event raised", { id: event.id, kind: event.kind });
+      return answer(202, { id: event.id, kind: event.kind, at: event.at });
+    } catch (error) {
+      if (error instanceof TypeError) return answer(400, { error: error.message });
+      throw error;
+    }
+  }
+}

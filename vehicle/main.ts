@@ -24,6 +24,7 @@ const USAGE = `usage: vehicle enrol --server URL --code CODE [--state DIR]
                       [--drain-order oldest|newest]
                       [--heartbeat-seconds N] [--clock-jump-seconds N] [--reanchor-seconds N]
                       [--stop-drain-seconds N] [--log-level debug|info|warn|error]
+                      [--events-port PORT]
                       [--live on|off] [--live-layers 1|3] [--live-warm on|off]
                       [--ice-host ADDRESS[,ADDRESS]] [--passthrough on|off|auto]
   SOURCE: testsrc | file:PATH | v4l2:/dev/videoN | rtsp://… | http(s)://…`;
@@ -51,6 +52,7 @@ const RECORD_FLAGS = [
   "clock-jump-seconds",
   "reanchor-seconds",
   "stop-drain-seconds",
+  "events-port",
   "log-level",
   "live",
   "ice-host",

@@ -2,11 +2,13 @@
  * The vehicle's event outbox against a real server (issue 12): an event raised while the server
  * is unreachable, or while no agent runs (`vehicle event`), is kept in the state dir and reaches
  * the server once it can; a post repeated after a lost answer is still one event; one the server
- * refuses is set aside, not lost and not resent.
+ * refuses is set aside, not lost and not resent. The local trigger on 127.0.0.1 (what a
+ * telematics unit calls) queues events for the outbox.
  */
 import assert from "node:assert/strict";
 import { silentLogger } from "../../lib/log/mod.ts";
-import { EventOutbox, type QueuedEvent, queueEvent } from "../../vehicle/events.ts";
+import { loadAgentConfig } from "../../vehicle/config.ts";
+import { EventOutbox, EventTrigger, type QueuedEvent, queueEvent } from "../../vehicle/events.ts";
 import { enrolDevice } from "../support/device.ts";
 import { makeFleet, startTestPlatform } from "../support/platform.ts";
 
@@ -187,6 +189,78 @@ Deno.test("queueEvent refuses what the server would refuse, where the event is r
     const names = [];
     for await (const entry of Deno.readDir(dir)) names.push(entry.name);
     assert.deepEqual(names.sort(), [`${a.id}.json`, `${b.id}.json`]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("the local trigger queues what a telematics unit posts, and refuses what is wrong", async () => {
+  await using t = await setup();
+  const watch = sending(1);
+  const outbox = new EventOutbox({
+    dir: t.dir,
+    serverUrl: t.url,
+    tokens: t.tokens,
+    logger: silentLogger,
+    pollMs: 50,
+    sent: watch.sent,
+  });
+  const trigger = new EventTrigger({
+    port: 0,
+    raise: (draft) => outbox.raise(draft),
+    logger: silentLogger,
+  });
+  const port = await trigger.start();
+  outbox.start();
+  const post = (body: string, method = "POST", path = "/events") =>
+    fetch(`http://127.0.0.1:${port}${path}`, {
+      method,
+      headers: { "content-type": "application/json" },
+      body: method === "GET" ? undefined : body,
+    });
+  try {
+    const at = new Date(Date.now() - 2_000).toISOString();
+    const accepted = await post(JSON.stringify({ kind: "harsh-brake", at, metadata: { g: 0.6 } }));
+    assert.equal(accepted.status, 202);
+    const queued = await accepted.json();
+    assert.deepEqual([queued.kind, queued.at], ["harsh-brake", at]);
+    assert.deepEqual((await watch.wait()).map((e) => e.id), [queued.id]);
+    assert.deepEqual((await t.listed()).map((e) => [e.clientId, e.kind]), [
+      [queued.id, "harsh-brake"],
+    ]);
+
+    const refusals: Array<[string, string, string, number, RegExp]> = [
+      ["POST", "/events", "{", 400, /JSON object/],
+      ["POST", "/events", '{"kind":"Panic!"}', 400, /Cannot raise event of kind "Panic!"/],
+      ["POST", "/events", '{"kind":"panic","at":"soon"}', 400, /"at" must be an RFC 3339/],
+      ["POST", "/events", '{"kind":"panic","colour":"red"}', 400, /unknown fields: colour/],
+      ["GET", "/events", "", 405, /use POST/],
+      ["POST", "/other", "{}", 404, /POST \/events/],
+    ];
+    for (const [method, path, body, status, message] of refusals) {
+      const response = await post(body, method, path);
+      assert.equal(response.status, status, `${method} ${path} ${body}`);
+      assert.match((await response.json()).error, message);
+    }
+    assert.deepEqual(await outbox.pending(), [], "nothing refused was queued");
+  } finally {
+    await trigger.close();
+    await outbox.close();
+  }
+});
+
+Deno.test("the agent's event trigger port is off unless configured, and must be a port", async () => {
+  const cameras = [{ name: "front", source: "testsrc" }];
+  const dir = await Deno.makeTempDir();
+  try {
+    const path = `${dir}/agent.json`;
+    await Deno.writeTextFile(path, JSON.stringify({ cameras }));
+    assert.equal((await loadAgentConfig(path, {}, dir)).eventsPort, 0);
+    assert.equal((await loadAgentConfig(path, { "events-port": "8787" }, dir)).eventsPort, 8787);
+    await assert.rejects(
+      () => loadAgentConfig(path, { "events-port": "70000" }, dir),
+      /events-port must be a number from 0 to 65535, got "70000"/,
+    );
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
