@@ -89,6 +89,12 @@ function ruleOfForm(form: Record<string, string>): EventRule {
   };
   const names = (form.cameras ?? "").split(",").map((name) => name.trim()).filter(Boolean);
   const all = names.length === 0 || (names.length === 1 && names[0].toLowerCase() === "all");
+  if (!all && (names.length > 32 || names.some((name) => name.length > 32))) {
+    throw new ValidationError(
+      `Cannot set event rule: "cameras" names at most 32 cameras of at most 32 characters each`,
+      [{ path: "cameras", message: "at most 32 camera names of at most 32 characters" }],
+    );
+  }
   return {
     kind: (form.kind ?? "").trim(),
     preSeconds: seconds("preSeconds"),

@@ -100,6 +100,11 @@ Deno.test({
     await harsh.getByLabel("After (s)").fill("200");
     await submit(page, harsh.getByRole("button", { name: "Add rule" }));
     assert.match(await page.locator("#rule-new-postSeconds-problem").innerText(), /600/);
+    const long = page.getByRole("form", { name: "New rule" });
+    await long.getByLabel("Before (s)").fill("5");
+    await long.getByLabel(/^Cameras/).fill("front, " + "x".repeat(33));
+    await submit(page, long.getByRole("button", { name: "Add rule" }));
+    assert.match(await page.locator("#rule-new-cameras-problem").innerText(), /32 characters/);
     assert.deepEqual((await api("GET", "/event-rules")).rules, [
       { kind: "panic", preSeconds: 10, postSeconds: 20, cameras: ["front"] },
     ]);
