@@ -170,6 +170,7 @@ export async function createPlatform(
   const webhook = roles.has("indexer")
     ? new RecallWebhook({
       ...config.recallWebhook,
+      allowPrivate: config.webhookAllowPrivate,
       catalog,
       logger: logger.child({ part: "webhook" }),
     })
@@ -184,7 +185,9 @@ export async function createPlatform(
     recalls,
     availability,
     events,
-    fleetWebhooks: new FleetWebhooks(catalog, registry),
+    fleetWebhooks: new FleetWebhooks(catalog, registry, {
+      allowPrivate: config.webhookAllowPrivate,
+    }),
     instructions,
     ingest,
     store,

@@ -102,6 +102,8 @@ export interface Config {
   metricsToken?: string;
   /** Where finished recalls are posted, signed with the secret (HMAC-SHA256); unset: nowhere. */
   recallWebhook?: { url: string; secret: string };
+  /** Whether fleets' webhooks may reach loopback, private and link-local addresses. */
+  webhookAllowPrivate: boolean;
   /** First platform owner, created on first start when no user exists. */
   admin?: { email: string; password: string };
   /** Live streaming through Janus; null when LIVE is off. */
@@ -381,6 +383,12 @@ export const CONFIG_VARIABLES: ReadonlyArray<{ name: string; default: string; me
     default: "—",
     meaning:
       "Signs recall webhooks (Motorcade-Signature, HMAC-SHA256); 16+ characters, required with the URL",
+  },
+  {
+    name: "WEBHOOK_ALLOW_PRIVATE",
+    default: "off",
+    meaning:
+      "Lets fleets' webhooks reach loopback, private, link-local and other non-public addresses (off: refused when set and when posting; on only where every fleet admin is trusted)",
   },
   {
     name: "MOTORCADE_ADMIN_EMAIL",
@@ -703,6 +711,7 @@ export function parseConfig(source: ConfigSource): Config {
     },
     metricsToken: get("METRICS_TOKEN"),
     recallWebhook: recallWebhook(get("RECALL_WEBHOOK_URL"), get("RECALL_WEBHOOK_SECRET"), problems),
+    webhookAllowPrivate: boolean("WEBHOOK_ALLOW_PRIVATE", false),
     admin: adminEmail && adminPassword ? { email: adminEmail, password: adminPassword } : undefined,
   };
   if (config.signingKeyRotationMs && config.signingKeyRotationMs < config.accessTokenTtlMs) {

@@ -1,6 +1,7 @@
 import type { Catalog, FleetWebhook } from "../catalog/mod.ts";
 import { NotFoundError, ValidationError } from "../errors/mod.ts";
 import type { FleetRegistry } from "../fleet/mod.ts";
+import { checkPublicTarget, PrivateTargetError, type Resolver } from "../http/public_target.ts";
 
 /** Longest webhook URL accepted. */
 const URL_MAX = 2048;
@@ -24,6 +25,8 @@ export class FleetWebhooks {
   constructor(
     private readonly catalog: Catalog,
     private readonly registry: FleetRegistry,
+    /** `allowPrivate`: WEBHOOK_ALLOW_PRIVATE; `resolve`: the DNS lookup (tests). */
+    private readonly options: { allowPrivate?: boolean; resolve?: Resolver } = {},
   ) {}
 
   /** The fleet's webhook; NotFoundError when it has none. */
@@ -46,6 +49,7 @@ export class FleetWebhooks {
   ): Promise<{ webhook: FleetWebhook; secret: string | null }> {
     await this.registry.fleet(fleetId);
     checkUrl(url);
+    if (!this.options.allowPrivate) await checkPublic(url, this.options.resolve);
     const before = await this.catalog.webhooks.get(fleetId);
     const secret = !before || rotateSecret ? newSecret() : null;
     const webhook = await this.catalog.webhooks.put(
@@ -79,6 +83,23 @@ function checkUrl(url: string): void {
       `Cannot set webhook "${url.slice(0, 200)}": it must be an absolute http(s) URL without ` +
         `credentials, at most ${URL_MAX} characters`,
       [{ path: "url", message: "an absolute http(s) URL" }],
+    );
+  }
+}
+
+/**
+ * Refuses a URL whose host is, or now resolves to, a non-public address. A name that does not
+ * resolve yet is accepted: every delivery checks again before it posts.
+ */
+async function checkPublic(url: string, resolve?: Resolver): Promise<void> {
+  try {
+    await checkPublicTarget(new URL(url), { resolve, unresolved: "accept" });
+  } catch (error) {
+    if (!(error instanceof PrivateTargetError)) throw error;
+    throw new ValidationError(
+      `Cannot set webhook "${url.slice(0, 200)}": ${error.message}; a fleet's webhook must be ` +
+        `reachable on the public internet`,
+      [{ path: "url", message: error.message }],
     );
   }
 }

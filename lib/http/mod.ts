@@ -17,5 +17,12 @@ export {
   serveGated,
 } from "./gate.ts";
 export { SERVER_TIME_HEADER, serverTime } from "./server_time.ts";
+export {
+  checkPublicTarget,
+  isPublicAddress,
+  PrivateTargetError,
+  resolveAddresses,
+  type Resolver,
+} from "./public_target.ts";
 export { HSTS, securityHeaders } from "./security_headers.ts";
 export { handleError, type Problem, PROBLEM_TYPE, problemOf, problemResponse } from "./problem.ts";

@@ -1,5 +1,6 @@
 import type { BusMessage, Consumer, EventBus } from "../bus/mod.ts";
 import type { Catalog, Recall } from "../catalog/mod.ts";
+import { checkPublicTarget, type Resolver } from "../http/public_target.ts";
 import type { Logger } from "../log/mod.ts";
 import { RECALLS_TOPIC } from "./recalls.ts";
 import { recallView } from "./view.ts";
@@ -19,6 +20,13 @@ export interface RecallWebhookOptions {
   logger: Logger;
   /** How long one delivery may take; default 10 s. */
   timeoutMs?: number;
+  /**
+   * Whether a fleet's webhook may reach non-public addresses (WEBHOOK_ALLOW_PRIVATE); when not,
+   * its host is resolved and checked before each post. The server's own URL is trusted.
+   */
+  allowPrivate?: boolean;
+  /** The DNS lookup for that check (tests). */
+  resolve?: Resolver;
 }
 
 /**
@@ -71,6 +79,16 @@ export class RecallWebhook {
       const recall = reviveRecall(value.recall);
       const target = await this.#target(recall.fleetId);
       if (!target) continue;
+      if (target.tenant && !this.options.allowPrivate) {
+        // Checked again here: a name may resolve elsewhere than when the fleet set it.
+        await checkPublicTarget(new URL(target.url), { resolve: this.options.resolve }).catch(
+          (error: Error) => {
+            throw new Error(
+              `Cannot deliver recall "${recall.id}" to the webhook: ${error.message}`,
+            );
+          },
+        );
+      }
       const body = JSON.stringify({ type: value.type, recall: recallView(recall) });
       const timestamp = Math.floor(Date.now() / 1000);
       const signature = await webhookSignature(target.secret, timestamp, body);
@@ -83,6 +101,8 @@ export class RecallWebhook {
           [WEBHOOK_SIGNATURE_HEADER]: `t=${timestamp},v1=${signature}`,
         },
         body,
+        // A redirect is a failed delivery, never followed (it could lead anywhere).
+        redirect: "manual",
         signal: AbortSignal.timeout(this.options.timeoutMs ?? 10_000),
       });
       await response.body?.cancel();
@@ -96,11 +116,13 @@ export class RecallWebhook {
   }
 
   /** The fleet's own webhook, else the server's, else none. */
-  async #target(fleetId: string): Promise<{ url: string; secret: string } | undefined> {
+  async #target(
+    fleetId: string,
+  ): Promise<{ url: string; secret: string; tenant: boolean } | undefined> {
     const own = await this.options.catalog?.webhooks.get(fleetId);
-    if (own) return own;
+    if (own) return { url: own.url, secret: own.secret, tenant: true };
     const { url, secret } = this.options;
-    return url && secret ? { url, secret } : undefined;
+    return url && secret ? { url, secret, tenant: false } : undefined;
   }
 
   /** Stops after the delivery in hand. */

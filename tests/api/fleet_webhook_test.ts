@@ -4,7 +4,8 @@
  * RECALL_WEBHOOK_URL, which other fleets still use; a rotated secret signs from then on.
  */
 import assert from "node:assert/strict";
-import { webhookSignature } from "../../lib/recall/mod.ts";
+import { deadLetterTopic } from "../../lib/bus/mod.ts";
+import { RECALLS_TOPIC, webhookSignature } from "../../lib/recall/mod.ts";
 import { makeFleet, startTestPlatform } from "../support/platform.ts";
 
 const SERVER_SECRET = "whsec-server-0123456789";
@@ -50,6 +51,8 @@ Deno.test("a fleet's webhook gets its finished recalls signed with its own secre
   await using p = await startTestPlatform({
     RECALL_WEBHOOK_URL: hooks.url("/server"),
     RECALL_WEBHOOK_SECRET: SERVER_SECRET,
+    // The receiver is on loopback, which fleets' webhooks may not reach by default.
+    WEBHOOK_ALLOW_PRIVATE: "on",
   });
   const alpha = await makeFleet(p, "Alpha");
   const beta = await makeFleet(p, "Beta");
@@ -140,4 +143,78 @@ Deno.test("a fleet's webhook gets its finished recalls signed with its own secre
   await finish(alpha);
   const [, , , fourth] = await hooks.deliveries(4);
   assert.equal(fourth.path, "/server", "removed: the server's applies again");
+});
+
+Deno.test("a fleet's webhook cannot reach the server's own network, when set or when posting", async () => {
+  await using hooks = receiver();
+  await using p = await startTestPlatform({
+    RECALL_WEBHOOK_URL: hooks.url("/server"),
+    RECALL_WEBHOOK_SECRET: SERVER_SECRET,
+  });
+  const alpha = await makeFleet(p, "Alpha");
+  const base = `/api/v1/fleets/${alpha.fleetId}`;
+  const admin = alpha.tokens.admin;
+  const refused = [
+    [hooks.url("/alpha"), "loopback"],
+    ["http://10.1.2.3/hook", "private"],
+    ["http://[::1]:8080/hook", "loopback"],
+    ["http://169.254.169.254/latest/meta-data/", "linkLocal"],
+    ["http://[::ffff:127.0.0.1]/hook", "loopback"],
+    ["http://100.64.0.1/hook", "carrierGradeNat"],
+    ["http://[fd12::1]/hook", "uniqueLocal"],
+    ["http://0.0.0.0:9/hook", "unspecified"],
+  ];
+  for (const [url, range] of refused) {
+    const problem = await json(
+      await p.call("PUT", `${base}/webhook`, { token: admin, json: { url } }),
+      400,
+      url,
+    );
+    assert.match(problem.detail, new RegExp(`not a public address \\(${range}\\)`), url);
+    assert.equal(problem.issues[0].path, "url");
+  }
+  await json(await p.call("GET", `${base}/webhook`, { token: admin }), 404, "nothing was set");
+  // A public address is taken without being contacted; a name that does not resolve yet too
+  // (each post checks again).
+  for (const url of ["https://8.8.8.8/motorcade", "https://hooks.ops.example.com/motorcade"]) {
+    await json(await p.call("PUT", `${base}/webhook`, { token: admin, json: { url } }), 200, url);
+  }
+
+  // A webhook that points inside (here written to the catalog as a name that resolved elsewhere
+  // when it was set would be) is not posted to: the delivery fails and is set aside.
+  await p.catalog.webhooks.put(
+    { fleetId: alpha.fleetId, url: hooks.url("/alpha"), secret: "whsec_test" },
+    new Date(),
+  );
+  const letters: string[] = [];
+  const consumer = p.bus.subscribe<{ error: string }>(
+    deadLetterTopic(RECALLS_TOPIC),
+    "test-letters",
+    (batch) => {
+      for (const { value } of batch) letters.push(value.error);
+      return Promise.resolve();
+    },
+  );
+  try {
+    const camera = `${base}/vehicles/${alpha.vehicleId}/cameras/${alpha.cameraId}`;
+    const recall = await json(
+      await p.call("POST", `${camera}/recalls`, {
+        token: alpha.tokens.operator,
+        json: { from: "2026-12-06T08:00:00Z", to: "2026-12-06T08:01:00Z" },
+      }),
+      201,
+    );
+    await json(
+      await p.call("DELETE", `${base}/recalls/${recall.id}`, { token: alpha.tokens.operator }),
+      200,
+    );
+    for (let i = 0; i < 600 && letters.length === 0; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    assert.equal(letters.length, 1, "the delivery was set aside");
+    assert.match(letters[0], /127\.0\.0\.1 is not a public address \(loopback\)/);
+    assert.equal(hooks.received.length, 0, "nothing was posted");
+  } finally {
+    await consumer.close();
+  }
 });

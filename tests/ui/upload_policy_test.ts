@@ -119,7 +119,7 @@ Deno.test({
     await page.getByLabel("Webhook URL").fill("ftp://ops.example.com/motorcade");
     await submit(page, page.getByRole("button", { name: "Save webhook" }));
     assert.match(await page.locator("#webhook-url-problem").innerText(), /http\(s\) URL/);
-    const hook = "http://127.0.0.1:9/motorcade";
+    const hook = "https://hooks.ops.example.com/motorcade";
     await page.getByLabel("Webhook URL").fill(hook);
     await submit(page, page.getByRole("button", { name: "Save webhook" }));
     const secret = await page.getByTestId("webhook-secret").innerText();
