@@ -16,11 +16,13 @@
  *   start (`presentationTimeOffset` 0). Each URL is made by the caller for the segment's offset
  *   in its Period (`mediaUri`): served with its decode time moved there, so every Representation
  *   starts at zero whatever its recording's clock, and switching lands on the same instant.
- * - A hole of the first rendition (inside a run or between runs) ends its Period; the next starts
- *   after it (no filler). A new recording of any rendition is a new Period (a new init segment).
+ * - A hole of the first rendition (inside a run or between runs) ends its Period's media; the next
+ *   Period starts after it (no filler), and players jump the hole. A new recording of any
+ *   rendition is a new Period (a new init segment).
  * - Period ids are the Representations present and the Period's start in Unix milliseconds
- *   (`proxy+full-1765000000000`); `@duration` is its media's length, so libavformat, which plays
- *   one Period of an MPD (the longest), plays the longest stretch of one availability.
+ *   (`proxy+full-1765000000000`). `@duration` runs to the next Period's start (a Period ending
+ *   sooner leaves dash.js 5 short of the last Periods) and lets libavformat, which plays one Period
+ *   of an MPD, play the longest.
  * - Static (VOD) and dynamic (EVENT) MPDs as in {@linkcode writeDashManifest}.
  */
 import { ChunkedSink, isoDateTime, xmlAttribute, xsDuration } from "./format.ts";
@@ -103,11 +105,16 @@ export function writeDashRenditions(
       `maxSegmentDuration="${xsDuration(longestMs)}" ` +
       `minBufferTime="${xsDuration(Math.max(2000, longestMs))}">\n`,
   );
-  for (const period of periods) {
+  const startOf = (period: RenditionPeriod) =>
+    (base.items[period.item] as TimelineRun).entries[period.first].startMs;
+  periods.forEach((period, k) => {
     const run = (index: number) => renditions[index].timeline.items[period.item] as TimelineRun;
     const entries = run(0).entries.slice(period.first, period.last + 1) as TimelineSegment[];
     const startMs = entries[0].startMs;
-    const endMs = entries.at(-1)!.startMs + entries.at(-1)!.durationMs;
+    // Up to the next Period: a hole belongs to the Period before it, as players count it.
+    const endMs = k + 1 < periods.length
+      ? startOf(periods[k + 1])
+      : entries.at(-1)!.startMs + entries.at(-1)!.durationMs;
     const ids = period.present.map((index) => renditions[index].id);
     sink.push(
       `  <Period id="${xmlAttribute(`${ids.join("+")}-${Math.round(startMs)}`)}" ` +
@@ -146,7 +153,7 @@ export function writeDashRenditions(
       sink.push("        </SegmentList>\n      </Representation>\n");
     }
     sink.push("    </AdaptationSet>\n  </Period>\n");
-  }
+  });
   if (periods.length === 0) sink.push('  <Period id="pending" start="PT0S"/>\n');
   if (dynamic) {
     sink.push(

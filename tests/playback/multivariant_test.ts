@@ -202,3 +202,82 @@ Deno.test({
     await Deno.remove(vehicle.stateDir, { recursive: true });
   },
 });
+
+Deno.test({
+  name: "a renditions MPD plays across a hole between two proxy recordings",
+  ignore: !hasChromium,
+  async fn(t) {
+    await using server = await startServer();
+    const vehicle = await setUpVehicle(server.url);
+    const base = `${server.url}/api/v1/ingest/vehicles/${vehicle.vehicleId}/cameras/front`;
+    const put = async (path: string, body: Uint8Array, headers: Record<string, string>) => {
+      const response = await fetch(`${base}/recordings/${path}`, {
+        method: "PUT",
+        body: body as BodyInit,
+        headers: {
+          authorization: `Bearer ${await vehicle.tokens!.token()}`,
+          "content-digest": await contentDigest(body),
+          ...headers,
+        },
+      });
+      assert.equal(response.status, 201, await response.text());
+    };
+    const start = Date.now() - 120_000;
+    // r2-p: 0-6 s; nothing 6-10 s (capture restarted); r3-p: 10-16 s, full quality 12-14 s.
+    const upload = async (recording: string, fixture: typeof full, i: number, atMs: number) => {
+      const rendition = recording.endsWith("-p") ? "proxy" : "full";
+      if (i === 0 || rendition === "full") {
+        await put(`${recording}/init`, fixture.init, { "motorcade-rendition": rendition });
+      }
+      await put(`${recording}/segments/${i}`, fixture.segments[i].bytes, {
+        "motorcade-rendition": rendition,
+        "motorcade-segment-start": new Date(start + atMs).toISOString(),
+        "motorcade-segment-duration": (fixture.segments[i].durationMs / 1000).toFixed(3),
+      });
+    };
+    for (const i of [0, 1, 2]) await upload("r2-p", proxy, i, i * 2000);
+    for (const i of [0, 1, 2]) await upload("r3-p", proxy, i, 10_000 + i * 2000);
+    await upload("r3", full, 1, 12_000);
+    const expected = [
+      ["proxy", "PT0S", "PT10S"],
+      ["proxy", "PT10S", "PT2S"],
+      ["proxy+full", "PT12S", "PT2S"],
+      ["proxy", "PT14S", "PT2S"],
+    ];
+    let url = "";
+    let periods: string[][] = [];
+    const until = Date.now() + 10_000;
+    while (Date.now() < until) {
+      const links = await signedLinks(server.url, vehicle, "front", {
+        from: new Date(start),
+        to: new Date(start + 16_000),
+      }) as unknown as { multivariantDash: string };
+      url = links.multivariantDash;
+      const mpd = await (await fetch(url)).text();
+      periods = [...mpd.matchAll(/<Period id="([^"]+)" start="([^"]+)" duration="([^"]+)"/g)]
+        .map(([, id, start, duration]) => [id.split("-")[0], start, duration]);
+      if (periods.length === expected.length) break;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    assert.deepEqual(periods, expected);
+
+    await using pages = servePlayerPages();
+    await using browser = await launchChromium();
+    for (const player of ["dash", "shaka"] as const) {
+      await t.step(
+        `${player} plays it through the hole to the end, at its best quality`,
+        async () => {
+          const played = await playThrough(browser, pages.page(player, url, { best: true }), {
+            rate: 1,
+            timeoutMs: 60_000,
+          });
+          assert.deepEqual(played.errors, [], JSON.stringify(played));
+          assert.ok(played.ended, JSON.stringify(played));
+          assert.ok(Math.abs(played.durationS - 16) < 1, JSON.stringify(played));
+          assert.deepEqual(played.sizes, ["320x180", "640x360", "320x180"], JSON.stringify(played));
+        },
+      );
+    }
+    await Deno.remove(vehicle.stateDir, { recursive: true });
+  },
+});

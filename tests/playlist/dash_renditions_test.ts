@@ -94,7 +94,7 @@ Deno.test("a renditions MPD ends a Period at a hole of the proxy, and leaves out
     { id: "full", timeline: full, video: () => FULL_VIDEO },
   ], OPTIONS);
   assert.deepEqual(periods(mpd), [
-    [`proxy+full-${T0}`, "PT0S", "PT10S"],
+    [`proxy+full-${T0}`, "PT0S", "PT12S"], // to the next Period: the hole is its own
     [`proxy+full-${T0 + 12_000}`, "PT12S", "PT8S"],
   ]);
   // A rendition whose video is unknown (its init unreadable) is absent wherever it is.
