@@ -37,8 +37,9 @@ const WHEP_PAGE = (url: string, token: string) =>
 export type BrowserPlayer = "hls" | "dash" | "shaka";
 
 // `playerErrors` holds fatal errors (the player gave up), `playerWarnings` the ones it recovers
-// from; both as "name: detail" lines. `best`: adaptation off, the best quality there is at each
-// moment (Shaka: the highest variant; dash.js: the highest representation of each Period).
+// from; both as "name: detail" lines. `best`: the best quality there is at each moment (Shaka:
+// adaptation off, the highest variant; dash.js: a lowest bitrate above every representation's,
+// which leaves it the highest of each Period).
 const PAGE = (player: BrowserPlayer, url: string, best = false) =>
   `<!doctype html>
 <meta charset="utf-8"><title>${player} player</title>
@@ -93,7 +94,7 @@ const PAGE = (player: BrowserPlayer, url: string, best = false) =>
 
 /** A running player page server; `await using` stops it. */
 export interface PlayerPages extends AsyncDisposable {
-  /** URL of a page playing `url` with `player`; `best`: adaptation off, the best quality. */
+  /** URL of a page playing `url` with `player`; `best`: the best quality at each moment. */
   page(player: BrowserPlayer, url: string, options?: { best?: boolean }): string;
   /** URL of a page watching the WHEP endpoint `url` with `token`. */
   whep(url: string, token: string): string;
