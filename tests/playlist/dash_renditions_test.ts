@@ -143,3 +143,22 @@ Deno.test("a renditions MPD with nothing yet is a dynamic MPD's pending Period, 
   assert.match(mpd, /<Period id="pending" start="PT0S"\/>/);
   assert.equal(XMLValidator.validate(mpd), true);
 });
+
+Deno.test("a renditions MPD of a growing range is dynamic, its Periods from availabilityStartTime", () => {
+  const proxy = proxyTimeline();
+  const mpd = dashRenditions([
+    { id: "proxy", timeline: proxy, video: () => PROXY_VIDEO },
+    { id: "full", timeline: laidOn(proxy, [8, 9]), video: () => FULL_VIDEO },
+  ], {
+    ...OPTIONS,
+    type: "EVENT",
+    now: new Date(T0 + 30_000),
+    availabilityStartTime: new Date(T0 - 60_000),
+  });
+  assert.match(mpd, /type="dynamic" availabilityStartTime="2026-11-24T02:59:00.000Z"/);
+  assert.deepEqual(periods(mpd), [
+    [`proxy-${T0}`, "PT60S", "PT16S"],
+    [`proxy+full-${T0 + 16_000}`, "PT76S", "PT4S"],
+  ]);
+  assert.match(mpd, /<UTCTiming schemeIdUri="urn:mpeg:dash:utc:direct:2014"/);
+});
