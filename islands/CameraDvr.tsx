@@ -4,18 +4,42 @@
  * (click plays from a time, drag selects a range) and keyboard (arrows move the cursor, Enter
  * plays), an hls.js player of the range's signed playlist (holes play as slate), jump to live,
  * clip export and share links. The URL keeps the place (`t`, `from`, `to`).
+ *
+ * Under an upload policy that keeps full quality on the vehicle, the timeline also shows where
+ * the video is (full quality or only the proxy on the server, on the vehicle only, nowhere) and
+ * the vehicle's events; "Get full quality" recalls a range, and a camera with a proxy plays the
+ * multivariant playlist, so the best rendition uploaded plays at each moment.
  */
 import { useEffect, useRef, useState } from "preact/hooks";
 import { PageSession } from "../lib/ui/browser.ts";
 import { clockTime } from "../lib/ui/zoned_time.ts";
 import { paths } from "../routes/ui/paths.ts";
 import { type HlsPlayer, startHls } from "./dvr/hls_player.ts";
+import {
+  type RenditionSpans,
+  type Where,
+  WHERE_TEXT,
+  whereabouts,
+  whereAt,
+  type WhereSpan,
+} from "./dvr/availability.ts";
+import { RecallPanel } from "./dvr/RecallPanel.tsx";
 
 /** A recording on the day's timeline. */
 export interface DvrRecording {
   id: string;
   fromMs: number;
   toMs: number;
+  /** Which rendition it is (absent: full). */
+  rendition?: "full" | "proxy";
+}
+
+/** A vehicle event on the day's timeline. */
+export interface DvrEvent {
+  id: string;
+  kind: string;
+  at: string;
+  source: "vehicle" | "operator";
 }
 
 /** Props of {@linkcode CameraDvr} (JSON from the page). */
@@ -58,7 +82,12 @@ interface Playing {
   fromMs: number;
   toMs: number | null;
   player: HlsPlayer;
+  /** A recall brought video into its range since it loaded: play it again from a new link. */
+  stale?: boolean;
 }
+
+/** The availability band's order (best first) for the legend. */
+const WHERES: Where[] = ["full", "proxy", "vehicle", "none"];
 
 /** The camera's DVR (see the module's doc). */
 export default function CameraDvr(props: CameraDvrProps) {
@@ -99,9 +128,22 @@ export default function CameraDvr(props: CameraDvrProps) {
   const playing = useRef<Playing | null>(null);
   const timeline = useRef<HTMLDivElement>(null);
   const drag = useRef<{ x: number; at: number; moved: boolean } | null>(null);
+  const [where, setWhere] = useState<WhereSpan[] | null>(null);
+  const [events, setEvents] = useState<DvrEvent[]>([]);
+  /** What the server holds: the page's recordings, and what a recall brought since. */
+  const uploaded = [
+    ...recordings,
+    ...(where ?? []).filter((w) => w.where === "full" || w.where === "proxy"),
+  ].sort((a, b) => a.fromMs - b.fromMs);
+  /** Whether full quality is on the server at an instant (read by the player as it loads). */
+  const fullAt = useRef<(ms: number) => boolean>(() => false);
+  fullAt.current = (ms) => where !== null && whereAt(where, ms) === "full";
+  const proxyRecordings = recordings.filter((r) => r.rendition === "proxy");
+  const hasProxy = proxyRecordings.length > 0 || (where?.some((s) => s.where === "proxy") ?? false);
 
   const xOf = (ms: number) => (Math.min(Math.max(ms - viewStart, 0), span) / span) * SCALE;
   const time = (ms: number) => clockTime(ms, timeZone);
+  const inView = (ms: number) => ms >= viewStart && ms < viewStart + span;
 
   /** Writes the place into the URL: a new history entry when `push`. */
   const remember = (place: { t?: number; from?: number; to?: number }, push: boolean) => {
@@ -123,7 +165,10 @@ export default function CameraDvr(props: CameraDvrProps) {
   const play = async (atMs: number, sel = selection) => {
     setLive(false);
     const current = playing.current;
-    if (current && current.toMs !== null && atMs >= current.fromMs && atMs < current.toMs) {
+    if (
+      current && !current.stale && current.toMs !== null && atMs >= current.fromMs &&
+      atMs < current.toMs
+    ) {
       current.player.seekTo(atMs);
       void video.current?.play().catch(() => {});
       setStatus(`Playing from ${time(atMs)}`);
@@ -134,13 +179,24 @@ export default function CameraDvr(props: CameraDvrProps) {
     if (sel && atMs >= sel.from && atMs < sel.to) {
       toMs = sel.to;
     } else {
-      const next = recordings.find((r) => r.toMs > atMs);
+      const next = uploaded.find((r) => r.toMs > atMs);
       if (!next) {
         setStatus(`Nothing recorded after ${time(atMs)} on this day. Try "Jump to live".`);
         return;
       }
       if (next.fromMs > atMs) fromMs = next.fromMs;
-      toMs = Math.max(...recordings.map((r) => r.toMs));
+      toMs = Math.max(...uploaded.map((r) => r.toMs));
+    }
+    if (!uploaded.some((r) => r.fromMs < toMs && r.toMs > fromMs)) {
+      const vehicle = where?.some((w) =>
+        w.where === "vehicle" && w.fromMs < toMs && w.toMs > fromMs
+      );
+      setStatus(
+        `Nothing uploaded between ${time(fromMs)} and ${time(toMs)}${
+          vehicle ? ": the vehicle holds some of it (Get full quality)" : ""
+        }`,
+      );
+      return;
     }
     if (fromMs !== atMs) {
       setStatus(`Nothing recorded at ${time(atMs)}: playing from ${time(fromMs)}`);
@@ -152,7 +208,7 @@ export default function CameraDvr(props: CameraDvrProps) {
     playing.current?.player.destroy();
     playing.current = null;
     try {
-      const links = await PageSession.current().request<{ hls: string }>(
+      const links = await PageSession.current().request<{ hls: string; multivariant: string }>(
         "POST",
         `${api}/links`,
         {
@@ -161,8 +217,10 @@ export default function CameraDvr(props: CameraDvrProps) {
           ttlSeconds: 3600,
         },
       );
-      const player = startHls(video.current!, links.hls, {
+      // With a proxy, both renditions: full quality where it was uploaded, the proxy elsewhere.
+      const player = startHls(video.current!, hasProxy ? links.multivariant : links.hls, {
         seekMs,
+        fullAt: hasProxy ? (ms) => fullAt.current(ms) : undefined,
         onTime: (ms) => setPosition(ms),
         onError: (message) => setStatus(message),
         onPlaying: (ms) =>
@@ -324,6 +382,56 @@ export default function CameraDvr(props: CameraDvrProps) {
     }
   };
 
+  /** Reads where the day's video is (server, vehicle, nowhere) from the availability API. */
+  const readWhere = async () => {
+    try {
+      const query = `from=${new Date(dayStart).toISOString()}&to=${new Date(dayEnd).toISOString()}`;
+      const answer = await PageSession.current().request<{ renditions: RenditionSpans[] }>(
+        "GET",
+        `${api}/availability?${query}`,
+      );
+      setWhere(
+        whereabouts(
+          answer.renditions,
+          dayStart,
+          dayEnd,
+          proxyRecordings.map((r) => [r.fromMs, r.toMs] as const),
+        ),
+      );
+    } catch (error) {
+      setStatus(
+        `Cannot read where the video is: ${error instanceof Error ? error.message : error}`,
+      );
+    }
+  };
+
+  /** Reads the vehicle's events of the day. */
+  const readEvents = async () => {
+    try {
+      const query = `from=${new Date(dayStart).toISOString()}&to=${new Date(dayEnd).toISOString()}`;
+      const answer = await PageSession.current().request<{ events: DvrEvent[] }>(
+        "GET",
+        `/api/v1/fleets/${props.fleetId}/vehicles/${props.vehicleId}/events?${query}`,
+      );
+      setEvents(answer.events);
+    } catch (error) {
+      setStatus(`Cannot read the events: ${error instanceof Error ? error.message : error}`);
+    }
+  };
+
+  /** A recall ended: its range may now play in full quality. */
+  const recallFinished = (recall: { from: string; to: string }) => {
+    void readWhere();
+    const current = playing.current;
+    const [from, to] = [Date.parse(recall.from), Date.parse(recall.to)];
+    if (current && from < (current.toMs ?? Infinity) && to > current.fromMs) current.stale = true;
+  };
+
+  useEffect(() => {
+    void readWhere();
+    void readEvents();
+  }, []);
+
   useEffect(() => {
     // Land where the URL says: load its time (muted autoplay is allowed everywhere).
     if (props.t !== null || props.from !== null) void play(props.t ?? props.from!);
@@ -351,6 +459,10 @@ export default function CameraDvr(props: CameraDvrProps) {
   }, []);
 
   const shown = position ?? cursor;
+  // A proxy recording stands for the full one of the same capture (its id + "-p").
+  const listed = recordings.filter((r) =>
+    r.rendition === "proxy" || !proxyRecordings.some((p) => p.id === `${r.id}-p`)
+  );
   const ticks = Array.from({ length: 8 }, (_, i) => viewStart + (i * span) / 8);
   const zoomTo = (level: number) => {
     setZoom(level);
@@ -363,7 +475,8 @@ export default function CameraDvr(props: CameraDvrProps) {
     >
       <form class="dvr-day" method="get">
         <label for="dvr-day">Day ({timeZone})</label>
-        <input id="dvr-day" type="date" name="day" value={props.day} />
+        {/* Not `value`: a re-render (the band or events arriving) would undo what was typed. */}
+        <input id="dvr-day" type="date" name="day" defaultValue={props.day} />
         <button type="submit">Show day</button>
       </form>
       <div
@@ -375,7 +488,13 @@ export default function CameraDvr(props: CameraDvrProps) {
         aria-valuemin={0}
         aria-valuemax={1439}
         aria-valuenow={Math.floor((cursor - dayStart) / MINUTE)}
-        aria-valuetext={`${time(cursor)}${recordedAt(cursor, recordings) ? "" : ", not recorded"}`}
+        aria-valuetext={`${time(cursor)}, ${
+          where
+            ? WHERE_TEXT[whereAt(where, cursor)]
+            : recordedAt(cursor, recordings)
+            ? "recorded"
+            : "not recorded"
+        }${eventsNear(cursor, events).map((e) => `, event ${e.kind}`).join("")}`}
         onPointerDown={onPointerDown}
         onPointerMove={onPointerMove}
         onPointerUp={onPointerUp}
@@ -396,6 +515,29 @@ export default function CameraDvr(props: CameraDvrProps) {
               x={xOf(r.fromMs)}
               y="0"
               width={Math.max(xOf(r.toMs) - xOf(r.fromMs), SCALE / 600)}
+              height={where ? 6 : 10}
+            />
+          ))}
+          {where?.filter((w) => w.where !== "none").map((w) => (
+            <rect
+              key={`${w.where}-${w.fromMs}`}
+              class={`dvr-where dvr-where-${w.where}`}
+              data-where={w.where}
+              data-from={new Date(w.fromMs).toISOString()}
+              data-to={new Date(w.toMs).toISOString()}
+              x={xOf(w.fromMs)}
+              y="6"
+              width={Math.max(xOf(w.toMs) - xOf(w.fromMs), SCALE / 1440)}
+              height="4"
+            />
+          ))}
+          {events.filter((e) => inView(Date.parse(e.at))).map((e) => (
+            <rect
+              key={e.id}
+              class="dvr-event-line"
+              x={xOf(Date.parse(e.at)) - SCALE / 2880}
+              y="0"
+              width={SCALE / 1440}
               height="10"
             />
           ))}
@@ -416,10 +558,33 @@ export default function CameraDvr(props: CameraDvrProps) {
             height="10"
           />
         </svg>
+        <span class="dvr-marks" aria-hidden="true">
+          {events.filter((e) => inView(Date.parse(e.at))).map((e) => (
+            <span
+              key={e.id}
+              class="dvr-event"
+              data-kind={e.kind}
+              title={`${e.kind} at ${time(Date.parse(e.at))}`}
+              style={{ left: `${(xOf(Date.parse(e.at)) / SCALE) * 100}%` }}
+            >
+              {e.kind}
+            </span>
+          ))}
+        </span>
         <span class="dvr-hours" aria-hidden="true">
           {ticks.map((ms) => <span key={ms}>{clockTime(ms, timeZone, false)}</span>)}
         </span>
       </div>
+      {where && (
+        <ul class="dvr-legend" aria-label="Where the video is">
+          {WHERES.map((w) => (
+            <li key={w}>
+              <span class={`dvr-swatch dvr-where-${w}`} aria-hidden="true" />
+              {WHERE_TEXT[w]}
+            </li>
+          ))}
+        </ul>
+      )}
       <div class="dvr-zoom" role="group" aria-label="Timeline zoom">
         <button type="button" onClick={() => zoomTo(Math.max(zoom - 1, 0))} disabled={zoom === 0}>
           Zoom out
@@ -507,6 +672,17 @@ export default function CameraDvr(props: CameraDvrProps) {
           )}
           {clip.state === "failed" && <p class="problem" role="alert">{clip.message}</p>}
         </section>
+        <RecallPanel
+          fleetId={props.fleetId}
+          api={api}
+          range={selection
+            ? { ...selection, selected: true }
+            : { from: cursor, to: Math.min(cursor + MINUTE, dayEnd), selected: false }}
+          dayStart={dayStart}
+          dayEnd={dayEnd}
+          time={time}
+          onFinished={recallFinished}
+        />
         <section aria-labelledby="dvr-share-title">
           <h2 id="dvr-share-title">Share link</h2>
           <label for="dvr-lifetime">Link lifetime</label>
@@ -542,12 +718,34 @@ export default function CameraDvr(props: CameraDvrProps) {
           )}
         </section>
       </div>
+      {events.length > 0 && (
+        <>
+          <h2>Events this day</h2>
+          <ul class="dvr-list dvr-events">
+            {events.map((e) => (
+              <li key={e.id}>
+                <button
+                  type="button"
+                  onClick={() => {
+                    const at = Date.parse(e.at);
+                    moveCursor(at, true);
+                    void play(at);
+                  }}
+                >
+                  {time(Date.parse(e.at))} {e.kind}
+                  {e.source === "operator" ? " (operator)" : ""}
+                </button>
+              </li>
+            ))}
+          </ul>
+        </>
+      )}
       <h2>Recordings this day</h2>
-      {recordings.length === 0
+      {listed.length === 0
         ? <p class="empty">Nothing recorded on {props.day}.</p>
         : (
           <ul class="dvr-list">
-            {recordings.map((r) => (
+            {listed.map((r) => (
               <li key={r.id}>
                 <button
                   type="button"
@@ -568,6 +766,11 @@ export default function CameraDvr(props: CameraDvrProps) {
 
 function firstStart(recordings: DvrRecording[], dayStart: number): number {
   return recordings[0]?.fromMs ?? dayStart;
+}
+
+/** Events within half a minute of `ms`. */
+function eventsNear(ms: number, events: DvrEvent[]): DvrEvent[] {
+  return events.filter((e) => Math.abs(Date.parse(e.at) - ms) < MINUTE / 2);
 }
 
 function recordedAt(ms: number, recordings: DvrRecording[]): boolean {

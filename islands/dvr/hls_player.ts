@@ -24,6 +24,13 @@ export interface HlsOptions {
   onTime(ms: number): void;
   onError(message: string): void;
   onPlaying(ms: number | null): void;
+  /**
+   * For a multivariant playlist whose full-quality variant has gaps: whether full quality is on
+   * the server at wall-clock instant `ms`. Each piece then loads in full quality where it is, in
+   * the proxy elsewhere, instead of what the bandwidth estimate starts with (the proxy) and
+   * hls.js's gap handling makes of it (a variant that met a gap is never picked again).
+   */
+  fullAt?: (ms: number) => boolean;
 }
 
 /** Plays `url` on `video` with hls.js (or natively where Media Source is missing: Safari). */
@@ -38,12 +45,15 @@ export function startHls(video: HTMLVideoElement, url: string, options: HlsOptio
   const onPlaying = () => options.onPlaying(now());
   video.addEventListener("timeupdate", onTime);
   video.addEventListener("playing", onPlaying);
+  /** Picks the rendition of the piece at wall-clock `ms` (with {@linkcode HlsOptions.fullAt}). */
+  let chooseAt: ((ms: number) => void) | null = null;
   const seek = () => {
     if (pending === null || base === null) return;
     if (pending === "live") {
       if (hls?.liveSyncPosition != null) video.currentTime = hls.liveSyncPosition;
     } else {
       video.currentTime = Math.max(base.start, base.start + (pending - base.dateMs) / 1000);
+      chooseAt?.(pending);
     }
     pending = null;
     void video.play().catch(() => {});
@@ -51,6 +61,21 @@ export function startHls(video: HTMLVideoElement, url: string, options: HlsOptio
   let hls: Hls | null = null;
   if (Hls.isSupported()) {
     hls = new Hls({ enableWorker: true, lowLatencyMode: false, backBufferLength: 60 });
+    const player = hls;
+    /** Asks for the next piece, from wall-clock `ms`, in full quality where it is on the server. */
+    const choose = (ms: number) => {
+      const levels = player.levels;
+      if (!options.fullAt || levels.length < 2) return;
+      const best = levels.reduce((b, level, i) => level.height > levels[b].height ? i : b, 0);
+      const least = levels.reduce((b, level, i) => level.height < levels[b].height ? i : b, 0);
+      player.nextAutoLevel = options.fullAt(ms + 100) ? best : least;
+    };
+    chooseAt = choose;
+    hls.on(Hls.Events.FRAG_LOADED, (_event, data) => {
+      if (base && data.frag.type === "main") {
+        choose(base.dateMs + (data.frag.start + data.frag.duration - base.start) * 1000);
+      }
+    });
     hls.on(Hls.Events.LEVEL_LOADED, (_event, data) => {
       const first = data.details.fragments[0];
       if (!base && first?.programDateTime) {

@@ -9,6 +9,7 @@ export const DVR_CSS = `
 .dvr-day label { margin: 0; font-weight: 600; }
 .dvr-day input { width: auto; }
 .dvr-timeline { position: relative; width: 100%; padding-bottom: 1.4rem; cursor: crosshair;
+  padding-top: 1.4rem;
   touch-action: none; user-select: none; border-radius: 6px; }
 .dvr-timeline:focus-visible { outline: 3px solid var(--accent); outline-offset: 3px; }
 .dvr-bars { display: block; width: 100%; height: 56px; border: 1px solid var(--border);
@@ -17,6 +18,25 @@ export const DVR_CSS = `
 .dvr-recording { fill: #2e7d4f; }
 .dvr-selection { fill: rgba(31, 95, 214, .35); }
 .dvr-cursor { fill: #b42318; }
+.dvr-where-full { fill: #14532d; background: #14532d; }
+.dvr-where-proxy { fill: #86c9a1; background: #86c9a1; }
+.dvr-where-vehicle { fill: #d99a1e; background: #d99a1e; }
+.dvr-where-none { fill: #eceef2; background: #eceef2; }
+.dvr-marks { position: absolute; left: 0; right: 0; top: 0; height: 1.3rem; overflow: hidden;
+  pointer-events: none; }
+.dvr-event { position: absolute; top: 0; transform: translateX(-50%); font-size: .7rem;
+  line-height: 1.1; padding: 0 .25rem; border-radius: 3px; background: #5b2a86; color: #fff;
+  white-space: nowrap; }
+.dvr-event-line { fill: #5b2a86; }
+.dvr-legend { list-style: none; margin: 0; padding: 0; display: flex; flex-wrap: wrap;
+  gap: .25rem 1rem; font-size: .85rem; }
+.dvr-legend li { display: flex; align-items: center; gap: .35rem; }
+.dvr-swatch { display: inline-block; width: 1.1rem; height: .7rem; border-radius: 2px;
+  border: 1px solid var(--border); }
+.dvr-recalls { list-style: none; margin: .5rem 0 0; padding: 0; display: grid; gap: .5rem; }
+.dvr-recalls li { display: flex; flex-wrap: wrap; align-items: center; gap: .25rem .75rem;
+  border-top: 1px solid var(--border); padding-top: .5rem; }
+.dvr-recall-news { min-height: 1.2em; margin: .25rem 0 0; }
 .dvr-hours { position: absolute; left: 0; right: 0; bottom: 0; display: grid;
   grid-template-columns: repeat(8, 1fr); font-size: .75rem; color: var(--muted); }
 .dvr-zoom { display: flex; flex-wrap: wrap; align-items: center; gap: .5rem; }

@@ -12,7 +12,10 @@ import { cameraPlace, paths, patterns } from "./paths.ts";
 
 const DAY_MS = 86_400_000;
 
-/** The camera's DVR page: a day timeline, a player, clip export and share links. */
+/**
+ * The camera's DVR page: a day timeline (with where the video is and the vehicle's events), a
+ * player, clip export, share links and full-quality recalls.
+ */
 export const cameraPage = definePage({
   pattern: patterns.camera,
   access: { kind: "user" },
@@ -60,6 +63,7 @@ export const cameraPage = definePage({
                 id: r.id,
                 fromMs: r.startedAt.getTime(),
                 toMs: r.endedAt.getTime(),
+                rendition: r.rendition,
               })),
               t: place.t?.getTime() ?? null,
               from: place.from?.getTime() ?? null,
