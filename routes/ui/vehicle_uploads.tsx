@@ -16,7 +16,8 @@ import type {
   VehicleEvent,
 } from "../../lib/catalog/mod.ts";
 import { FINISHED_RECALL_STATES, USAGE_KINDS } from "../../lib/catalog/mod.ts";
-import { NotFoundError } from "../../lib/errors/mod.ts";
+import { NotFoundError, ValidationError } from "../../lib/errors/mod.ts";
+import { EVENT_KIND_PATTERN } from "../../lib/events/mod.ts";
 import type { ApiApp, AppEnv } from "../../lib/http/mod.ts";
 import type { EffectivePolicy, PolicyAnswer } from "../../lib/policy/mod.ts";
 import { type UsageReport, usageReport } from "../../lib/usage/mod.ts";
@@ -25,6 +26,7 @@ import {
   actionContext,
   errorPage,
   FieldProblem,
+  fieldState,
   formOf,
   type FormProblem,
   problemOf,
@@ -49,6 +51,8 @@ export const UPLOAD_VEHICLE_NOTICES: Record<string, string> = {
   "policy-set": "Upload policy saved; the vehicle gets it within seconds.",
   "policy-cleared": "Override removed; the inherited upload policy applies again.",
   "recall-cancelled": "Recall cancelled; the vehicle drops it with its next instructions.",
+  "event-reported":
+    "Event recorded; the fleet's rule for its kind, if it has one, filed its recalls (below).",
 };
 
 /** What the upload sections show. */
@@ -298,12 +302,63 @@ function outcomeText(outcome: EventRecallOutcome, cameras: Map<string, string>):
   return "recallId" in outcome ? `recall on ${camera}` : `no recall on ${camera}: ${outcome.error}`;
 }
 
+/** The operators' form that reports an event of the vehicle (now, or minutes ago). */
+function ReportEvent(
+  { fleetId, vehicleId, csrf, problem, values }: SectionProps,
+) {
+  const form = "event";
+  const mine = problem?.form === form ? values : undefined;
+  return (
+    <details class="manage" open={problem?.form === form}>
+      <summary>Report an event</summary>
+      <form
+        method="post"
+        action={`${paths.vehicle(fleetId, vehicleId)}/events`}
+        class="vehicle-form"
+      >
+        <input type="hidden" name="_csrf" value={csrf} />
+        <label for="event-kind">Kind (the fleet's rules match on it)</label>
+        <input
+          id="event-kind"
+          name="kind"
+          required
+          maxLength={64}
+          placeholder="incident"
+          value={mine?.kind ?? ""}
+          {...fieldState(problem, form, "kind", "event-kind")}
+        />
+        <label for="event-ago">Minutes ago (0: now)</label>
+        <input
+          id="event-ago"
+          name="minutesAgo"
+          type="number"
+          inputMode="numeric"
+          min={0}
+          max={EVENTS_BACK_MS / 60_000}
+          step={1}
+          value={mine?.minutesAgo ?? "0"}
+          {...fieldState(problem, form, "minutesAgo", "event-ago")}
+        />
+        <button type="submit">Report event</button>
+        <FieldProblem problem={problem} form={form} field="kind" id="event-kind" />
+        <FieldProblem problem={problem} form={form} field="minutesAgo" id="event-ago" />
+        <FieldProblem problem={problem} form={form} id="event-form" />
+      </form>
+    </details>
+  );
+}
+
 function EventsSection(
-  { events, cameras }: { events: VehicleEvent[]; cameras: Map<string, string> },
+  { events, cameras, report }: {
+    events: VehicleEvent[];
+    cameras: Map<string, string>;
+    report: SectionProps | null;
+  },
 ) {
   return (
     <section aria-labelledby="events-heading">
       <h2 id="events-heading">Events</h2>
+      {report && <ReportEvent {...report} />}
       {events.length === 0 ? <p class="empty">No event in the last 7 days.</p> : (
         <>
           <p class="muted">The last 7 days, newest first (at most {EVENTS_SHOWN}).</p>
@@ -463,7 +518,11 @@ export function VehicleUploadSections(props: SectionProps) {
     <div class="vehicle-uploads">
       <PolicySection {...props} />
       {props.uploads.usage && <UsageSection usage={props.uploads.usage} />}
-      <EventsSection events={props.uploads.events} cameras={cameras} />
+      <EventsSection
+        events={props.uploads.events}
+        cameras={cameras}
+        report={may(props.user, OPERATORS) ? props : null}
+      />
       <RecallsSection {...props} cameras={cameras} />
     </div>
   );
@@ -507,7 +566,29 @@ export function registerUploadActions(
         return await renderView(context, { ...view, status: problem.status });
       }
     });
-  const { policies, recalls } = deps;
+  const { policies, recalls, events } = deps;
+  post(`${patterns.vehicle}/events`, () => "event", async (context, form) => {
+    const minutes = Number((form.minutesAgo ?? "").trim() || "0");
+    if (!Number.isInteger(minutes) || minutes < 0 || minutes > EVENTS_BACK_MS / 60_000) {
+      throw new ValidationError(
+        `Cannot report event: "minutesAgo" must be a whole number from 0 to ${
+          EVENTS_BACK_MS / 60_000
+        }`,
+        [{ path: "minutesAgo", message: `a whole number from 0 to ${EVENTS_BACK_MS / 60_000}` }],
+      );
+    }
+    const kind = (form.kind ?? "").trim();
+    if (!EVENT_KIND_PATTERN.test(kind)) {
+      throw new ValidationError(`Cannot report event of kind "${kind.slice(0, 64)}": bad kind`, [
+        { path: "kind", message: "lower case letters, digits, . _ or -, up to 64" },
+      ]);
+    }
+    await events.report(context.fleet!.id, context.params.vehicleId, "operator", {
+      kind,
+      atMs: Date.now() - minutes * 60_000,
+    }, context.user.id);
+    return "event-reported";
+  });
   post(`${patterns.vehicle}/upload-policy`, () => "policy:vehicle", async (context, form) => {
     const { vehicleId } = context.params;
     if (form.action === "clear") {

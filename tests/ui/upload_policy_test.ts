@@ -289,6 +289,30 @@ Deno.test({
       (await api("GET", `/recalls/${event.recalls[0].recallId}`)).state,
       "cancelled",
     );
+
+    // An operator reports an event from the page: a bad kind is refused; one without a rule
+    // recalls nothing.
+    await page.locator("summary", { hasText: "Report an event" }).click();
+    await page.getByLabel(/^Kind/).fill("Bad Kind");
+    await submit(page, page.getByRole("button", { name: "Report event" }));
+    assert.match(await page.locator("#event-kind-problem").innerText(), /lower case letters/);
+    await page.getByLabel(/^Kind/).fill("incident");
+    await page.getByLabel("Minutes ago (0: now)").fill("2");
+    await submit(page, page.getByRole("button", { name: "Report event" }));
+    await page.getByText(/Event recorded/).waitFor();
+    assert.match(
+      await page.locator('table.events tr[data-event="incident"]').innerText(),
+      /operator[\s\S]*none \(no rule\)/,
+    );
+    const reported = await api(
+      "GET",
+      `/vehicles/${vehicleId}/events?from=${new Date(Date.now() - 3_600_000).toISOString()}&to=${
+        new Date(Date.now() + 60_000).toISOString()
+      }&kind=incident`,
+    );
+    assert.equal(reported.events.length, 1);
+    const ago = Date.now() - Date.parse(reported.events[0].at);
+    assert.ok(ago > 110_000 && ago < 180_000, `reported 2 minutes ago: ${ago} ms`);
     assert.deepEqual(unexpected(desktop.problems), []);
 
     // A viewer reads policies, events and recalls, but gets no form and no data usage.
@@ -301,6 +325,7 @@ Deno.test({
     await viewer.goto(vehiclePage);
     await viewer.page.getByTestId("policy-vehicle").waitFor();
     assert.equal(await viewer.page.locator("summary", { hasText: "Override for" }).count(), 0);
+    assert.equal(await viewer.page.locator("summary", { hasText: "Report an event" }).count(), 0);
     assert.equal(await viewer.page.locator("table.usage").count(), 0);
     await viewer.page.locator('table.events tr[data-event="panic"]').waitFor();
     const csrf = await viewer.page.locator('meta[name="csrf-token"]').getAttribute("content");
