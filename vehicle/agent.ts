@@ -14,7 +14,6 @@ import {
   type Instructions,
   InstructionsClient,
   policyOf,
-  type ProxySettings,
   renditionsOf,
   uploadsContinuously,
 } from "./instructions.ts";
@@ -22,7 +21,7 @@ import { inventoryOf } from "./inventory.ts";
 import type { LiveLink } from "./live/live_link.ts";
 import { RecallBook } from "./recall.ts";
 import { ServerClock } from "./server_clock.ts";
-import { type Rendition, Spool } from "./spool.ts";
+import { Spool } from "./spool.ts";
 import { type TokenSource, Uploader } from "./uploader.ts";
 
 /** Options of {@linkcode Agent}. */
@@ -34,11 +33,6 @@ export interface AgentOptions {
   tokens?: TokenSource;
   /** Wall and monotonic clocks (tests inject a wall clock that jumps). */
   clocks?: Clocks;
-}
-
-/** A capture that can record a proxy rendition beside the full one. */
-interface RenditionCapture {
-  setRenditions?: (renditions: readonly Rendition[], proxy?: ProxySettings) => boolean;
 }
 
 /** The vehicle's recording agent. */
@@ -225,11 +219,20 @@ export class Agent {
     });
   }
 
-  /** Applies instructions: each camera's renditions (its routing follows them), the recalls. */
+  /**
+   * Applies instructions: the fleet's segment length, each camera's renditions (its routing
+   * follows them), the recalls. A capture whose settings change starts a new recording once.
+   */
   async #apply(next: Instructions): Promise<void> {
+    const segmentSeconds = next.segmentSeconds ?? this.options.config.segmentSeconds;
     for (const capture of this.#captures) {
       const policy = policyOf(next, capture.name);
-      (capture as RenditionCapture).setRenditions?.(renditionsOf(policy), policy.proxy);
+      try {
+        capture.setSegmentSeconds(segmentSeconds);
+      } catch (error) {
+        this.#log.warn("segment length not applied", { error: (error as Error).message });
+      }
+      capture.setRenditions(renditionsOf(policy), policy.proxy);
     }
     await this.#recalls?.sync(next.recalls);
     if (next.version) {

@@ -343,6 +343,8 @@ export class CameraCapture {
   #proxyRecordingId: string | null = null;
   #renditions: Rendition[];
   #proxy: ProxySettings;
+  /** The segment length of the next recording (the fleet's setting may change it). */
+  #segmentSeconds: number;
   /** Whether the current (or last) recording passes the camera's H.264 through. */
   #passthrough: boolean | null = null;
   /** The camera's codec, once probed (`passthrough: "auto"`). */
@@ -359,6 +361,7 @@ export class CameraCapture {
     this.#log = options.logger.child({ camera: options.camera.name });
     this.#renditions = normalRenditions(options.renditions ?? ["full"]);
     this.#proxy = checkedProxy(options.proxy ?? DEFAULT_PROXY);
+    this.#segmentSeconds = checkedSegmentSeconds(options.segmentSeconds);
   }
 
   get name(): string {
@@ -391,9 +394,27 @@ export class CameraCapture {
     return true;
   }
 
+  /**
+   * Cuts `seconds`-long segments from now on (0.5-30 s): when that differs from what is being
+   * recorded, the recording ends and a new one starts at once. Returns whether anything changed.
+   */
+  setSegmentSeconds(seconds: number): boolean {
+    const wanted = checkedSegmentSeconds(seconds);
+    if (wanted === this.#segmentSeconds) return false;
+    this.#segmentSeconds = wanted;
+    this.restart(`segment length: ${wanted} s`);
+    return true;
+  }
+
+  /** The segment length recordings are cut to from now on. */
+  get segmentSeconds(): number {
+    return this.#segmentSeconds;
+  }
+
   /** Ends the current recording and starts a new one at once (e.g. after a clock jump). */
   restart(reason: string): void {
-    if (this.#closed || !this.#child) return;
+    // A restart already asked for picks up every setting changed since.
+    if (this.#closed || !this.#child || this.#restartRequested !== undefined) return;
     this.#restartRequested = reason;
     this.#log.info("recording restarts", { recordingId: this.#recordingId, reason });
     this.#stopChild();
@@ -411,7 +432,7 @@ export class CameraCapture {
 
   status(): CaptureStatus {
     // Capturing means segments are coming: ffmpeg runs and made one within about two segments.
-    const fresh = this.options.segmentSeconds * 2_000 + 2_000;
+    const fresh = this.#segmentSeconds * 2_000 + 2_000;
     return {
       recordingId: this.#recordingId,
       capturing: this.#child !== undefined && performance.now() - this.#lastSegmentAt < fresh,
@@ -441,7 +462,7 @@ export class CameraCapture {
   }
 
   #stallMs(): number {
-    return this.options.stallMs ?? Math.max(30_000, this.options.segmentSeconds * 5_000);
+    return this.options.stallMs ?? Math.max(30_000, this.#segmentSeconds * 5_000);
   }
 
   /** Asks ffmpeg to finish (SIGINT: it completes the segment and the playlist), then insists. */
@@ -524,7 +545,8 @@ export class CameraCapture {
 
   /** Runs one ffmpeg — one recording — until it exits; harvests and ends the recording. */
   async #record(): Promise<{ code: number; lines: string[] }> {
-    const { camera, spool, segmentSeconds } = this.options;
+    const { camera, spool } = this.options;
+    const segmentSeconds = this.#segmentSeconds;
     const passthrough = await this.#wantsPassthrough();
     if (this.#closed) return { code: 0, lines: [] };
     const renditions = this.#renditions;
@@ -585,6 +607,7 @@ export class CameraCapture {
       source: camera.source.kind,
       renditions,
       passthrough,
+      segmentSeconds,
     });
     if (this.#closed) this.#stopChild();
 
@@ -631,7 +654,7 @@ export class CameraCapture {
     exited: AbortSignal,
   ): Promise<void> {
     const pollMs = this.options.pollMs ??
-      Math.min(500, Math.max(100, this.options.segmentSeconds * 250));
+      Math.min(500, Math.max(100, this.#segmentSeconds * 250));
     let stopping = false;
     while (!exited.aborted) {
       await sleep(pollMs, exited);
@@ -716,4 +739,12 @@ export class CameraCapture {
       this.#log.debug("ffmpeg", { recordingId, line });
     }, 500);
   }
+}
+
+/** `seconds` when it is a segment length capture can cut (0.5-30 s); a RangeError otherwise. */
+function checkedSegmentSeconds(seconds: number): number {
+  if (!Number.isFinite(seconds) || seconds < 0.5 || seconds > 30) {
+    throw new RangeError(`Segment length must be from 0.5 to 30 seconds, got ${seconds}`);
+  }
+  return seconds;
 }

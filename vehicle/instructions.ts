@@ -101,8 +101,8 @@ export function parseInstructions(value: unknown): Instructions {
   const doc = object(value, "instructions");
   const version = text(doc.version, "version");
   const seconds = doc.segmentSeconds ?? null;
-  if (seconds !== null && !(typeof seconds === "number" && seconds >= 0.5 && seconds <= 60)) {
-    fail("segmentSeconds", "must be null or a number of seconds from 0.5 to 60");
+  if (seconds !== null && !(typeof seconds === "number" && seconds >= 0.5 && seconds <= 30)) {
+    fail("segmentSeconds", "must be null or a number of seconds from 0.5 to 30");
   }
   const cameras = list(doc.cameras ?? [], "cameras").map((c, i) => {
     const camera = text(object(c, `cameras[${i}]`).camera, `cameras[${i}].camera`, 32);

@@ -236,9 +236,10 @@ function settingsView(
           <section class="card" aria-labelledby="video-heading">
             <h2 id="video-heading">Recording and live quality</h2>
             <p class="muted" id="video-later">
-              Stored and shown now; the agent has no channel for server-side settings yet, so
-              delivering them to vehicles and to the live transcoder comes with a later release
-              (issue 12's policy delivery). Empty restores the default.
+              The segment length reaches the fleet's vehicles with their instructions (within
+              seconds when they are online): each camera then starts a new recording cut to it. The
+              live ladder is stored; the live transcoder still uses the server's LIVE_LADDER until
+              per-fleet ladders come with the live ABR work. Empty restores the default.
             </p>
             <form method="post" action={action}>
               {hidden("video")}

@@ -3,6 +3,7 @@
  * ffmpeg test-pattern cameras. The policy is changed through the API while the vehicle runs.
  */
 import assert from "node:assert/strict";
+import { HEADER_BYTES } from "../../lib/storage/fs_header.ts";
 import { apiCall } from "../support/fleet_api.ts";
 import { startServer } from "../support/server.ts";
 import {
@@ -125,6 +126,76 @@ Deno.test("a policy change reaches a running vehicle, which then keeps its full 
     const status = await agent.stop("SIGTERM");
     assert.equal(status.code, 0, agent.lines.slice(-20).join("\n"));
     assert.deepEqual(agent.records.filter((r) => r.level === "error"), []);
+  } finally {
+    await removeTestVehicle(vehicle);
+  }
+});
+
+/** Seconds of video in a stored segment: its frames (ffprobe reads init and it together) / fps. */
+async function storedSegmentSeconds(dir: string, sequence: number): Promise<number> {
+  const file = await Deno.makeTempFile({ suffix: ".mp4" });
+  try {
+    const init = await Deno.readFile(`${dir}/init.mp4`);
+    const media = await Deno.readFile(`${dir}/${String(sequence).padStart(10, "0")}.m4s`);
+    // Each stored file starts with the file store's header.
+    await Deno.writeFile(
+      file,
+      new Uint8Array([...init.subarray(HEADER_BYTES), ...media.subarray(HEADER_BYTES)]),
+    );
+    const probe = await new Deno.Command("ffprobe", {
+      args: [
+        ...["-v", "error", "-count_packets", "-select_streams", "v:0"],
+        ...["-show_entries", "stream=nb_read_packets,r_frame_rate", "-of", "json", file],
+      ],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const { streams } = JSON.parse(new TextDecoder().decode(probe.stdout));
+    if (!probe.success || !streams?.length) {
+      throw new Error(
+        `ffprobe cannot read segment ${sequence}: ${new TextDecoder().decode(probe.stderr)}`,
+      );
+    }
+    const [stream] = streams;
+    const [num, den] = String(stream.r_frame_rate).split("/").map(Number);
+    return Number(stream.nb_read_packets) / (num / den);
+  } finally {
+    await Deno.remove(file);
+  }
+}
+
+Deno.test("the fleet's segment length reaches a running vehicle, whose next recording is cut to it", async () => {
+  await using server = await startServer();
+  const vehicle = await makeTestVehicle(server.url, ["front"], { stopDrainSeconds: 5 });
+  const { fleetId, ownerToken } = vehicle.vehicle;
+  try {
+    await using agent = startAgent(vehicle);
+    const first = await agent.waitForLog((r) => r.msg === "recording started", 30_000);
+    assert.equal(first.segmentSeconds, 2, "the agent's own length until the fleet sets one");
+
+    await apiCall(server.url, "PATCH", `/api/v1/fleets/${fleetId}`, ownerToken, {
+      segmentSeconds: 1,
+    });
+    const next = await agent.waitForLog(
+      (r) => r.msg === "recording started" && r.recordingId !== first.recordingId,
+      30_000,
+    );
+    assert.equal(next.segmentSeconds, 1);
+    const dir =
+      `${server.dataDir}/objects/fleets/${fleetId}/vehicles/${vehicle.vehicle.vehicleId}` +
+      `/cameras/${vehicle.vehicle.cameras.front}/${next.recordingId}`;
+    await eventually("five 1 s segments to be stored", async () => {
+      const stored = (await storedOnServer(server.dataDir, vehicle.vehicle, "front"))
+        .get(String(next.recordingId));
+      return (stored?.sequences.length ?? 0) >= 5 && stored!.init;
+    }, 60_000);
+    // The first segment ends at the first cut of the grid, so it may be shorter.
+    const sequences = (await storedOnServer(server.dataDir, vehicle.vehicle, "front"))
+      .get(String(next.recordingId))!.sequences.slice(1, 5);
+    for (const sequence of sequences) {
+      const seconds = await storedSegmentSeconds(dir, sequence);
+      assert.ok(Math.abs(seconds - 1) < 0.15, `segment ${sequence}: ${seconds} s, not 1 s`);
+    }
   } finally {
     await removeTestVehicle(vehicle);
   }
