@@ -390,14 +390,7 @@ export default function CameraDvr(props: CameraDvrProps) {
         "GET",
         `${api}/availability?${query}`,
       );
-      setWhere(
-        whereabouts(
-          answer.renditions,
-          dayStart,
-          dayEnd,
-          proxyRecordings.map((r) => [r.fromMs, r.toMs] as const),
-        ),
-      );
+      setWhere(whereabouts(answer.renditions, dayStart, dayEnd));
     } catch (error) {
       setStatus(
         `Cannot read where the video is: ${error instanceof Error ? error.message : error}`,

@@ -28,20 +28,15 @@ export const WHERE_TEXT: Record<Where, string> = {
   none: "not recorded",
 };
 
-/**
- * The best {@linkcode Where} at each moment of [fromMs, toMs), adjacent spans merged.
- * `proxyOnServer` adds stretches the proxy is known to be on the server by other means (the
- * day's proxy recordings), for a server whose availability does not tell the proxy apart.
- */
+/** The best {@linkcode Where} at each moment of [fromMs, toMs), adjacent spans merged. */
 export function whereabouts(
   renditions: readonly RenditionSpans[],
   fromMs: number,
   toMs: number,
-  proxyOnServer: ReadonlyArray<readonly [number, number]> = [],
 ): WhereSpan[] {
   const ranges: Record<Exclude<Where, "none">, Array<readonly [number, number]>> = {
     full: [],
-    proxy: [...proxyOnServer],
+    proxy: [],
     vehicle: [],
   };
   for (const { rendition, spans } of renditions) {

@@ -26,15 +26,3 @@ Deno.test("whereabouts prefers full quality on the server, then the proxy, then 
   assert.equal(whereAt(spans, T + 15_000), "full");
   assert.equal(whereAt(spans, T + 90_000), "none");
 });
-
-Deno.test("whereabouts takes the proxy recordings for a server that does not tell the proxy apart", () => {
-  const renditions: RenditionSpans[] = [
-    { rendition: "full", spans: [span(0, 5, "none"), span(5, 10, "server"), span(10, 20, "none")] },
-    { rendition: "proxy", spans: [span(0, 20, "none")] },
-  ];
-  const spans = whereabouts(renditions, T, T + 20_000, [[T - 5_000, T + 15_000]]);
-  assert.deepEqual(
-    spans.map((s) => [(s.fromMs - T) / 1000, (s.toMs - T) / 1000, s.where]),
-    [[0, 5, "proxy"], [5, 10, "full"], [10, 15, "proxy"], [15, 20, "none"]],
-  );
-});
