@@ -59,6 +59,8 @@ export interface CameraDvrProps {
   t: number | null;
   from: number | null;
   to: number | null;
+  /** Whether the user may file and cancel recalls (operators and up). */
+  canRecall: boolean;
 }
 
 const MINUTE = 60_000;
@@ -675,6 +677,7 @@ export default function CameraDvr(props: CameraDvrProps) {
           dayEnd={dayEnd}
           time={time}
           onFinished={recallFinished}
+          canRecall={props.canRecall}
         />
         <section aria-labelledby="dvr-share-title">
           <h2 id="dvr-share-title">Share link</h2>

@@ -35,6 +35,8 @@ export interface RecallPanelProps {
   time(ms: number): string;
   /** Called when a recall of the day ends (its video may now be on the server). */
   onFinished(recall: DvrRecall): void;
+  /** Whether the user may file and cancel recalls (operators and up); viewers only follow them. */
+  canRecall: boolean;
 }
 
 const STATE_TEXT: Record<DvrRecall["state"], string> = {
@@ -126,12 +128,22 @@ export function RecallPanel(props: RecallPanelProps) {
   return (
     <section aria-labelledby="dvr-recall-title">
       <h2 id="dvr-recall-title">Get full quality</h2>
-      <p class="muted">
-        {range.selected ? "The selected range" : "The minute from the cursor"},{" "}
-        {time(range.from)}–{time(range.to)}, uploaded by the vehicle in full quality from what it
-        still holds.
-      </p>
-      <button type="button" onClick={file} disabled={filing}>Get full quality</button>
+      {props.canRecall
+        ? (
+          <>
+            <p class="muted">
+              {range.selected ? "The selected range" : "The minute from the cursor"},{" "}
+              {time(range.from)}–{time(range.to)}, uploaded by the vehicle in full quality from what
+              it still holds.
+            </p>
+            <button type="button" onClick={file} disabled={filing}>Get full quality</button>
+          </>
+        )
+        : (
+          <p class="muted">
+            Operators ask the vehicle for full quality; the recalls of this day show here.
+          </p>
+        )}
       <p role="status" class="dvr-recall-news">{news}</p>
       {problem && <p class="problem" role="alert">{problem}</p>}
       {recalls !== null && recalls.length > 0 && (
@@ -159,7 +171,7 @@ export function RecallPanel(props: RecallPanelProps) {
                     .join(", ")}
                 </span>
               )}
-              {active(r) && (
+              {props.canRecall && active(r) && (
                 <button
                   type="button"
                   aria-label={`Cancel the recall of ${span(r)}`}

@@ -19,7 +19,7 @@ const DAY_MS = 86_400_000;
 export const cameraPage = definePage({
   pattern: patterns.camera,
   access: { kind: "user" },
-  async load({ fleet, deps, params, query }) {
+  async load({ fleet, deps, params, query, user }) {
     const { vehicleId, cameraId } = params;
     const vehicle = await deps.registry.vehicle(fleet!.id, vehicleId);
     const camera = await deps.registry.camera(fleet!.id, vehicleId, cameraId);
@@ -68,6 +68,9 @@ export const cameraPage = definePage({
               t: place.t?.getTime() ?? null,
               from: place.from?.getTime() ?? null,
               to: place.to?.getTime() ?? null,
+              // As the recalls API allows: operators, admins and owners file and cancel them.
+              canRecall: user.role === "owner" || user.role === "admin" ||
+                user.role === "operator",
             }}
           />
         </>

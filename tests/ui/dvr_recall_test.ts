@@ -271,6 +271,23 @@ Deno.test({
       await phone.page.getByRole("list", { name: "Recalls of this day" }).waitFor();
       await phone.checkPage("dvr-recall");
       assert.deepEqual(desktop.problems.filter((p) => !/favicon/.test(p)), []);
+
+      // A viewer follows the recalls but is offered neither "Get full quality" nor Cancel.
+      const viewer = { email: "viewer@city.test", password: "viewer-password-1" };
+      await apiCall(base, "POST", `/api/v1/fleets/${fleet.id}/users`, accessToken, {
+        ...viewer,
+        role: "viewer",
+      });
+      await using watcher = await ui.page(DESKTOP);
+      await signInPage(watcher, base, viewer);
+      await watcher.goto(`${cameraPage}?t=${iso(start + 2_000)}`);
+      await watcher.page.getByRole("list", { name: "Recalls of this day" }).waitFor();
+      await watcher.page.getByText("Operators ask the vehicle for full quality").waitFor();
+      assert.equal(await watcher.page.getByRole("button", { name: "Get full quality" }).count(), 0);
+      assert.equal(
+        await watcher.page.getByRole("button", { name: /^Cancel the recall/ }).count(),
+        0,
+      );
     } finally {
       await Deno.remove(stateDir, { recursive: true });
     }
