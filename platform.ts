@@ -23,6 +23,7 @@ import { type ApiApp, Metrics } from "./lib/http/mod.ts";
 import { createLogger, type Logger } from "./lib/log/mod.ts";
 import { createApp } from "./routes/mod.ts";
 import { type Live, startLive } from "./lib/live/mod.ts";
+import { liveUsageSink } from "./lib/usage/mod.ts";
 
 /** A wired Motorcade server, not yet listening. */
 export interface Platform {
@@ -141,6 +142,8 @@ export async function createPlatform(
   const live = config.live ? await startLive(config.live, config.dataDir, logger, identity) : null;
   const metrics = new Metrics();
   if (live) live.service.registerMetrics(metrics.registry);
+  // Live video is counted where it is received: this process's Janus publishers.
+  live?.service.countUsage(liveUsageSink(catalog, indexer.uploadBytes));
   playback.registerMetrics(metrics.registry);
   indexer.registerMetrics(metrics.registry);
   disk.registerMetrics(metrics.registry);

@@ -344,6 +344,8 @@ export interface InitRecord {
 export interface UsageRepository {
   /** A vehicle's usage on the UTC days `fromDay`..`toDay` (`YYYY-MM-DD`, inclusive), by day. */
   list(fleetId: string, vehicleId: string, fromDay: string, toDay: string): Promise<UsageDay[]>;
+  /** Adds bytes (and objects, default 0) to a vehicle's usage of one camera, UTC day and kind. */
+  add(fleetId: string, entry: Omit<UsageDay, "objects"> & { objects?: number }): Promise<void>;
 }
 
 /** Recordings and their segments, always through fleet and camera. */

@@ -137,6 +137,8 @@ export interface LiveConfig {
   maxWhepPerUser: number;
   /** Period of the re-check of every open socket's and session's access. */
   accessRecheckMs: number;
+  /** Period of the reads of live publishers' received bytes (data usage of kind "live"). */
+  usageIntervalMs: number;
   stunUrls: string[];
   turnUrls: string[];
   turnSecret?: string;
@@ -462,6 +464,12 @@ export const CONFIG_VARIABLES: ReadonlyArray<{ name: string; default: string; me
     meaning:
       "How often open sockets and WHEP/WHIP sessions re-check their access (revocations made in this process end them at once)",
   },
+  {
+    name: "LIVE_USAGE_INTERVAL",
+    default: "10s",
+    meaning:
+      "How often the bytes live publishers sent are read from Janus into data usage (kind live)",
+  },
   { name: "STUN_URLS", default: "—", meaning: "Comma-separated stun: URLs handed to clients" },
   { name: "TURN_URLS", default: "—", meaning: "Comma-separated turn:/turns: URLs (coturn)" },
   {
@@ -577,6 +585,7 @@ export function parseConfig(source: ConfigSource): Config {
       maxSocketsPerVehicle: integer("LIVE_SOCKETS_PER_VEHICLE", 2, 1, 1_000),
       maxWhepPerUser: integer("LIVE_WHEP_PER_USER", 8, 1, 1_000_000),
       accessRecheckMs: duration("LIVE_ACCESS_RECHECK", "10s"),
+      usageIntervalMs: duration("LIVE_USAGE_INTERVAL", "10s"),
       stunUrls: urlList("STUN_URLS", /^stuns?:.+/),
       turnUrls,
       turnSecret,

@@ -46,6 +46,8 @@ export class CameraStream {
   #publishTimer: ReturnType<typeof setTimeout> | null = null;
   #generation = -1;
   #closed = false;
+  /** The last read of an ended publication's bytes, under way. */
+  #metering: Promise<void> = Promise.resolve();
   /** A WHIP client publishes this camera (instead of the vehicle agent being asked to). */
   #whip: string | null = null;
 
@@ -128,6 +130,7 @@ export class CameraStream {
     if (generation === this.#generation) return;
     this.#generation = generation;
     this.#mountpoints.clear();
+    if (this.#publisher) this.#meterEnded(this.#publisher); // gone with Janus: forgotten
     this.#publisher = null;
     this.#prepared = null; // its handle died with the old Janus session
     this.#stopFeed();
@@ -198,6 +201,13 @@ export class CameraStream {
     this.#prepared = null;
     const { handle, publisherId } = await prepared?.catch(() => null) ?? await this.#joinRoom();
     this.#publisher = handle;
+    this.context.usage?.publishing({
+      fleetId: this.fleetId,
+      vehicleId: this.vehicleId,
+      camera: this.camera,
+      sessionId: handle.session.id,
+      handleId: handle.id,
+    });
     handle.on((event) => {
       if (handle !== this.#publisher) return;
       if (event.janus === "webrtcup") {
@@ -386,10 +396,20 @@ export class CameraStream {
     this.#prepared = null;
     const handle = this.#publisher;
     this.#publisher = null;
-    handle?.detach();
+    // Its last bytes are read before the handle goes (Janus forgets its counters then).
+    if (handle) {
+      this.#metering = this.#meterEnded(handle);
+      this.#metering.finally(() => handle.detach());
+    }
     this.#stopFeed();
     this.state = "idle";
     this.publishId = null;
+  }
+
+  /** The publication of `handle` ended: its data usage counts what came since the last read. */
+  #meterEnded(handle: JanusHandle): Promise<void> {
+    return this.context.usage?.ended(handle.session.id, handle.id).catch(() => {}) ??
+      Promise.resolve();
   }
 
   #stopFeed(): void {
@@ -423,6 +443,7 @@ export class CameraStream {
     }
     this.viewers.clear();
     this.#resetPublisher();
+    await this.#metering; // before the room goes, taking the publisher's counters with it
     const session = this.context.janus.session;
     if (session && this.#generation === this.context.janus.generation) {
       const ids = await Promise.all([...this.#mountpoints.values()].map((p) => p.catch(() => "")));

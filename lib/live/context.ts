@@ -4,6 +4,7 @@ import type { Logger } from "../log/mod.ts";
 import type { IceSettings } from "./ice_servers.ts";
 import type { Rung } from "./ladder.ts";
 import type { LiveAccessSettings } from "./live_access.ts";
+import type { LiveUsageMeter } from "./live_usage.ts";
 
 /** Settings of the live service. */
 export interface LiveSettings {
@@ -24,6 +25,8 @@ export interface LiveSettings {
   publishTimeoutMs: number;
   /** Period of the ABR controller. */
   abrIntervalMs: number;
+  /** Period of the reads of live publishers' received bytes (data usage of kind "live"). */
+  usageIntervalMs?: number;
   /** Most watches one signaling connection may hold open. */
   maxWatchesPerConnection: number;
   /** Caps of sockets and sessions per principal, and the period of access re-checks. */
@@ -57,6 +60,8 @@ export interface LiveContext {
   settings: LiveSettings;
   janus: JanusAccess;
   logger: Logger;
+  /** Counts the bytes live publishers send, when data usage is kept. */
+  usage?: LiveUsageMeter;
   vehicle(vehicleId: string): VehicleLink | undefined;
   /** Called by a camera stream once it has neither viewers nor a publisher. */
   released(key: string): void;

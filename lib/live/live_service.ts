@@ -15,9 +15,11 @@ import type { JanusAccess, LiveContext, LiveSettings, Peer, VehicleLink } from "
 import type { Quality } from "./protocol.ts";
 import { ViewerSession } from "./viewer_session.ts";
 import { viewerH264 } from "./whep_sdp.ts";
+import { LiveUsageMeter, type LiveUsageSink } from "./live_usage.ts";
 
 const RECONNECT_BASE_MS = 250;
 const RECONNECT_CAP_MS = 5_000;
+const USAGE_INTERVAL_MS = 10_000;
 
 /** What a viewer is allowed to watch, resolved by the caller's authorization. */
 export interface WatchTarget {
@@ -62,6 +64,20 @@ export class LiveService {
       this.#ensureConnected(),
       new Promise((resolve) => setTimeout(resolve, 5_000)),
     ]);
+  }
+
+  /**
+   * Counts the bytes each live publication brings in (read from Janus every ~10 s and when it
+   * ends) into `sink`: the vehicle's data usage of kind "live".
+   */
+  countUsage(sink: LiveUsageSink): void {
+    if (this.#context.usage) throw new Error("Live usage is already counted");
+    const meter = new LiveUsageMeter(this.janus.admin, sink, {
+      intervalMs: this.settings.usageIntervalMs ?? USAGE_INTERVAL_MS,
+      logger: this.logger.child({ part: "usage" }),
+    });
+    this.#context.usage = meter;
+    meter.start();
   }
 
   /** True while the server holds a Janus session. */
@@ -393,6 +409,7 @@ export class LiveService {
     this.access.close();
     await Promise.all([...this.#streams.values()].map((s) => s.close()));
     this.#streams.clear();
+    await this.#context.usage?.close();
     await this.janus.session?.destroy();
     this.#connection?.close();
     await this.#connecting?.catch(() => {});

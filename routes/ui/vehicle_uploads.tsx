@@ -249,7 +249,7 @@ const KIND_TEXT: Record<string, string> = {
 };
 
 function UsageSection({ usage }: { usage: UsageReport }) {
-  const kinds = USAGE_KINDS.filter((kind) => kind !== "live");
+  const kinds = USAGE_KINDS;
   const days = new Map<string, Record<string, number>>();
   for (const entry of usage.days) {
     const day = days.get(entry.day) ?? {};
@@ -262,8 +262,9 @@ function UsageSection({ usage }: { usage: UsageReport }) {
     <section aria-labelledby="usage-heading">
       <h2 id="usage-heading">Data usage</h2>
       <p class="muted">
-        Bytes the server stored from this vehicle per UTC day, {usage.from} to{" "}
-        {usage.to}, by what brought them (live video is not stored, so not counted).
+        Bytes the server received from this vehicle per UTC day, {usage.from} to{" "}
+        {usage.to}, by what brought them: uploads it stored, and live video as Janus received it
+        while someone watched.
       </p>
       {rows.length === 0
         ? <p class="empty">Nothing stored in these days.</p>

@@ -116,6 +116,15 @@ async function contract(t: Deno.TestContext, catalog: Catalog) {
     );
   });
 
+  await t.step("usage adds live bytes measured without objects to the day's row", async () => {
+    const live = { vehicleId: at.vehicleId, cameraId: at.cameraId, day: DAY2, kind: "live" };
+    await catalog.usage.add(at.fleetId, { ...live, kind: "live", bytes: 40_000 });
+    await catalog.usage.add(at.fleetId, { ...live, kind: "live", bytes: 2_500 });
+    const row = (await catalog.usage.list(at.fleetId, at.vehicleId, DAY2, DAY2))
+      .find((u) => u.kind === "live");
+    assert.deepEqual(row, { ...live, bytes: 42_500, objects: 0 });
+  });
+
   await t.step("usage is read through the vehicle's fleet, and goes with the vehicle", async () => {
     const other = await camera(catalog, "Other");
     assert.deepEqual(await catalog.usage.list(other.fleetId, at.vehicleId, DAY1, DAY2), []);

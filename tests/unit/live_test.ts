@@ -9,6 +9,7 @@ import {
   viewerH264,
 } from "../../lib/live/mod.ts";
 import { ValidationError } from "../../lib/errors/mod.ts";
+import { receivedBytes } from "../../lib/live/live_usage.ts";
 
 const good = { loss: 0, jitterMs: 5 };
 const bad = { loss: 0.2, jitterMs: 80 };
@@ -171,4 +172,19 @@ Deno.test("WHEP trickle fragments yield their candidates", () => {
   assert.deepEqual(sdpFragCandidates(fragment), [
     { candidate: "candidate:2 1 udp 1 10.0.0.1 4 typ host", sdpMid: "0" },
   ]);
+});
+
+Deno.test("live usage sums the bytes a publisher handle received over its media", () => {
+  // The shape of Janus 1.x's `handle_info` for a vehicle simulcasting three m-lines (abridged).
+  const medium = (bytes: number) => ({
+    type: "video",
+    stats: {
+      in: { packets: 100, bytes, bytes_lastsec: 8400, nacks: 0, retransmissions: 0 },
+      out: { packets: 0, bytes: 0, bytes_lastsec: 0, nacks: 0 },
+    },
+  });
+  const info = { webrtc: { media: { 0: medium(68993), 1: medium(154878), 2: medium(345234) } } };
+  assert.equal(receivedBytes(info), 68993 + 154878 + 345234);
+  // Before the PeerConnection has media there is nothing to count yet.
+  assert.equal(receivedBytes({ plugin: "janus.plugin.videoroom" }), null);
 });

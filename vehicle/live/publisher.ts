@@ -144,6 +144,8 @@ export class LivePublisher {
   #lastPacketAt: number[] = [];
   #keyframeRequests = 0;
   #connectedOnce = false;
+  #packetsSent = 0;
+  #bytesSent = 0;
   /** Per layer: the GOP so far, kept until the first connection. */
   readonly #preRolls: PreRoll[];
 
@@ -256,6 +258,11 @@ export class LivePublisher {
     return this.#source?.pid;
   }
 
+  /** RTP packets and their bytes (headers included, as ffmpeg made them) handed to WebRTC. */
+  get sent(): { packets: number; bytes: number } {
+    return { packets: this.#packetsSent, bytes: this.#bytesSent };
+  }
+
   /** Keyframe requests (PLI, FIR) received so far. */
   get keyframeRequests(): number {
     return this.#keyframeRequests;
@@ -301,7 +308,11 @@ export class LivePublisher {
       await this.#source?.close();
       await this.#pc.close();
       this.#setState("closed");
-      this.#log.info("live publisher closed");
+      // What this publication cost the link (RTP, before SRTP): the server counts it as usage.
+      this.#log.info("live publisher closed", {
+        rtpPackets: this.#packetsSent,
+        rtpBytes: this.#bytesSent,
+      });
     })();
     return this.#closing;
   }
@@ -368,6 +379,8 @@ export class LivePublisher {
   }
 
   #write(layer: number, packet: Uint8Array): void {
+    this.#packetsSent += 1;
+    this.#bytesSent += packet.byteLength;
     this.#tracks[layer].writeRtp(Buffer.from(packet.buffer, packet.byteOffset, packet.byteLength));
   }
 

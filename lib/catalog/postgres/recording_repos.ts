@@ -317,6 +317,21 @@ export class PostgresUsage implements UsageRepository {
       objects: Number(row.objects),
     }));
   }
+
+  async add(
+    fleetId: string,
+    entry: Omit<UsageDay, "objects"> & { objects?: number },
+  ): Promise<void> {
+    const { vehicleId, day, cameraId, kind, bytes } = entry;
+    await this.db.query((sql) =>
+      sql`INSERT INTO upload_usage (fleet_id, vehicle_id, day, camera_id, kind, bytes, objects)
+        VALUES (${fleetId}, ${vehicleId}, ${day}, ${cameraId}, ${kind}, ${bytes},
+          ${entry.objects ?? 0})
+        ON CONFLICT (vehicle_id, day, camera_id, kind) DO UPDATE
+        SET bytes = upload_usage.bytes + excluded.bytes,
+          objects = upload_usage.objects + excluded.objects`
+    );
+  }
 }
 
 /** Vehicles' heartbeats in PostgreSQL. */

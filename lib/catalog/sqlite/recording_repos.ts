@@ -306,6 +306,12 @@ export class SqliteUsage implements UsageRepository {
       })),
     );
   }
+
+  add(fleetId: string, entry: Omit<UsageDay, "objects"> & { objects?: number }): Promise<void> {
+    const { vehicleId, day, cameraId, kind, bytes } = entry;
+    this.db.run(ADD_USAGE, fleetId, vehicleId, day, cameraId, kind, bytes, entry.objects ?? 0);
+    return Promise.resolve();
+  }
 }
 
 /** Vehicles' heartbeats in SQLite. */

@@ -17,7 +17,7 @@ const Totals = z.object({
   all: z.number().int(),
 }).openapi("UsageTotals", {
   description:
-    "Bytes by kind: continuous upload (full quality), the proxy rendition, recalls an operator made, recalls an event rule made; live video is not counted (it never reaches storage)",
+    "Bytes by kind: continuous upload (full quality), the proxy rendition, recalls an operator made, recalls an event rule made, and live video as Janus received it from the vehicle",
 });
 const UsageView = z.object({
   vehicleId: z.string(),
