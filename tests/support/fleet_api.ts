@@ -38,16 +38,21 @@ export async function apiCall(
   return text ? JSON.parse(text) : undefined;
 }
 
-/** Creates fleet "Acme", vehicle "bus-1" with `cameras`, and (unless told not to) enrols it. */
+/**
+ * Creates fleet "Acme", vehicle "bus-1" with `cameras` (other names if given: a second vehicle on
+ * the same server), and (unless told not to) enrols it.
+ */
 export async function setUpVehicle(
   base: string,
   cameras: string[] = ["front"],
-  options: { enrol?: boolean } = {},
+  options: { enrol?: boolean; fleet?: string; vehicle?: string } = {},
 ): Promise<VehicleOnServer> {
   const { accessToken } = await apiCall(base, "POST", "/api/v1/auth/login", undefined, OWNER);
-  const fleet = await apiCall(base, "POST", "/api/v1/fleets", accessToken, { name: "Acme" });
+  const fleet = await apiCall(base, "POST", "/api/v1/fleets", accessToken, {
+    name: options.fleet ?? "Acme",
+  });
   const added = await apiCall(base, "POST", `/api/v1/fleets/${fleet.id}/vehicles`, accessToken, {
-    name: "bus-1",
+    name: options.vehicle ?? "bus-1",
   });
   const ids: Record<string, string> = {};
   for (const name of cameras) {

@@ -32,13 +32,17 @@ export interface TestVehicle {
   serverHost: string;
 }
 
-/** Registers and enrols a vehicle on `serverUrl`, and writes an agent configuration for it. */
+/**
+ * Registers and enrols a vehicle on `serverUrl` (in fleet `names.fleet`, named `names.vehicle`,
+ * for a second vehicle on one server), and writes an agent configuration for it.
+ */
 export async function makeTestVehicle(
   serverUrl: string,
   cameras: string[],
   config: Record<string, unknown> = {},
+  names: { fleet?: string; vehicle?: string } = {},
 ): Promise<TestVehicle> {
-  const vehicle = await setUpVehicle(serverUrl, cameras);
+  const vehicle = await setUpVehicle(serverUrl, cameras, names);
   const stateDir = vehicle.stateDir;
   const spoolDir = await Deno.makeTempDir({ prefix: "motorcade-spool-" });
   const configPath = `${stateDir}/agent.json`;
