@@ -48,6 +48,12 @@ export class Agent {
   #heartbeat: Heartbeat | undefined;
   #instructions: InstructionsClient | undefined;
   #recalls: RecallBook | undefined;
+  /**
+   * Whether what is recorded is held in the ring because the vehicle has never heard its
+   * instructions (its first start): an on-request or proxy vehicle must not upload its first
+   * seconds. The first instructions queue what is held where the policy uploads it.
+   */
+  #holding = false;
   #events: EventOutbox | undefined;
   #trigger: EventTrigger | undefined;
   #live: LiveLink | undefined;
@@ -99,8 +105,11 @@ export class Agent {
       logger: this.#log.child({ part: "instructions" }),
       fetch: serverClock.fetch,
       apply: (next) => this.#apply(next),
+      // An older server sends no instructions: record as it expects, continuously.
+      unsupported: (): Promise<void> => this.#release(this.#instructions!.current),
     });
     await instructions.open();
+    this.#holding = !instructions.known;
     const recalls = this.#recalls = new RecallBook({
       path: `${config.spoolDir}/recalls.json`,
       spool,
@@ -110,6 +119,7 @@ export class Agent {
     });
     await recalls.open();
     spool.route = (query) => {
+      if (this.#holding) return recalls.route(query) ?? { to: "ring" };
       const policy = policyOf(instructions.current, query.camera);
       return recalls.route(query) ??
         (uploadsContinuously(policy, query.rendition) ? { to: "queue" } : { to: "ring" });
@@ -224,6 +234,7 @@ export class Agent {
    * follows them), the recalls. A capture whose settings change starts a new recording once.
    */
   async #apply(next: Instructions): Promise<void> {
+    if (next.version) await this.#release(next);
     const segmentSeconds = next.segmentSeconds ?? this.options.config.segmentSeconds;
     for (const capture of this.#captures) {
       const policy = policyOf(next, capture.name);
@@ -243,6 +254,21 @@ export class Agent {
         ),
         recalls: next.recalls.length,
       });
+    }
+  }
+
+  /**
+   * Ends the first start's holding: from now on segments go where `instructions` say, and what
+   * was held goes to the queue for every camera and rendition whose policy uploads it.
+   */
+  async #release(instructions: Instructions): Promise<void> {
+    if (!this.#holding) return;
+    this.#holding = false;
+    for (const { name } of this.options.config.cameras) {
+      const policy = policyOf(instructions, name);
+      for (const rendition of ["full", "proxy"] as const) {
+        if (uploadsContinuously(policy, rendition)) await this.#spool?.promote(name, rendition);
+      }
     }
   }
 

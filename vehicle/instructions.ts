@@ -173,6 +173,8 @@ export interface InstructionsClientOptions {
   fetch?: typeof fetch;
   /** Pause after the server said it has no instructions route (an older server). */
   unsupportedPauseMs?: number;
+  /** Called once when the server turns out to have no instructions (an older server). */
+  unsupported?: () => Promise<void> | void;
 }
 
 /** Keeps the vehicle's instructions current: long poll, heartbeat answers, saved copy. */
@@ -284,6 +286,7 @@ export class InstructionsClient {
         // A server without the long poll: the heartbeat's answer is the only way.
         if (this.#failures++ === 0) {
           this.options.logger.info("server has no instructions long poll; heartbeats only");
+          await this.options.unsupported?.();
         }
         return this.options.unsupportedPauseMs ?? 60_000;
       }

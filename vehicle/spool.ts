@@ -843,20 +843,8 @@ export class Spool {
     let moved = 0;
     for (const entry of [...this.#ring.ascending()].filter(overlaps)) {
       if (!this.#ring.has(entry)) continue; // evicted meanwhile
-      const state = this.#recording(camera, entry.recordingId);
-      await this.#queueInitFor(state, camera, entry.recordingId);
-      const queued: QueueEntry = { ...entry, ticket: this.#nextTicket++, recallId };
-      const from = this.#ringDir(camera, entry.recordingId);
-      const dir = this.#queueDir(camera, entry.recordingId);
-      await Deno.mkdir(dir, { recursive: true });
-      await writeSidecar(`${dir}/${sidecarName(entry.file)}`, queued);
-      await Deno.rename(`${from}/${entry.file}`, `${dir}/${entry.file}`);
-      await removeIfThere(`${from}/${sidecarName(entry.file)}`);
-      this.#dropRing(entry);
-      this.#add(queued);
-      note(queued, true);
+      note(await this.#ringToQueue(entry, recallId), true);
       moved++;
-      if (state.ringEnd && !state.end) await this.#queueEndCopy(state.ringEnd);
     }
     for (const recordingId of new Set(found.map((f) => f.key.split("/")[0]))) {
       await this.#tidyRing(camera, recordingId);
@@ -864,6 +852,54 @@ export class Spool {
     if (found.some((f) => f.recalled)) this.onQueued();
     this.#log.info("segments recalled", { recallId, camera, found: found.length, moved });
     return found;
+  }
+
+  /**
+   * Queues everything the ring holds of `camera`'s `rendition` as continuous traffic, oldest
+   * first: what was held while the vehicle had never heard its instructions, once they say this
+   * camera uploads it. Returns how many segments were queued.
+   */
+  async promote(camera: string, rendition: Rendition): Promise<number> {
+    const recordings = new Set<string>();
+    let moved = 0;
+    for (const entry of [...this.#ring.ascending()]) {
+      if (
+        entry.kind !== "segment" || entry.camera !== camera ||
+        (entry.rendition ?? "full") !== rendition || !this.#ring.has(entry)
+      ) continue;
+      await this.#ringToQueue(entry, undefined);
+      recordings.add(entry.recordingId);
+      moved++;
+    }
+    for (const recordingId of recordings) await this.#tidyRing(camera, recordingId);
+    if (moved) {
+      this.onQueued();
+      this.#log.info("held segments queued", { camera, rendition, moved });
+    }
+    return moved;
+  }
+
+  /**
+   * Moves a ring segment into the upload queue (bound to `recallId` when given, which puts it
+   * ahead of continuous traffic), with a copy of its recording's init before it and of its end
+   * after it when those are still only in the ring.
+   */
+  async #ringToQueue(entry: QueueEntry, recallId: string | undefined): Promise<QueueEntry> {
+    const { camera, recordingId } = entry;
+    const state = this.#recording(camera, recordingId);
+    await this.#queueInitFor(state, camera, recordingId);
+    const queued: QueueEntry = { ...entry, ticket: this.#nextTicket++ };
+    if (recallId !== undefined) queued.recallId = recallId;
+    const from = this.#ringDir(camera, recordingId);
+    const dir = this.#queueDir(camera, recordingId);
+    await Deno.mkdir(dir, { recursive: true });
+    await writeSidecar(`${dir}/${sidecarName(entry.file)}`, queued);
+    await Deno.rename(`${from}/${entry.file}`, `${dir}/${entry.file}`);
+    await removeIfThere(`${from}/${sidecarName(entry.file)}`);
+    this.#dropRing(entry);
+    this.#add(queued);
+    if (state.ringEnd && !state.end) await this.#queueEndCopy(state.ringEnd);
+    return queued;
   }
 
   /** Queues a copy of a ring recording's end (after its recalled segments). */

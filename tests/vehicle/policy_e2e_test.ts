@@ -5,6 +5,7 @@
 import assert from "node:assert/strict";
 import { HEADER_BYTES } from "../../lib/storage/fs_header.ts";
 import { apiCall } from "../support/fleet_api.ts";
+import { startVehicleLink } from "../support/link.ts";
 import { startServer } from "../support/server.ts";
 import {
   eventually,
@@ -198,5 +199,73 @@ Deno.test("the fleet's segment length reaches a running vehicle, whose next reco
     }
   } finally {
     await removeTestVehicle(vehicle);
+  }
+});
+
+Deno.test("a brand-new vehicle that starts offline holds what it records until its instructions say whether to upload", async () => {
+  await using server = await startServer();
+  await using link = startVehicleLink(Number(new URL(server.url).port));
+  /** A vehicle of its own fleet behind the link, with `mode` set before its agent ever ran. */
+  const make = async (fleet: string, mode: string) => {
+    const made = await makeTestVehicle(server.url, ["front"], {
+      server: link.url,
+      stopDrainSeconds: 5,
+    }, { fleet });
+    made.serverHost = link.host;
+    await apiCall(
+      server.url,
+      "PUT",
+      `/api/v1/fleets/${made.vehicle.fleetId}/upload-policy`,
+      made.vehicle.ownerToken,
+      { mode },
+    );
+    return made;
+  };
+  const onRequest = await make("Acme", "on-request");
+  const continuous = await make("Globex", "continuous");
+  const heldSegments = async (spoolDir: string) => {
+    let segments = 0;
+    try {
+      for await (const recording of Deno.readDir(`${spoolDir}/ring/front`)) {
+        for await (const file of Deno.readDir(`${spoolDir}/ring/front/${recording.name}`)) {
+          if (file.name.endsWith(".m4s")) segments++;
+        }
+      }
+    } catch (error) {
+      if (!(error instanceof Deno.errors.NotFound)) throw error;
+    }
+    return segments;
+  };
+  try {
+    // Both start with no saved instructions and no server: they record, and hold it all.
+    link.cut();
+    await using first = startAgent(onRequest);
+    await using second = startAgent(continuous);
+    await eventually(
+      "three segments held on each vehicle",
+      async () =>
+        (await heldSegments(onRequest.spoolDir)) >= 3 &&
+        (await heldSegments(continuous.spoolDir)) >= 3,
+      60_000,
+    );
+    const held = await heldSegments(continuous.spoolDir);
+
+    link.restore();
+    await first.waitForLog((r) => r.msg === "instructions applied", 60_000);
+    await second.waitForLog((r) => r.msg === "held segments queued", 60_000);
+    // The continuous vehicle sends what it held; the on-request one keeps it.
+    await eventually(
+      "the continuous vehicle's held segments on the server",
+      async () => await storedSegments(server.dataDir, continuous.vehicle) >= held,
+      60_000,
+    );
+    await sleep(4_000);
+    assert.equal(await storedSegments(server.dataDir, onRequest.vehicle), 0, "nothing uploaded");
+    const stored = await storedOnServer(server.dataDir, onRequest.vehicle, "front");
+    assert.deepEqual([...stored.values()].filter((r) => r.init), [], "not even an init");
+    assert.ok(await heldSegments(onRequest.spoolDir) >= 3, "still held in the ring");
+  } finally {
+    await removeTestVehicle(onRequest);
+    await removeTestVehicle(continuous);
   }
 });

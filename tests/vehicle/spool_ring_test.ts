@@ -181,3 +181,42 @@ Deno.test("spool does not send an init again after a restart once the server has
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("spool queues what it held once the policy says the camera uploads it, with its init and end", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "spool-ring-" });
+  try {
+    const spool = new Spool(options(dir));
+    let holding = true;
+    spool.route = () => holding ? { to: "ring" } : { to: "queue" };
+    let woken = 0;
+    spool.onQueued = () => woken++;
+    await spool.open();
+    const first = await record(spool, "front", "rA", [0, 1]);
+    await spool.end(first, T0 + 4000);
+    const second = await record(spool, "front", "rB", [0, 1, 2]);
+    await record(spool, "rear", "rC", [0]);
+    assert.equal(spool.take(), undefined, "held: nothing to upload yet");
+
+    holding = false;
+    assert.equal(await spool.promote("front", "full"), 5);
+    assert.ok(woken > 0, "the uploader is woken");
+    await spool.end(second, T0 + 6000);
+    assert.deepEqual(await drainAll(spool), [
+      "front/init.mp4",
+      "front/0000000000.m4s",
+      "front/0000000001.m4s",
+      "front/end",
+      "front/init.mp4",
+      "front/0000000000.m4s",
+      "front/0000000001.m4s",
+      "front/0000000002.m4s",
+      "front/end",
+    ]);
+    assert.deepEqual(inventoryOf(spool.held()), [
+      { camera: "rear", rendition: "full", ranges: [[T0, T0 + 2000]] },
+    ], "another camera's ring is left alone");
+    assert.equal(await spool.promote("front", "full"), 0, "nothing left to queue");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
