@@ -6,7 +6,7 @@
 import CameraDvr from "../../islands/CameraDvr.tsx";
 import { Island } from "../../lib/ui/mod.ts";
 import { dayOf, zonedMidnight } from "../../lib/ui/zoned_time.ts";
-import { definePage } from "./page.tsx";
+import { definePage, may } from "./page.tsx";
 import { PageTitle } from "./layout.tsx";
 import { cameraPlace, paths, patterns } from "./paths.ts";
 
@@ -69,8 +69,7 @@ export const cameraPage = definePage({
               from: place.from?.getTime() ?? null,
               to: place.to?.getTime() ?? null,
               // As the recalls API allows: operators, admins and owners file and cancel them.
-              canRecall: user.role === "owner" || user.role === "admin" ||
-                user.role === "operator",
+              canRecall: may(user, ["admin", "operator"]),
             }}
           />
         </>

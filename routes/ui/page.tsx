@@ -161,13 +161,17 @@ export async function renderView(context: PageContext, view: PageView): Promise<
   });
 }
 
+/** Whether `user` holds one of `roles` (owners hold every role), as the API's access rules. */
+export const may = (user: User, roles: readonly Role[]): boolean =>
+  user.role === "owner" || roles.includes(user.role);
+
 /** The fleet `:fleetId` names, when the user may see it (as the API's rules: 404 otherwise). */
 async function fleetOf(
   context: PageContext,
   roles: readonly Role[] | undefined,
 ): Promise<Fleet | undefined> {
   const { user, params, deps } = context;
-  if (user.role !== "owner" && roles && !roles.includes(user.role)) {
+  if (roles && !may(user, roles)) {
     throw new ForbiddenError(
       `Role "${user.role}" cannot open this page; it needs one of: ${roles.join(", ")}`,
     );

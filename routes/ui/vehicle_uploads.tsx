@@ -32,7 +32,7 @@ import {
   problemOf,
   withNotice,
 } from "./forms.tsx";
-import { type PageContext, type PageView, renderView, type UiContext } from "./page.tsx";
+import { may, type PageContext, type PageView, renderView, type UiContext } from "./page.tsx";
 import { paths, patterns } from "./paths.ts";
 import { MODE_TEXT, PolicyFields, policyOfForm } from "./settings_upload.tsx";
 
@@ -64,9 +64,6 @@ export interface VehicleUploads {
   events: VehicleEvent[];
   recalls: Recall[];
 }
-
-const may = (user: User, roles: readonly Role[]) =>
-  user.role === "owner" || roles.includes(user.role);
 
 /** Bytes for a person: B, kB, MB or GB (decimal), three significant figures at most. */
 export function bytesText(bytes: number): string {

@@ -29,6 +29,7 @@ import {
 import { PageTitle } from "./layout.tsx";
 import {
   definePage,
+  may,
   type PageContext,
   type PageView,
   renderView,
@@ -77,9 +78,6 @@ const cameraTitle = (camera: { name: string; label: string | null }) => camera.l
 /** What removing says will happen to the recordings (as the API documents it). */
 const REMOVAL_EFFECT =
   "Its recordings leave the catalog at once: no playlist, clip or share link reaches them any more. Their segment objects stay in the object store (outside retention) until removed there.";
-
-const may = (user: User, roles: readonly Role[]) =>
-  user.role === "owner" || roles.includes(user.role);
 
 const utc = (date: Date) => `${date.toISOString().slice(0, 19).replace("T", " ")} UTC`;
 
