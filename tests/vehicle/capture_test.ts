@@ -209,9 +209,17 @@ Deno.test("capture with a proxy records two aligned renditions as two recordings
     const proxySegments = proxy.filter((e) => e.kind === "segment");
     assert.ok(fullSegments.length >= 2, `${fullSegments.length} segments`);
     assert.equal(proxySegments.length, fullSegments.length);
+    const times = (list: typeof entries) => list.map((e) => `${e.startMs}+${e.durationS}`);
+    const both = `full ${times(fullSegments)}, proxy ${times(proxySegments)}`;
+    // Aligned to well within a frame (40 ms at 25 fps), not to the millisecond: when the first
+    // frame is stamped less than x264's B-frame delay after the epoch (~80 ms), its decode time
+    // would be negative and the fMP4 muxer moves the full rendition (B-frames; the proxy has none)
+    // a few ms later — 4 ms measured; the last segment ends where each encoder guessed its last
+    // frame's length.
     for (const [i, segment] of proxySegments.entries()) {
-      assert.ok(Math.abs(segment.startMs! - fullSegments[i].startMs!) <= 1, `segment ${i} start`);
-      assert.ok(Math.abs(segment.durationS! - fullSegments[i].durationS!) < 0.002, `${i} length`);
+      assert.ok(Math.abs(segment.startMs! - fullSegments[i].startMs!) <= 10, `${i} start: ${both}`);
+      const slack = i === proxySegments.length - 1 ? 0.02 : 0.002;
+      assert.ok(Math.abs(segment.durationS! - fullSegments[i].durationS!) < slack, `${i}: ${both}`);
     }
     const path = `${dir}/probe.mp4`;
     await Deno.writeFile(path, new Uint8Array([...proxy[0].data!, ...proxySegments[0].data!]));
