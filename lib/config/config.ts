@@ -139,6 +139,8 @@ export interface LiveConfig {
   accessRecheckMs: number;
   /** Period of the reads of live publishers' received bytes (data usage of kind "live"). */
   usageIntervalMs: number;
+  /** The ABR controller viewers get: `adaptive` (issue 13) or `classic` (the one before it). */
+  abr: "adaptive" | "classic";
   stunUrls: string[];
   turnUrls: string[];
   turnSecret?: string;
@@ -470,6 +472,12 @@ export const CONFIG_VARIABLES: ReadonlyArray<{ name: string; default: string; me
     meaning:
       "How often the bytes live publishers sent are read from Janus into data usage (kind live)",
   },
+  {
+    name: "LIVE_ABR",
+    default: "adaptive",
+    meaning:
+      "Live ABR controller: adaptive (loss, NACKs, jitter, RTT queue, viewer stats; probes up) or classic (loss and jitter, steps one layer)",
+  },
   { name: "STUN_URLS", default: "—", meaning: "Comma-separated stun: URLs handed to clients" },
   { name: "TURN_URLS", default: "—", meaning: "Comma-separated turn:/turns: URLs (coturn)" },
   {
@@ -566,6 +574,11 @@ export function parseConfig(source: ConfigSource): Config {
         `LIVE_LADDER must be three rungs height:bitrate lowest first (e.g. "480:600k,720:1500k,1080:3m") or off, got "${ladder}"`,
       );
     }
+    const abrRaw = (get("LIVE_ABR") ?? "adaptive").trim().toLowerCase();
+    if (abrRaw !== "adaptive" && abrRaw !== "classic") {
+      problems.push(`LIVE_ABR must be adaptive or classic, got "${get("LIVE_ABR")}"`);
+    }
+    const abrKind = abrRaw === "classic" ? "classic" : "adaptive";
     const turnUrls = urlList("TURN_URLS", /^turns?:.+/);
     const turnSecret = get("TURN_SECRET");
     if (turnUrls.length && !turnSecret) problems.push("TURN_URLS needs TURN_SECRET");
@@ -586,6 +599,7 @@ export function parseConfig(source: ConfigSource): Config {
       maxWhepPerUser: integer("LIVE_WHEP_PER_USER", 8, 1, 1_000_000),
       accessRecheckMs: duration("LIVE_ACCESS_RECHECK", "10s"),
       usageIntervalMs: duration("LIVE_USAGE_INTERVAL", "10s"),
+      abr: abrKind,
       stunUrls: urlList("STUN_URLS", /^stuns?:.+/),
       turnUrls,
       turnSecret,

@@ -18,7 +18,10 @@ export interface OutboundVideoStats {
   bytesLastSecond: number;
   /** Janus's link quality estimate for this direction, 0–100 (100: no loss). */
   outLinkQuality: number;
-  /** NACKs received from the viewer (cumulative). */
+  /**
+   * Packets the viewer NACKed (cumulative): Janus counts them in `stats.in.nacks` of a
+   * send-only medium (`stats.out.nacks` are the NACKs Janus sent, none for a viewer).
+   */
   nacksReceived: number;
 }
 
@@ -63,7 +66,11 @@ export function outboundVideoStats(info: Record<string, unknown>): OutboundVideo
   for (const medium of Object.values(webrtc?.media ?? {})) {
     if (medium.type !== "video") continue;
     const main = ((medium.rtcp ?? {}) as { main?: Record<string, number> }).main ?? {};
-    const out = ((medium.stats ?? {}) as { out?: Record<string, number> }).out ?? {};
+    const stats = (medium.stats ?? {}) as {
+      in?: Record<string, number>;
+      out?: Record<string, number>;
+    };
+    const out = stats.out ?? {};
     return {
       lostByRemote: Number(main["lost-by-remote"] ?? 0),
       jitterRemoteMs: Number(main["jitter-remote"] ?? 0),
@@ -71,7 +78,7 @@ export function outboundVideoStats(info: Record<string, unknown>): OutboundVideo
       packetsSent: Number(out.packets ?? 0),
       bytesLastSecond: Number(out.bytes_lastsec ?? 0),
       outLinkQuality: Number(main["out-link-quality"] ?? 100),
-      nacksReceived: Number(out.nacks ?? 0),
+      nacksReceived: Number(stats.in?.nacks ?? 0),
     };
   }
   return null;

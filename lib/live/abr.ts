@@ -16,6 +16,34 @@ export interface LinkSample {
   framesDropped?: number;
   /** The viewer's estimate of its available receive bitrate, when it reports it. */
   availableBitrate?: number;
+  /** NACKed packets per packet sent in the interval (Janus's `stats.in.nacks` growth). */
+  nackRate?: number;
+  /** Round-trip time Janus last measured from the viewer's receiver reports, in ms (0: none). */
+  rttMs?: number;
+  /** What Janus sent the viewer over the last second, in bits/s. */
+  sentBitrate?: number;
+  /** What the viewer received over the interval, in bits/s, when it reports it. */
+  receivedBitrate?: number;
+  /** Seconds the viewer's picture stood frozen in the interval, when it reports it. */
+  freezeSeconds?: number;
+  /** Mean jitter-buffer delay of the frames the viewer played in the interval, in ms. */
+  jitterBufferMs?: number;
+}
+
+/** A controller of one viewer's layer: {@linkcode AbrController} or {@linkcode AdaptiveAbr}. */
+export interface Abr {
+  /** The layer currently chosen. */
+  readonly layer: number;
+  /** Takes one sample; returns the new layer and why, or null to stay. */
+  observe(sample: LinkSample): AbrDecision;
+}
+
+/** Which controller a server runs (`LIVE_ABR`). */
+export type AbrKind = "adaptive" | "classic";
+
+/** Makes the controller of `kind` for layers of the given bitrates (lowest first). */
+export function createAbr(kind: AbrKind, bitrates: number[], start: number): Abr {
+  return kind === "classic" ? new AbrController(bitrates, start) : new AdaptiveAbr(bitrates, start);
 }
 
 /** Tuning of {@linkcode AbrController}; the defaults suit 1 s samples. */
@@ -51,7 +79,7 @@ export const DEFAULT_ABR_TUNING: AbrTuning = {
 export type AbrDecision = { layer: number; reason: string } | null;
 
 /** Chooses the layer of one viewer. */
-export class AbrController {
+export class AbrController implements Abr {
   #layer: number;
   #bad = 0;
   #good = 0;
@@ -128,4 +156,261 @@ export function lossBetween(
   const lost = Math.max(0, after.lost - before.lost);
   if (sent <= 0) return lost > 0 ? 1 : 0;
   return Math.min(1, lost / (sent + lost));
+}
+
+/*
+ * What Janus 1.1.2 gives the controller, measured with Chromium 1xx watching through WHEP, its
+ * downlink shaped with htb (a 240p rung of ~420 kbit/s into 400 kbit/s, 8-packet queue):
+ * - handle_info webrtc.media[video].rtcp.main: `rtt` (ms, from the viewer's receiver reports: it
+ *   changes every 1–2 s; 0–2 ms on a clean link, 160–175 ms as soon as the queue fills),
+ *   `jitter-remote` (ms; 16–19 clean, 31–46 congested), `lost-by-remote` (cumulative),
+ *   `out-link-quality` / `out-media-link-quality` (0–100; 100 → 81–89 with loss; slow).
+ * - stats.out: `packets`, `bytes_lastsec` (updated once a second). The NACKs the viewer sends are
+ *   counted in stats.in.nacks (stats.out.nacks counts NACKs Janus sent, always 0 for a viewer):
+ *   0 clean, 30–90 per second once the queue overflows.
+ * - No bandwidth estimate: Janus reads the viewer's REMB (its offer has goog-remb, and no
+ *   transport-cc since it offers abs-send-time but not the transport-wide extension), keeps it as
+ *   the PeerConnection's `remb-bitrate` and gives it only to event handlers' media statistics,
+ *   never in handle_info; the Streaming plugin keeps the lowest REMB of a mountpoint for its
+ *   source. Chromium's own estimate (candidate-pair availableIncomingBitrate) lags: 160–190 kbit/s
+ *   while 410 kbit/s arrived cleanly, rising ~5% a second, so it is a reason to step up (it fits
+ *   with margin) but never alone a reason to step down.
+ * - Simulcast (rtp.c janus_rtp_simulcasting_context_process_rtp): `configure {substream}` only
+ *   sets the target; Janus keeps relaying the current substream until a keyframe arrives on one
+ *   between it and the target, then switches (the ladder forces a keyframe every 0.5 s). Its
+ *   `fallback` (default 250 ms) only drops to a lower substream when the current one stops.
+ * So a switch itself does not freeze the picture; what freezes it is a layer the link cannot carry.
+ */
+
+/** Tuning of {@linkcode AdaptiveAbr}; the defaults suit 1 s samples. */
+export interface AdaptiveTuning {
+  /** Loss, or NACKs per packet, from which a sample shows congestion. */
+  lossLimit: number;
+  /** Queueing delay (RTT above its baseline) from which a sample shows congestion, in ms. */
+  queueMs: number;
+  /** Jitter above its baseline from which a sample shows congestion, in ms. */
+  jitterRiseMs: number;
+  /** Viewer's jitter-buffer delay above its baseline from which a sample shows congestion, in ms. */
+  bufferRiseMs: number;
+  /** Samples over which the RTT, jitter and buffer baselines are the minimum. */
+  baselineWindow: number;
+  /** Share of the estimated capacity the layer chosen on a step down may use. */
+  downMargin: number;
+  /** How far an estimate must exceed the next layer's rate to step up without a probe. */
+  upMargin: number;
+  /** Clean samples before stepping up. */
+  upAfter: number;
+  /** Clean samples a probe of the next layer lasts before it is kept. */
+  probeSamples: number;
+  /** Samples to wait after a step down before probing; doubles on each failed probe. */
+  holdOff: number;
+  /** Longest hold-off (a recovered link is back at the top within about this + 2 probes). */
+  maxHoldOff: number;
+}
+
+/** Defaults of {@linkcode AdaptiveAbr}. */
+export const DEFAULT_ADAPTIVE_TUNING: AdaptiveTuning = {
+  lossLimit: 0.03,
+  queueMs: 60,
+  jitterRiseMs: 20,
+  bufferRiseMs: 150,
+  baselineWindow: 30,
+  downMargin: 0.85,
+  upMargin: 1.25,
+  upAfter: 3,
+  probeSamples: 2,
+  holdOff: 3,
+  maxHoldOff: 5,
+};
+
+/**
+ * The adaptive controller (`LIVE_ABR=adaptive`): steps down on loss, NACKs, jitter, a queue
+ * building up (RTT above its baseline, before any loss) or the viewer's own freezes and buffer,
+ * straight to the highest layer that fits the capacity it estimates (what arrives, or what is sent
+ * shrunk by the queue's growth). It steps up when an estimate says the next layer fits with
+ * margin, otherwise by probing: it switches to the next layer and keeps it after
+ * {@linkcode AdaptiveTuning.probeSamples} clean samples, retreating at the first sign of a queue,
+ * loss or a freeze. Layer rates are learnt from what Janus sends on each layer.
+ */
+export class AdaptiveAbr implements Abr {
+  #layer: number;
+  #n = 0;
+  #rtts: number[] = [];
+  #jitters: number[] = [];
+  #buffers: number[] = [];
+  #rates: Array<number | undefined>;
+  #onLayer = 0;
+  #good = 0;
+  #bad = 0;
+  #sinceDown = Infinity;
+  #holdOff: number;
+  #settle = 0;
+  #rttAtDown = 0;
+  #lastRtt = 0;
+  #probe: { from: number; clean: number } | null = null;
+
+  constructor(
+    readonly bitrates: number[],
+    start: number,
+    readonly tuning: AdaptiveTuning = DEFAULT_ADAPTIVE_TUNING,
+  ) {
+    this.#layer = start;
+    this.#holdOff = tuning.holdOff;
+    this.#rates = bitrates.map(() => undefined);
+  }
+
+  /** The layer currently chosen. */
+  get layer(): number {
+    return this.#layer;
+  }
+
+  /** Whether a probe of the layer above is under way. */
+  get probing(): boolean {
+    return this.#probe !== null;
+  }
+
+  /** The rate layer `layer` needs: learnt from what Janus sent on it, else its nominal bitrate. */
+  rate(layer: number): number {
+    return this.#rates[layer] ?? this.bitrates[layer];
+  }
+
+  /** Takes one sample; returns the new layer and why, or null to stay. */
+  observe(sample: LinkSample): AbrDecision {
+    const t = this.tuning;
+    this.#n += 1;
+    this.#sinceDown += 1;
+    this.#onLayer += 1;
+    const rtt = sample.rttMs ?? 0;
+    const rttBase = baseline(this.#rtts, rtt > 0 ? rtt : undefined, t.baselineWindow);
+    const jitterBase = baseline(this.#jitters, sample.jitterMs, t.baselineWindow);
+    const bufferBase = baseline(this.#buffers, sample.jitterBufferMs, t.baselineWindow);
+    // What a layer takes, learnt once it has flowed a full second (the switch lands on a keyframe).
+    if (sample.sentBitrate && this.#onLayer >= 3) {
+      const known = this.#rates[this.#layer];
+      this.#rates[this.#layer] = known === undefined
+        ? sample.sentBitrate
+        : known * 0.7 + sample.sentBitrate * 0.3;
+    }
+    // The queue's growth over the last sample, in seconds per second (Janus's RTT changes every
+    // 1-2 s, so this may count two seconds' growth as one: a lower capacity, a safer step down).
+    const growth = rtt > 0 && this.#lastRtt > 0 ? Math.max(0, (rtt - this.#lastRtt) / 1000) : 0;
+    if (rtt > 0) this.#lastRtt = rtt;
+
+    const queue = rtt > 0 && rttBase !== undefined ? rtt - rttBase : 0;
+    const signals: string[] = [];
+    let strong = false;
+    const settling = this.#settle > 0;
+    if (settling) this.#settle -= 1;
+    if (!settling) {
+      if (sample.loss >= t.lossLimit) signals.push(`${pct(sample.loss)} loss`);
+      if ((sample.nackRate ?? 0) >= t.lossLimit) signals.push(`${pct(sample.nackRate!)} NACKed`);
+      if (queue >= t.queueMs) signals.push(`queue ${Math.round(queue)} ms`);
+      if (sample.jitterMs - (jitterBase ?? sample.jitterMs) >= t.jitterRiseMs) {
+        signals.push(`jitter ${Math.round(sample.jitterMs)} ms`);
+      }
+      const buffer = sample.jitterBufferMs;
+      if (buffer !== undefined && buffer - (bufferBase ?? buffer) >= t.bufferRiseMs) {
+        signals.push(`viewer buffer ${Math.round(buffer)} ms`);
+      }
+      strong = sample.loss >= 2 * t.lossLimit || queue >= 2 * t.queueMs || signals.length >= 2;
+    } else if (rtt > this.#rttAtDown + t.queueMs) {
+      // Still growing after a step down: the layer taken is still too much.
+      signals.push(`queue still growing (${Math.round(queue)} ms)`);
+      strong = true;
+    }
+    if ((sample.freezeSeconds ?? 0) >= 0.2) {
+      signals.push(`viewer froze ${sample.freezeSeconds!.toFixed(1)} s`);
+      strong = true;
+    }
+
+    if (signals.length > 0) {
+      this.#good = 0;
+      this.#bad += 1;
+      if (this.#layer === 0 || (!strong && !this.#probe && this.#bad < 2)) return null;
+      return this.#down(sample, growth, rtt, signals.join(", "));
+    }
+    this.#bad = 0;
+    this.#good += 1;
+    const top = this.bitrates.length - 1;
+    if (this.#probe) {
+      this.#probe.clean += 1;
+      if (this.#probe.clean < t.probeSamples) return null;
+      this.#probe = null;
+      this.#holdOff = t.holdOff;
+      if (this.#layer >= top) return null;
+      return this.#up(sample, "probe held");
+    }
+    if (this.#layer >= top || this.#good < t.upAfter || this.#sinceDown < this.#holdOff) {
+      return null;
+    }
+    return this.#up(sample, null);
+  }
+
+  #down(sample: LinkSample, growth: number, rtt: number, why: string): AbrDecision {
+    const t = this.tuning;
+    const from = this.#layer;
+    // What gets through: what the viewer says arrived, else what was sent less what was lost,
+    // shrunk by the queue's growth (a queue growing 0.5 s a second passes 1/1.5 of what enters).
+    const sent = sample.receivedBitrate ??
+      (sample.sentBitrate !== undefined ? sample.sentBitrate * (1 - sample.loss) : undefined);
+    const capacity = sent !== undefined && sent > 0 ? sent / (1 + growth) : undefined;
+    let layer = from - 1;
+    if (capacity !== undefined) {
+      while (layer > 0 && this.rate(layer) > capacity * t.downMargin) layer -= 1;
+    }
+    const probe = this.#probe;
+    if (probe) {
+      // A failed probe: back to where it came from (or lower), and wait longer before the next.
+      layer = Math.min(layer, probe.from);
+      this.#holdOff = Math.min(this.#holdOff * 2, t.maxHoldOff);
+      this.#probe = null;
+    }
+    this.#layer = layer;
+    this.#onLayer = 0;
+    this.#bad = 0;
+    this.#good = 0;
+    this.#sinceDown = 0;
+    this.#settle = 2;
+    this.#rttAtDown = rtt;
+    const estimate = capacity !== undefined ? `, ~${kbps(capacity)} gets through` : "";
+    const verb = probe ? "probe failed" : "down";
+    return { layer, reason: `${verb}: ${why}${estimate}` };
+  }
+
+  #up(sample: LinkSample, why: string | null): AbrDecision {
+    const t = this.tuning;
+    const next = this.#layer + 1;
+    const need = this.rate(next);
+    const estimate = sample.availableBitrate;
+    this.#good = 0;
+    this.#onLayer = 0;
+    const prefix = why ? `${why}; ` : "";
+    if (estimate !== undefined && estimate >= need * t.upMargin) {
+      this.#layer = next;
+      return {
+        layer: next,
+        reason: `${prefix}up: estimate ${kbps(estimate)} fits ${kbps(need)} with margin`,
+      };
+    }
+    this.#probe = { from: this.#layer, clean: 0 };
+    this.#layer = next;
+    return { layer: next, reason: `${prefix}probe up: ${kbps(need)} on a clean link` };
+  }
+}
+
+/** Pushes `value` (when given) into a window of `size` and returns the window's minimum. */
+function baseline(window: number[], value: number | undefined, size: number): number | undefined {
+  if (value !== undefined && Number.isFinite(value)) {
+    window.push(value);
+    if (window.length > size) window.shift();
+  }
+  return window.length ? Math.min(...window) : undefined;
+}
+
+function pct(fraction: number): string {
+  return `${(fraction * 100).toFixed(1)}%`;
+}
+
+function kbps(bitrate: number): string {
+  return Number.isFinite(bitrate) ? `${Math.round(bitrate / 1000)} kbit/s` : "unbounded";
 }

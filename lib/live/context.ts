@@ -1,5 +1,6 @@
 /** What the live service's parts share: Janus, settings and the vehicles online. */
 import type { JanusAdmin, JanusSession } from "../janus/mod.ts";
+import type { AbrKind } from "./abr.ts";
 import type { Logger } from "../log/mod.ts";
 import type { IceSettings } from "./ice_servers.ts";
 import type { Rung } from "./ladder.ts";
@@ -25,6 +26,8 @@ export interface LiveSettings {
   publishTimeoutMs: number;
   /** Period of the ABR controller. */
   abrIntervalMs: number;
+  /** The ABR controller viewers get (`LIVE_ABR`); adaptive when unset. */
+  abr?: AbrKind;
   /** Period of the reads of live publishers' received bytes (data usage of kind "live"). */
   usageIntervalMs?: number;
   /** Most watches one signaling connection may hold open. */

@@ -17,6 +17,8 @@ const Candidate = z.object({
   sdpMid: z.string().max(64).nullish(),
   sdpMLineIndex: z.number().int().min(0).max(64).nullish(),
 }).nullable();
+const Count = z.number().int().nonnegative().max(1e12);
+const Seconds = z.number().nonnegative().max(1e9);
 /** Qualities a viewer may ask for: `auto` lets the ABR controller decide. */
 export const Quality = z.enum(["auto", "low", "medium", "high"]);
 export type Quality = z.infer<typeof Quality>;
@@ -50,9 +52,20 @@ export const ViewerMessage = z.discriminatedUnion("type", [
   z.object({
     type: z.literal("stats"),
     id: Id,
-    framesDecoded: z.number().nonnegative().optional(),
-    framesDropped: z.number().nonnegative().optional(),
-    availableBitrate: z.number().nonnegative().optional(),
+    /** Cumulative counters of the viewer's inbound video (RTCInboundRtpStreamStats). */
+    framesDecoded: Count.optional(),
+    framesDropped: Count.optional(),
+    /** Its receive-side bandwidth estimate (candidate pair's availableIncomingBitrate), bit/s. */
+    availableBitrate: z.number().nonnegative().max(1e11).optional(),
+    bytesReceived: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER).optional(),
+    packetsLost: z.number().int().min(-1e12).max(1e12).optional(),
+    nackCount: Count.optional(),
+    freezeCount: Count.optional(),
+    /** Seconds. */
+    totalFreezesDuration: Seconds.optional(),
+    /** Seconds, summed over the frames the jitter buffer emitted. */
+    jitterBufferDelay: Seconds.optional(),
+    jitterBufferEmittedCount: Count.optional(),
   }),
   z.object({ type: z.literal("ping") }),
 ]);

@@ -76,6 +76,7 @@ export async function startLive(
       idleGraceMs: config.idleGraceMs,
       publishTimeoutMs: 10_000,
       abrIntervalMs: 1_000,
+      abr: config.abr,
       usageIntervalMs: config.usageIntervalMs,
       maxWatchesPerConnection: 16,
       access: {

@@ -4,7 +4,7 @@
  * controller from the viewer's RTCP (through Janus's Admin API) and what the viewer reports.
  */
 import type { IceCandidate, JanusHandle } from "../janus/mod.ts";
-import { AbrController, type LinkSample, lossBetween } from "./abr.ts";
+import { type Abr, createAbr, type LinkSample, lossBetween } from "./abr.ts";
 import type { LiveContext, Peer } from "./context.ts";
 import type { Quality } from "./protocol.ts";
 import { bridgeWhep, type ViewerCodec } from "./whep_sdp.ts";
@@ -13,6 +13,17 @@ import { bridgeWhep, type ViewerCodec } from "./whep_sdp.ts";
 function layerOf(quality: Quality, layers: number): number {
   const wanted = { low: 0, medium: 1, high: 2, auto: 1 }[quality];
   return Math.min(wanted, layers - 1);
+}
+
+/** Cumulative counters a viewer reports in its `stats` message (all optional). */
+export interface ViewerStats {
+  framesDecoded?: number;
+  framesDropped?: number;
+  availableBitrate?: number;
+  bytesReceived?: number;
+  totalFreezesDuration?: number;
+  jitterBufferDelay?: number;
+  jitterBufferEmittedCount?: number;
 }
 
 /** How the viewer negotiates. */
@@ -24,11 +35,15 @@ export type ViewerMode =
 export class ViewerSession {
   handle: JanusHandle | null = null;
   quality: Quality;
-  readonly abr: AbrController;
+  readonly abr: Abr;
   #layer = 0;
-  #last: { lost: number; sent: number } | null = null;
-  #reported: Pick<LinkSample, "framesDropped" | "availableBitrate"> = {};
+  #last: { lost: number; sent: number; nacks: number } | null = null;
+  #reported: Pick<
+    LinkSample,
+    "framesDropped" | "availableBitrate" | "receivedBitrate" | "freezeSeconds" | "jitterBufferMs"
+  > = {};
   #reportedFrames: { decoded: number; dropped: number } | null = null;
+  #reportedAt: { at: number; stats: ViewerStats } | null = null;
   #closed = false;
   #startedAt = 0;
 
@@ -46,7 +61,11 @@ export class ViewerSession {
     const bitrates = context.settings.ladder
       ? context.settings.rungs.map((r) => r.bitrate)
       : [Number.POSITIVE_INFINITY];
-    this.abr = new AbrController(bitrates.slice(0, layers), layerOf("auto", layers));
+    this.abr = createAbr(
+      context.settings.abr ?? "adaptive",
+      bitrates.slice(0, layers),
+      layerOf("auto", layers),
+    );
     this.#layer = layerOf(quality, layers);
   }
 
@@ -143,10 +162,27 @@ export class ViewerSession {
     await this.#switch(layer, quality === "auto" ? "auto" : "manual");
   }
 
-  /** Takes what the viewer reports about its decoding and bandwidth. */
-  report(stats: { framesDecoded?: number; framesDropped?: number; availableBitrate?: number }) {
+  /** Takes what the viewer reports about its decoding and bandwidth (cumulative counters). */
+  report(stats: ViewerStats, at: number = performance.now()) {
     if (stats.availableBitrate !== undefined) {
       this.#reported.availableBitrate = stats.availableBitrate;
+    }
+    const before = this.#reportedAt;
+    this.#reportedAt = { at, stats };
+    const seconds = before ? (at - before.at) / 1000 : 0;
+    if (before && seconds > 0.2) {
+      const grew = (key: keyof ViewerStats) => {
+        const now = stats[key];
+        const then = before.stats[key];
+        return now !== undefined && then !== undefined && now >= then ? now - then : undefined;
+      };
+      const bytes = grew("bytesReceived");
+      if (bytes !== undefined) this.#reported.receivedBitrate = (bytes * 8) / seconds;
+      const frozen = grew("totalFreezesDuration");
+      if (frozen !== undefined) this.#reported.freezeSeconds = frozen;
+      const delay = grew("jitterBufferDelay");
+      const emitted = grew("jitterBufferEmittedCount");
+      if (delay !== undefined && emitted) this.#reported.jitterBufferMs = (delay / emitted) * 1000;
     }
     if (stats.framesDecoded !== undefined && stats.framesDropped !== undefined) {
       const before = this.#reportedFrames;
@@ -167,13 +203,17 @@ export class ViewerSession {
     const stats = await this.context.janus.admin.outboundVideo(session.id, handle.id)
       .catch(() => null);
     if (!stats || stats.packetsSent === 0) return;
-    const now = { lost: stats.lostByRemote, sent: stats.packetsSent };
+    const now = { lost: stats.lostByRemote, sent: stats.packetsSent, nacks: stats.nacksReceived };
     const before = this.#last;
     this.#last = now;
     if (!before || this.quality !== "auto") return;
+    const packets = now.sent - before.sent;
     const sample: LinkSample = {
       loss: lossBetween(before, now),
       jitterMs: stats.jitterRemoteMs,
+      nackRate: packets > 0 ? Math.min(1, Math.max(0, now.nacks - before.nacks) / packets) : 0,
+      rttMs: stats.rttMs,
+      sentBitrate: stats.bytesLastSecond * 8,
       ...this.#reported,
     };
     this.#reported = {};
@@ -185,7 +225,7 @@ export class ViewerSession {
     if (layer === this.#layer || !this.handle || this.layers < 2) return;
     this.#layer = layer;
     await this.handle.send({ request: "configure", substream: layer }).catch(() => {});
-    this.context.logger.debug("viewer layer", { viewer: this.id, layer, reason });
+    this.context.logger.info("viewer layer", { viewer: this.id, layer, reason });
     if (this.mode.kind === "ws") {
       this.mode.peer.send({ type: "layer", id: this.id, layer, reason });
     }

@@ -75,8 +75,8 @@ type Candidate = { candidate: string; sdpMid?: string | null; sdpMLineIndex?: nu
 const RETRY_BASE_MS = 500;
 const RETRY_CAP_MS = 10_000;
 const TICK_MS = 1_000;
-/** Statistics go to the server every this many ticks, a ping when nothing else does. */
-const STATS_EVERY = 2;
+/** Statistics go to the server every this many ticks (the ABR controller samples each second). */
+const STATS_EVERY = 1;
 const PING_EVERY = 20;
 /** Errors about a watch that retrying cannot fix. */
 /** Close code of a connection whose access was revoked (signed out, user disabled). */
@@ -454,11 +454,22 @@ export class LiveViewer {
     let framesDecoded: number | undefined;
     let framesDropped: number | undefined;
     let availableBitrate: number | undefined;
+    let inbound: Record<string, number | undefined> = {};
     try {
       (await pc.getStats()).forEach((report) => {
         if (report.type === "inbound-rtp" && report.kind === "video") {
           framesDecoded = report.framesDecoded;
           framesDropped = report.framesDropped;
+          // What the server's ABR controller reads of the picture (Chromium's counters).
+          inbound = {
+            bytesReceived: report.bytesReceived,
+            packetsLost: report.packetsLost,
+            nackCount: report.nackCount,
+            freezeCount: report.freezeCount,
+            totalFreezesDuration: report.totalFreezesDuration,
+            jitterBufferDelay: report.jitterBufferDelay,
+            jitterBufferEmittedCount: report.jitterBufferEmittedCount,
+          };
         } else if (
           report.type === "candidate-pair" && report.nominated && report.state === "succeeded" &&
           typeof report.availableIncomingBitrate === "number"
@@ -482,7 +493,16 @@ export class LiveViewer {
     }
     const measured = framesDecoded !== undefined || availableBitrate !== undefined;
     if (this.#ticks % STATS_EVERY === 0 && measured && id === this.#watchId) {
-      this.#send({ type: "stats", id, framesDecoded, framesDropped, availableBitrate });
+      this.#send({
+        type: "stats",
+        id,
+        framesDecoded,
+        framesDropped,
+        availableBitrate,
+        ...Object.fromEntries(
+          Object.entries(inbound).filter(([, v]) => typeof v === "number" && Number.isFinite(v)),
+        ),
+      });
     }
   }
 

@@ -1,4 +1,8 @@
 import assert from "node:assert/strict";
+import { AbrController, AdaptiveAbr, createAbr, type LinkSample } from "../../lib/live/abr.ts";
+import { outboundVideoStats } from "../../lib/janus/admin.ts";
+import { ViewerMessage } from "../../lib/live/protocol.ts";
+import { ConfigError, parseConfig } from "../../lib/config/mod.ts";
 import {
   liveServerEnv,
   requireLiveNamespace,
@@ -6,6 +10,222 @@ import {
   startLiveVehicle,
 } from "../support/live.ts";
 import { WebrtcViewer } from "../support/webrtc_viewer.ts";
+
+/** Rungs like the new default floor: 240p 200k, 480p 700k, 720p 1.5M. */
+const RUNGS = [200_000, 700_000, 1_500_000];
+/** A clean second at the top rung, as a WHEP viewer's (Janus-only) sample looks. */
+const CLEAN: LinkSample = { loss: 0, jitterMs: 17, nackRate: 0, rttMs: 2, sentBitrate: 1_500_000 };
+
+/** An adaptive controller at `layer` that has seen `n` clean samples (its baselines). */
+function warmed(layer = 2, n = 5): AdaptiveAbr {
+  const abr = new AdaptiveAbr(RUNGS, layer);
+  for (let i = 0; i < n; i++) {
+    const decision = abr.observe({ ...CLEAN, sentBitrate: RUNGS[abr.layer] });
+    assert.equal(decision, null, `warm-up moved: ${decision?.reason}`);
+  }
+  return abr;
+}
+
+Deno.test("adaptive ABR steps down on heavy loss at once", () => {
+  const abr = warmed();
+  const decision = abr.observe({ ...CLEAN, loss: 0.1, sentBitrate: 1_500_000 });
+  assert.ok(decision && decision.layer < 2, JSON.stringify(decision));
+  assert.match(decision.reason, /^down: 10\.0% loss/);
+});
+
+Deno.test("adaptive ABR steps down on a NACK rate after two samples, without loss", () => {
+  const abr = warmed();
+  assert.equal(abr.observe({ ...CLEAN, nackRate: 0.05 }), null);
+  const decision = abr.observe({ ...CLEAN, nackRate: 0.05 });
+  assert.ok(decision && decision.layer < 2);
+  assert.match(decision.reason, /5\.0% NACKed/);
+});
+
+Deno.test("adaptive ABR steps down on jitter rising above its baseline", () => {
+  const abr = warmed();
+  assert.equal(abr.observe({ ...CLEAN, jitterMs: 30 }), null); // 13 ms over: noise
+  assert.equal(abr.observe({ ...CLEAN, jitterMs: 45 }), null);
+  const decision = abr.observe({ ...CLEAN, jitterMs: 45 });
+  assert.ok(decision && decision.layer < 2);
+  assert.match(decision.reason, /jitter 45 ms/);
+});
+
+Deno.test("adaptive ABR steps down on a queue building up (RTT over baseline) before any loss", () => {
+  const slow = warmed();
+  assert.equal(slow.observe({ ...CLEAN, rttMs: 70 }), null); // 68 ms of queue: once is not enough
+  const decision = slow.observe({ ...CLEAN, rttMs: 80 });
+  assert.ok(decision && decision.layer < 2);
+  assert.match(decision.reason, /queue 78 ms/);
+  // 160 ms of queue at once (measured: an 8-packet queue at 400 kbit/s) is enough alone.
+  const fast = warmed();
+  const now = fast.observe({ ...CLEAN, rttMs: 160 });
+  assert.ok(now && now.layer < 2);
+  assert.match(now.reason, /queue 158 ms/);
+});
+
+Deno.test("adaptive ABR steps down straight to the highest rung the capacity fits", () => {
+  // A 1 Mbit/s link under the 1.5M rung: ~1.2M gets through, 0.85 of it fits 700k, not 1.5M.
+  const mid = warmed();
+  assert.equal(mid.observe({ ...CLEAN, loss: 0.2, sentBitrate: 1_500_000 })?.layer, 1);
+  // A 300 kbit/s link: 80% lost, 300k gets through: straight to the floor, skipping 700k.
+  const floor = warmed();
+  const decision = floor.observe({ ...CLEAN, loss: 0.8, sentBitrate: 1_500_000 });
+  assert.equal(decision?.layer, 0);
+  assert.match(decision!.reason, /~300 kbit\/s gets through/);
+  // A delay-only link: no loss, but the queue grew 0.5 s in a second while 1.5M was sent, so
+  // ~1M passes (1.5M / 1.5), which fits 700k.
+  const delay = warmed();
+  const queued = delay.observe({ ...CLEAN, rttMs: 502 });
+  assert.equal(queued?.layer, 1);
+  assert.match(queued!.reason, /~1000 kbit\/s gets through/);
+  // What the viewer says arrived wins over what Janus sent.
+  const told = warmed();
+  assert.equal(told.observe({ ...CLEAN, loss: 0.1, receivedBitrate: 250_000 })?.layer, 0);
+});
+
+Deno.test("adaptive ABR does not step down twice on a draining queue", () => {
+  const abr = warmed();
+  assert.equal(abr.observe({ ...CLEAN, rttMs: 300, loss: 0.1 })?.layer, 1);
+  // The next readings still show the old queue (RTT is read from reports 1-2 s apart).
+  assert.equal(abr.observe({ ...CLEAN, rttMs: 300, loss: 0.05, sentBitrate: 700_000 }), null);
+  assert.equal(abr.observe({ ...CLEAN, rttMs: 120, sentBitrate: 700_000 }), null);
+  assert.equal(abr.layer, 1);
+  // But a queue still growing past the one at the step down is a reason to go lower.
+  const still = warmed();
+  assert.equal(still.observe({ ...CLEAN, rttMs: 300, loss: 0.1 })?.layer, 1);
+  const lower = still.observe({ ...CLEAN, rttMs: 500, sentBitrate: 700_000 });
+  assert.equal(lower?.layer, 0);
+  assert.match(lower!.reason, /queue still growing/);
+});
+
+Deno.test("adaptive ABR steps up at once when the receiver's estimate fits the next rung with margin", () => {
+  const abr = warmed(0, 2);
+  assert.equal(
+    abr.observe({ ...CLEAN, sentBitrate: 200_000, availableBitrate: 1_000_000 })?.layer,
+    1,
+  );
+  assert.equal(abr.probing, false);
+  const tight = warmed(0, 2); // 800k does not fit 700k with a 1.25 margin: probe instead
+  const decision = tight.observe({ ...CLEAN, sentBitrate: 200_000, availableBitrate: 800_000 });
+  assert.equal(decision?.layer, 1);
+  assert.match(decision!.reason, /^probe up: 700 kbit\/s/);
+  assert.equal(tight.probing, true);
+});
+
+Deno.test("adaptive ABR never steps down on the receiver's estimate alone", () => {
+  // Measured: Chromium estimated 160-190 kbit/s while 410 kbit/s arrived cleanly.
+  const abr = warmed();
+  for (let i = 0; i < 10; i++) {
+    assert.equal(abr.observe({ ...CLEAN, availableBitrate: 180_000 }), null);
+  }
+});
+
+Deno.test("adaptive ABR keeps a probe after clean samples and climbs on", () => {
+  const abr = warmed(0, 2);
+  assert.match(abr.observe({ ...CLEAN, sentBitrate: 200_000 })!.reason, /^probe up/);
+  assert.equal(abr.observe({ ...CLEAN, sentBitrate: 700_000 }), null);
+  const held = abr.observe({ ...CLEAN, sentBitrate: 700_000 });
+  assert.equal(held?.layer, 2);
+  assert.match(held!.reason, /^probe held; probe up: 1500 kbit\/s/);
+});
+
+Deno.test("adaptive ABR retreats from a probe at the first sign of a queue and waits longer", () => {
+  const abr = warmed(1, 2);
+  assert.equal(abr.observe({ ...CLEAN, sentBitrate: 700_000 })?.layer, 2); // probe
+  const back = abr.observe({ ...CLEAN, rttMs: 70, sentBitrate: 1_500_000 }); // one weak sign
+  assert.equal(back?.layer, 1);
+  assert.match(back!.reason, /^probe failed: queue 68 ms/);
+  assert.equal(abr.probing, false);
+  // The hold-off doubled (3 -> 5 samples): no probe for 4 clean samples, one on the 5th.
+  for (let i = 0; i < 4; i++) assert.equal(abr.observe({ ...CLEAN, sentBitrate: 700_000 }), null);
+  assert.equal(abr.observe({ ...CLEAN, sentBitrate: 700_000 })?.layer, 2);
+  // A freeze the viewer reports ends a probe too.
+  const frozen = abr.observe({ ...CLEAN, freezeSeconds: 0.3 });
+  assert.match(frozen!.reason, /^probe failed: viewer froze 0\.3 s/);
+});
+
+Deno.test("adaptive ABR steps down on the viewer's freezes and its jitter buffer growing", () => {
+  const froze = warmed();
+  assert.match(froze.observe({ ...CLEAN, freezeSeconds: 0.6 })!.reason, /viewer froze 0\.6 s/);
+  const buffer = warmed();
+  for (let i = 0; i < 3; i++) assert.equal(buffer.observe({ ...CLEAN, jitterBufferMs: 40 }), null);
+  assert.equal(buffer.observe({ ...CLEAN, jitterBufferMs: 220 }), null);
+  const decision = buffer.observe({ ...CLEAN, jitterBufferMs: 250 });
+  assert.match(decision!.reason, /viewer buffer 250 ms/);
+});
+
+Deno.test("adaptive ABR is back at the top within 10 samples of a link recovering", () => {
+  const abr = warmed();
+  // A long bad spell: down to the floor, failed probes pushing the hold-off to its longest.
+  assert.equal(abr.observe({ ...CLEAN, loss: 0.8 })?.layer, 0);
+  for (let i = 0; i < 40; i++) {
+    const layer = abr.layer;
+    abr.observe(layer === 0 ? { ...CLEAN, sentBitrate: 200_000 } : { ...CLEAN, rttMs: 200 });
+  }
+  assert.equal(abr.layer, 0);
+  let samples = 0;
+  while (abr.layer < 2 && samples < 30) {
+    samples += 1;
+    abr.observe({ ...CLEAN, sentBitrate: RUNGS[abr.layer] });
+  }
+  console.log(`top again after ${samples} clean samples`);
+  assert.ok(samples <= 10, `${samples} samples`);
+});
+
+Deno.test("adaptive ABR learns what each rung really sends", () => {
+  const abr = warmed(2, 2);
+  for (let i = 0; i < 6; i++) abr.observe({ ...CLEAN, sentBitrate: 420_000 });
+  assert.ok(Math.abs(abr.rate(2) - 420_000) < 1, String(abr.rate(2)));
+  assert.equal(abr.rate(1), 700_000);
+});
+
+Deno.test("createAbr picks the classic controller or the adaptive one", () => {
+  assert.ok(createAbr("classic", RUNGS, 1) instanceof AbrController);
+  assert.ok(createAbr("adaptive", RUNGS, 1) instanceof AdaptiveAbr);
+  assert.equal(parseConfig({}).live?.abr, "adaptive");
+  assert.equal(parseConfig({ LIVE_ABR: "classic" }).live?.abr, "classic");
+  assert.throws(
+    () => parseConfig({ LIVE_ABR: "fast" }),
+    (e) =>
+      e instanceof ConfigError &&
+      /LIVE_ABR must be adaptive or classic, got "fast"/.test(e.message),
+  );
+});
+
+Deno.test("admin statistics read the viewer's NACKs from stats.in", () => {
+  const stats = outboundVideoStats({
+    webrtc: {
+      media: {
+        0: {
+          type: "video",
+          rtcp: { main: { rtt: 160, "jitter-remote": 44, "lost-by-remote": 6 } },
+          stats: { in: { nacks: 48 }, out: { packets: 601, bytes_lastsec: 55860, nacks: 0 } },
+        },
+      },
+    },
+  });
+  assert.equal(stats?.nacksReceived, 48);
+  assert.equal(stats?.rttMs, 160);
+  assert.equal(stats?.bytesLastSecond, 55860);
+});
+
+Deno.test("viewer stats messages carry Chromium's counters, bounded", () => {
+  const ok = ViewerMessage.safeParse({
+    type: "stats",
+    id: "w",
+    framesDecoded: 120,
+    bytesReceived: 1_234_567,
+    totalFreezesDuration: 0.4,
+    jitterBufferDelay: 3.2,
+    jitterBufferEmittedCount: 120,
+    freezeCount: 1,
+  });
+  assert.ok(ok.success);
+  for (const bad of [{ bytesReceived: -1 }, { freezeCount: 1.5 }, { jitterBufferDelay: 1e12 }]) {
+    const parsed = ViewerMessage.safeParse({ type: "stats", id: "w", ...bad });
+    assert.equal(parsed.success, false, JSON.stringify(bad));
+  }
+});
 
 const SMALL = ["--video-size", "320x240", "--fps", "15", "--bitrate", "400k"];
 /** The viewer's UDP ports: 46992–47007, one u32 match (port & 0xfff0). */
