@@ -60,6 +60,55 @@ function varyOnEncoding(headers: Headers) {
 }
 
 /**
+ * `res` compressed for a request of `method` that sent `acceptEncoding`: brotli (preferred) or
+ * gzip for HTML and JSON of at least `minBytes`; otherwise `res` itself (its `Vary` completed
+ * when it can be).
+ */
+export async function compressAnswer(
+  method: string,
+  acceptEncoding: string | undefined,
+  res: Response,
+  minBytes = 1024,
+): Promise<Response> {
+  if (method === "HEAD" || !res.body) return res;
+  if (res.status < 200 || res.status === 204 || res.status === 206 || res.status === 304) {
+    return res;
+  }
+  if (res.headers.has("content-encoding")) return res;
+  if (!COMPRESSIBLE.test(res.headers.get("content-type") ?? "")) return res;
+  if (NO_TRANSFORM.test(res.headers.get("cache-control") ?? "")) return res;
+  const length = res.headers.get("content-length");
+  if (length !== null && Number(length) < minBytes) return res;
+  const accepted = acceptedEncodings(acceptEncoding);
+  const encoding = accepted.has("br")
+    ? "br"
+    : accepted.has("gzip") || accepted.has("*")
+    ? "gzip"
+    : null;
+  // The answer depends on Accept-Encoding either way; without one, the body is not touched.
+  if (!encoding) {
+    try {
+      varyOnEncoding(res.headers);
+    } catch { /* immutable headers (a relayed answer): it stays as it is */ }
+    return res;
+  }
+  // Pages and JSON are built whole in memory before they are sent; read them back.
+  const body = new Uint8Array(await res.arrayBuffer());
+  const headers = new Headers(res.headers);
+  const answer = (bytes: Uint8Array<ArrayBuffer>) => {
+    headers.set("content-length", String(bytes.byteLength));
+    return new Response(bytes, { status: res.status, statusText: res.statusText, headers });
+  };
+  if (body.byteLength < minBytes) return answer(body);
+  varyOnEncoding(headers);
+  headers.set("content-encoding", encoding);
+  // The compressed bytes differ from the identity ones: a strong validator would lie.
+  const etag = headers.get("etag");
+  if (etag && !etag.startsWith("W/")) headers.set("etag", `W/${etag}`);
+  return answer(await encode(body, encoding));
+}
+
+/**
  * Compresses HTML and JSON answers of at least `minBytes` with brotli (preferred) or gzip.
  *
  * @example
@@ -72,40 +121,15 @@ export function compression(options: CompressionOptions = {}): MiddlewareHandler
   return async function compress(c, next) {
     await next();
     const res = c.res;
-    if (c.req.method === "HEAD" || !res.body) return;
-    if (res.status < 200 || res.status === 204 || res.status === 206 || res.status === 304) return;
-    if (res.headers.has("content-encoding")) return;
-    if (!COMPRESSIBLE.test(res.headers.get("content-type") ?? "")) return;
-    if (NO_TRANSFORM.test(res.headers.get("cache-control") ?? "")) return;
-    const length = res.headers.get("content-length");
-    if (length !== null && Number(length) < minBytes) return;
-    const accepted = acceptedEncodings(c.req.header("accept-encoding"));
-    const encoding = accepted.has("br")
-      ? "br"
-      : accepted.has("gzip") || accepted.has("*")
-      ? "gzip"
-      : null;
-    // The answer depends on Accept-Encoding either way; without one, the body is not touched.
-    if (!encoding) {
-      try {
-        varyOnEncoding(res.headers);
-      } catch { /* immutable headers (a relayed answer): it stays as it is */ }
-      return;
-    }
-    // Pages and JSON are built whole in memory before they are sent; read them back.
-    const body = new Uint8Array(await res.arrayBuffer());
-    const headers = new Headers(res.headers);
-    const answer = (bytes: Uint8Array<ArrayBuffer>) => {
-      headers.set("content-length", String(bytes.byteLength));
+    const answer = await compressAnswer(
+      c.req.method,
+      c.req.header("accept-encoding"),
+      res,
+      minBytes,
+    );
+    if (answer !== res) {
       c.res = undefined;
-      c.res = new Response(bytes, { status: res.status, statusText: res.statusText, headers });
-    };
-    if (body.byteLength < minBytes) return answer(body);
-    varyOnEncoding(headers);
-    headers.set("content-encoding", encoding);
-    // The compressed bytes differ from the identity ones: a strong validator would lie.
-    const etag = headers.get("etag");
-    if (etag && !etag.startsWith("W/")) headers.set("etag", `W/${etag}`);
-    answer(await encode(body, encoding));
+      c.res = answer;
+    }
   };
 }

@@ -2,7 +2,12 @@
 export { type ApiApp, type AppEnv, createApiApp, ProblemSchema, secured } from "./api.ts";
 export type { BodyLimits, SecuredOptions } from "./api.ts";
 export { AllowedMethods, optionsRequest, unmatchedRequest } from "./allowed_methods.ts";
-export { acceptedEncodings, compression, type CompressionOptions } from "./compression.ts";
+export {
+  acceptedEncodings,
+  compressAnswer,
+  compression,
+  type CompressionOptions,
+} from "./compression.ts";
 export { Metrics } from "./metrics.ts";
 export { observe } from "./observe.ts";
 export { clientAddress, forwardedClient } from "./client_address.ts";

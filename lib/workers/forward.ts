@@ -2,8 +2,10 @@
  * Requests an ingest worker does not answer itself (a vehicle's heartbeat or token refresh on the
  * connection of its last upload, a playlist, the signaling WebSocket: the kernel spreads
  * connections over every listener of the port, whatever they carry) go to the server's thread
- * over loopback, with the client's address, and their answers come back unchanged.
+ * over loopback, with the client's address, and their answers come back unchanged but for their
+ * compression, which the worker applies for its client (see {@linkcode forwardTo}).
  */
+import { compressAnswer } from "../http/mod.ts";
 import { FORWARDED_PEER_HEADER } from "./messages.ts";
 
 /** Headers of one hop only, never forwarded. */
@@ -33,8 +35,10 @@ export function forwardTo(origin: string, secret: string): Deno.ServeHandler<Den
     const headers = new Headers(request.headers);
     for (const name of HOP_BY_HOP) headers.delete(name);
     headers.set(FORWARDED_PEER_HEADER, peer);
-    // Sent explicitly, so fetch leaves compressed answers as they are.
-    if (!headers.has("accept-encoding")) headers.set("accept-encoding", "identity");
+    // Deno's fetch decompresses whatever it is sent yet keeps Content-Encoding, whoever asked for
+    // it: relayed, a compressed answer reached the client as plain bytes labelled brotli. So the
+    // server's thread answers uncompressed and this worker compresses for its client.
+    headers.set("accept-encoding", "identity");
     const hasBody = request.method !== "GET" && request.method !== "HEAD";
     let answer: Response;
     try {
@@ -60,11 +64,21 @@ export function forwardTo(origin: string, secret: string): Deno.ServeHandler<Den
     }
     const out = new Headers(answer.headers);
     for (const name of HOP_BY_HOP) out.delete(name);
-    return new Response(answer.body, {
+    if (out.has("content-encoding")) {
+      // Decoded already by fetch (see above): the labels of the encoded bytes no longer hold.
+      out.delete("content-encoding");
+      out.delete("content-length");
+    }
+    const relayed = new Response(answer.body, {
       status: answer.status,
       statusText: answer.statusText,
       headers: out,
     });
+    return compressAnswer(
+      request.method,
+      request.headers.get("accept-encoding") ?? undefined,
+      relayed,
+    );
   };
 }
 

@@ -148,6 +148,24 @@ Deno.test({
         cmaf.segments.length,
       );
       for (const r of recordings) assert.equal(counts.get(r), cmaf.segments.length, r);
+      // Every connection (several are a worker's) gets the list compressed as it asked, and
+      // decodable: relayed, it once came decoded but still labelled brotli.
+      for (const [i, client] of clients.entries()) {
+        for (const encoding of ["br", "gzip", "identity"]) {
+          const response = await fetch(`${server.url}${listPath}`, {
+            client,
+            headers: { authorization: `Bearer ${vehicle.ownerToken}`, "accept-encoding": encoding },
+          });
+          assert.equal(response.status, 200, `connection ${i}`);
+          assert.equal(
+            response.headers.get("content-encoding"),
+            encoding === "identity" ? null : encoding,
+            `connection ${i}, ${encoding}`,
+          );
+          const body = await response.json();
+          assert.equal(body.recordings.length, recordings.length, `connection ${i}, ${encoding}`);
+        }
+      }
 
       const records = server.logs.flatMap((line) => {
         try {
