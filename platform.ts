@@ -22,7 +22,7 @@ import { type ObjectStore, openObjectStore } from "./lib/storage/mod.ts";
 import { type ApiApp, Metrics } from "./lib/http/mod.ts";
 import { createLogger, type Logger } from "./lib/log/mod.ts";
 import { createApp } from "./routes/mod.ts";
-import { type Live, startLive } from "./lib/live/mod.ts";
+import { type Live, parseLadder, startLive } from "./lib/live/mod.ts";
 import { liveUsageSink } from "./lib/usage/mod.ts";
 
 /** A wired Motorcade server, not yet listening. */
@@ -142,6 +142,11 @@ export async function createPlatform(
   const live = config.live ? await startLive(config.live, config.dataDir, logger, identity) : null;
   const metrics = new Metrics();
   if (live) live.service.registerMetrics(metrics.registry);
+  // A fleet's own ladder applies to its cameras' streams started after it was set.
+  live?.service.applyFleetLadders(async (fleetId) => {
+    const ladder = (await catalog.fleets.get(fleetId))?.liveLadder;
+    return ladder ? parseLadder(ladder) : null;
+  });
   // Live video is counted where it is received: this process's Janus publishers.
   live?.service.countUsage(liveUsageSink(catalog, indexer.uploadBytes));
   playback.registerMetrics(metrics.registry);

@@ -437,8 +437,9 @@ export const CONFIG_VARIABLES: ReadonlyArray<{ name: string; default: string; me
   },
   {
     name: "LIVE_LADDER",
-    default: "480:600k,720:1500k,1080:3m",
-    meaning: "Transcoding ladder, three rungs height:bitrate lowest first; off forwards one layer",
+    default: "auto",
+    meaning:
+      "auto: 3 rungs from each camera's height (see Live), or 3 rungs height:bitrate lowest first; off forwards one layer",
   },
   {
     name: "LIVE_IDLE_GRACE",
@@ -564,14 +565,14 @@ export function parseConfig(source: ConfigSource): Config {
         `JANUS_RTP_PORT_RANGE must be "min-max" within 1024-65535, 100 ports or more, got "${range}"`,
       );
     } else rtp = [Number(match[1]), Number(match[2])];
-    const ladderRaw = get("LIVE_LADDER") ?? "480:600k,720:1500k,1080:3m";
+    const ladderRaw = get("LIVE_LADDER") ?? "auto";
     const ladder = /^(off|none|false|0)$/i.test(ladderRaw) ? null : ladderRaw;
     if (
-      ladder &&
+      ladder && !/^\s*auto\s*$/i.test(ladder) &&
       !/^\s*\d{2,4}:\d+(\.\d+)?[kKmM]?(\s*,\s*\d{2,4}:\d+(\.\d+)?[kKmM]?){2}\s*$/.test(ladder)
     ) {
       problems.push(
-        `LIVE_LADDER must be three rungs height:bitrate lowest first (e.g. "480:600k,720:1500k,1080:3m") or off, got "${ladder}"`,
+        `LIVE_LADDER must be auto, off or three rungs height:bitrate lowest first (e.g. "480:600k,720:1500k,1080:3m"), got "${ladder}"`,
       );
     }
     const abrRaw = (get("LIVE_ABR") ?? "adaptive").trim().toLowerCase();

@@ -1,7 +1,7 @@
 import { z } from "@hono/zod-openapi";
 import { ID_PATTERN } from "../catalog/mod.ts";
 import { ValidationError } from "../errors/mod.ts";
-import { parseRungs } from "../live/ladder.ts";
+import { parseLadder } from "../live/ladder.ts";
 import { isCommonPassword, PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from "./password_policy.ts";
 
 /** An entity id (`veh_…`); anything else never reaches a query. */
@@ -65,14 +65,14 @@ export const SegmentSecondsSchema = z.number({ error: "must be a number of secon
   .min(0.5, "must be at least 0.5 seconds")
   .max(30, "must be at most 30 seconds")
   .nullable();
-/** A live quality ladder in LIVE_LADDER syntax, three rungs lowest first; null: the server's. */
+/** A live quality ladder in LIVE_LADDER syntax (`auto` or three rungs lowest first); null: the server's. */
 export const LiveLadderSchema = z.string().max(100).superRefine((ladder, ctx) => {
   try {
-    parseRungs(ladder);
+    parseLadder(ladder);
   } catch (error) {
     ctx.addIssue({
       code: "custom",
-      message: `${(error as Error).message} (e.g. "480:600k,720:1500k,1080:3m")`,
+      message: `${(error as Error).message} (e.g. "auto" or "240:200k,540:680k,720:1040k")`,
     });
   }
 }).nullable();

@@ -16,7 +16,7 @@ import {
 } from "./janus_plugins.ts";
 import { ConflictError } from "../errors/mod.ts";
 import type { LiveContext } from "./context.ts";
-import { forwardSdp, Ladder } from "./ladder.ts";
+import { forwardSdp, Ladder, ladderRungs, type LadderSpec, type Rung } from "./ladder.ts";
 import { RtpRelay } from "./rtp_relay.ts";
 import type { ViewerSession } from "./viewer_session.ts";
 
@@ -40,6 +40,9 @@ export class CameraStream {
    */
   #prepared: Promise<{ handle: JanusHandle; publisherId: string }> | null = null;
   #ladder: Ladder | null = null;
+  /** The ladder's rungs, fixed for the stream's life once its first viewer came. */
+  #rungs: Rung[] | null = null;
+  #rungsReady: Promise<void> | null = null;
   #ladderInput: string | null = null;
   #timers = new Set<ReturnType<typeof setTimeout>>();
   #grace: ReturnType<typeof setTimeout> | null = null;
@@ -68,9 +71,53 @@ export class CameraStream {
 
   /** Picture heights of the layers when the server's ladder makes them, lowest first. */
   get layerHeights(): number[] | undefined {
+    return this.#ladderRungs()?.map((rung) => rung.height);
+  }
+
+  /**
+   * Bit rates of the layers, lowest first, for the ABR controller: the ladder's rungs (a
+   * simulcasting vehicle's layers stand in with them); undefined for one layer.
+   */
+  get layerBitrates(): number[] | undefined {
+    if (!this.context.settings.ladder || this.layers !== 3) return undefined;
+    return (this.#rungs ?? this.#resolveRungs(null)).map((rung) => rung.bitrate);
+  }
+
+  /** The rungs the ladder makes for this stream; undefined when it forwards the vehicle's layers. */
+  #ladderRungs(): Rung[] | undefined {
     const simulcast = this.context.vehicle(this.vehicleId)?.layers === 3;
     if (!this.context.settings.ladder || simulcast || this.layers !== 3) return undefined;
-    return this.context.settings.rungs.map((rung) => rung.height);
+    return this.#rungs ?? this.#resolveRungs(null);
+  }
+
+  /**
+   * Settles the ladder's rungs before the first viewer is offered: the fleet's `liveLadder` or the
+   * server's `LIVE_LADDER`, `auto` derived from the camera's height as its vehicle announced it.
+   */
+  prepareLadder(): Promise<void> {
+    if (!this.context.settings.ladder) return Promise.resolve();
+    this.#rungsReady ??= (async () => {
+      let spec: LadderSpec | null = null;
+      try {
+        spec = await this.context.fleetLadder?.(this.fleetId) ?? null;
+      } catch (error) {
+        this.context.logger.warn("cannot read the fleet's ladder; using the server's", {
+          stream: this.key,
+          error: (error as Error).message,
+        });
+      }
+      this.#rungs = this.#resolveRungs(spec);
+      this.context.logger.info("ladder", {
+        stream: this.key,
+        rungs: this.#rungs.map((r) => `${r.height}:${r.bitrate}`).join(","),
+      });
+    })();
+    return this.#rungsReady;
+  }
+
+  #resolveRungs(spec: LadderSpec | null): Rung[] {
+    const height = this.context.vehicle(this.vehicleId)?.cameraHeights?.[this.camera];
+    return ladderRungs(spec ?? this.context.settings.rungs, height);
   }
 
   /** The Janus room the vehicle publishes in (also its mountpoint prefix). */
@@ -287,7 +334,7 @@ export class CameraStream {
         this.#ladder = Ladder.start(
           ["-protocol_whitelist", "file,udp,rtp", "-i", this.#ladderInput],
           {
-            rungs: settings.rungs,
+            rungs: this.#rungs ?? this.#resolveRungs(null),
             ports: relay.ports,
             fps: settings.fps,
             ffmpeg: settings.ffmpeg,

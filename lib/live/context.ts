@@ -3,7 +3,7 @@ import type { JanusAdmin, JanusSession } from "../janus/mod.ts";
 import type { AbrKind } from "./abr.ts";
 import type { Logger } from "../log/mod.ts";
 import type { IceSettings } from "./ice_servers.ts";
-import type { Rung } from "./ladder.ts";
+import type { LadderSpec } from "./ladder.ts";
 import type { LiveAccessSettings } from "./live_access.ts";
 import type { LiveUsageMeter } from "./live_usage.ts";
 
@@ -16,7 +16,8 @@ export interface LiveSettings {
   adminSecret: string;
   /** Transcode into three layers (true) or forward the vehicle's stream as one layer. */
   ladder: boolean;
-  rungs: Rung[];
+  /** The server's ladder (`LIVE_LADDER`): rungs derived from each source, or three given ones. */
+  rungs: LadderSpec;
   /** Frame rate of the ladder's layers. */
   fps: number;
   ffmpeg: string;
@@ -48,6 +49,8 @@ export interface VehicleLink extends Peer {
   fleetId: string;
   /** 3 when the vehicle publishes three sizes itself (simulcast), else 1. */
   layers: 1 | 3;
+  /** Picture heights of its cameras by name, as the vehicle announced them (older agents: none). */
+  cameraHeights?: Record<string, number>;
 }
 
 /** The Janus side the parts use; null members while Janus is unreachable. */
@@ -63,6 +66,8 @@ export interface LiveContext {
   settings: LiveSettings;
   janus: JanusAccess;
   logger: Logger;
+  /** A fleet's own ladder (its `liveLadder` setting), null for the server's. */
+  fleetLadder?: (fleetId: string) => Promise<LadderSpec | null>;
   /** Counts the bytes live publishers send, when data usage is kept. */
   usage?: LiveUsageMeter;
   vehicle(vehicleId: string): VehicleLink | undefined;

@@ -14,12 +14,81 @@ export interface Rung {
   bitrate: number;
 }
 
-/** The seed's 1080p/720p/480p, as substreams 2, 1 and 0. */
+/** The seed's 1080p/720p/480p, as substreams 2, 1 and 0 (`LIVE_LADDER=480:600k,720:1500k,1080:3m`). */
 export const DEFAULT_RUNGS: Rung[] = [
   { height: 480, bitrate: 600_000 },
   { height: 720, bitrate: 1_500_000 },
   { height: 1080, bitrate: 3_000_000 },
 ];
+
+/** What a ladder setting says: rungs derived from each source (`auto`), or three given rungs. */
+export type LadderSpec = "auto" | Rung[];
+
+/** Height of the cellular floor: links around 300 kbit/s get this rung. */
+export const FLOOR_HEIGHT = 240;
+/** Bit rate of the floor; the other rungs scale from it (see {@linkcode rungBitrate}). */
+export const FLOOR_BITRATE = 200_000;
+/** Tallest rung a derived ladder makes (a taller source is scaled down to it). */
+export const TOP_HEIGHT_CAP = 1080;
+/** Source height assumed when the vehicle does not say (older agents, WHIP encoders). */
+export const DEFAULT_SOURCE_HEIGHT = 720;
+/** The middle rung is made to fit a 1 Mbit/s link with 30 % to spare. */
+const MIDDLE_MAX_BITRATE = 700_000;
+/** Heights the middle rung is picked from. */
+const MIDDLE_HEIGHTS = [288, 360, 480, 540];
+
+/**
+ * The bit rate of a rung `height` lines tall: bits per pixel falling with size, rate ∝ pixels^0.75
+ * (so ∝ height^1.5 at one aspect ratio), 200 kbit/s at 240p, rounded to 10 kbit/s (1 under 100).
+ *
+ * @example rungBitrate(720) // 1_040_000
+ */
+export function rungBitrate(height: number): number {
+  const rate = FLOOR_BITRATE * (height / FLOOR_HEIGHT) ** 1.5;
+  const step = rate >= 100_000 ? 10_000 : 1_000;
+  return Math.max(1_000, Math.round(rate / step) * step);
+}
+
+/**
+ * Three rungs for a source `sourceHeight` lines tall, lowest first, no two of the same height: the
+ * top at the source's height (even, at most 1080), the floor at 240p, the middle the tallest of
+ * 288/360/480/540 at most 80 % of the top whose rate fits a 1 Mbit/s link with 30 % to spare. A source under
+ * 360 lines gets half its height, the geometric mean and itself.
+ *
+ * @example deriveRungs(720) // 240p 200k, 540p 680k, 720p 1.04m
+ */
+export function deriveRungs(sourceHeight: number): Rung[] {
+  if (!Number.isFinite(sourceHeight) || sourceHeight < 16) {
+    throw new RangeError(`Cannot derive a ladder from source height ${sourceHeight}: under 16`);
+  }
+  const even = (n: number) => Math.max(2, Math.floor(n / 2) * 2);
+  const top = even(Math.min(sourceHeight, TOP_HEIGHT_CAP));
+  let heights: number[];
+  if (top < 360) {
+    const floor = even(top / 2);
+    heights = [floor, even(Math.sqrt(floor * top)), top];
+  } else {
+    const middle = MIDDLE_HEIGHTS.filter((h) =>
+      h > FLOOR_HEIGHT && h <= top * 0.8 && rungBitrate(h) <= MIDDLE_MAX_BITRATE
+    ).at(-1) ?? even(Math.sqrt(FLOOR_HEIGHT * top));
+    heights = [FLOOR_HEIGHT, middle, top];
+  }
+  return heights.map((height) => ({ height, bitrate: rungBitrate(height) }));
+}
+
+/** Parses a ladder setting: `auto`, or three rungs in {@linkcode parseRungs}'s syntax. */
+export function parseLadder(text: string): LadderSpec {
+  return /^\s*auto\s*$/i.test(text) ? "auto" : parseRungs(text);
+}
+
+/** The rungs of a stream: `spec`'s own, or derived from `sourceHeight` (720 when unknown). */
+export function ladderRungs(spec: LadderSpec, sourceHeight?: number): Rung[] {
+  if (spec !== "auto") return spec;
+  const height = sourceHeight !== undefined && sourceHeight >= 16
+    ? sourceHeight
+    : DEFAULT_SOURCE_HEIGHT;
+  return deriveRungs(height);
+}
 
 /** Parses `LIVE_LADDER`, e.g. `480:600k,720:1500k,1080:3m` (three rungs, lowest first). */
 export function parseRungs(text: string): Rung[] {

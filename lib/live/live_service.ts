@@ -15,6 +15,7 @@ import type { JanusAccess, LiveContext, LiveSettings, Peer, VehicleLink } from "
 import type { Quality } from "./protocol.ts";
 import { ViewerSession } from "./viewer_session.ts";
 import { viewerH264 } from "./whep_sdp.ts";
+import type { LadderSpec } from "./ladder.ts";
 import { LiveUsageMeter, type LiveUsageSink } from "./live_usage.ts";
 
 const RECONNECT_BASE_MS = 250;
@@ -78,6 +79,14 @@ export class LiveService {
     });
     this.#context.usage = meter;
     meter.start();
+  }
+
+  /**
+   * Makes each fleet's own ladder (its `liveLadder` setting, read by `lookup` when a camera's
+   * stream starts) win over the server's `LIVE_LADDER`; null from `lookup` keeps the server's.
+   */
+  applyFleetLadders(lookup: (fleetId: string) => Promise<LadderSpec | null>): void {
+    this.#context.fleetLadder = lookup;
   }
 
   /** True while the server holds a Janus session. */
@@ -209,6 +218,7 @@ export class LiveService {
   ): Promise<ViewerSession> {
     if (!this.janus.session) throw new UnavailableError("Janus is not reachable");
     const stream = this.#stream(target);
+    await stream.prepareLadder();
     const session = new ViewerSession(
       viewer.id,
       viewer.subject,
@@ -217,6 +227,7 @@ export class LiveService {
       this.#context,
       stream.layers,
       stream.layerHeights,
+      stream.layerBitrates,
     );
     stream.addViewer(session);
     try {
@@ -236,6 +247,7 @@ export class LiveService {
     const codec = viewerH264(viewer.offer);
     if (!this.janus.session) throw new UnavailableError("Janus is not reachable");
     const stream = this.#stream(target);
+    await stream.prepareLadder();
     const session = new ViewerSession(
       viewer.id,
       viewer.subject,
@@ -243,6 +255,8 @@ export class LiveService {
       viewer.quality,
       this.#context,
       stream.layers,
+      stream.layerHeights,
+      stream.layerBitrates,
     );
     stream.addViewer(session);
     try {

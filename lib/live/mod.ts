@@ -15,7 +15,16 @@ export { SignalingConnection, type SignalingDeps, type SignalingTransport } from
 export { type IceServer, iceServersFor, type IceSettings } from "./ice_servers.ts";
 export { AbrController, type AbrTuning, DEFAULT_ABR_TUNING, type LinkSample } from "./abr.ts";
 export { bridgeWhep, sdpFragCandidates, viewerH264 } from "./whep_sdp.ts";
-export { DEFAULT_RUNGS, parseRungs, type Rung } from "./ladder.ts";
+export {
+  DEFAULT_RUNGS,
+  deriveRungs,
+  ladderRungs,
+  type LadderSpec,
+  parseLadder,
+  parseRungs,
+  type Rung,
+  rungBitrate,
+} from "./ladder.ts";
 export { MAX_MESSAGE_BYTES, type Quality } from "./protocol.ts";
 export type { ViewerSession } from "./viewer_session.ts";
 export type { LiveSettings } from "./context.ts";

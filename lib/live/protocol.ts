@@ -29,6 +29,12 @@ export const AuthMessage = z.object({
   token: z.string().min(1).max(8192),
   /** Vehicles only: 3 when they publish three sizes themselves (vehicle-side simulcast). */
   layers: z.union([z.literal(1), z.literal(3)]).optional(),
+  /** Vehicles only: each camera's picture size, from which the server derives its ladder. */
+  cameras: z.array(z.object({
+    name: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,31}$/, "must be a camera name"),
+    width: z.number().int().min(16).max(8192),
+    height: z.number().int().min(16).max(8192),
+  })).max(64).optional(),
 });
 
 /** What a viewer sends. */

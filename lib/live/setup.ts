@@ -3,7 +3,7 @@ import type { Identity } from "../auth/mod.ts";
 import type { LiveConfig } from "../config/mod.ts";
 import { JanusSupervisor } from "../janus/mod.ts";
 import type { Logger } from "../log/mod.ts";
-import { parseRungs } from "./ladder.ts";
+import { parseLadder } from "./ladder.ts";
 import { LiveService } from "./live_service.ts";
 
 /** The live service and, when the platform runs Janus itself, its supervisor. */
@@ -70,7 +70,7 @@ export async function startLive(
       apiSecret: apiSecret!,
       adminSecret: adminSecret!,
       ladder: config.ladder !== null,
-      rungs: config.ladder ? parseRungs(config.ladder) : [{ height: 0, bitrate: 0 }],
+      rungs: config.ladder ? parseLadder(config.ladder) : "auto",
       fps: 25,
       ffmpeg: "ffmpeg",
       idleGraceMs: config.idleGraceMs,

@@ -223,6 +223,9 @@ export class SignalingConnection {
         vehicleId: principal.vehicleId,
         fleetId: principal.fleetId,
         layers: parsed.data.layers ?? 1,
+        cameraHeights: Object.fromEntries(
+          (parsed.data.cameras ?? []).map((camera) => [camera.name, camera.height]),
+        ),
         send: (message) => this.#send(message),
       };
       this.#link = link;

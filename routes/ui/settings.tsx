@@ -238,8 +238,9 @@ function settingsView(
             <p class="muted" id="video-later">
               The segment length reaches the fleet's vehicles with their instructions (within
               seconds when they are online): each camera then starts a new recording cut to it. The
-              live ladder is stored; the live transcoder still uses the server's LIVE_LADDER until
-              per-fleet ladders come with the live ABR work. Empty restores the default.
+              live ladder applies to live streams started after it is saved: auto derives three
+              rungs from each camera's height (240p floor, a middle rung, the camera's own height),
+              or give three height:bitrate rungs. Empty restores the server's LIVE_LADDER.
             </p>
             <form method="post" action={action}>
               {hidden("video")}
@@ -264,11 +265,13 @@ function settingsView(
                 />
               </div>
               <div class="field">
-                <label for="live-ladder">Live quality ladder (height:bitrate, lowest first)</label>
+                <label for="live-ladder">
+                  Live quality ladder (auto, or three height:bitrate rungs lowest first)
+                </label>
                 <input
                   id="live-ladder"
                   name="liveLadder"
-                  placeholder="480:600k,720:1500k,1080:3m"
+                  placeholder="auto"
                   value={values.liveLadder ?? fleet.liveLadder ?? ""}
                   {...fieldState(problem, "video", "liveLadder", "live-ladder")}
                 />

@@ -104,7 +104,7 @@ Deno.test("a config file may set every variable the server reads", async () => {
 Deno.test("live configuration: defaults, and every bad value named", () => {
   const live = parseConfig({}).live!;
   assert.equal(live.janusUrl, undefined);
-  assert.equal(live.ladder, "480:600k,720:1500k,1080:3m");
+  assert.equal(live.ladder, "auto");
   assert.deepEqual(live.janusRtpPortRange, [20_000, 40_000]);
   assert.equal(parseConfig({ LIVE: "off" }).live, null);
   assert.equal(parseConfig({ LIVE_LADDER: "off" }).live!.ladder, null);
@@ -130,7 +130,7 @@ Deno.test("live configuration: defaults, and every bad value named", () => {
   assert.match(text, /JANUS_URL must be a ws:\/\/ or wss:\/\/ URL, got "http:\/\/janus:8188"/);
   assert.match(text, /JANUS_URL needs JANUS_ADMIN_URL, JANUS_API_SECRET and JANUS_ADMIN_SECRET/);
   assert.match(text, /JANUS_RTP_PORT_RANGE must be "min-max".*"40000-20000"/);
-  assert.match(text, /LIVE_LADDER must be three rungs.*"720p,1080p"/);
+  assert.match(text, /LIVE_LADDER must be auto, off or three rungs.*"720p,1080p"/);
   assert.match(text, /TURN_URLS has an invalid URL "http:\/\/not-turn"/);
   assert.match(text, /TURN_URLS needs TURN_SECRET/);
   assert.match(text, /STUN_URLS has an invalid URL "bad"/);

@@ -90,7 +90,13 @@ export class LiveLink {
       socket.onopen = () => resolve();
       socket.onerror = () => reject(new Error(`Cannot connect to "${url}"`));
     });
-    socket.send(JSON.stringify({ type: "auth", token, layers: this.options.layers ?? 1 }));
+    // The cameras' sizes let the server derive each one's transcoding ladder (`LIVE_LADDER=auto`).
+    const cameras = this.options.cameras.map(({ name, video }) => ({
+      name,
+      width: video.width,
+      height: video.height,
+    }));
+    socket.send(JSON.stringify({ type: "auth", token, layers: this.options.layers ?? 1, cameras }));
     const ping = setInterval(() => this.#send({ type: "ping" }), PING_MS);
     try {
       await new Promise<void>((resolve) => {

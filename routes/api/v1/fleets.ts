@@ -30,8 +30,8 @@ const FleetChanges = z.object({
   }),
   liveLadder: LiveLadderSchema.optional().openapi({
     description:
-      "Live quality ladder, LIVE_LADDER syntax (three rungs height:bitrate, lowest first); stored, applied per fleet by issue 12's policy delivery; null: the server's LIVE_LADDER",
-    example: "480:600k,720:1500k,1080:3m",
+      "Live quality ladder, LIVE_LADDER syntax: auto (three rungs derived from each camera's height) or three rungs height:bitrate, lowest first; applies to the fleet's live streams started after it is set; null: the server's LIVE_LADDER",
+    example: "auto",
   }),
 }).strict();
 const RetentionQuery = z.object({
