@@ -119,14 +119,11 @@ export async function compressAnswer(
 export function compression(options: CompressionOptions = {}): MiddlewareHandler {
   const minBytes = options.minBytes ?? 1024;
   return async function compress(c, next) {
+    // Read before the handler runs: once a WebSocket upgrade is answered the request is closed.
+    const acceptEncoding = c.req.header("accept-encoding");
     await next();
     const res = c.res;
-    const answer = await compressAnswer(
-      c.req.method,
-      c.req.header("accept-encoding"),
-      res,
-      minBytes,
-    );
+    const answer = await compressAnswer(c.req.method, acceptEncoding, res, minBytes);
     if (answer !== res) {
       c.res = undefined;
       c.res = answer;
