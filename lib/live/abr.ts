@@ -36,6 +36,10 @@ export interface Abr {
   readonly layer: number;
   /** Takes one sample; returns the new layer and why, or null to stay. */
   observe(sample: LinkSample): AbrDecision;
+  /** Whether a probe of the layer above is under way. */
+  readonly probing?: boolean;
+  /** Checks a short sample taken between two samples; returns a step down, or null. */
+  check?(sample: LinkSample): AbrDecision;
 }
 
 /** Which controller a server runs (`LIVE_ABR`). */
@@ -186,6 +190,8 @@ export function lossBetween(
 export interface AdaptiveTuning {
   /** Loss, or NACKs per packet, from which a sample shows congestion. */
   lossLimit: number;
+  /** Loss or NACKs from which a short check between samples steps down at once. */
+  severeLoss: number;
   /** Queueing delay (RTT above its baseline) from which a sample shows congestion, in ms. */
   queueMs: number;
   /** Jitter above its baseline from which a sample shows congestion, in ms. */
@@ -202,6 +208,12 @@ export interface AdaptiveTuning {
   upAfter: number;
   /** Clean samples a probe of the next layer lasts before it is kept. */
   probeSamples: number;
+  /** Queueing delay up to which a sample is quiet (a rung that failed is probed only then), ms. */
+  quietMs: number;
+  /** Jitter above its baseline up to which a sample is quiet, in ms. */
+  quietJitterMs: number;
+  /** Samples a failed probe is remembered for. */
+  failMemory: number;
   /** Samples to wait after a step down before probing; doubles on each failed probe. */
   holdOff: number;
   /** Longest hold-off (a recovered link is back at the top within about this + 2 probes). */
@@ -211,6 +223,7 @@ export interface AdaptiveTuning {
 /** Defaults of {@linkcode AdaptiveAbr}. */
 export const DEFAULT_ADAPTIVE_TUNING: AdaptiveTuning = {
   lossLimit: 0.03,
+  severeLoss: 0.15,
   queueMs: 60,
   jitterRiseMs: 20,
   bufferRiseMs: 150,
@@ -219,6 +232,9 @@ export const DEFAULT_ADAPTIVE_TUNING: AdaptiveTuning = {
   upMargin: 1.25,
   upAfter: 3,
   probeSamples: 2,
+  quietMs: 15,
+  quietJitterMs: 8,
+  failMemory: 30,
   holdOff: 3,
   maxHoldOff: 5,
 };
@@ -245,7 +261,10 @@ export class AdaptiveAbr implements Abr {
   #sinceDown = Infinity;
   #holdOff: number;
   #settle = 0;
-  #rttAtDown = 0;
+  #draining = false;
+  #drainFrom = 0;
+  #quiet = 0;
+  #failed = new Map<number, number>();
   #lastRtt = 0;
   #probe: { from: number; clean: number } | null = null;
 
@@ -293,35 +312,27 @@ export class AdaptiveAbr implements Abr {
     }
     // The queue's growth over the last sample, in seconds per second (Janus's RTT changes every
     // 1-2 s, so this may count two seconds' growth as one: a lower capacity, a safer step down).
-    const growth = rtt > 0 && this.#lastRtt > 0 ? Math.max(0, (rtt - this.#lastRtt) / 1000) : 0;
+    const previousRtt = this.#lastRtt;
+    const growth = rtt > 0 && previousRtt > 0 ? Math.max(0, (rtt - previousRtt) / 1000) : 0;
     if (rtt > 0) this.#lastRtt = rtt;
-
     const queue = rtt > 0 && rttBase !== undefined ? rtt - rttBase : 0;
-    const signals: string[] = [];
-    let strong = false;
-    const settling = this.#settle > 0;
-    if (settling) this.#settle -= 1;
-    if (!settling) {
-      if (sample.loss >= t.lossLimit) signals.push(`${pct(sample.loss)} loss`);
-      if ((sample.nackRate ?? 0) >= t.lossLimit) signals.push(`${pct(sample.nackRate!)} NACKed`);
-      if (queue >= t.queueMs) signals.push(`queue ${Math.round(queue)} ms`);
-      if (sample.jitterMs - (jitterBase ?? sample.jitterMs) >= t.jitterRiseMs) {
-        signals.push(`jitter ${Math.round(sample.jitterMs)} ms`);
-      }
-      const buffer = sample.jitterBufferMs;
-      if (buffer !== undefined && buffer - (bufferBase ?? buffer) >= t.bufferRiseMs) {
-        signals.push(`viewer buffer ${Math.round(buffer)} ms`);
-      }
-      strong = sample.loss >= 2 * t.lossLimit || queue >= 2 * t.queueMs || signals.length >= 2;
-    } else if (rtt > this.#rttAtDown + t.queueMs) {
-      // Still growing after a step down: the layer taken is still too much.
-      signals.push(`queue still growing (${Math.round(queue)} ms)`);
-      strong = true;
-    }
-    if ((sample.freezeSeconds ?? 0) >= 0.2) {
-      signals.push(`viewer froze ${sample.freezeSeconds!.toFixed(1)} s`);
-      strong = true;
-    }
+    if (this.#draining && queue < t.queueMs / 2) this.#draining = false;
+    // The first RTT read after a step down still shows the queue the old layer built; growth is
+    // measured from it.
+    if (this.#draining && this.#drainFrom === 0 && rtt > 0) this.#drainFrom = rtt;
+    const fresh = this.#settle > 0;
+    if (fresh) this.#settle -= 1;
+    const quiet = queue <= t.quietMs &&
+      sample.jitterMs - (jitterBase ?? sample.jitterMs) <= t.quietJitterMs;
+    this.#quiet = quiet ? this.#quiet + 1 : 0;
+    const { signals, strong } = this.#signals(sample, {
+      queue,
+      rtt,
+      previousRtt,
+      jitterBase,
+      bufferBase,
+      fresh,
+    });
 
     if (signals.length > 0) {
       this.#good = 0;
@@ -337,13 +348,95 @@ export class AdaptiveAbr implements Abr {
       if (this.#probe.clean < t.probeSamples) return null;
       this.#probe = null;
       this.#holdOff = t.holdOff;
-      if (this.#layer >= top) return null;
+      // Straight on to the next rung only if the link stayed quiet under the one just taken.
+      if (this.#layer >= top || this.#quiet < t.probeSamples) return null;
       return this.#up(sample, "probe held");
     }
-    if (this.#layer >= top || this.#good < t.upAfter || this.#sinceDown < this.#holdOff) {
+    if (
+      this.#layer >= top || this.#good < t.upAfter || this.#sinceDown < this.#holdOff ||
+      this.#draining // the queue the last layer built is not gone yet
+    ) {
+      return null;
+    }
+    // A rung whose probe failed lately is probed again only once the link is quiet (no queue,
+    // jitter at its baseline): on a link just under it, each probe would cost a stall.
+    const failedAt = this.#failed.get(this.#layer + 1);
+    if (failedAt !== undefined && this.#n - failedAt < t.failMemory && this.#quiet < t.upAfter) {
       return null;
     }
     return this.#up(sample, null);
+  }
+
+  /**
+   * Checks a short sample taken between two of {@linkcode AdaptiveAbr.observe}'s (every few
+   * hundred ms, over that window): within a probe it retreats at the first sign of loss, NACKs, a
+   * queue or a freeze; otherwise it steps down only on severe loss or NACKs or a long queue (a link
+   * that just collapsed), so the picture stalls for less than a whole sample. Takes no sample.
+   */
+  check(sample: LinkSample): AbrDecision {
+    const t = this.tuning;
+    const rtt = sample.rttMs ?? 0;
+    const previousRtt = this.#lastRtt;
+    if (rtt > 0) this.#lastRtt = rtt;
+    if (this.#layer === 0 || this.#settle > 0) return null;
+    const rttBase = this.#rtts.length ? Math.min(...this.#rtts) : undefined;
+    const queue = rtt > 0 && rttBase !== undefined ? rtt - rttBase : 0;
+    const { signals } = this.#signals(sample, {
+      queue,
+      rtt,
+      previousRtt,
+      jitterBase: undefined,
+      bufferBase: undefined,
+      fresh: false,
+    });
+    if (!signals.length) return null;
+    const severe = Math.max(sample.loss, sample.nackRate ?? 0) >= t.severeLoss ||
+      (!this.#draining && queue >= 3 * t.queueMs);
+    if (!this.#probe && !severe) return null;
+    return this.#down(sample, 0, rtt, signals.join(", "));
+  }
+
+  #signals(sample: LinkSample, at: {
+    queue: number;
+    rtt: number;
+    previousRtt: number;
+    jitterBase: number | undefined;
+    bufferBase: number | undefined;
+    fresh: boolean;
+  }): { signals: string[]; strong: boolean } {
+    const t = this.tuning;
+    const signals: string[] = [];
+    let strong = false;
+    // Right after a step down, loss and NACKs still count the old layer's second, and the queue
+    // it built drains: that is no reason to go lower, unless the queue keeps growing.
+    if (!at.fresh) {
+      if (sample.loss >= t.lossLimit) signals.push(`${pct(sample.loss)} loss`);
+      if ((sample.nackRate ?? 0) >= t.lossLimit) signals.push(`${pct(sample.nackRate!)} NACKed`);
+      strong = sample.loss >= 2 * t.lossLimit;
+    }
+    if (at.queue >= t.queueMs) {
+      if (!this.#draining) {
+        signals.push(`queue ${Math.round(at.queue)} ms`);
+        if (at.queue >= 2 * t.queueMs) strong = true;
+      } else if (this.#drainFrom > 0 && at.rtt > this.#drainFrom + t.queueMs / 2) {
+        signals.push(`queue still growing (${Math.round(at.queue)} ms)`);
+        strong = true;
+      }
+    }
+    if (!at.fresh && !this.#draining) {
+      if (sample.jitterMs - (at.jitterBase ?? sample.jitterMs) >= t.jitterRiseMs) {
+        signals.push(`jitter ${Math.round(sample.jitterMs)} ms`);
+      }
+      const buffer = sample.jitterBufferMs;
+      if (buffer !== undefined && buffer - (at.bufferBase ?? buffer) >= t.bufferRiseMs) {
+        signals.push(`viewer buffer ${Math.round(buffer)} ms`);
+      }
+    }
+    if (!at.fresh && (sample.freezeSeconds ?? 0) >= 0.2) {
+      signals.push(`viewer froze ${sample.freezeSeconds!.toFixed(1)} s`);
+      strong = true;
+    }
+    return { signals, strong: strong || signals.length >= 2 };
   }
 
   #down(sample: LinkSample, growth: number, rtt: number, why: string): AbrDecision {
@@ -351,8 +444,10 @@ export class AdaptiveAbr implements Abr {
     const from = this.#layer;
     // What gets through: what the viewer says arrived, else what was sent less what was lost,
     // shrunk by the queue's growth (a queue growing 0.5 s a second passes 1/1.5 of what enters).
+    // NACKs show loss at once, receiver reports up to a second later: count the larger.
+    const lost = Math.max(sample.loss, sample.nackRate ?? 0);
     const sent = sample.receivedBitrate ??
-      (sample.sentBitrate !== undefined ? sample.sentBitrate * (1 - sample.loss) : undefined);
+      (sample.sentBitrate !== undefined ? sample.sentBitrate * (1 - lost) : undefined);
     const capacity = sent !== undefined && sent > 0 ? sent / (1 + growth) : undefined;
     let layer = from - 1;
     if (capacity !== undefined) {
@@ -360,8 +455,10 @@ export class AdaptiveAbr implements Abr {
     }
     const probe = this.#probe;
     if (probe) {
-      // A failed probe: back to where it came from (or lower), and wait longer before the next.
-      layer = Math.min(layer, probe.from);
+      // A failed probe: back to where it came from, which carried (what gets through is not
+      // known yet: Janus's figures still count the second before), and wait longer next time.
+      layer = probe.from;
+      this.#failed.set(from, this.#n);
       this.#holdOff = Math.min(this.#holdOff * 2, t.maxHoldOff);
       this.#probe = null;
     }
@@ -370,8 +467,9 @@ export class AdaptiveAbr implements Abr {
     this.#bad = 0;
     this.#good = 0;
     this.#sinceDown = 0;
-    this.#settle = 2;
-    this.#rttAtDown = rtt;
+    this.#settle = 1;
+    this.#draining = true;
+    this.#drainFrom = 0;
     const estimate = capacity !== undefined ? `, ~${kbps(capacity)} gets through` : "";
     const verb = probe ? "probe failed" : "down";
     return { layer, reason: `${verb}: ${why}${estimate}` };

@@ -15,6 +15,10 @@ function layerOf(quality: Quality, layers: number): number {
   return Math.min(wanted, layers - 1);
 }
 
+/** How often the link is checked between ticks, and how many times (until the next tick). */
+const CHECK_MS = 250;
+const CHECKS = 3;
+
 /** Cumulative counters a viewer reports in its `stats` message (all optional). */
 export interface ViewerStats {
   framesDecoded?: number;
@@ -56,11 +60,11 @@ export class ViewerSession {
     readonly layers: number,
     /** Heights of the layers, when known (the ladder's rungs), for the viewer's display. */
     readonly layerHeights?: number[],
-    /** Bit rates of the layers, lowest first (the ladder's rungs); unknown for one layer. */
-    readonly layerBitrates?: number[],
   ) {
     this.quality = quality;
-    const bitrates = layerBitrates ?? [Number.POSITIVE_INFINITY];
+    const bitrates = context.settings.ladder
+      ? context.settings.rungs.map((r) => r.bitrate)
+      : [Number.POSITIVE_INFINITY];
     this.abr = createAbr(
       context.settings.abr ?? "adaptive",
       bitrates.slice(0, layers),
@@ -219,6 +223,39 @@ export class ViewerSession {
     this.#reported = {};
     const decision = this.abr.observe(sample);
     if (decision) await this.#switch(decision.layer, decision.reason);
+    this.#watch(handle, now);
+  }
+
+  /**
+   * Between ticks, reads Janus's figures every {@linkcode CHECK_MS} for the controller's short
+   * checks: a probe the link cannot carry ends at its first NACKs, and a link that collapses is
+   * left at once, rather than a second later (NACKs reach Janus within a round trip; loss and RTT
+   * come with each receiver report).
+   */
+  #watch(handle: JanusHandle, from: { lost: number; sent: number; nacks: number }): void {
+    const session = this.context.janus.session;
+    const abr = this.abr;
+    if (!session || !abr.check) return;
+    let last = from;
+    const check = async (left: number) => {
+      if (left <= 0 || this.#closed || handle !== this.handle || this.quality !== "auto") return;
+      const stats = await this.context.janus.admin.outboundVideo(session.id, handle.id)
+        .catch(() => null);
+      if (!stats || handle !== this.handle || this.#closed) return;
+      const now = { lost: stats.lostByRemote, sent: stats.packetsSent, nacks: stats.nacksReceived };
+      const packets = now.sent - last.sent;
+      const decision = abr.check!({
+        loss: lossBetween(last, now),
+        jitterMs: stats.jitterRemoteMs,
+        nackRate: packets > 0 ? Math.min(1, Math.max(0, now.nacks - last.nacks) / packets) : 0,
+        rttMs: stats.rttMs,
+        sentBitrate: stats.bytesLastSecond * 8,
+      });
+      last = now;
+      if (decision) await this.#switch(decision.layer, decision.reason);
+      else setTimeout(() => check(left - 1), CHECK_MS);
+    };
+    setTimeout(() => check(CHECKS), CHECK_MS);
   }
 
   async #switch(layer: number, reason: string): Promise<void> {

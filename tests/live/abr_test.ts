@@ -90,10 +90,12 @@ Deno.test("adaptive ABR does not step down twice on a draining queue", () => {
   assert.equal(abr.observe({ ...CLEAN, rttMs: 300, loss: 0.05, sentBitrate: 700_000 }), null);
   assert.equal(abr.observe({ ...CLEAN, rttMs: 120, sentBitrate: 700_000 }), null);
   assert.equal(abr.layer, 1);
-  // But a queue still growing past the one at the step down is a reason to go lower.
+  // But a queue still growing after the step down (from the first reading after it, which may
+  // still show the old layer's queue) is a reason to go lower.
   const still = warmed();
   assert.equal(still.observe({ ...CLEAN, rttMs: 300, loss: 0.1 })?.layer, 1);
-  const lower = still.observe({ ...CLEAN, rttMs: 500, sentBitrate: 700_000 });
+  assert.equal(still.observe({ ...CLEAN, rttMs: 500, sentBitrate: 700_000 }), null);
+  const lower = still.observe({ ...CLEAN, rttMs: 700, sentBitrate: 700_000 });
   assert.equal(lower?.layer, 0);
   assert.match(lower!.reason, /queue still growing/);
 });
@@ -142,6 +144,36 @@ Deno.test("adaptive ABR retreats from a probe at the first sign of a queue and w
   // A freeze the viewer reports ends a probe too.
   const frozen = abr.observe({ ...CLEAN, freezeSeconds: 0.3 });
   assert.match(frozen!.reason, /^probe failed: viewer froze 0\.3 s/);
+});
+
+Deno.test("adaptive ABR's short checks end a probe at its first NACKs and leave a collapsed link", () => {
+  const abr = warmed(1, 2);
+  assert.equal(abr.observe({ ...CLEAN, sentBitrate: 700_000 })?.layer, 2); // probe
+  // 250 ms later: clean, then one NACK in 30 packets (3.3%): back at once.
+  assert.equal(abr.check({ ...CLEAN }), null);
+  const back = abr.check({ ...CLEAN, nackRate: 1 / 30 });
+  assert.equal(back?.layer, 1);
+  assert.match(back!.reason, /^probe failed: 3\.3% NACKed/);
+  // Outside a probe a small NACK rate waits for the whole sample, a collapse does not.
+  const steady = warmed();
+  assert.equal(steady.check({ ...CLEAN, nackRate: 0.05 }), null);
+  const collapsed = steady.check({ ...CLEAN, nackRate: 0.6, sentBitrate: 1_500_000 });
+  assert.equal(collapsed?.layer, 0); // ~600k gets through: 700k does not fit
+  assert.equal(steady.check({ ...CLEAN, nackRate: 0.6 }), null); // not twice before a sample
+});
+
+Deno.test("adaptive ABR probes a rung that failed again only once the link is quiet", () => {
+  const abr = warmed(1, 2);
+  assert.equal(abr.observe({ ...CLEAN, sentBitrate: 700_000 })?.layer, 2);
+  assert.equal(abr.observe({ ...CLEAN, loss: 0.1 })?.layer, 1); // failed
+  // A link just under the rung: no loss, but keyframes queue 20-40 ms: no probe however long.
+  for (let i = 0; i < 20; i++) {
+    assert.equal(abr.observe({ ...CLEAN, rttMs: i % 2 ? 22 : 42, sentBitrate: 700_000 }), null);
+  }
+  // Quiet again (the link recovered): a probe after 3 quiet samples.
+  assert.equal(abr.observe({ ...CLEAN, sentBitrate: 700_000 }), null);
+  assert.equal(abr.observe({ ...CLEAN, sentBitrate: 700_000 }), null);
+  assert.equal(abr.observe({ ...CLEAN, sentBitrate: 700_000 })?.layer, 2);
 });
 
 Deno.test("adaptive ABR steps down on the viewer's freezes and its jitter buffer growing", () => {
