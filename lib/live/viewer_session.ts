@@ -60,11 +60,11 @@ export class ViewerSession {
     readonly layers: number,
     /** Heights of the layers, when known (the ladder's rungs), for the viewer's display. */
     readonly layerHeights?: number[],
+    /** Bit rates of the layers, lowest first (the ladder's rungs); unknown for one layer. */
+    readonly layerBitrates?: number[],
   ) {
     this.quality = quality;
-    const bitrates = context.settings.ladder
-      ? context.settings.rungs.map((r) => r.bitrate)
-      : [Number.POSITIVE_INFINITY];
+    const bitrates = layerBitrates ?? [Number.POSITIVE_INFINITY];
     this.abr = createAbr(
       context.settings.abr ?? "adaptive",
       bitrates.slice(0, layers),
