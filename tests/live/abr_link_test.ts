@@ -1,0 +1,93 @@
+/**
+ * Live ABR as an app sees it (issue 13): the demo's 720p vehicle with the default ladder, watched
+ * by headless Chromium — through WHEP (its own RTCPeerConnection) and through the vehicle page's
+ * "Watch live" (the admin's WebSocket viewer) — while htb on `lo` throttles only the media Janus
+ * sends to that viewer: 1 Mbit/s behind a ~300 ms queue, then 300 kbit/s, recovery, then a
+ * delay-only link (70 % of the top layer's rate, a queue that never drops), recovery. In every
+ * throttled phase the viewer must step down, keep decoding frames every second and never freeze
+ * over 0.5 s; after each recovery it must be back at the top within 10 s. Every figure is printed.
+ */
+import {
+  ABR_PHASES,
+  DEFAULT_LADDER,
+  DEMO_SOURCE,
+  describeSession,
+  type ViewerKind,
+  watchThrottled,
+} from "../support/abr_link.ts";
+import { hasChromium, launchChromium } from "../support/browser.ts";
+import { liveServerEnv, requireLiveNamespace, startLiveVehicle } from "../support/live.ts";
+
+/** The top of the ladder: the demo camera's height. */
+const TOP_HEIGHT = 720;
+const MAX_FREEZE_MS = 500;
+const BACK_TO_TOP_MS = 10_000;
+
+Deno.test({
+  name:
+    "live ABR on a throttled link keeps Chromium viewers (WHEP and WebSocket) playing, stepping down without freezing and back to the top after",
+  ignore: !hasChromium,
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn(t) {
+    requireLiveNamespace();
+    // The server's default ladder, as the demo runs it; debug logs carry its layer decisions.
+    await using live = await startLiveVehicle({
+      env: {
+        ...liveServerEnv({ ladder: DEFAULT_LADDER, graceSeconds: 3 }),
+        LOG_LEVEL: "debug",
+        ACCESS_TOKEN_TTL: "1h",
+      },
+      args: DEMO_SOURCE,
+    });
+    await using browser = await launchChromium();
+    for (const kind of ["WHEP", "WebSocket"] as ViewerKind[]) {
+      await t.step(`${kind} viewer`, async () => {
+        const report = await watchThrottled({
+          kind,
+          browser,
+          serverUrl: live.server.url,
+          vehicle: live.vehicle,
+          topHeight: TOP_HEIGHT,
+          serverLogs: live.server.logs,
+          log: console.log,
+        }).catch((error) => {
+          const notable = live.server.logs.filter((l) => !/"debug"|"request"/.test(l));
+          console.log(`server's last records:\n${notable.slice(-30).join("\n")}`);
+          throw error;
+        });
+        console.log(describeSession(report));
+        const problems: string[] = [];
+        for (const phase of report.phases) {
+          const throttled = phase.rate !== null;
+          if (phase.minFramesPerSecond <= 0) {
+            problems.push(`${phase.name}: a second without a decoded frame`);
+          }
+          if (phase.longestFreezeMs > MAX_FREEZE_MS) {
+            problems.push(
+              `${phase.name}: froze ${phase.longestFreezeMs} ms (at most ${MAX_FREEZE_MS})`,
+            );
+          }
+          if (throttled && phase.stepDownMs === null) {
+            problems.push(`${phase.name}: never stepped down from ${phase.heightAtStart}p`);
+          }
+          if (!throttled && (phase.backToTopMs === null || phase.backToTopMs > BACK_TO_TOP_MS)) {
+            problems.push(
+              `${phase.name}: back to ${TOP_HEIGHT}p after ${phase.backToTopMs ?? "never"} ms ` +
+                `(at most ${BACK_TO_TOP_MS})`,
+            );
+          }
+        }
+        if (report.phases.length !== ABR_PHASES.length) problems.push("phases missing");
+        if (problems.length) {
+          const serverProblems = live.server.logs.filter((l) => /"level":"(warn|error)"/.test(l));
+          throw new Error(
+            `The ${kind} viewer on a throttled link:\n- ${problems.join("\n- ")}\n` +
+              describeSession(report) + "\nserver warnings and errors:\n" +
+              serverProblems.slice(-15).join("\n"),
+          );
+        }
+      });
+    }
+  },
+});
