@@ -423,7 +423,10 @@ export class AdaptiveAbr implements Abr {
         strong = true;
       }
     }
-    if (!at.fresh && !this.#draining) {
+    // Jitter and the viewer's buffer also rise when the source itself is bursty (an encoder short
+    // of CPU): they count only beside a queue forming or packets missing.
+    const supported = at.queue >= t.queueMs / 2 || sample.loss > 0 || (sample.nackRate ?? 0) > 0;
+    if (!at.fresh && !this.#draining && supported) {
       if (sample.jitterMs - (at.jitterBase ?? sample.jitterMs) >= t.jitterRiseMs) {
         signals.push(`jitter ${Math.round(sample.jitterMs)} ms`);
       }
