@@ -13,7 +13,18 @@ export {
 } from "./live_access.ts";
 export { SignalingConnection, type SignalingDeps, type SignalingTransport } from "./signaling.ts";
 export { type IceServer, iceServersFor, type IceSettings } from "./ice_servers.ts";
-export { AbrController, type AbrTuning, DEFAULT_ABR_TUNING, type LinkSample } from "./abr.ts";
+export {
+  type Abr,
+  AbrController,
+  type AbrKind,
+  type AbrTuning,
+  AdaptiveAbr,
+  type AdaptiveTuning,
+  createAbr,
+  DEFAULT_ABR_TUNING,
+  DEFAULT_ADAPTIVE_TUNING,
+  type LinkSample,
+} from "./abr.ts";
 export { bridgeWhep, sdpFragCandidates, viewerH264 } from "./whep_sdp.ts";
 export {
   DEFAULT_RUNGS,
