@@ -166,8 +166,13 @@ export class ViewerSession {
     await this.#switch(layer, quality === "auto" ? "auto" : "manual");
   }
 
+  /** What the next sample will carry of what the viewer reported since the last one. */
+  get reported(): Partial<LinkSample> {
+    return { ...this.#reported };
+  }
+
   /** Takes what the viewer reports about its decoding and bandwidth (cumulative counters). */
-  report(stats: ViewerStats, at: number = performance.now()) {
+  report(stats: ViewerStats, at: number = performance.now()): void {
     if (stats.availableBitrate !== undefined) {
       this.#reported.availableBitrate = stats.availableBitrate;
     }
@@ -183,7 +188,9 @@ export class ViewerSession {
       const bytes = grew("bytesReceived");
       if (bytes !== undefined) this.#reported.receivedBitrate = (bytes * 8) / seconds;
       const frozen = grew("totalFreezesDuration");
-      if (frozen !== undefined) this.#reported.freezeSeconds = frozen;
+      if (frozen !== undefined) {
+        this.#reported.freezeSeconds = (this.#reported.freezeSeconds ?? 0) + frozen;
+      }
       const delay = grew("jitterBufferDelay");
       const emitted = grew("jitterBufferEmittedCount");
       if (delay !== undefined && emitted) this.#reported.jitterBufferMs = (delay / emitted) * 1000;

@@ -2,6 +2,8 @@ import assert from "node:assert/strict";
 import { AbrController, AdaptiveAbr, createAbr, type LinkSample } from "../../lib/live/abr.ts";
 import { outboundVideoStats } from "../../lib/janus/admin.ts";
 import { ViewerMessage } from "../../lib/live/protocol.ts";
+import type { LiveContext } from "../../lib/live/context.ts";
+import { ViewerSession } from "../../lib/live/viewer_session.ts";
 import { ConfigError, parseConfig } from "../../lib/config/mod.ts";
 import {
   liveServerEnv,
@@ -243,6 +245,61 @@ Deno.test("admin statistics read the viewer's NACKs from stats.in", () => {
   assert.equal(stats?.nacksReceived, 48);
   assert.equal(stats?.rttMs, 160);
   assert.equal(stats?.bytesLastSecond, 55860);
+});
+
+Deno.test("a viewer session turns the viewer's counters into what the next sample carries", () => {
+  const context = { settings: { abr: "adaptive" } } as unknown as LiveContext;
+  const viewer = new ViewerSession(
+    "v",
+    "s",
+    { kind: "whep", offer: "", codec: {} } as never,
+    "auto",
+    context,
+    3,
+    undefined,
+    RUNGS,
+  );
+  assert.ok(viewer.abr instanceof AdaptiveAbr);
+  const first = {
+    bytesReceived: 0,
+    totalFreezesDuration: 1,
+    jitterBufferDelay: 2,
+    jitterBufferEmittedCount: 100,
+  };
+  viewer.report(first, 0);
+  assert.deepEqual(viewer.reported, {});
+  viewer.report({
+    bytesReceived: 125_000,
+    totalFreezesDuration: 1.3,
+    jitterBufferDelay: 5,
+    jitterBufferEmittedCount: 120,
+  }, 1000);
+  const second = viewer.reported;
+  assert.equal(second.receivedBitrate, 1_000_000);
+  assert.ok(Math.abs(second.freezeSeconds! - 0.3) < 1e-9);
+  assert.equal(second.jitterBufferMs, 150); // 3 s over 20 frames
+  // Freezes add up until a sample takes them.
+  viewer.report({
+    bytesReceived: 250_000,
+    totalFreezesDuration: 1.5,
+    jitterBufferDelay: 5,
+    jitterBufferEmittedCount: 140,
+  }, 2000);
+  const third = viewer.reported;
+  assert.ok(Math.abs(third.freezeSeconds! - 0.5) < 1e-9);
+  const classic = { settings: { abr: "classic" } } as unknown as LiveContext;
+  assert.ok(
+    new ViewerSession(
+      "c",
+      "s",
+      { kind: "whep", offer: "", codec: {} } as never,
+      "auto",
+      classic,
+      3,
+      undefined,
+      RUNGS,
+    ).abr instanceof AbrController,
+  );
 });
 
 Deno.test("viewer stats messages carry Chromium's counters, bounded", () => {
