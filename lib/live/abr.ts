@@ -224,7 +224,7 @@ export interface AdaptiveTuning {
 export const DEFAULT_ADAPTIVE_TUNING: AdaptiveTuning = {
   lossLimit: 0.03,
   severeLoss: 0.15,
-  queueMs: 60,
+  queueMs: 80,
   jitterRiseMs: 20,
   bufferRiseMs: 150,
   baselineWindow: 30,
