@@ -58,6 +58,7 @@ Deno.test({
         });
         console.log(describeSession(report));
         const problems: string[] = [];
+        if (!report.warmed) problems.push(`never at ${TOP_HEIGHT}p on the clean link`);
         for (const phase of report.phases) {
           const throttled = phase.rate !== null;
           if (phase.minFramesPerSecond <= 0) {

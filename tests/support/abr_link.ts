@@ -445,7 +445,9 @@ export interface AbrSessionReport {
   viewer: string;
   /** The top picture height (the source's). */
   topHeight: number;
-  /** Mean payload bitrate at the top before the throttling, bit/s. */
+  /** Whether the picture reached the top (for 5 s) before the throttling. */
+  warmed: boolean;
+  /** Mean payload bitrate at the top before the throttling, bit/s (1 Mbit/s if never there). */
   topBitrate: number;
   warmMs: number;
   phases: PhaseReport[];
@@ -709,6 +711,7 @@ export async function runAbrSession(options: {
   return {
     viewer: viewer.kind,
     topHeight,
+    warmed: warm,
     topBitrate,
     warmMs,
     phases: reports,
@@ -739,10 +742,12 @@ export function describePhase(p: PhaseReport): string {
 /** The whole report, a line per phase, and the timeline. */
 export function describeSession(report: AbrSessionReport): string {
   return [
-    `${report.viewer}: top ${report.topHeight}p at ${
-      Math.round(report.topBitrate / 1000)
-    } kbit/s ` +
-    `after ${ms(report.warmMs)}; CPU: the test's processes ${report.cpuCores.toFixed(2)} cores, ` +
+    `${report.viewer}: ` +
+    (report.warmed
+      ? `top ${report.topHeight}p at ${Math.round(report.topBitrate / 1000)} kbit/s after ` +
+        ms(report.warmMs)
+      : `never at the top (${report.topHeight}p) for 5 s in ${ms(report.warmMs)}`) +
+    `; CPU: the test's processes ${report.cpuCores.toFixed(2)} cores, ` +
     `the machine ${(report.cpuBusy * 100).toFixed(0)} % busy`,
     ...report.phases.map((p) => `  ${p.name.padEnd(22)} ${describePhase(p)}`),
     "  timeline:",
