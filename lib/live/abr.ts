@@ -378,7 +378,9 @@ export class AdaptiveAbr implements Abr {
     const rtt = sample.rttMs ?? 0;
     const previousRtt = this.#lastRtt;
     if (rtt > 0) this.#lastRtt = rtt;
-    if (this.#layer === 0 || this.#settle > 0) return null;
+    // Within two samples of a step down, NACKs and RTT still tell of the layer left (the queue it
+    // built, the retransmissions it caused): the samples judge that, not these checks.
+    if (this.#layer === 0 || (!this.#probe && this.#sinceDown < 2)) return null;
     const rttBase = this.#rtts.length ? Math.min(...this.#rtts) : undefined;
     const queue = rtt > 0 && rttBase !== undefined ? rtt - rttBase : 0;
     const { signals } = this.#signals(sample, {
@@ -407,8 +409,9 @@ export class AdaptiveAbr implements Abr {
     const t = this.tuning;
     const signals: string[] = [];
     let strong = false;
-    // Right after a step down, loss and NACKs still count the old layer's second, and the queue
-    // it built drains: that is no reason to go lower, unless the queue keeps growing.
+    // For two samples after a step down, loss and NACKs still count the old layer (its lost
+    // packets, their retransmissions), and the queue it built drains: that is no reason to go
+    // lower, unless the queue keeps growing.
     if (!at.fresh) {
       if (sample.loss >= t.lossLimit) signals.push(`${pct(sample.loss)} loss`);
       if ((sample.nackRate ?? 0) >= t.lossLimit) signals.push(`${pct(sample.nackRate!)} NACKed`);
@@ -451,7 +454,7 @@ export class AdaptiveAbr implements Abr {
     const lost = Math.max(sample.loss, sample.nackRate ?? 0);
     const sent = sample.receivedBitrate ??
       (sample.sentBitrate !== undefined ? sample.sentBitrate * (1 - lost) : undefined);
-    const capacity = sent !== undefined && sent > 0 ? sent / (1 + growth) : undefined;
+    const capacity = sent !== undefined ? sent / (1 + growth) : undefined; // 0: nothing passed
     let layer = from - 1;
     if (capacity !== undefined) {
       while (layer > 0 && this.rate(layer) > capacity * t.downMargin) layer -= 1;
@@ -470,7 +473,7 @@ export class AdaptiveAbr implements Abr {
     this.#bad = 0;
     this.#good = 0;
     this.#sinceDown = 0;
-    this.#settle = 1;
+    this.#settle = 2;
     this.#draining = true;
     this.#drainFrom = 0;
     const estimate = capacity !== undefined ? `, ~${kbps(capacity)} gets through` : "";

@@ -159,12 +159,17 @@ Deno.test("adaptive ABR's short checks end a probe at its first NACKs and leave 
   const back = abr.check({ ...CLEAN, nackRate: 1 / 30 });
   assert.equal(back?.layer, 1);
   assert.match(back!.reason, /^probe failed: 3\.3% NACKed/);
-  // Outside a probe a small NACK rate waits for the whole sample, a collapse does not.
+  // Outside a probe a small NACK rate waits for the whole sample, a collapse does not; nor
+  // right after a step down, whose NACKs are the old layer's.
+  assert.equal(abr.check({ ...CLEAN, nackRate: 0.6 }), null);
   const steady = warmed();
   assert.equal(steady.check({ ...CLEAN, nackRate: 0.05 }), null);
   const collapsed = steady.check({ ...CLEAN, nackRate: 0.6, sentBitrate: 1_500_000 });
   assert.equal(collapsed?.layer, 0); // ~600k gets through: 700k does not fit
   assert.equal(steady.check({ ...CLEAN, nackRate: 0.6 }), null); // not twice before a sample
+  // Everything lost: nothing gets through, straight to the floor.
+  const cut = warmed();
+  assert.equal(cut.check({ ...CLEAN, loss: 0.4, nackRate: 1 })?.layer, 0);
 });
 
 Deno.test("adaptive ABR probes a rung that failed again only once the link is quiet", () => {
