@@ -184,6 +184,10 @@ export function lossBetween(
  *   between it and the target, then switches (the ladder forces a keyframe every 0.5 s). Its
  *   `fallback` (default 250 ms) only drops to a lower substream when the current one stops.
  * So a switch itself does not freeze the picture; what freezes it is a layer the link cannot carry.
+ * With the 720p demo source and the auto ladder (240p 200k, 540p 680k, 720p 1,040k) on a loaded
+ * machine: a rung near the link's rate queues its keyframes (one every 0.5 s) for 70-130 ms, so a
+ * queue counts from 80 ms; a source short of CPU arrives in bursts (jitter 41-85 ms on a clean
+ * link), so jitter counts only beside a queue or missing packets.
  */
 
 /** Tuning of {@linkcode AdaptiveAbr}; the defaults suit 1 s samples. */
@@ -210,8 +214,6 @@ export interface AdaptiveTuning {
   probeSamples: number;
   /** Queueing delay up to which a sample is quiet (a rung that failed is probed only then), ms. */
   quietMs: number;
-  /** Jitter above its baseline up to which a sample is quiet, in ms. */
-  quietJitterMs: number;
   /** Samples a failed probe is remembered for. */
   failMemory: number;
   /** Samples to wait after a step down before probing; doubles on each failed probe. */
@@ -232,8 +234,7 @@ export const DEFAULT_ADAPTIVE_TUNING: AdaptiveTuning = {
   upMargin: 1.25,
   upAfter: 3,
   probeSamples: 2,
-  quietMs: 15,
-  quietJitterMs: 8,
+  quietMs: 20,
   failMemory: 30,
   holdOff: 3,
   maxHoldOff: 5,
@@ -322,8 +323,8 @@ export class AdaptiveAbr implements Abr {
     if (this.#draining && this.#drainFrom === 0 && rtt > 0) this.#drainFrom = rtt;
     const fresh = this.#settle > 0;
     if (fresh) this.#settle -= 1;
-    const quiet = queue <= t.quietMs &&
-      sample.jitterMs - (jitterBase ?? sample.jitterMs) <= t.quietJitterMs;
+    // Quiet: no queue and nothing missing (not jitter: a source short of CPU is bursty anyway).
+    const quiet = queue <= t.quietMs && sample.loss === 0 && !(sample.nackRate ?? 0);
     this.#quiet = quiet ? this.#quiet + 1 : 0;
     const { signals, strong } = this.#signals(sample, {
       queue,
@@ -359,7 +360,7 @@ export class AdaptiveAbr implements Abr {
       return null;
     }
     // A rung whose probe failed lately is probed again only once the link is quiet (no queue,
-    // jitter at its baseline): on a link just under it, each probe would cost a stall.
+    // nothing missing): on a link just under it, each probe would cost a stall.
     const failedAt = this.#failed.get(this.#layer + 1);
     if (failedAt !== undefined && this.#n - failedAt < t.failMemory && this.#quiet < t.upAfter) {
       return null;

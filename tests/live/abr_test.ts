@@ -176,9 +176,9 @@ Deno.test("adaptive ABR probes a rung that failed again only once the link is qu
   const abr = warmed(1, 2);
   assert.equal(abr.observe({ ...CLEAN, sentBitrate: 700_000 })?.layer, 2);
   assert.equal(abr.observe({ ...CLEAN, loss: 0.1 })?.layer, 1); // failed
-  // A link just under the rung: no loss, but keyframes queue 20-40 ms: no probe however long.
+  // A link just under the rung: no loss, but keyframes queue 25-40 ms: no probe however long.
   for (let i = 0; i < 20; i++) {
-    assert.equal(abr.observe({ ...CLEAN, rttMs: i % 2 ? 22 : 42, sentBitrate: 700_000 }), null);
+    assert.equal(abr.observe({ ...CLEAN, rttMs: i % 2 ? 27 : 42, sentBitrate: 700_000 }), null);
   }
   // Quiet again (the link recovered): a probe after 3 quiet samples.
   assert.equal(abr.observe({ ...CLEAN, sentBitrate: 700_000 }), null);
