@@ -3,10 +3,11 @@
  * before it in the same run. The demo's vehicle (1280x720, 25 fps, 2 Mbit/s) with the default
  * ladder, watched by headless Chromium through WHEP and through the vehicle page's "Watch live"
  * (WebSocket); htb on `lo` shapes only the media Janus sends to that viewer's port
- * (`tests/support/abr_link.ts`): 1 Mbit/s behind a ~300 ms queue, 300 kbit/s, recovery, a
- * delay-only link (70 % of the top layer's rate, a queue that never drops), recovery. For each
- * controller (`LIVE_ABR=classic`, `adaptive`) and viewer it prints per phase: time to step down,
- * longest freeze (longest gap between presented frames), time back to the top after recovery,
+ * (`tests/support/abr_link.ts`): 1 Mbit/s behind a 38 kB queue (300 ms), 300 kbit/s (the same
+ * queue: 1 s), recovery, a delay-only link (70 % of the top layer's rate, a queue that never
+ * drops), recovery. For each controller (`LIVE_ABR=classic`, `adaptive`) and viewer it prints
+ * per phase: time to step down, longest freeze (Chromium's freezes, or no frame decoded; the
+ * gaps between presented frames are in the full report), time back to the top after recovery,
  * fewest frames decoded in a second, and the mean delivered bitrate (RTP payload) as a fraction
  * of the link's rate (goal >= 0.6 on throttled links).
  *
@@ -17,6 +18,7 @@ import { parseArgs } from "node:util";
 import {
   ABR_PHASES,
   type AbrSessionReport,
+  CLEAN_PHASE,
   DEFAULT_LADDER,
   DEMO_SOURCE,
   describeSession,
@@ -103,16 +105,18 @@ row(
   "kbit/s",
   "of link",
 );
-for (const plan of phases) {
+for (const name of [CLEAN_PHASE, ...phases.map((p) => p.name)]) {
   for (const kind of viewers) {
     for (const { controller, report } of results.filter((r) => r.report.viewer === kind)) {
-      const p = report.phases.find((phase) => phase.name === plan.name);
+      const p = name === CLEAN_PHASE
+        ? report.clean
+        : report.phases.find((phase) => phase.name === name);
       if (!p) continue;
       row(
-        `${plan.name} / ${kind} / ${controller}`,
+        `${name} / ${kind} / ${controller}`,
         seconds(p.stepDownMs),
         num(p.longestFreezeMs, 0),
-        p.rate === null ? seconds(p.backToTopMs) : "       —",
+        p.rate === null && name !== CLEAN_PHASE ? seconds(p.backToTopMs) : "       —",
         num(p.minFramesPerSecond, 1),
         num(p.meanBitrate / 1000, 0),
         p.linkShare === null ? "       —" : num(p.linkShare, 2),

@@ -2,10 +2,11 @@
  * Live ABR as an app sees it (issue 13): the demo's 720p vehicle with the default ladder, watched
  * by headless Chromium — through WHEP (its own RTCPeerConnection) and through the vehicle page's
  * "Watch live" (the admin's WebSocket viewer) — while htb on `lo` throttles only the media Janus
- * sends to that viewer: 1 Mbit/s behind a ~300 ms queue, then 300 kbit/s, recovery, then a
- * delay-only link (70 % of the top layer's rate, a queue that never drops), recovery. In every
- * throttled phase the viewer must step down, keep decoding frames every second and never freeze
- * over 0.5 s; after each recovery it must be back at the top within 10 s. Every figure is printed.
+ * sends to that viewer: 1 Mbit/s behind a 38 kB queue (300 ms), then 300 kbit/s (the same 38 kB:
+ * 1 s), recovery, then a delay-only link (70 % of the top layer's rate, a queue that never drops),
+ * recovery. In every throttled phase the viewer must step down, keep decoding frames every second
+ * and never freeze over 0.5 s; after each recovery it must be back at the top within 10 s. Every
+ * figure is printed.
  */
 import {
   ABR_PHASES,

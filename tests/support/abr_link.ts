@@ -447,6 +447,11 @@ export interface AbrSessionReport {
   topHeight: number;
   /** Whether the picture reached the top (for 5 s) before the throttling. */
   warmed: boolean;
+  /**
+   * Those last 5 s at the top, unshaped: what the machine alone costs (a busy CPU starves the
+   * ladder and the renderer too), to read the throttled phases against. Null if never at the top.
+   */
+  clean: PhaseReport | null;
   /** Mean payload bitrate at the top before the throttling, bit/s (1 Mbit/s if never there). */
   topBitrate: number;
   warmMs: number;
@@ -468,11 +473,15 @@ export interface PhasePlan {
   holdMs: number;
 }
 
+/** The name of the clean link's figures (the warm-up's last 5 s at the top). */
+export const CLEAN_PHASE = "clean link";
+
 /** The session of issue 13: 1 Mbit/s, 300 kbit/s, recovery, delay-only, recovery. */
 export const ABR_PHASES: PhasePlan[] = [
   // A cellular bottleneck's buffer: ~300 ms at the link's rate.
   { name: "1 Mbit/s", rate: 1_000_000, queue: { bytes: 1_000_000 / 8 * 0.3 }, holdMs: 12_000 },
-  { name: "300 kbit/s", rate: 300_000, queue: { bytes: 300_000 / 8 * 0.3 }, holdMs: 12_000 },
+  // The same buffer in bytes as the rate falls (the radio's buffer stays): 1 s at 300 kbit/s.
+  { name: "300 kbit/s", rate: 300_000, queue: { bytes: 1_000_000 / 8 * 0.3 }, holdMs: 12_000 },
   { name: "recovery", rate: null, holdMs: 12_000 },
   // A queue that never drops (64 MB), at 70 % of the top layer's rate: only the delay grows.
   { name: "delay-only", rate: "delay-only", queue: { bytes: 64 << 20 }, holdMs: 12_000 },
@@ -637,6 +646,17 @@ export async function runAbrSession(options: {
   }, options.warmTimeoutMs ?? 30_000);
   const warmMs = Date.now() - t0;
   note(warm ? `top (${topHeight}p) playing` : `warm-up timed out at ${heightNow(viewer)}p`);
+  const clean: PhaseReport | null = warm
+    ? {
+      name: CLEAN_PHASE,
+      rate: null,
+      queue: "—",
+      ...measure(viewer, Date.now() - 5_000, Date.now()),
+      backToTopMs: null,
+      linkShare: null,
+      dropped: 0,
+    }
+    : null;
   // Without a top to measure, the delay-only link runs at 70 % of 1 Mbit/s.
   const topBitrate = warm ? measure(viewer, Date.now() - 3_000, Date.now()).meanBitrate : 1e6;
 
@@ -712,6 +732,7 @@ export async function runAbrSession(options: {
     viewer: viewer.kind,
     topHeight,
     warmed: warm,
+    clean,
     topBitrate,
     warmMs,
     phases: reports,
@@ -728,7 +749,7 @@ export function describePhase(p: PhaseReport): string {
   return [
     `${p.heightAtStart}p -> lowest ${p.lowestHeight}p, end ${p.heightAtEnd}p`,
     `step down ${ms(p.stepDownMs)}`,
-    ...(p.rate === null ? [`back to top ${ms(p.backToTopMs)}`] : []),
+    ...(p.rate === null && p.name !== CLEAN_PHASE ? [`back to top ${ms(p.backToTopMs)}`] : []),
     `longest freeze ${p.longestFreezeMs} ms`,
     `presented-frame gap ${p.longestPresentedGapMs} ms, page stalled ${p.longestPageStallMs} ms`,
     `Chromium freezes ${p.freezes} (${p.freezesMs} ms)`,
@@ -749,7 +770,9 @@ export function describeSession(report: AbrSessionReport): string {
       : `never at the top (${report.topHeight}p) for 5 s in ${ms(report.warmMs)}`) +
     `; CPU: the test's processes ${report.cpuCores.toFixed(2)} cores, ` +
     `the machine ${(report.cpuBusy * 100).toFixed(0)} % busy`,
-    ...report.phases.map((p) => `  ${p.name.padEnd(22)} ${describePhase(p)}`),
+    ...(report.clean ? [report.clean] : []).concat(report.phases).map((p) =>
+      `  ${p.name.padEnd(22)} ${describePhase(p)}`
+    ),
     "  timeline:",
     ...report.timeline.map((line) => `    ${line}`),
   ].join("\n");
