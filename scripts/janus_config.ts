@@ -9,7 +9,7 @@
  * then: janus -F <dir> -C <dir>/janus.jcfg
  */
 import { loadConfig } from "../lib/config/mod.ts";
-import { renderJanusConfig } from "../lib/janus/mod.ts";
+import { JANUS_EVENTS_USER, renderJanusConfig } from "../lib/janus/mod.ts";
 
 const LIB_DIRS = ["/usr/lib/x86_64-linux-gnu/janus", "/usr/lib/aarch64-linux-gnu/janus"];
 
@@ -42,6 +42,14 @@ export function sidecarJanusConfig(
     natMapping: live.janusNatMapping,
     debugLevel: 3,
     libDir,
+    // Its media statistics (viewers' REMB) go to the server's listener when one is configured.
+    events: live.janusEventsPort > 0 && live.janusEventsSecret
+      ? {
+        url: `http://127.0.0.1:${live.janusEventsPort}/`,
+        user: JANUS_EVENTS_USER,
+        secret: live.janusEventsSecret,
+      }
+      : undefined,
   }, dir);
 }
 

@@ -122,6 +122,13 @@ export interface LiveConfig {
   janusExecutable: string;
   /** First port of the three the supervised Janus listens on (WebSocket, HTTP, Admin). */
   janusPort: number;
+  /**
+   * 127.0.0.1 port Janus posts its media statistics to (each viewer's REMB): 0 for any free one
+   * when the platform runs Janus; with `janusUrl`, none unless set with `janusEventsSecret`.
+   */
+  janusEventsPort: number;
+  /** Password Janus's event handler posts with (user `janus`); random per start when unset. */
+  janusEventsSecret?: string;
   janusRtpPortRange: [number, number];
   /** `ice_enforce_list`: interfaces or addresses Janus gathers candidates on. */
   janusIceEnforceList: string;
@@ -424,6 +431,17 @@ export const CONFIG_VARIABLES: ReadonlyArray<{ name: string; default: string; me
     default: "8188",
     meaning: "Supervised Janus: WebSocket API port; HTTP and Admin use the next two (127.0.0.1)",
   },
+  {
+    name: "JANUS_EVENTS_PORT",
+    default: "0",
+    meaning:
+      "127.0.0.1 port Janus posts media stats (viewers' REMB) to; 0: any free port when the server runs Janus, off with JANUS_URL",
+  },
+  {
+    name: "JANUS_EVENTS_SECRET",
+    default: "generated",
+    meaning: "Password Janus's event handler posts with (user janus); set it with JANUS_URL",
+  },
   { name: "JANUS_RTP_PORT_RANGE", default: "20000-40000", meaning: "UDP ports for media" },
   {
     name: "JANUS_ICE_ENFORCE_LIST",
@@ -590,6 +608,8 @@ export function parseConfig(source: ConfigSource): Config {
       janusAdminSecret: get("JANUS_ADMIN_SECRET"),
       janusExecutable: get("JANUS_EXECUTABLE") ?? "janus",
       janusPort: integer("JANUS_PORT", 8188, 1, 65533),
+      janusEventsPort: integer("JANUS_EVENTS_PORT", 0, 0, 65535),
+      janusEventsSecret: get("JANUS_EVENTS_SECRET"),
       janusRtpPortRange: rtp,
       janusIceEnforceList: get("JANUS_ICE_ENFORCE_LIST") ?? "",
       janusNatMapping: get("JANUS_NAT_1_1_MAPPING"),

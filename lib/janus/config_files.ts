@@ -27,6 +27,11 @@ export interface JanusConfigOptions {
   debugLevel: number;
   /** Folder of the Debian package's plugins and transports. */
   libDir: string;
+  /**
+   * Where Janus posts its media statistics (each viewer's REMB) every second: the platform's
+   * {@linkcode JanusEventSink}; no events when absent.
+   */
+  events?: { url: string; user: string; secret: string };
   /** Folder of the templates; the repository's `janus/` by default. */
   templateDir?: URL;
 }
@@ -38,6 +43,7 @@ export const JANUS_TEMPLATES = [
   "janus.transport.http.jcfg",
   "janus.plugin.videoroom.jcfg",
   "janus.plugin.streaming.jcfg",
+  "janus.eventhandler.sampleevh.jcfg",
 ] as const;
 
 const TEMPLATE_DIR = new URL("../../janus/", import.meta.url);
@@ -74,6 +80,10 @@ function placeholders(o: JanusConfigOptions, configDir: string): Record<string, 
     WS_PORT: String(o.wsPort),
     HTTP_PORT: String(o.httpPort),
     ADMIN_PORT: String(o.httpPort + 1),
+    EVENTS_ENABLED: o.events ? "true" : "false",
+    EVENTS_BACKEND: safe("backend", o.events?.url ?? "http://127.0.0.1:9/"),
+    EVENTS_USER: safe("backend_user", o.events?.user ?? "none"),
+    EVENTS_SECRET: safe("backend_pwd", o.events?.secret ?? "none"),
   };
 }
 

@@ -14,4 +14,13 @@ export {
   type PluginReply,
 } from "./client.ts";
 export { JanusAdmin, type OutboundVideoStats, outboundVideoStats } from "./admin.ts";
+export {
+  JANUS_EVENTS_MAX_BODY,
+  JANUS_EVENTS_USER,
+  type JanusEventBackend,
+  JanusEventSink,
+  type JanusEventSinkOptions,
+  type JanusMediaStats,
+  parseMediaStats,
+} from "./events.ts";
 export { JanusDisconnectedError, JanusError } from "./errors.ts";

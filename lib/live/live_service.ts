@@ -7,7 +7,7 @@
 import { Gauge, type Registry } from "prom-client";
 import type { Principal } from "../auth/mod.ts";
 import { UnavailableError } from "../errors/mod.ts";
-import { JanusAdmin, JanusConnection } from "../janus/mod.ts";
+import { JanusAdmin, JanusConnection, type JanusMediaStats } from "../janus/mod.ts";
 import type { Logger } from "../log/mod.ts";
 import { CameraStream } from "./camera_stream.ts";
 import { type AccessGuard, type AccessHolder, LiveAccess } from "./live_access.ts";
@@ -405,6 +405,27 @@ export class LiveService {
       if (stream.state === "live") live += 1;
     }
     return { streams: this.#streams.size, viewers, vehicles: this.#vehicles.size, live };
+  }
+
+  /**
+   * Takes Janus's media statistics (its event handler's posts): each viewer's REMB becomes its
+   * bandwidth estimate. Media of other sessions (an earlier Janus) or handles no viewer holds are
+   * ignored.
+   */
+  mediaStats(stats: JanusMediaStats[]): void {
+    const session = this.janus.session;
+    if (!session) return;
+    const ours = stats.filter((s) =>
+      s.sessionId === session.id && s.media === "video" && s.rembBitrate !== undefined
+    );
+    if (!ours.length) return;
+    const viewers = new Map<number, ViewerSession>();
+    for (const stream of this.#streams.values()) {
+      for (const viewer of stream.viewers.values()) {
+        if (viewer.handle && !viewer.handle.detached) viewers.set(viewer.handle.id, viewer);
+      }
+    }
+    for (const s of ours) viewers.get(s.handleId)?.remb(s.rembBitrate!);
   }
 
   #abrTick(): void {

@@ -1,7 +1,7 @@
 /** Builds the live service from configuration, starting the Janus sidecar when the platform owns it. */
 import type { Identity } from "../auth/mod.ts";
 import type { LiveConfig } from "../config/mod.ts";
-import { JanusSupervisor } from "../janus/mod.ts";
+import { JanusEventSink, JanusSupervisor } from "../janus/mod.ts";
 import type { Logger } from "../log/mod.ts";
 import { parseLadder } from "./ladder.ts";
 import { LiveService } from "./live_service.ts";
@@ -35,6 +35,17 @@ export async function startLive(
   let apiSecret = config.janusApiSecret;
   let adminSecret = config.janusAdminSecret;
   const log = logger.child({ component: "live" });
+  // Janus's media statistics (each viewer's REMB) reach the live service through a loopback
+  // listener: always when the platform runs Janus, for an external one when configured.
+  let service: LiveService | null = null;
+  const events = !janusUrl || (config.janusEventsPort > 0 && config.janusEventsSecret)
+    ? await JanusEventSink.start({
+      port: config.janusEventsPort,
+      secret: config.janusEventsSecret,
+      logger: logger.child({ component: "janus-events" }),
+      onMediaStats: (stats) => service?.mediaStats(stats),
+    })
+    : null;
   if (!janusUrl) {
     apiSecret = crypto.randomUUID();
     adminSecret = crypto.randomUUID();
@@ -58,12 +69,16 @@ export async function startLive(
       natMapping: config.janusNatMapping,
       debugLevel: 3,
       libDir,
+      events: events ?? undefined,
     });
-    await supervisor.start();
+    await supervisor.start().catch(async (error) => {
+      await events?.close();
+      throw error;
+    });
     janusUrl = supervisor.wsUrl;
     adminUrl = supervisor.adminUrl;
   }
-  const service = new LiveService(
+  service = new LiveService(
     {
       janusUrl,
       adminUrl: adminUrl!,
@@ -96,12 +111,14 @@ export async function startLive(
     identity,
   );
   await service.start();
+  const started = service;
   return {
-    service,
+    service: started,
     supervisor,
     async close() {
-      await service.close();
+      await started.close();
       await supervisor?.close();
+      await events?.close();
     },
   };
 }

@@ -19,6 +19,9 @@ function layerOf(quality: Quality, layers: number): number {
 const CHECK_MS = 250;
 const CHECKS = 3;
 
+/** How long a REMB stays the viewer's estimate (Janus posts one every second). */
+const REMB_FRESH_MS = 3_000;
+
 /** Cumulative counters a viewer reports in its `stats` message (all optional). */
 export interface ViewerStats {
   framesDecoded?: number;
@@ -48,6 +51,7 @@ export class ViewerSession {
   > = {};
   #reportedFrames: { decoded: number; dropped: number } | null = null;
   #reportedAt: { at: number; stats: ViewerStats } | null = null;
+  #remb: { bitrate: number; at: number } | null = null;
   #closed = false;
   #startedAt = 0;
 
@@ -166,9 +170,39 @@ export class ViewerSession {
     await this.#switch(layer, quality === "auto" ? "auto" : "manual");
   }
 
-  /** What the next sample will carry of what the viewer reported since the last one. */
+  /**
+   * What the next sample will carry of what the viewer reported since the last one, its
+   * `availableBitrate` the lower of the viewer's own estimate and its fresh REMB.
+   */
   get reported(): Partial<LinkSample> {
-    return { ...this.#reported };
+    return { ...this.#reported, ...this.#estimate(performance.now()) };
+  }
+
+  /** The viewer's last REMB as Janus reported it, in bits/s, with when it arrived. */
+  get lastRemb(): { bitrate: number; at: number } | null {
+    return this.#remb && { ...this.#remb };
+  }
+
+  /** Takes the viewer's REMB (its receive-side bandwidth estimate) as Janus reports it. */
+  remb(bitrate: number, at: number = performance.now()): void {
+    if (!this.#remb) {
+      this.context.logger.info("viewer remb", { viewer: this.id, bitrate: Math.round(bitrate) });
+    }
+    this.#remb = { bitrate, at };
+  }
+
+  /**
+   * The sample's bandwidth estimate: the viewer's own and its REMB (when fresh), the lower. The
+   * classic controller gets only the viewer's own, as before issue 13 (the benchmark's baseline).
+   */
+  #estimate(now: number): Pick<LinkSample, "availableBitrate"> {
+    const own = this.#reported.availableBitrate;
+    const remb = this.#remb && now - this.#remb.at <= REMB_FRESH_MS &&
+        this.context.settings.abr !== "classic"
+      ? this.#remb.bitrate
+      : undefined;
+    const estimates = [own, remb].filter((v): v is number => v !== undefined);
+    return estimates.length ? { availableBitrate: Math.min(...estimates) } : {};
   }
 
   /** Takes what the viewer reports about its decoding and bandwidth (cumulative counters). */
@@ -226,7 +260,17 @@ export class ViewerSession {
       rttMs: stats.rttMs,
       sentBitrate: stats.bytesLastSecond * 8,
       ...this.#reported,
+      ...this.#estimate(performance.now()),
     };
+    if (this.#remb) {
+      this.context.logger.debug("viewer estimate", {
+        viewer: this.id,
+        availableBitrate: sample.availableBitrate,
+        remb: this.#remb.bitrate,
+        rembAgeMs: Math.round(performance.now() - this.#remb.at),
+        own: this.#reported.availableBitrate,
+      });
+    }
     this.#reported = {};
     const decision = this.abr.observe(sample);
     if (decision) await this.#switch(decision.layer, decision.reason);

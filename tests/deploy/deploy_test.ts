@@ -200,6 +200,12 @@ Deno.test("Kubernetes roles each run in a Deployment probed on /healthz and /rea
       const files = sidecarJanusConfig(source, "/run/janus", "/usr/lib/x86_64-linux-gnu/janus");
       assert.match(files["janus.jcfg"], /api_secret = "change-me-janus-api"/);
       assert.match(files["janus.jcfg"], /nat_1_1_mapping = "203\.0\.113\.10"/);
+      // Its media statistics (viewers' REMB) go to the live server's loopback listener.
+      assert.match(files["janus.jcfg"], /broadcast = true/);
+      const events = files["janus.eventhandler.sampleevh.jcfg"];
+      assert.match(events, /enabled = true/);
+      assert.match(events, /backend = "http:\/\/127\.0\.0\.1:8191\/"/);
+      assert.match(events, /backend_pwd = "change-me-janus-events"/);
     }
   }
   // Engines by the names the URLs use, each a Service in front of a StatefulSet.
