@@ -567,7 +567,8 @@ export function measure(
     if (a.pc !== b.pc || b.framesDecoded > a.framesDecoded) {
       decodedAt = b.t;
       if (a.pc === b.pc && b.freezeCount > a.freezeCount) {
-        streamFreeze = Math.max(streamFreeze, b.freezesMs - a.freezesMs);
+        // A freeze that began in the phase before counts only from this phase's start.
+        streamFreeze = Math.max(streamFreeze, Math.min(b.freezesMs - a.freezesMs, b.t - start));
       }
     } else streamFreeze = Math.max(streamFreeze, b.t - decodedAt);
   }
