@@ -339,7 +339,7 @@ export class AdaptiveAbr implements Abr {
       this.#good = 0;
       this.#bad += 1;
       if (this.#layer === 0 || (!strong && !this.#probe && this.#bad < 2)) return null;
-      return this.#down(sample, growth, rtt, signals.join(", "));
+      return this.#down(sample, growth, signals.join(", "));
     }
     this.#bad = 0;
     this.#good += 1;
@@ -396,7 +396,7 @@ export class AdaptiveAbr implements Abr {
     const severe = Math.max(sample.loss, sample.nackRate ?? 0) >= t.severeLoss ||
       (!this.#draining && queue >= 3 * t.queueMs);
     if (!this.#probe && !severe) return null;
-    return this.#down(sample, 0, rtt, signals.join(", "));
+    return this.#down(sample, 0, signals.join(", "));
   }
 
   #signals(sample: LinkSample, at: {
@@ -446,7 +446,7 @@ export class AdaptiveAbr implements Abr {
     return { signals, strong: strong || signals.length >= 2 };
   }
 
-  #down(sample: LinkSample, growth: number, rtt: number, why: string): AbrDecision {
+  #down(sample: LinkSample, growth: number, why: string): AbrDecision {
     const t = this.tuning;
     const from = this.#layer;
     // What gets through: what the viewer says arrived, else what was sent less what was lost,
