@@ -49,6 +49,7 @@ export class CameraStream {
   #publishTimer: ReturnType<typeof setTimeout> | null = null;
   #generation = -1;
   #closed = false;
+  #closing: Promise<void> | null = null;
   /** The last read of an ended publication's bytes, under way. */
   #metering: Promise<void> = Promise.resolve();
   /** A WHIP client publishes this camera (instead of the vehicle agent being asked to). */
@@ -474,9 +475,21 @@ export class CameraStream {
     this.#timers.add(timer);
   }
 
-  /** Stops publishing, the viewers and the mountpoints; idempotent. */
-  async close(): Promise<void> {
-    if (this.#closed) return;
+  /** Whether the stream is closed or closing: a new watch needs a new stream. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /**
+   * Stops publishing, the viewers and the mountpoints; idempotent: every call resolves once the
+   * first one has finished (its mountpoints gone, so a new stream may take their ids).
+   */
+  close(): Promise<void> {
+    this.#closing ??= this.#close();
+    return this.#closing;
+  }
+
+  async #close(): Promise<void> {
     this.#closed = true;
     for (const timer of this.#timers) clearTimeout(timer);
     if (this.#grace) clearTimeout(this.#grace);

@@ -54,7 +54,10 @@ export class LiveService {
       janus: this.janus,
       logger,
       vehicle: (id) => this.#vehicles.get(id),
-      released: (key) => this.#streams.delete(key),
+      // Only the stream that closed: a watch may have put a new one under its key meanwhile.
+      released: (key) => {
+        if (this.#streams.get(key)?.closed) this.#streams.delete(key);
+      },
     };
   }
 
@@ -195,9 +198,19 @@ export class LiveService {
 
   // ---- viewers --------------------------------------------------------------------------------
 
-  #stream(target: WatchTarget): CameraStream {
+  /**
+   * The camera's stream, started if there is none. One that is closing (its grace period just
+   * ended) is let finish first — its mountpoints go, and a new stream's take their ids — and
+   * replaced: a watch arriving then was answered "No such mountpoint".
+   */
+  async #stream(target: WatchTarget): Promise<CameraStream> {
     const key = `${target.vehicleId}/${target.camera}`;
     let stream = this.#streams.get(key);
+    while (stream?.closed) {
+      await stream.close();
+      if (this.#streams.get(key) === stream) this.#streams.delete(key);
+      stream = this.#streams.get(key);
+    }
     if (!stream) {
       stream = new CameraStream(
         key,
@@ -217,7 +230,7 @@ export class LiveService {
     viewer: { id: string; subject: string; peer: Peer; quality: Quality },
   ): Promise<ViewerSession> {
     if (!this.janus.session) throw new UnavailableError("Janus is not reachable");
-    const stream = this.#stream(target);
+    const stream = await this.#stream(target);
     await stream.prepareLadder();
     const session = new ViewerSession(
       viewer.id,
@@ -246,7 +259,7 @@ export class LiveService {
   ): Promise<{ session: ViewerSession; answer: string }> {
     const codec = viewerH264(viewer.offer);
     if (!this.janus.session) throw new UnavailableError("Janus is not reachable");
-    const stream = this.#stream(target);
+    const stream = await this.#stream(target);
     await stream.prepareLadder();
     const session = new ViewerSession(
       viewer.id,
@@ -340,7 +353,7 @@ export class LiveService {
     principal?: Principal,
   ): Promise<{ resource: string; answer: string }> {
     if (!this.janus.session) throw new UnavailableError("Janus is not reachable");
-    const stream = this.#stream(target);
+    const stream = await this.#stream(target);
     const resource = crypto.randomUUID();
     const answer = await stream.whipPublish(resource, offer);
     this.#whip.set(resource, {
