@@ -1,7 +1,6 @@
 import assert from "node:assert/strict";
 import dgram from "node:dgram";
-import { deriveRungs, Ladder } from "../../lib/live/ladder.ts";
-import { FORWARD_PT } from "../../lib/live/janus_plugins.ts";
+import { deriveRungs, forwardSdp, Ladder } from "../../lib/live/ladder.ts";
 import { silentLogger } from "../../lib/log/mod.ts";
 import { apiCall } from "../support/fleet_api.ts";
 import { liveServerEnv, SignalingClient, startLiveVehicle } from "../support/live.ts";
@@ -16,21 +15,6 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-/** An SDP describing the H.264 RTP the ladder sends to `port`. */
-function layerSdp(port: number): string {
-  return [
-    "v=0",
-    "o=- 0 0 IN IP4 127.0.0.1",
-    "s=layer",
-    "c=IN IP4 127.0.0.1",
-    "t=0 0",
-    `m=video ${port} RTP/AVP ${FORWARD_PT}`,
-    `a=rtpmap:${FORWARD_PT} H264/90000`,
-    `a=fmtp:${FORWARD_PT} packetization-mode=1`,
-    "",
-  ].join("\n");
-}
-
 Deno.test({
   name: "ladder encodes a 720p source into three layers of three distinct heights",
   sanitizeOps: false,
@@ -42,7 +26,7 @@ Deno.test({
     // One ffprobe per layer, listening on its port before the ladder sends.
     const probes = await Promise.all(ports.map(async (port, i) => {
       const sdp = `${dir}/layer${i}.sdp`;
-      await Deno.writeTextFile(sdp, layerSdp(port));
+      await Deno.writeTextFile(sdp, forwardSdp(port));
       return new Deno.Command("ffprobe", {
         args: [
           ...["-v", "error", "-protocol_whitelist", "file,udp,rtp", "-i", sdp],
