@@ -189,6 +189,10 @@ export class ViewerSession {
       this.context.logger.info("viewer remb", { viewer: this.id, bitrate: Math.round(bitrate) });
     }
     this.#remb = { bitrate, at };
+    // A REMB that collapsed is acted on as it arrives, not at the next tick.
+    if (this.quality !== "auto" || !this.handle || this.layers < 2) return;
+    const decision = this.abr.remb?.(bitrate) ?? null;
+    if (decision) this.#switch(decision.layer, decision.reason).catch(() => {});
   }
 
   /**

@@ -127,6 +127,36 @@ Deno.test("adaptive ABR never steps down on the receiver's estimate alone", () =
   }
 });
 
+Deno.test("adaptive ABR steps down at once, to the rung it carries, when the viewer's REMB collapses", () => {
+  const abr = warmed();
+  // The first REMB only sets where it stood; one near the rung's rate, or one that did not fall,
+  // is no reason to move (Chromium's REMB sits ~0.85 of what arrives on a link at the edge).
+  assert.equal(abr.remb(1_200_000), null);
+  assert.equal(abr.remb(1_300_000), null);
+  assert.equal(abr.remb(1_150_000), null, "a fall to 0.77 of the rung's rate is no collapse");
+  const decision = abr.remb(300_000);
+  assert.ok(decision, "a REMB fallen to a fifth of the rung's rate steps down");
+  assert.equal(decision.layer, 0, "straight past the 700k rung it cannot carry");
+  assert.match(decision.reason, /^down: REMB fell to 300 kbit\/s from 1150 kbit\/s/);
+  assert.equal(abr.remb(150_000), null, "at the floor there is nowhere to go");
+
+  // From the middle rung, a REMB that still carries it is no collapse of that rung.
+  const middle = warmed(1, 2);
+  assert.equal(middle.remb(900_000), null);
+  assert.equal(middle.remb(600_000), null, "0.86 of the 700k rung");
+  assert.equal(middle.remb(400_000)?.layer, 0);
+});
+
+Deno.test("adaptive ABR ends a probe below where it started when the REMB shows the link collapsed", () => {
+  const abr = warmed(1, 2);
+  abr.remb(900_000);
+  for (let i = 0; i < 4 && !abr.probing; i++) abr.observe({ ...CLEAN, sentBitrate: RUNGS[1] });
+  assert.ok(abr.probing && abr.layer === 2, "probing the top rung");
+  const decision = abr.remb(250_000);
+  assert.equal(decision?.layer, 0, JSON.stringify(decision));
+  assert.match(decision!.reason, /^probe failed: REMB fell/);
+});
+
 Deno.test("adaptive ABR keeps a probe after clean samples and climbs on", () => {
   const abr = warmed(0, 2);
   assert.match(abr.observe({ ...CLEAN, sentBitrate: 200_000 })!.reason, /^probe up/);
