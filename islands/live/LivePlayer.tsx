@@ -68,6 +68,7 @@ export function LivePlayer({ session, vehicle, camera, cameraId, onClose }: Live
       camera,
       onState: (state, detail) => setStatus({ state, detail }),
       onLayer: setLayer,
+      video: () => video.current,
       onStream: (stream) => {
         const element = video.current;
         if (!element) return;

@@ -42,6 +42,8 @@ export interface Abr {
   check?(sample: LinkSample): AbrDecision;
   /** Takes the viewer's REMB as it arrives; returns a step down, or null. */
   remb?(bitrate: number): AbrDecision;
+  /** Takes the queue the viewer measured (ms, and its growth in s/s); returns a step down or null. */
+  viewerQueue?(queueMs: number, growth: number): AbrDecision;
 }
 
 /** Which controller a server runs (`LIVE_ABR`). */
@@ -226,6 +228,8 @@ export interface AdaptiveTuning {
   rembFall: number;
   /** A fallen REMB under this share of the layer's rate means the link collapsed: step down. */
   rembCollapse: number;
+  /** Growth of the viewer's queue (s/s) from which the link carries less than the layer. */
+  queueGrowth: number;
 }
 
 /** Defaults of {@linkcode AdaptiveAbr}. */
@@ -245,7 +249,8 @@ export const DEFAULT_ADAPTIVE_TUNING: AdaptiveTuning = {
   holdOff: 3,
   maxHoldOff: 5,
   rembFall: 0.9,
-  rembCollapse: 0.7,
+  rembCollapse: 0.5,
+  queueGrowth: 0.25,
 };
 
 /**
@@ -412,8 +417,8 @@ export class AdaptiveAbr implements Abr {
    * Takes the viewer's REMB as Janus reports it (once a second, between samples). Chromium lowers
    * its REMB only when its delay-based estimator sees a queue build up, to ~0.85 of what arrives;
    * a REMB that fell to under {@linkcode AdaptiveTuning.rembCollapse} of the layer's rate means
-   * the link collapsed (a layer at the edge of the link, or a source short of CPU, gives ~0.85),
-   * so it steps down at once, straight to the highest layer the REMB carries. Measured with
+   * the link collapsed (a layer at the edge of the link gives 0.7-0.85: 749 kbit/s was read under
+   * the 720p rung's 1,040 on a 1 Mbit/s link), so it steps down at once, straight to the highest layer the REMB carries. Measured with
    * Chromium on a link falling from 1 Mbit/s to 300 kbit/s under the 540p rung: the REMB read
    * 234 kbit/s 1.2 s after the fall, 0.4 s before the first loss and 1 s before Janus's RTT
    * showed the queue's full second.
@@ -433,6 +438,25 @@ export class AdaptiveAbr implements Abr {
       why,
       true,
     );
+  }
+
+  /**
+   * Takes the queue the viewer measured itself (the admin's player: its frames' one-way delay above
+   * the least, read every 100 ms), which shows a link falling short of the layer within a fraction
+   * of a second, before its buffer drops anything. A queue of {@linkcode AdaptiveTuning.queueMs}
+   * growing at {@linkcode AdaptiveTuning.queueGrowth} s/s or more steps down at once, to the highest
+   * layer that fits what the growth says gets through (a queue growing g s/s passes 1/(1+g) of
+   * what enters). Just after a step down the queue the old
+   * layer built still drains: ignored then, as by the other checks.
+   */
+  viewerQueue(queueMs: number, growth: number): AbrDecision {
+    const t = this.tuning;
+    if (this.#layer === 0 || queueMs < t.queueMs) return null;
+    if (!this.#probe && this.#sinceDown < 2) return null;
+    if (growth < t.queueGrowth) return null;
+    const sentBitrate = this.rate(this.#layer);
+    const why = `viewer's queue ${Math.round(queueMs)} ms, growing ${growth.toFixed(2)} s/s`;
+    return this.#down({ loss: 0, jitterMs: 0, sentBitrate }, growth, why, true);
   }
 
   #signals(sample: LinkSample, at: {

@@ -73,6 +73,14 @@ export const ViewerMessage = z.discriminatedUnion("type", [
     jitterBufferDelay: Seconds.optional(),
     jitterBufferEmittedCount: Count.optional(),
   }),
+  z.object({
+    type: z.literal("delay"),
+    id: Id,
+    /** The queue on the viewer's link: its frames' one-way delay above its least (ms). */
+    queueMs: z.number().nonnegative().max(600_000),
+    /** How fast that queue grows, in seconds per second, over the last few hundred ms. */
+    growth: z.number().min(-1_000).max(1_000),
+  }),
   z.object({ type: z.literal("ping") }),
 ]);
 export type ViewerMessage = z.infer<typeof ViewerMessage>;

@@ -370,6 +370,8 @@ export class SignalingConnection {
         return await session?.setQuality(message.quality);
       case "stats":
         return session?.report(message);
+      case "delay":
+        return session?.queue(message.queueMs, message.growth);
       case "bye":
         this.#watches.delete(message.id);
         if (session) await this.deps.live.leave(watch.target, session);

@@ -209,6 +209,16 @@ export class ViewerSession {
     return estimates.length ? { availableBitrate: Math.min(...estimates) } : {};
   }
 
+  /**
+   * Takes the queue the viewer measured on its link (its frames' one-way delay above the least,
+   * and how fast it grows): acted on as it arrives, a fraction of a second after the link fell.
+   */
+  queue(queueMs: number, growth: number): void {
+    if (this.quality !== "auto" || !this.handle || this.layers < 2) return;
+    const decision = this.abr.viewerQueue?.(queueMs, growth) ?? null;
+    if (decision) this.#switch(decision.layer, decision.reason).catch(() => {});
+  }
+
   /** Takes what the viewer reports about its decoding and bandwidth (cumulative counters). */
   report(stats: ViewerStats, at: number = performance.now()): void {
     if (stats.availableBitrate !== undefined) {

@@ -6,6 +6,8 @@
  * server's ABR controller, and comes back by itself when the socket drops or the watch ends.
  */
 
+import { LinkDelay } from "./link_delay.ts";
+
 /** Where the signaling WebSocket is served. */
 export const SIGNALING_PATH = "/api/v1/live/ws";
 
@@ -65,11 +67,21 @@ export interface LiveViewerOptions {
   onLayer?: (layer: LiveLayer) => void;
   /** Called with the stream to show (each new PeerConnection has one), null when closed. */
   onStream?: (stream: MediaStream | null) => void;
+  /**
+   * The element showing the stream: its frames' arrival times tell the server of a queue on the
+   * link within a fraction of a second (without it, the server's own signals take a second).
+   */
+  video?: () => HTMLVideoElement | null;
   /** The signaling URL; by default `SIGNALING_PATH` on this page's host (ws: or wss:). */
   url?: string;
 }
 
 type Message = Record<string, unknown>;
+/** What `requestVideoFrameCallback` gives for a WebRTC frame (the fields read here). */
+type FrameMetadata = { receiveTime?: number; rtpTimestamp?: number };
+type FrameClockVideo = HTMLVideoElement & {
+  requestVideoFrameCallback(callback: (now: number, frame: FrameMetadata) => void): number;
+};
 type Candidate = { candidate: string; sdpMid?: string | null; sdpMLineIndex?: number | null };
 
 const RETRY_BASE_MS = 500;
@@ -132,6 +144,7 @@ export class LiveViewer {
   #retryTimer?: ReturnType<typeof setTimeout>;
   #renewTimer?: ReturnType<typeof setTimeout>;
   #ticker?: ReturnType<typeof setInterval>;
+  readonly #delay = new LinkDelay();
   #ticks = 0;
   #started = false;
   #closed = false;
@@ -369,6 +382,7 @@ export class LiveViewer {
     const id = this.#watchId!;
     const pc = new RTCPeerConnection({ iceServers: this.#iceServers });
     this.#pc = pc;
+    this.#delay.reset();
     this.#framesDecoded = 0;
     this.#rebase = false;
     this.#layers = Number(offer.layers) || 1;
@@ -391,6 +405,7 @@ export class LiveViewer {
     pc.ontrack = (event) => {
       if (pc !== this.#pc) return;
       this.#options.onStream?.(event.streams[0] ?? new MediaStream([event.track]));
+      if (event.track.kind === "video") this.#measure(pc);
     };
     pc.onconnectionstatechange = () => {
       if (pc !== this.#pc) return;
@@ -442,6 +457,30 @@ export class LiveViewer {
     socket?.close(1000, "viewer failed");
     this.#dropPeer();
     this.#update();
+  }
+
+  /**
+   * Reads each frame the page presents (`requestVideoFrameCallback`): when its last packet arrived
+   * less when it was captured (its RTP timestamp). A queue building up on the link is reported to
+   * the server at once (`delay`), so it steps down before the link's buffer drops anything.
+   * Arrival, not presentation: a late keyframe that the frames behind it catch up on is no queue.
+   */
+  #measure(pc: RTCPeerConnection): void {
+    const element = this.#options.video?.() as FrameClockVideo | null | undefined;
+    if (!element || typeof element.requestVideoFrameCallback !== "function") return;
+    const onFrame = (now: number, frame: FrameMetadata) => {
+      if (pc !== this.#pc || this.#closed) return;
+      const id = this.#watchId;
+      if (
+        id && this.#quality === "auto" && typeof frame.receiveTime === "number" &&
+        typeof frame.rtpTimestamp === "number"
+      ) {
+        const report = this.#delay.read(now, frame.receiveTime, frame.rtpTimestamp);
+        if (report) this.#send({ type: "delay", id, ...report });
+      }
+      element.requestVideoFrameCallback(onFrame);
+    };
+    element.requestVideoFrameCallback(onFrame);
   }
 
   /** Once a second: whether frames move; every other second, statistics for the server. */

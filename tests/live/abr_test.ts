@@ -144,7 +144,8 @@ Deno.test("adaptive ABR steps down at once, to the rung it carries, when the vie
   const middle = warmed(1, 2);
   assert.equal(middle.remb(900_000), null);
   assert.equal(middle.remb(600_000), null, "0.86 of the 700k rung");
-  assert.equal(middle.remb(400_000)?.layer, 0);
+  assert.equal(middle.remb(420_000), null, "0.6 of the rung: a link at 1 Mbit/s under a 1.5M rung");
+  assert.equal(middle.remb(300_000)?.layer, 0);
 });
 
 Deno.test("adaptive ABR ends a probe below where it started when the REMB shows the link collapsed", () => {
@@ -155,6 +156,23 @@ Deno.test("adaptive ABR ends a probe below where it started when the REMB shows 
   const decision = abr.remb(250_000);
   assert.equal(decision?.layer, 0, JSON.stringify(decision));
   assert.match(decision!.reason, /^probe failed: REMB fell/);
+});
+
+Deno.test("adaptive ABR steps down at once on the queue the viewer measures growing", () => {
+  const abr = warmed(1, 2);
+  assert.equal(abr.viewerQueue(60, 1.3), null, "under 80 ms: not yet a queue");
+  assert.equal(abr.viewerQueue(120, 0.05), null, "a queue growing 5% is a link at the edge");
+  // 680 kbit/s into 300 kbit/s: the queue grows 1.27 s a second; 300 kbit/s gets through.
+  const decision = abr.viewerQueue(120, 1.27);
+  assert.equal(decision?.layer, 0, JSON.stringify(decision));
+  assert.match(decision!.reason, /^down: viewer's queue 120 ms, growing 1\.27 s\/s, ~308 kbit\/s/);
+  assert.equal(abr.viewerQueue(400, 1.5), null, "at the floor there is nowhere to go");
+
+  // From the top, a link at 2/3 of the top rung's rate still carries the middle one.
+  const top = warmed(2, 3);
+  assert.equal(top.viewerQueue(150, 0.5)?.layer, 1);
+  // Just after that step down the queue still drains: not a reason to go lower.
+  assert.equal(top.viewerQueue(300, 0.5), null);
 });
 
 Deno.test("adaptive ABR keeps a probe after clean samples and climbs on", () => {
@@ -351,6 +369,22 @@ Deno.test("viewer stats messages carry Chromium's counters, bounded", () => {
   assert.ok(ok.success);
   for (const bad of [{ bytesReceived: -1 }, { freezeCount: 1.5 }, { jitterBufferDelay: 1e12 }]) {
     const parsed = ViewerMessage.safeParse({ type: "stats", id: "w", ...bad });
+    assert.equal(parsed.success, false, JSON.stringify(bad));
+  }
+  // The queue the viewer measures: bounded, both fields required.
+  assert.ok(
+    ViewerMessage.safeParse({ type: "delay", id: "w", queueMs: 120, growth: 1.27 }).success,
+  );
+  for (
+    const bad of [
+      { queueMs: -1, growth: 1 },
+      { queueMs: 1e9, growth: 1 },
+      { queueMs: 100, growth: 1e6 },
+      { queueMs: 100 },
+      { queueMs: "100", growth: 1 },
+    ]
+  ) {
+    const parsed = ViewerMessage.safeParse({ type: "delay", id: "w", ...bad });
     assert.equal(parsed.success, false, JSON.stringify(bad));
   }
 });
