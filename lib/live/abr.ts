@@ -257,7 +257,9 @@ export const DEFAULT_ADAPTIVE_TUNING: AdaptiveTuning = {
  * The adaptive controller (`LIVE_ABR=adaptive`): steps down on loss, NACKs, jitter, a queue
  * building up (RTT above its baseline, before any loss) or the viewer's own freezes and buffer,
  * straight to the highest layer that fits the capacity it estimates (what arrives, or what is sent
- * shrunk by the queue's growth). It steps up when an estimate says the next layer fits with
+ * shrunk by the queue's growth). Between samples it acts at once on a REMB that collapsed
+ * ({@linkcode AdaptiveAbr.remb}) and on the queue the viewer measures itself
+ * ({@linkcode AdaptiveAbr.viewerQueue}). It steps up when an estimate says the next layer fits with
  * margin, otherwise by probing: it switches to the next layer and keeps it after
  * {@linkcode AdaptiveTuning.probeSamples} clean samples, retreating at the first sign of a queue,
  * loss or a freeze. Layer rates are learnt from what Janus sends on each layer.
@@ -441,13 +443,13 @@ export class AdaptiveAbr implements Abr {
   }
 
   /**
-   * Takes the queue the viewer measured itself (the admin's player: its frames' one-way delay above
-   * the least, read every 100 ms), which shows a link falling short of the layer within a fraction
-   * of a second, before its buffer drops anything. A queue of {@linkcode AdaptiveTuning.queueMs}
-   * growing at {@linkcode AdaptiveTuning.queueGrowth} s/s or more steps down at once, to the highest
-   * layer that fits what the growth says gets through (a queue growing g s/s passes 1/(1+g) of
-   * what enters). Just after a step down the queue the old
-   * layer built still drains: ignored then, as by the other checks.
+   * Takes the queue the viewer measured itself (the admin's player: each presented frame's one-way
+   * delay above the least), which shows a link falling short of the layer within a fraction of a
+   * second, before its buffer drops anything. A queue of {@linkcode AdaptiveTuning.queueMs}
+   * growing at {@linkcode AdaptiveTuning.queueGrowth} s/s or more steps down at once, to the
+   * highest layer that fits what the growth says gets through (a queue growing g s/s passes
+   * 1/(1+g) of what enters); a probe that shows one goes back to where it started. Just after a
+   * step down the queue the old layer built still drains: ignored then, as by the other checks.
    */
   viewerQueue(queueMs: number, growth: number): AbrDecision {
     const t = this.tuning;
@@ -456,7 +458,9 @@ export class AdaptiveAbr implements Abr {
     if (growth < t.queueGrowth) return null;
     const sentBitrate = this.rate(this.#layer);
     const why = `viewer's queue ${Math.round(queueMs)} ms, growing ${growth.toFixed(2)} s/s`;
-    return this.#down({ loss: 0, jitterMs: 0, sentBitrate }, growth, why, true);
+    // A failed probe goes back to where it started: the new layer's first keyframe (30 kB at 720p)
+    // inflates the growth read just after the switch, so it says too little about the link.
+    return this.#down({ loss: 0, jitterMs: 0, sentBitrate }, growth, why, !this.#probe);
   }
 
   #signals(sample: LinkSample, at: {

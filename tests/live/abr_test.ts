@@ -173,6 +173,16 @@ Deno.test("adaptive ABR steps down at once on the queue the viewer measures grow
   assert.equal(top.viewerQueue(150, 0.5)?.layer, 1);
   // Just after that step down the queue still drains: not a reason to go lower.
   assert.equal(top.viewerQueue(300, 0.5), null);
+
+  // A probe that queues goes back to where it started, whatever the growth read at its keyframe.
+  const probing = warmed(1, 2);
+  for (let i = 0; i < 4 && !probing.probing; i++) {
+    probing.observe({ ...CLEAN, sentBitrate: RUNGS[1] });
+  }
+  assert.ok(probing.probing && probing.layer === 2, "probing the top rung");
+  const failed = probing.viewerQueue(290, 1.1);
+  assert.equal(failed?.layer, 1, JSON.stringify(failed));
+  assert.match(failed!.reason, /^probe failed: viewer's queue 290 ms/);
 });
 
 Deno.test("adaptive ABR keeps a probe after clean samples and climbs on", () => {
