@@ -217,9 +217,34 @@ Deno.test("ingest carries renditions and upload kinds to the catalog, playlists 
     };
     const usagePath = `/api/v1/fleets/${fleet.fleetId}/vehicles/${fleet.vehicleId}/usage`;
     const today = new Date().toISOString().slice(0, 10);
-    const report = await (await p.call("GET", `${usagePath}?from=${today}`, {
-      token: fleet.tokens.operator,
-    })).json();
+    const readUsage = async () => {
+      const report = await (await p.call("GET", `${usagePath}?from=${today}`, {
+        token: fleet.tokens.operator,
+      })).json();
+      const metrics = parsePrometheusTextFormat(
+        await (await p.call("GET", "/metrics")).text(),
+      ) as Array<
+        { name: string; metrics: Array<{ labels?: Record<string, string>; value?: string }> }
+      >;
+      const family = metrics.find((f) => f.name === "motorcade_upload_bytes_total");
+      const counted: Record<string, number> = Object.fromEntries(
+        (family?.metrics ?? []).map((m) => [m.labels?.kind, Number(m.value)]),
+      );
+      return { report, counted };
+    };
+    // Usage is counted as the indexer takes each upload's event, after ingest answered: the last
+    // upload (the event rule's recall) may not be counted yet. Wait for it, then compare.
+    const all = expected.continuous + expected.proxy + expected.recall + expected.event;
+    let usage = await readUsage();
+    for (
+      const until = Date.now() + 10_000;
+      (usage.report.bytes?.all !== all || usage.counted.event !== expected.event) &&
+      Date.now() < until;
+    ) {
+      await new Promise((r) => setTimeout(r, 25));
+      usage = await readUsage();
+    }
+    const { report, counted } = usage;
     assert.deepEqual(
       {
         continuous: report.bytes.continuous,
@@ -242,15 +267,6 @@ Deno.test("ingest carries renditions and upload kinds to the catalog, playlists 
     }
     assert.equal(report.bytes.all, stored);
 
-    const metrics = parsePrometheusTextFormat(
-      await (await p.call("GET", "/metrics")).text(),
-    ) as Array<
-      { name: string; metrics: Array<{ labels?: Record<string, string>; value?: string }> }
-    >;
-    const family = metrics.find((f) => f.name === "motorcade_upload_bytes_total");
-    const counted = Object.fromEntries(
-      (family?.metrics ?? []).map((m) => [m.labels?.kind, Number(m.value)]),
-    );
     assert.deepEqual(counted, expected);
 
     const viewer = await p.call("GET", usagePath, { token: fleet.tokens.viewer });
