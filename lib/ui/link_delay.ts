@@ -27,7 +27,7 @@ export const GROWTH_REPORT = 0.25;
 export const LONG_QUEUE_MS = 250;
 export const STALLED_GROWTH = 1;
 /** At most one report per this many ms. */
-export const REPORT_GAP_MS = 400;
+export const REPORT_GAP_MS = 250;
 /** A short queue is reported once all but one of the last RISING_STEPS frames rose by RISE_MS. */
 const RISING_STEPS = 4;
 const RISE_MS = 5;

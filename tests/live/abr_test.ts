@@ -162,17 +162,20 @@ Deno.test("adaptive ABR steps down at once on the queue the viewer measures grow
   const abr = warmed(1, 2);
   assert.equal(abr.viewerQueue(60, 1.3), null, "under 80 ms: not yet a queue");
   assert.equal(abr.viewerQueue(120, 0.05), null, "a queue growing 5% is a link at the edge");
+  assert.equal(abr.viewerQueue(150, 0.58), null, "as a busy machine's encoder, or a keyframe");
   // 680 kbit/s into 300 kbit/s: the queue grows 1.27 s a second; 300 kbit/s gets through.
   const decision = abr.viewerQueue(120, 1.27);
   assert.equal(decision?.layer, 0, JSON.stringify(decision));
   assert.match(decision!.reason, /^down: viewer's queue 120 ms, growing 1\.27 s\/s, ~308 kbit\/s/);
   assert.equal(abr.viewerQueue(400, 1.5), null, "at the floor there is nowhere to go");
 
-  // From the top, a link at 2/3 of the top rung's rate still carries the middle one.
+  // From the top: a queue growing 0.5 s/s is what a source short of CPU shows on a clean link, not
+  // a reason to act at once; one growing 1 s/s (half the top rung gets through) is.
   const top = warmed(2, 3);
-  assert.equal(top.viewerQueue(150, 0.5)?.layer, 1);
+  assert.equal(top.viewerQueue(150, 0.5), null);
+  assert.equal(top.viewerQueue(150, 1.0)?.layer, 0);
   // Just after that step down the queue still drains: not a reason to go lower.
-  assert.equal(top.viewerQueue(300, 0.5), null);
+  assert.equal(top.viewerQueue(300, 1.5), null);
 
   // A probe that queues goes back to where it started, whatever the growth read at its keyframe.
   const probing = warmed(1, 2);
