@@ -4,7 +4,7 @@
  * controller from the viewer's RTCP (through Janus's Admin API) and what the viewer reports.
  */
 import type { IceCandidate, JanusHandle } from "../janus/mod.ts";
-import { type Abr, createAbr, type LinkSample, lossBetween } from "./abr.ts";
+import { type Abr, type AbrDecision, createAbr, type LinkSample, lossBetween } from "./abr.ts";
 import type { LiveContext, Peer } from "./context.ts";
 import type { Quality } from "./protocol.ts";
 import { bridgeWhep, type ViewerCodec } from "./whep_sdp.ts";
@@ -190,9 +190,7 @@ export class ViewerSession {
     }
     this.#remb = { bitrate, at };
     // A REMB that collapsed is acted on as it arrives, not at the next tick.
-    if (this.quality !== "auto" || !this.handle || this.layers < 2) return;
-    const decision = this.abr.remb?.(bitrate) ?? null;
-    if (decision) this.#switch(decision.layer, decision.reason).catch(() => {});
+    this.#actNow((abr) => abr.remb?.(bitrate) ?? null);
   }
 
   /**
@@ -214,8 +212,13 @@ export class ViewerSession {
    * and how fast it grows): acted on as it arrives, a fraction of a second after the link fell.
    */
   queue(queueMs: number, growth: number): void {
+    this.#actNow((abr) => abr.viewerQueue?.(queueMs, growth) ?? null);
+  }
+
+  /** Between ticks, lets the controller decide on news that arrived, and switches at once. */
+  #actNow(decide: (abr: Abr) => AbrDecision): void {
     if (this.quality !== "auto" || !this.handle || this.layers < 2) return;
-    const decision = this.abr.viewerQueue?.(queueMs, growth) ?? null;
+    const decision = decide(this.abr);
     if (decision) this.#switch(decision.layer, decision.reason).catch(() => {});
   }
 
