@@ -27,13 +27,19 @@ run_pass() {
   status=${PIPESTATUS[0]}
   summary=$(sed -E 's/\x1b\[[0-9;]*m//g' "$log" | grep -E '^(ok|FAILED) \| [0-9]+ passed' | tail -n 1)
   rm -f "$log"
+  # Where the pass's time went (the brief keeps a full run under ~45 minutes).
+  [ -s ".cache/junit-$name.xml" ] &&
+    deno run --allow-read scripts/slowest_tests.ts ".cache/junit-$name.xml" 12
   echo "pass $name: ${summary:-no summary} (exit $status, $((SECONDS - started)) s)"
   return "$status"
 }
 
-run_pass embedded bash scripts/netns.sh deno test --allow-all tests/
+mkdir -p .cache
+rm -f .cache/junit-*.xml
+run_pass embedded bash scripts/netns.sh deno test --allow-all --junit-path=.cache/junit-embedded.xml tests/
 embedded=$?
 run_pass distributed env MOTORCADE_TEST_ENGINES=distributed \
-  bash scripts/netns.sh deno test --allow-all "${DISTRIBUTED_TESTS[@]}"
+  bash scripts/netns.sh deno test --allow-all --junit-path=.cache/junit-distributed.xml \
+  "${DISTRIBUTED_TESTS[@]}"
 distributed=$?
 [ "$embedded" -eq 0 ] && [ "$distributed" -eq 0 ]
