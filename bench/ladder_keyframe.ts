@@ -17,6 +17,7 @@
 import dgram from "node:dgram";
 import { parseArgs } from "node:util";
 import { ladderArgs, type Rung } from "../lib/live/ladder.ts";
+import { startsKeyframe } from "../vehicle/live/pre_roll.ts";
 import { machineLine, num, percentile } from "./support/report.ts";
 
 const { values } = parseArgs({
@@ -78,28 +79,19 @@ class RtpWatch {
 
   /** Whether the packet carries the start of a keyframe (H.264 IDR or SPS; VP8 key frame). */
   #starts(p: Uint8Array, offset: number): boolean {
-    if (this.codec === "vp8") {
-      const descriptor = p[offset];
-      let o = offset + 1;
-      if (descriptor & 0x80) {
-        const x = p[o++];
-        if (x & 0x80) o += p[o] & 0x80 ? 2 : 1;
-        if (x & 0x40) o++;
-        if (x & 0x30) o++;
-      }
-      const partitionStart = (descriptor & 0x10) !== 0 && (descriptor & 0x07) === 0;
-      return partitionStart && o < p.length && (p[o] & 0x01) === 0;
+    if (this.codec === "h264") return startsKeyframe(p);
+    // VP8 (RFC 7741): the payload descriptor, then the frame's first byte, whose bit 0 is 0 on
+    // a key frame, at the start of partition 0.
+    const descriptor = p[offset];
+    let o = offset + 1;
+    if (descriptor & 0x80) {
+      const x = p[o++];
+      if (x & 0x80) o += p[o] & 0x80 ? 2 : 1;
+      if (x & 0x40) o++;
+      if (x & 0x30) o++;
     }
-    const type = p[offset] & 0x1f;
-    if (type === 5 || type === 7) return true;
-    if (type === 28) return (p[offset + 1] & 0x80) !== 0 && (p[offset + 1] & 0x1f) === 5;
-    if (type === 24) {
-      for (let o = offset + 1; o + 2 < p.length; o += 2 + ((p[o] << 8) | p[o + 1])) {
-        const inner = p[o + 2] & 0x1f;
-        if (inner === 5 || inner === 7) return true;
-      }
-    }
-    return false;
+    const partitionStart = (descriptor & 0x10) !== 0 && (descriptor & 0x07) === 0;
+    return partitionStart && o < p.length && (p[o] & 0x01) === 0;
   }
 
   #close(): void {
