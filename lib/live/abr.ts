@@ -427,9 +427,8 @@ export class AdaptiveAbr implements Abr {
    * the link collapsed (a layer at the edge of the link gives 0.7-0.85: 749 kbit/s was read under
    * the 720p rung's 1,040 on a 1 Mbit/s link), so it steps down at once, straight to the highest
    * layer the REMB carries. Measured with Chromium on a link falling from 1 Mbit/s to 300 kbit/s
-   * under the 540p rung: the REMB read
-   * 234 kbit/s 1.2 s after the fall, 0.4 s before the first loss and 1 s before Janus's RTT
-   * showed the queue's full second.
+   * under the 540p rung: the REMB read 234 kbit/s 1.2 s after the fall, 0.4 s before the first
+   * loss and 1 s before Janus's RTT showed the queue's full second.
    */
   remb(bitrate: number): AbrDecision {
     const t = this.tuning;
